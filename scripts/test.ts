@@ -1,0 +1,124 @@
+// `npm test`: builds or finds the test-plane binaries, starts ONE plane for the whole run, then runs
+// node's test runner over test/**/*.test.ts with KONSUMERATOR_TEST_ENV pointing at its env.json.
+//
+//   npm test                    all tests
+//   npm test -- reconcile crd   only files whose path contains "reconcile" or "crd"
+//   npm run test:unit           only test/unit/**, without starting the plane
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { ensureBinaries, startTestPlane, writeEnvFile, type TestPlane } from '../src/testplane/index.js';
+import { startProcess } from '../src/testplane/process.js';
+
+const TEST_DIR = join(REPO_ROOT, 'test');
+const UNIT_DIR = join(TEST_DIR, 'unit');
+const PLANES_DIR = join(REPO_ROOT, '.testplane');
+
+interface Args {
+  unitOnly: boolean;
+  filters: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const unitOnly = argv.includes('--unit');
+  const filters = argv.filter((a) => a !== '--unit' && a !== '--');
+  return { unitOnly, filters };
+}
+
+function findTestFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.test.ts'))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+function selectFiles({ unitOnly, filters }: Args): string[] {
+  const files = findTestFiles(unitOnly ? UNIT_DIR : TEST_DIR);
+  if (filters.length === 0) return files;
+  return files.filter((f) => filters.some((filter) => relative(REPO_ROOT, f).includes(filter)));
+}
+
+/** Unit tests are pure: no plane needed when every selected file is one. */
+function needsPlane(files: string[]): boolean {
+  return files.some((f) => !f.startsWith(UNIT_DIR + sep));
+}
+
+/** Run dirs of earlier runs whose process is gone (killed with SIGKILL, or kept after a failure). */
+function removeStaleRunDirs(): void {
+  if (!existsSync(PLANES_DIR)) return;
+  for (const name of readdirSync(PLANES_DIR)) {
+    const pid = Number(/^run-(\d+)$/.exec(name)?.[1]);
+    if (pid && !isAlive(pid)) rmSync(join(PLANES_DIR, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startPlaneForRun(): Promise<{ plane: TestPlane; envFile: string }> {
+  const t0 = performance.now();
+  const binDir = await ensureBinaries();
+  const t1 = performance.now();
+  removeStaleRunDirs();
+  const plane = await startTestPlane({ dir: join(PLANES_DIR, `run-${process.pid}`), binDir });
+  const t2 = performance.now();
+  const envFile = join(plane.dir, 'env.json');
+  writeEnvFile(envFile, plane.env());
+  console.error(
+    `test plane: binaries ready in ${seconds(t1 - t0)}, plane up in ${seconds(t2 - t1)} (${relative(REPO_ROOT, plane.dir)})`,
+  );
+  return { plane, envFile };
+}
+
+async function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const runner = startProcess({
+    name: 'node --test',
+    command: process.execPath,
+    args: ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+    cwd: REPO_ROOT,
+    env,
+  });
+  const { code, signal } = await runner.exited;
+  return code ?? (signal ? 1 : 0);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const files = selectFiles(args);
+  if (files.length === 0) {
+    console.error(`no test files${args.filters.length ? ` matching ${args.filters.join(', ')}` : ''}`);
+    return args.filters.length ? 1 : 0;
+  }
+  if (!needsPlane(files)) return runNodeTests(files, {});
+
+  // Interrupts are handled by process.ts: it stops the runner and every component, newest first.
+  const { plane, envFile } = await startPlaneForRun();
+  let code = 1;
+  try {
+    code = await runNodeTests(files, { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath });
+  } finally {
+    await plane.stop();
+  }
+  if (code === 0) rmSync(plane.dir, { recursive: true, force: true });
+  else console.error(`tests failed; component logs kept in ${relative(REPO_ROOT, plane.dir)}/*.log`);
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,53 @@
+// By hand: `npx tsx src/testplane/cli.ts up [--dir .testplane/up] [--no-controllers]`
+// starts the plane, writes <dir>/env.json and stays in the foreground until Ctrl-C.
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from './binaries.js';
+import { ensureBinaries, startTestPlane, writeEnvFile } from './index.js';
+import { memoryReport } from './memory.js';
+import { onShutdown } from './process.js';
+
+const USAGE = 'usage: tsx src/testplane/cli.ts up [--dir DIR] [--no-controllers]';
+
+async function up(dir: string, withControllers: boolean): Promise<void> {
+  const t0 = performance.now();
+  const binDir = await ensureBinaries();
+  const t1 = performance.now();
+  const plane = await startTestPlane({ dir, withControllers, binDir });
+  const t2 = performance.now();
+  onShutdown(async () => {
+    await plane.stop();
+    console.error('test plane stopped');
+  });
+  const envFile = join(plane.dir, 'env.json');
+  writeEnvFile(envFile, plane.env());
+  console.log(`binaries ready in ${seconds(t1 - t0)}, plane up in ${seconds(t2 - t1)}`);
+  console.log(`env:        ${envFile}`);
+  console.log(`kubeconfig: export KUBECONFIG=${plane.kubeconfigPath}`);
+  console.log(`apiserver:  ${plane.apiServerUrl}`);
+  console.log(`logs:       ${plane.dir}/*.log`);
+  console.log(memoryReport(plane.env().pids));
+  console.log('Ctrl-C to stop.');
+  await new Promise<never>(() => setInterval(() => undefined, 1 << 30)); // until a signal arrives
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { dir: { type: 'string' }, 'no-controllers': { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help || positionals[0] !== 'up' || positionals.length !== 1) {
+    console.error(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  await up(resolve(values.dir ?? join(REPO_ROOT, '.testplane', 'up')), !values['no-controllers']);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+// Starts the real Kubernetes components the tests and the demo run against, on 127.0.0.1:
+// etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + one fake node).
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { startApiServer } from './apiserver.js';
+import { ensureBinaries } from './binaries.js';
+import { coreApi } from './client.js';
+import { startControllerManager, startScheduler } from './controllers.js';
+import type { TestPlaneEnv } from './env.js';
+import { startEtcd } from './etcd.js';
+import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
+import type { ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+export { ensureBinaries } from './binaries.js';
+export { readEnvFile, writeEnvFile, type TestPlaneEnv } from './env.js';
+export { FAKE_NODE_NAME } from './kwok.js';
+
+export interface TestPlaneOptions {
+  /** Where certs, data, kubeconfig and logs go; created if missing. */
+  dir: string;
+  /** Also run kube-controller-manager, kube-scheduler and kwok (default true). */
+  withControllers?: boolean;
+  /** Directory with testplane's symlinks and kwok; default: the result of ensureBinaries(). */
+  binDir?: string;
+}
+
+export interface TestPlane {
+  kubeconfigPath: string;
+  apiServerUrl: string;
+  adminToken: string;
+  caFile: string;
+  dir: string;
+  /** The components in start order, still running until stop(). */
+  processes: readonly ManagedProcess[];
+  /** What a test process needs, to be written to env.json. */
+  env(): TestPlaneEnv;
+  /** Stops every component, in reverse start order. */
+  stop(): Promise<void>;
+}
+
+export async function startTestPlane(options: TestPlaneOptions): Promise<TestPlane> {
+  const dir = resolve(options.dir);
+  const withControllers = options.withControllers ?? true;
+  mkdirSync(dir, { recursive: true });
+  const binDir = options.binDir ?? (await ensureBinaries());
+  const started: ManagedProcess[] = [];
+  const stop = () => stopInReverse(started);
+  try {
+    const etcd = await startEtcd(binDir, dir);
+    started.push(etcd.process);
+    const api = await startApiServer(binDir, dir, etcd.url);
+    started.push(api.process);
+    if (withControllers) {
+      const params = { binDir, dir, ...api };
+      started.push(await startControllerManager(params));
+      started.push(await startScheduler(params));
+      started.push(await startKwokWithFakeNode(params));
+      await waitForDefaultServiceAccount(api.kubeconfigPath);
+    }
+    const plane = {
+      kubeconfigPath: api.kubeconfigPath,
+      apiServerUrl: api.url,
+      adminToken: api.adminToken,
+      caFile: api.caFile,
+      dir,
+      processes: started,
+      stop,
+    };
+    return { ...plane, env: () => envOf(plane, withControllers) };
+  } catch (err) {
+    await stop(); // logs stay in dir for the post-mortem
+    throw err;
+  }
+}
+
+/** The ServiceAccount admission plugin refuses pods in a namespace until its `default` SA exists. */
+async function waitForDefaultServiceAccount(kubeconfigPath: string): Promise<void> {
+  const core = coreApi(kubeconfigPath);
+  await waitFor(
+    'serviceaccount default/default',
+    () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+    {
+      timeoutMs: 60_000,
+    },
+  );
+}
+
+async function stopInReverse(processes: readonly ManagedProcess[]): Promise<void> {
+  for (const p of [...processes].reverse()) await p.stop();
+}
+
+function envOf(plane: Omit<TestPlane, 'env'>, withControllers: boolean): TestPlaneEnv {
+  return {
+    kubeconfigPath: plane.kubeconfigPath,
+    apiServerUrl: plane.apiServerUrl,
+    adminToken: plane.adminToken,
+    caFile: plane.caFile,
+    dir: plane.dir,
+    withControllers,
+    ...(withControllers ? { nodeName: FAKE_NODE_NAME } : {}),
+    pids: Object.fromEntries(plane.processes.map((p) => [p.name, p.pid])),
+  };
+}
