@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"go.etcd.io/etcd/server/v3/etcdmain"
-	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
@@ -36,7 +35,7 @@ func main() {
 	case "kube-scheduler":
 		c := scheduler.NewSchedulerCommand()
 		c.SetArgs(args)
-		os.Exit(cli.RunContext(genericapiserver.SetupSignalContext(), c))
+		os.Exit(cli.Run(c))
 	case "etcd":
 		// etcdmain.Main expects args[0] to be the program name.
 		etcdmain.Main(append([]string{"etcd"}, args...))
