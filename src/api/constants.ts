@@ -1,0 +1,49 @@
+// Names shared with the original Go operator (lwolf/konsumerator v1.2.2). Changing any of them
+// breaks drop-in compatibility: dashboards, scripts and consumer code read these keys.
+
+export const GROUP = 'konsumerator.lwolf.org';
+export const VERSION = 'v1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'Consumer';
+export const PLURAL = 'consumers';
+export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+/** Field manager for every write the operator makes (server-side apply and status). */
+export const FIELD_MANAGER = 'konsumerator';
+
+const prefix = `${GROUP}/`;
+export const Annotation = {
+  partition: `${prefix}partition`,
+  consumerId: `${prefix}consumer-id`,
+  generation: `${prefix}generation`,
+  scalingStatus: `${prefix}scaling-status`,
+  scalingStatusChange: `${prefix}scaling-status-change`,
+  cpuSaturationLevel: `${prefix}cpu-saturation-level`,
+  disableAutoscaler: `${prefix}disable-autoscaler`,
+  verbose: `${prefix}verbose`,
+  /** New: hash of everything the operator rendered into the Deployment (not only the template). */
+  renderHash: `${prefix}render-hash`,
+} as const;
+
+export const Label = {
+  app: 'app',
+  controller: 'controller',
+  partitions: 'partitions',
+} as const;
+
+export const Env = {
+  partition: 'KONSUMERATOR_PARTITION',
+  instance: 'KONSUMERATOR_INSTANCE',
+  numPartitions: 'KONSUMERATOR_NUM_PARTITIONS',
+  numInstances: 'KONSUMERATOR_NUM_INSTANCES',
+  goMaxProcs: 'GOMAXPROCS',
+  goMemLimit: 'GOMEMLIMIT',
+} as const;
+
+export const ScalingStatus = {
+  running: 'RUNNING',
+  saturated: 'SATURATED',
+  pendingScaleUp: 'PENDING_SCALE_UP',
+  pendingScaleDown: 'PENDING_SCALE_DOWN',
+} as const;
+export type ScalingStatus = (typeof ScalingStatus)[keyof typeof ScalingStatus];

@@ -1,0 +1,290 @@
+// The Consumer API, defined once: the TypeScript types are derived from these schemas, and the
+// CRD in deploy/ is generated from them (see crd.ts). Every field of the original operator keeps
+// its name, type and meaning; everything new is optional.
+import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import type { V1DeploymentSpec } from '@kubernetes/client-node';
+import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from './units.js';
+import { deploymentTemplateSchema } from './deployment-template-schema.js';
+
+type Rule = { rule: string; message: string; fieldPath?: string; reason?: string };
+const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });
+const object = <T extends TProperties>(
+  properties: T,
+  options: ObjectOptions & Record<string, unknown> = {},
+) => Type.Object(properties, options);
+
+const Duration = (description: string, extra: Record<string, unknown> = {}) =>
+  Type.String({ description, pattern: GO_DURATION_PATTERN, maxLength: 64, ...extra });
+
+const positiveDuration = (description: string) =>
+  Duration(
+    description,
+    rules({ rule: "duration(self) > duration('0s')", message: 'must be a positive duration' }),
+  );
+
+export const Quantity = Type.Union([Type.Integer(), Type.String()], {
+  'x-kubernetes-int-or-string': true,
+  pattern: QUANTITY_PATTERN,
+});
+export type Quantity = Static<typeof Quantity>;
+
+/** CEL: the quantity value of `expr` (an int-or-string). */
+const q = (expr: string) => `quantity(string(${expr}))`;
+const nonNegativeQuantities = {
+  rule: `self.all(k, ${q('self[k]')}.sign() >= 0)`,
+  message: 'resource quantities must not be negative',
+};
+
+const ResourceList = (description: string) =>
+  Type.Record(Type.String(), Quantity, { description, maxProperties: 32, ...rules(nonNegativeQuantities) });
+
+const Query = object(
+  {
+    query: Type.String({
+      description: 'PromQL returning one series per partition.',
+      minLength: 1,
+      maxLength: 16384,
+    }),
+    partitionLabel: Type.String({
+      description: 'Label of the series that holds the partition number.',
+      minLength: 1,
+      maxLength: 256,
+      pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$',
+    }),
+  },
+  { description: 'A PromQL query and the label that carries the partition number.' },
+);
+
+export const PrometheusAutoscaler = object(
+  {
+    address: Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
+      description: 'Prometheus base URLs (e.g. http://prometheus:9090), queried in parallel.',
+      minItems: 1,
+      maxItems: 16,
+    }),
+    minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
+    offset: { ...Query, description: 'Messages behind (lag in messages) per partition.' },
+    production: { ...Query, description: 'Produced messages per second per partition.' },
+    consumption: { ...Query, description: 'Consumed messages per second per partition.' },
+    fallbackStrategy: Type.Optional(
+      Type.Union([Type.Literal('min'), Type.Literal('max'), Type.Literal('')], {
+        description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
+      }),
+    ),
+    ratePerCore: Type.Integer({
+      description: 'Messages per second one full CPU core processes.',
+      format: 'int64',
+      minimum: 1,
+    }),
+    ramPerCore: {
+      ...Quantity,
+      description: 'Memory per whole core of the CPU limit.',
+      ...rules({ rule: `${q('self')}.isGreaterThan(quantity('0'))`, message: 'must be greater than zero' }),
+    },
+    cpuIncrement: Type.Optional({
+      ...Quantity,
+      description: 'CPU request granularity (default 100m); requests are rounded up to a multiple of it.',
+      ...rules({ rule: `${q('self')}.compareTo(quantity('1m')) >= 0`, message: 'must be at least 1m' }),
+    }),
+    tolerableLag: Duration('Lag (in time) at and above which an instance counts as lagging.'),
+    criticalLag: Duration('Lag at and above which an instance gets its policy maximum.'),
+    recoveryTime: positiveDuration(
+      'Time in which a backlog should be drained while keeping up with production.',
+    ),
+  },
+  {
+    description: 'Prometheus metrics provider settings.',
+    ...rules({
+      rule: 'duration(self.tolerableLag) <= duration(self.criticalLag)',
+      message: 'tolerableLag must not be greater than criticalLag',
+      fieldPath: '.tolerableLag',
+    }),
+  },
+);
+
+export const Autoscaler = object(
+  {
+    mode: Type.Union(
+      [Type.Literal('prometheus'), Type.Literal('none'), Type.Literal('vpa'), Type.Literal('')],
+      {
+        description:
+          'Metrics source. "prometheus" autoscales from PromQL queries; "none" (and the legacy "vpa" and "") only ' +
+          'runs the instances with the resource policy fallback.',
+      },
+    ),
+    pendingScaleUpDuration: Type.Optional(
+      Duration('How long an instance stays PENDING_SCALE_UP before it grows (default 5m).'),
+    ),
+    pendingScaleDownDuration: Type.Optional(
+      Duration('How long an instance stays PENDING_SCALE_DOWN before it shrinks (default 15m).'),
+    ),
+    prometheus: Type.Optional(PrometheusAutoscaler),
+  },
+  {
+    description: 'How resources are estimated.',
+    ...rules({
+      rule: "self.mode != 'prometheus' || has(self.prometheus)",
+      message: 'mode prometheus requires the prometheus section',
+      fieldPath: '.prometheus',
+      reason: 'FieldValueRequired',
+    }),
+  },
+);
+
+const minNotAboveMax = (resource: string): Rule => ({
+  rule:
+    `!has(self.minAllowed) || !has(self.maxAllowed) || !('${resource}' in self.minAllowed) || ` +
+    `!('${resource}' in self.maxAllowed) || ${q(`self.minAllowed['${resource}']`)}.compareTo(${q(`self.maxAllowed['${resource}']`)}) <= 0`,
+  message: `minAllowed.${resource} must not be greater than maxAllowed.${resource}`,
+  fieldPath: '.minAllowed',
+});
+
+export const ContainerPolicy = object(
+  {
+    containerName: Type.String({
+      description: 'Container name, or "*" for the default policy of containers without their own.',
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
+    }),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('Auto'), Type.Literal('Off')], {
+        description: 'Auto (default) lets the operator size the container; Off keeps the template resources.',
+      }),
+    ),
+    minAllowed: Type.Optional(ResourceList('Lower bound of the resources given to the container.')),
+    maxAllowed: Type.Optional(ResourceList('Upper bound of the resources given to the container.')),
+  },
+  {
+    description: 'Resource bounds for one container.',
+    ...rules(minNotAboveMax('cpu'), minNotAboveMax('memory')),
+  },
+);
+
+export const ResourcePolicy = object(
+  {
+    globalPolicy: Type.Optional(
+      object({ maxAllowed: Type.Optional(ResourceList('Cap on the total requests of all instances.')) }),
+    ),
+    containerPolicies: Type.Optional(
+      Type.Array(ContainerPolicy, {
+        maxItems: 64,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['containerName'],
+      }),
+    ),
+  },
+  { description: 'Resource bounds for the containers and the whole Consumer.' },
+);
+
+export const ConsumerSpec = object(
+  {
+    numPartitions: Type.Integer({
+      description: 'Number of partitions of the topic.',
+      format: 'int32',
+      minimum: 1,
+      maximum: 100000,
+    }),
+    numPartitionsPerInstance: Type.Optional(
+      Type.Integer({
+        description: 'Partitions per instance (Deployment); 0 or unset means 1.',
+        format: 'int32',
+        minimum: 0,
+        maximum: 100000,
+      }),
+    ),
+    name: Type.String({
+      description: 'Prefix of the instance Deployment names (<name>-<instanceId>).',
+      minLength: 1,
+      maxLength: 240,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+    }),
+    namespace: Type.String({
+      description: "Namespace of the instance Deployments; must be the Consumer's own namespace.",
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    }),
+    autoscaler: Autoscaler,
+    partitionEnvKey: Type.Optional(
+      Type.String({
+        description: 'Env var that carries the partition list (default KONSUMERATOR_PARTITION).',
+        maxLength: 256,
+        pattern: '^([-._a-zA-Z][-._a-zA-Z0-9]*)?$',
+      }),
+    ),
+    deploymentTemplate: Type.Unsafe<V1DeploymentSpec>(deploymentTemplateSchema as TSchema),
+    resourcePolicy: ResourcePolicy,
+  },
+  { description: 'Desired state of a Kafka consumer group run as one Deployment per partition bucket.' },
+);
+
+const PartitionState = object({
+  productionRate: Type.Optional(Type.Integer({ format: 'int64' })),
+  consumptionRate: Type.Optional(Type.Integer({ format: 'int64' })),
+  messageBehind: Type.Optional(Type.Integer({ format: 'int64' })),
+});
+
+export const Condition = object({
+  type: Type.String({ maxLength: 316 }),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  observedGeneration: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
+  lastTransitionTime: Type.String({ format: 'date-time' }),
+  reason: Type.String({ maxLength: 1024 }),
+  message: Type.String({ maxLength: 32768 }),
+});
+export type Condition = Static<typeof Condition>;
+
+const count = (description: string) => Type.Optional(Type.Integer({ format: 'int32', description }));
+
+export const ConsumerStatus = object(
+  {
+    observedGeneration: Type.Optional(
+      Type.Integer({ format: 'int64', description: 'metadata.generation of the spec last reconciled.' }),
+    ),
+    expected: count('Number of instances the spec asks for.'),
+    running: count('Managed instances without the disable-autoscaler annotation.'),
+    paused: count('Managed instances with the disable-autoscaler annotation.'),
+    lagging: count('Instances whose lag is at or above tolerableLag.'),
+    missing: count('Instances that had no Deployment at the start of the last reconcile.'),
+    outdated: count(
+      'Instances whose Deployment differed from the rendered one at the start of the last reconcile.',
+    ),
+    redundant: count('Deployments scheduled for deletion.'),
+    lastSyncTime: Type.Optional(Type.String({ format: 'date-time' })),
+    lastSyncState: Type.Optional(Type.Record(Type.String(), PartitionState)),
+    conditions: Type.Optional(
+      Type.Array(Condition, {
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+        maxItems: 16,
+      }),
+    ),
+  },
+  { description: 'Observed state of a Consumer.' },
+);
+
+export type ConsumerSpec = Static<typeof ConsumerSpec>;
+export type ConsumerStatus = Static<typeof ConsumerStatus>;
+export type ContainerPolicy = Static<typeof ContainerPolicy>;
+export type ResourcePolicy = Static<typeof ResourcePolicy>;
+
+export interface Consumer {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    // Typed as client-node types it; custom objects carry the raw RFC 3339 string.
+    deletionTimestamp?: Date;
+  };
+  spec: ConsumerSpec;
+  status?: ConsumerStatus;
+}
+
+export const schemas: Record<string, TSchema> = { ConsumerSpec, ConsumerStatus };

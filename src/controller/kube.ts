@@ -1,0 +1,102 @@
+// The operator's writes to the API server, each one request: server-side apply of Deployments
+// (field manager `konsumerator`), guarded deletes, status patches and events.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { FIELD_MANAGER, GROUP, PLURAL, VERSION } from '../api/constants.js';
+import type { Consumer, ConsumerStatus } from '../api/schema.js';
+
+export interface ApiError {
+  code?: number;
+  message: string;
+}
+
+/** Status code and the API server's own message from a client-node error. */
+export function describeApiError(error: unknown): ApiError {
+  const e = error as { code?: number; body?: unknown; message?: string };
+  let message = e?.message ?? String(error);
+  let body = e?.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      /* keep the text */
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body)
+    message = String((body as { message: unknown }).message);
+  return { code: typeof e?.code === 'number' ? e.code : undefined, message };
+}
+
+export class KubeWriter {
+  readonly apps: AppsV1Api;
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  private readonly objects: KubernetesObjectApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  }
+
+  /** Server-side apply with force: konsumerator takes back any field it renders. */
+  async applyDeployment(deployment: V1Deployment): Promise<V1Deployment> {
+    return this.objects.patch(
+      deployment,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+
+  /** True when no Deployment of that name exists (checked just before creating one). */
+  async deploymentNameIsFree(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.apps.readNamespacedDeployment({ namespace, name });
+      return false;
+    } catch (error) {
+      if (describeApiError(error).code === 404) return true;
+      throw error;
+    }
+  }
+
+  /** Deletes only the Deployment with this UID, so a same-named replacement is never hit. */
+  async deleteDeployment(namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.apps.deleteNamespacedDeployment({
+        namespace,
+        name,
+        body: { preconditions: { uid }, propagationPolicy: 'Background' },
+      });
+    } catch (error) {
+      if (describeApiError(error).code === 404) return;
+      throw error;
+    }
+  }
+
+  async patchStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace: consumer.metadata.namespace,
+        name: consumer.metadata.name,
+        body: { status },
+        fieldManager: FIELD_MANAGER,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+}

@@ -1,0 +1,198 @@
+// One level-triggered reconcile of one Consumer: read the caches, plan, apply the planned writes,
+// write status if it changed. Any failure stays inside this Consumer: it is reported on its
+// status and events and retried with backoff, and never stops the others.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Consumer } from '../api/schema.js';
+import { validateConsumer, describeProblems } from '../api/validate.js';
+import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
+import { buildStatus } from '../plan/status.js';
+import { canonicalJson } from '../plan/hash.js';
+import { Annotation } from '../api/constants.js';
+import type { ResourceCache } from './cache.js';
+import { isAtLeast } from './cache.js';
+import { describeApiError, type KubeWriter } from './kube.js';
+import type { EventSink } from './events.js';
+import type { OperatorMetrics } from './metrics.js';
+import type { Logger } from '../util/log.js';
+
+export interface ReconcilerDeps {
+  consumers: ResourceCache<Consumer>;
+  deployments: ResourceCache<V1Deployment>;
+  writer: KubeWriter;
+  events: EventSink;
+  metrics: OperatorMetrics;
+  log: Logger;
+  clock: () => Date;
+  /** How many writes run at once within one reconcile. */
+  writeConcurrency?: number;
+}
+
+export interface ReconcileResult {
+  /** Reconcile again after this long even if nothing changes (rollouts to watch). */
+  requeueAfterMs?: number;
+  /** Writes that failed; the caller retries with backoff. */
+  failures: string[];
+}
+
+const ROLLOUT_POLL_MS = 15_000;
+
+export const consumerKey = (namespace: string, name: string) => `${namespace}/${name}`;
+
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+}
+
+const partitionsOf = (d: V1Deployment) => d.metadata?.annotations?.[Annotation.partition] ?? '';
+
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const { consumers, metrics, clock } = this.deps;
+    const consumer = consumers.get(name, namespace);
+    if (!consumer) {
+      metrics.forgetConsumer(name);
+      return { failures: [] };
+    }
+    if (consumer.metadata.deletionTimestamp) return { failures: [] };
+    metrics.reconcileTotal.inc({ consumer: name });
+    const endTimer = metrics.reconcileDuration.startTimer({ consumer: name });
+    try {
+      return await this.reconcileConsumer(consumer, clock());
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async reconcileConsumer(consumer: Consumer, now: Date): Promise<ReconcileResult> {
+    const { events } = this.deps;
+    const validation = validateConsumer(consumer);
+    for (const warning of validation.warnings) {
+      events.emit(consumer, 'Warning', 'SpecWarning', `${warning.field}: ${warning.message}`);
+    }
+    if (validation.errors.length > 0) {
+      const message = describeProblems(validation.errors);
+      events.emit(consumer, 'Warning', 'InvalidSpec', message);
+      await this.writeStatus(consumer, undefined, { specErrors: message }, now);
+      return { failures: [] };
+    }
+    const deployments = this.deps.deployments.list(consumer.metadata.namespace);
+    const plan = planConsumer({ consumer, deployments, now });
+    const failures = await this.execute(consumer, plan.actions);
+    await this.writeStatus(consumer, plan, { failures }, now);
+    this.deps.metrics.setStatusCounts(consumer.metadata.name, { ...plan.counts });
+    const waiting = plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
+    return { failures, ...(waiting ? { requeueAfterMs: ROLLOUT_POLL_MS } : {}) };
+  }
+
+  private async execute(consumer: Consumer, actions: readonly Action[]): Promise<string[]> {
+    const failures: string[] = [];
+    const concurrency = this.deps.writeConcurrency ?? 8;
+    for (const type of ['create', 'update', 'delete'] as const) {
+      const batch = actions.filter((a) => a.type === type);
+      await inBatches(batch, concurrency, async (action) => {
+        const failure = await this.executeOne(consumer, action);
+        if (failure) failures.push(failure);
+      });
+    }
+    return failures;
+  }
+
+  /** Runs one action; returns a description of the failure, if any. */
+  private async executeOne(consumer: Consumer, action: Action): Promise<string | undefined> {
+    const { writer, events, metrics, deployments, log } = this.deps;
+    const namespace = consumer.metadata.namespace;
+    const label = { consumer: consumer.metadata.name };
+    const name = action.type === 'delete' ? action.name : action.deployment.metadata!.name!;
+    try {
+      if (action.type === 'create') {
+        if (!(await writer.deploymentNameIsFree(namespace, name))) {
+          // The cache had not seen it yet; the next reconcile sorts out whose it is.
+          return `Deployment ${name} appeared before it could be created; retrying`;
+        }
+        const written = await writer.applyDeployment(action.deployment);
+        await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
+        metrics.creates.inc(label);
+        events.emit(
+          consumer,
+          'Normal',
+          'Created',
+          `created Deployment ${name} for partitions ${partitionsOf(action.deployment)}`,
+        );
+      } else if (action.type === 'update') {
+        const written = await writer.applyDeployment(action.deployment);
+        await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
+        metrics.updates.inc(label);
+        const why =
+          action.reason === 'adopt'
+            ? 'adopted it'
+            : action.reason === 'drift'
+              ? `reverted changes made outside the operator (${action.drift.slice(0, 5).join(', ')})`
+              : 'applied the changed spec';
+        events.emit(consumer, 'Normal', 'Updated', `Deployment ${name}: ${why}`);
+      } else {
+        await writer.deleteDeployment(namespace, name, action.uid);
+        await deployments.waitUntil(() => deployments.get(name, namespace)?.metadata?.uid !== action.uid);
+        metrics.deletes.inc(label);
+        events.emit(consumer, 'Normal', 'Deleted', `deleted Deployment ${name}: ${action.reason}`);
+      }
+      return undefined;
+    } catch (error) {
+      const { code, message } = describeApiError(error);
+      const counter =
+        action.type === 'create'
+          ? metrics.createErrors
+          : action.type === 'update'
+            ? metrics.updateErrors
+            : metrics.deleteErrors;
+      counter.inc(label);
+      const text = `${action.type} of Deployment ${name} failed${code ? ` (${code})` : ''}: ${message}`;
+      log.warn({ consumer: consumer.metadata.name, namespace, deployment: name, code }, text);
+      events.emit(consumer, 'Warning', `${action.type[0]!.toUpperCase()}${action.type.slice(1)}Failed`, text);
+      return text;
+    }
+  }
+
+  /** Waits until the informer has seen our write, so the next reconcile plans from it. */
+  private async awaitCache(
+    namespace: string,
+    name: string,
+    resourceVersion: string | undefined,
+  ): Promise<void> {
+    if (!resourceVersion) return;
+    const { deployments } = this.deps;
+    await deployments.waitUntil(() =>
+      isAtLeast(deployments.get(name, namespace)?.metadata?.resourceVersion, resourceVersion),
+    );
+  }
+
+  private async writeStatus(
+    consumer: Consumer,
+    plan: Plan | undefined,
+    outcome: Parameters<typeof buildStatus>[2],
+    now: Date,
+  ): Promise<void> {
+    const status = buildStatus(consumer, plan, outcome, now);
+    if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return;
+    const { metrics, writer, consumers } = this.deps;
+    const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
+    try {
+      await writer.patchStatus(consumer, status);
+    } finally {
+      endTimer();
+    }
+    // Wait for the cache to hold the new status, so that the reconcile this write triggers
+    // compares against it and writes nothing.
+    await consumers.waitUntil(
+      () =>
+        canonicalJson(consumers.get(consumer.metadata.name, consumer.metadata.namespace)?.status ?? {}) ===
+        canonicalJson(status),
+      5_000,
+    );
+  }
+}

@@ -1,0 +1,165 @@
+// The whole decision of one reconcile, as a pure function of the Consumer, the Deployments in its
+// namespace and the time: which Deployments to create, update and delete, in which order, and
+// the counters for status.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { Annotation } from '../api/constants.js';
+import type { Consumer } from '../api/schema.js';
+import { resolveSpec } from '../api/resolve.js';
+import { splitIntoBuckets } from './partitions.js';
+import { instanceName, renderInstance, type Instance, type RenderContext } from './render.js';
+import { runningFallback } from './resources.js';
+import { driftPaths } from './compare.js';
+import { stableHash } from './hash.js';
+
+export type UpdateReason = 'outdated' | 'adopt' | 'drift';
+
+export type Action =
+  | { type: 'create'; instanceId: number; deployment: V1Deployment }
+  | { type: 'update'; instanceId: number; deployment: V1Deployment; reason: UpdateReason; drift: string[] }
+  | { type: 'delete'; name: string; uid: string; reason: string };
+
+export interface Counts {
+  expected: number;
+  running: number;
+  paused: number;
+  lagging: number;
+  missing: number;
+  outdated: number;
+  redundant: number;
+}
+
+export interface Plan {
+  /** Ordered: creates, then updates, then deletes (deletes only once replacements are rolled out). */
+  actions: Action[];
+  counts: Counts;
+  /** Names of Deployments the Consumer needs but another owner (or nobody) holds. */
+  clashes: string[];
+  /** Redundant Deployments kept until every desired instance has rolled out. */
+  deletionsWaiting: string[];
+  /** Desired instances whose Deployment has not finished rolling out. */
+  notRolledOut: string[];
+}
+
+export const isControlledBy = (deployment: V1Deployment, consumer: Consumer) =>
+  (deployment.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === consumer.metadata.uid);
+
+/** The rollout of the Deployment's current spec has completed. */
+export function isRolledOut(deployment: V1Deployment): boolean {
+  const replicas = deployment.spec?.replicas ?? 1;
+  const status = deployment.status;
+  return (
+    (status?.observedGeneration ?? -1) >= (deployment.metadata?.generation ?? 0) &&
+    (status?.updatedReplicas ?? 0) >= replicas &&
+    (status?.availableReplicas ?? 0) >= replicas
+  );
+}
+
+function instanceIdOf(deployment: V1Deployment): number | undefined {
+  const text = deployment.metadata?.annotations?.[Annotation.consumerId];
+  return text !== undefined && /^[0-9]{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+interface Sorted {
+  byId: Map<number, V1Deployment>;
+  redundant: { deployment: V1Deployment; reason: string }[];
+}
+
+function sortOwned(owned: readonly V1Deployment[], prefix: string, expected: number): Sorted {
+  const byId = new Map<number, V1Deployment>();
+  const redundant: Sorted['redundant'] = [];
+  for (const deployment of [...owned].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1))) {
+    const id = instanceIdOf(deployment);
+    if (id === undefined) redundant.push({ deployment, reason: 'it has no valid consumer-id annotation' });
+    else if (id >= expected) redundant.push({ deployment, reason: `instance ${id} is no longer needed` });
+    else if (deployment.metadata!.name !== instanceName(prefix, id))
+      redundant.push({ deployment, reason: `instance ${id} is now named ${instanceName(prefix, id)}` });
+    else byId.set(id, deployment);
+  }
+  return { byId, redundant };
+}
+
+export interface PlanInput {
+  consumer: Consumer;
+  /** Deployments in the Consumer's namespace (any owner). */
+  deployments: readonly V1Deployment[];
+  now: Date;
+}
+
+export function planConsumer({ consumer, deployments, now }: PlanInput): Plan {
+  const resolved = resolveSpec(consumer.spec);
+  const buckets = splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance);
+  const owned = deployments.filter((d) => isControlledBy(d, consumer));
+  const { byId, redundant } = sortOwned(owned, resolved.deploymentPrefix, buckets.length);
+  const running = [...byId.values()];
+  const ctx: RenderContext = {
+    consumer,
+    resolved,
+    numInstances: buckets.length,
+    templateHash: stableHash(consumer.spec.deploymentTemplate),
+    fallbackFromRunning: (container) =>
+      runningFallback(container, buckets.length, running, resolved.fallbackStrategy),
+    now,
+  };
+
+  const creates: Action[] = [];
+  const updates: Action[] = [];
+  const clashes: string[] = [];
+  const notRolledOut: string[] = [];
+  buckets.forEach((partitions, id) => {
+    const instance: Instance = { id, partitions, name: instanceName(resolved.deploymentPrefix, id) };
+    const current = byId.get(id);
+    if (!current) {
+      const taken = deployments.some((d) => d.metadata?.name === instance.name);
+      if (taken) clashes.push(instance.name);
+      else
+        creates.push({
+          type: 'create',
+          instanceId: id,
+          deployment: renderInstance(ctx, instance, undefined),
+        });
+      notRolledOut.push(instance.name);
+      return;
+    }
+    const desired = renderInstance(ctx, instance, current);
+    const currentHash = current.metadata?.annotations?.[Annotation.renderHash];
+    const desiredHash = desired.metadata!.annotations![Annotation.renderHash];
+    const drift = driftPaths(desired, current);
+    if (currentHash !== desiredHash || drift.length > 0) {
+      const reason: UpdateReason =
+        currentHash === undefined ? 'adopt' : currentHash !== desiredHash ? 'outdated' : 'drift';
+      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift });
+    }
+    if (drift.length > 0 || !isRolledOut(current)) notRolledOut.push(instance.name);
+  });
+
+  // Create before delete: a redundant Deployment keeps consuming its partitions until every
+  // desired instance is in place and rolled out, so a repartition never leaves a partition idle.
+  const canDelete =
+    notRolledOut.length === 0 && creates.length === 0 && updates.length === 0 && clashes.length === 0;
+  const deletes: Action[] = canDelete
+    ? redundant.map(({ deployment, reason }) => ({
+        type: 'delete' as const,
+        name: deployment.metadata!.name!,
+        uid: deployment.metadata!.uid!,
+        reason,
+      }))
+    : [];
+  const paused = running.filter(
+    (d) => d.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
+  ).length;
+  return {
+    actions: [...creates, ...updates, ...deletes],
+    counts: {
+      expected: buckets.length,
+      running: running.length - paused,
+      paused,
+      lagging: 0,
+      missing: creates.length + clashes.length,
+      outdated: updates.length,
+      redundant: redundant.length,
+    },
+    clashes,
+    deletionsWaiting: canDelete ? [] : redundant.map((r) => r.deployment.metadata!.name!),
+    notRolledOut,
+  };
+}

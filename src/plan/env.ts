@@ -1,0 +1,58 @@
+// Env vars injected into every container (reference 3.4): template entries keep their order, an
+// entry of the same name is replaced in place, new ones are appended in the original's order.
+import type { V1EnvVar } from '@kubernetes/client-node';
+import { Env } from '../api/constants.js';
+import type { Sizing } from './resources.js';
+
+const MiB = 1024 * 1024;
+/** Share of the memory limit handed to the Go runtime as its soft limit. */
+export const GOMEMLIMIT_RATIO = 0.8;
+
+export function goMaxProcs(cpuLimitMillis: number | undefined): string {
+  return String(Math.max(1, Math.ceil((cpuLimitMillis ?? 0) / 1000)));
+}
+
+/** GOMEMLIMIT in real mebibytes (the original mixed megabytes with a MiB suffix). */
+export function goMemLimit(memoryLimitBytes: number): string {
+  return `${Math.floor((memoryLimitBytes * GOMEMLIMIT_RATIO) / MiB)}MiB`;
+}
+
+/** The original's value for the same limit; kept on adopted Deployments so that taking over restarts nothing. */
+export function legacyGoMemLimit(memoryLimitBytes: number): string {
+  return `${Math.ceil(GOMEMLIMIT_RATIO * Math.ceil(memoryLimitBytes / 1e6))}MiB`;
+}
+
+export interface InstanceEnv {
+  partitionEnvKey: string;
+  partitions: readonly number[];
+  instanceId: number;
+  numPartitions: number;
+  numInstances: number;
+}
+
+export function renderEnv(
+  templateEnv: readonly V1EnvVar[] | undefined,
+  instance: InstanceEnv,
+  limits: Sizing,
+  currentEnv: readonly V1EnvVar[] | undefined,
+): V1EnvVar[] {
+  const injected: [string, string][] = [[instance.partitionEnvKey, instance.partitions.join(',')]];
+  injected.push([Env.goMaxProcs, goMaxProcs(limits.cpuLimit)]);
+  if (limits.memoryLimit) {
+    const current = currentEnv?.find((e) => e.name === Env.goMemLimit)?.value;
+    const legacy = legacyGoMemLimit(limits.memoryLimit);
+    injected.push([Env.goMemLimit, current === legacy ? legacy : goMemLimit(limits.memoryLimit)]);
+  }
+  injected.push([Env.instance, String(instance.instanceId)]);
+  injected.push([Env.numPartitions, String(instance.numPartitions)]);
+  injected.push([Env.numInstances, String(instance.numInstances)]);
+
+  const env = (templateEnv ?? []).map((e) => ({ ...e }));
+  for (const [name, value] of injected) {
+    const at = env.findIndex((e) => e.name === name);
+    // A plain value replaces the whole entry: keeping a template valueFrom next to it is invalid.
+    if (at >= 0) env[at] = { name, value };
+    else env.push({ name, value });
+  }
+  return env;
+}

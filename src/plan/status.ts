@@ -1,0 +1,122 @@
+// The Consumer's status: the original's counters, observedGeneration = metadata.generation, and
+// conditions. Pure: the same inputs give the same status, so an unchanged status is not written.
+import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
+import type { Plan } from './consumer-plan.js';
+
+export interface Outcome {
+  /** Spec errors found by the controller (the reconcile did nothing). */
+  specErrors?: string;
+  /** Writes that failed in this reconcile. */
+  failures?: string[];
+}
+
+type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+/** Keeps lastTransitionTime when a condition's status did not change. */
+export function mergeConditions(
+  previous: readonly Condition[] | undefined,
+  next: readonly ConditionInput[],
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  return next.map((c) => {
+    const old = previous?.find((p) => p.type === c.type);
+    return {
+      ...c,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      lastTransitionTime:
+        old && old.status === c.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+  });
+}
+
+const list = (names: readonly string[]) =>
+  names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+
+function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput[] {
+  if (outcome.specErrors !== undefined || !plan) {
+    const message = outcome.specErrors ?? 'the spec could not be read';
+    return [
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'InvalidSpec',
+        message: 'nothing is done until the spec is fixed',
+      },
+      { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message },
+    ];
+  }
+  const failures = outcome.failures ?? [];
+  const degraded: ConditionInput =
+    plan.clashes.length > 0
+      ? {
+          type: 'Degraded',
+          status: 'True',
+          reason: 'NameConflict',
+          message: `Deployments not owned by this Consumer already use the names ${list(plan.clashes)}; they are left untouched`,
+        }
+      : failures.length > 0
+        ? {
+            type: 'Degraded',
+            status: 'True',
+            reason: 'WriteFailed',
+            message: failures.join('; ').slice(0, 4000),
+          }
+        : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problems' };
+  const busy = plan.actions.length > 0 || plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
+  const progressing: ConditionInput = !busy
+    ? {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'Converged',
+        message: 'every instance matches the spec',
+      }
+    : plan.actions.length > 0
+      ? {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'Applying',
+          message: `applying ${plan.actions.length} change(s)`,
+        }
+      : {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'WaitingForRollout',
+          message:
+            `waiting for ${list(plan.notRolledOut)} to roll out` +
+            (plan.deletionsWaiting.length ? `; then deleting ${list(plan.deletionsWaiting)}` : ''),
+        };
+  const ready: ConditionInput =
+    !busy && degraded.status === 'False'
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'AllInstancesReady',
+          message: `${plan.counts.expected} instance(s) ready`,
+        }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: degraded.status === 'True' ? degraded.reason : 'Progressing',
+          message: degraded.status === 'True' ? degraded.message : progressing.message,
+        };
+  return [ready, progressing, degraded];
+}
+
+export function buildStatus(
+  consumer: Consumer,
+  plan: Plan | undefined,
+  outcome: Outcome,
+  now: Date,
+): ConsumerStatus {
+  const previous = consumer.status ?? {};
+  const generation = consumer.metadata.generation;
+  const status: ConsumerStatus = {
+    ...previous,
+    ...(plan ? plan.counts : {}),
+    conditions: mergeConditions(previous.conditions, conditionsFor(plan, outcome), generation, now),
+  };
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}
