@@ -9,6 +9,7 @@ import { startControllerManager, startScheduler } from './controllers.js';
 import type { TestPlaneEnv } from './env.js';
 import { startEtcd } from './etcd.js';
 import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
+import { claimPlaneDir } from './orphans.js';
 import type { ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
 
@@ -43,6 +44,7 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   const dir = resolve(options.dir);
   const withControllers = options.withControllers ?? true;
   mkdirSync(dir, { recursive: true });
+  claimPlaneDir(dir);
   const binDir = options.binDir ?? (await ensureBinaries());
   const started: ManagedProcess[] = [];
   const stop = () => stopInReverse(started);

@@ -1,0 +1,38 @@
+// `konsumerator run`: the operator until SIGINT/SIGTERM.
+import { Operator } from '../controller/operator.js';
+import { createLogger } from '../util/log.js';
+import { parseDuration } from '../api/units.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { VERSION } from './version.js';
+
+export interface RunOptions {
+  kubeconfig?: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  workers: string;
+  resync: string;
+  logLevel: string;
+}
+
+export async function runOperator(options: RunOptions): Promise<void> {
+  const log = createLogger(options.logLevel);
+  const workers = Number(options.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${options.workers}`);
+  const operator = new Operator({
+    kubeConfig: loadKubeConfig(options.kubeconfig),
+    log,
+    version: VERSION,
+    workers,
+    resyncMs: parseDuration(options.resync),
+    metricsAddress: options.metricsBindAddress || undefined,
+    healthAddress: options.healthProbeBindAddress || undefined,
+  });
+  process.on('unhandledRejection', (reason) => log.error({ err: String(reason) }, 'unhandled rejection'));
+  await operator.start();
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await operator.stop();
+}

@@ -1,0 +1,160 @@
+// Wires the operator together: informers on Consumers and Deployments feed a keyed work queue;
+// workers run the reconciler; a periodic resync re-enqueues every Consumer.
+import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
+import type { Consumer } from '../api/schema.js';
+import { ResourceCache } from './cache.js';
+import { WorkQueue } from './queue.js';
+import { Reconciler, consumerKey } from './reconciler.js';
+import { KubeWriter } from './kube.js';
+import { ApiEventSink, type EventSink } from './events.js';
+import { OperatorMetrics } from './metrics.js';
+import { metricsRoute, serve, type Endpoint } from './http.js';
+import type { Logger } from '../util/log.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  version: string;
+  workers?: number;
+  /** Every Consumer is reconciled at least this often (the original used 1 minute). */
+  resyncMs?: number;
+  /** `host:port` for /metrics (the original's --metrics-bind-address); undefined serves none. */
+  metricsAddress?: string;
+  /** `host:port` for /healthz and /readyz; undefined serves none. */
+  healthAddress?: string;
+  clock?: () => Date;
+  events?: EventSink;
+}
+
+export class Operator {
+  readonly metrics: OperatorMetrics;
+  private readonly consumers: ResourceCache<Consumer>;
+  private readonly deployments: ResourceCache<V1Deployment>;
+  private readonly queue = new WorkQueue();
+  private readonly reconciler: Reconciler;
+  private readonly endpoints: Endpoint[] = [];
+  private readonly workerLoops: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private synced = false;
+  private stopping = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { kubeConfig, log } = options;
+    this.log = log;
+    this.metrics = new OperatorMetrics(options.version);
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.consumers = new ResourceCache<Consumer>(
+      kubeConfig,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      () => custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }),
+      log.child({ cache: 'consumers' }),
+    );
+    this.deployments = new ResourceCache<V1Deployment>(
+      kubeConfig,
+      '/apis/apps/v1/deployments',
+      () => apps.listDeploymentForAllNamespaces(),
+      log.child({ cache: 'deployments' }),
+    );
+    const writer = new KubeWriter(kubeConfig);
+    this.reconciler = new Reconciler({
+      consumers: this.consumers,
+      deployments: this.deployments,
+      writer,
+      events: options.events ?? new ApiEventSink(writer.core, log),
+      metrics: this.metrics,
+      log,
+      clock: options.clock ?? (() => new Date()),
+    });
+  }
+
+  get metricsPort(): number | undefined {
+    return this.endpoints.find((e) => e.server.listening && e.port)?.port;
+  }
+
+  get ready(): boolean {
+    return this.synced && !this.stopping;
+  }
+
+  async start(): Promise<void> {
+    const { metricsAddress, healthAddress } = this.options;
+    if (metricsAddress)
+      this.endpoints.push(await serve(metricsAddress, { '/metrics': metricsRoute(this.metrics.registry) }));
+    if (healthAddress) {
+      const probe = (ok: () => boolean) => async () =>
+        ok() ? { status: 200, body: 'ok\n' } : { status: 503, body: 'not ready\n' };
+      this.endpoints.push(
+        await serve(healthAddress, { '/healthz': probe(() => true), '/readyz': probe(() => this.ready) }),
+      );
+    }
+    this.consumers.onChange((c) => this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name)));
+    this.deployments.onChange((d) => this.enqueueOwnerOf(d));
+    await Promise.all([this.consumers.start(), this.deployments.start()]);
+    this.synced = true;
+    for (const c of this.consumers.list()) this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
+    const workers = this.options.workers ?? 4;
+    for (let i = 0; i < workers; i++) this.workerLoops.push(this.work());
+    const resyncMs = this.options.resyncMs ?? 60_000;
+    this.resyncTimer = setInterval(() => {
+      for (const c of this.consumers.list())
+        this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
+    }, resyncMs);
+    this.log.info({ workers, resyncMs }, 'operator started');
+  }
+
+  /** Deployments enqueue their controlling Consumer, or Consumers whose instance name they take. */
+  private enqueueOwnerOf(deployment: V1Deployment): void {
+    const namespace = deployment.metadata?.namespace ?? '';
+    const owner = deployment.metadata?.ownerReferences?.find((r) => r.controller);
+    if (owner?.apiVersion === API_VERSION && owner.kind === KIND) {
+      this.queue.add(consumerKey(namespace, owner.name));
+      return;
+    }
+    const name = deployment.metadata?.name ?? '';
+    for (const consumer of this.consumers.list(namespace)) {
+      const prefix = consumer.spec?.name;
+      if (prefix && name.startsWith(`${prefix}-`) && /^\d+$/.test(name.slice(prefix.length + 1))) {
+        this.queue.add(consumerKey(namespace, consumer.metadata.name));
+      }
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        const result = await this.reconciler.reconcile(key);
+        if (result.failures.length > 0) {
+          this.metrics.reconcileErrors.inc({ consumer: key.split('/')[1]! });
+          this.queue.addRateLimited(key);
+        } else {
+          this.queue.forget(key);
+          if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        }
+      } catch (error) {
+        // A bug or an unexpected API answer: keep this Consumer retrying, keep the others going.
+        this.metrics.reconcileErrors.inc({ consumer: key.split('/')[1]! });
+        const delayMs = this.queue.addRateLimited(key);
+        this.log.error(
+          { key, err: error instanceof Error ? error.stack : String(error), delayMs },
+          'reconcile failed',
+        );
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workerLoops);
+    await Promise.all([this.consumers.stop(), this.deployments.stop()]);
+    await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
+    this.log.info('operator stopped');
+  }
+}
