@@ -13,6 +13,24 @@ const object = <T extends TProperties>(
   options: ObjectOptions & Record<string, unknown> = {},
 ) => Type.Object(properties, options);
 
+/**
+ * A string enum in the form a CRD accepts (`type` + `enum`; TypeBox's union of literals becomes
+ * `anyOf`/`const`, which a structural schema may not use).
+ */
+const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+
+/**
+ * A map with string keys in the form a CRD accepts (`additionalProperties`; TypeBox's Record
+ * becomes `patternProperties`, which a structural schema may not use).
+ */
+const StringMap = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
+
+/** A map with string keys; TypeBox's Record emits patternProperties, which CRD schemas forbid. */
+const MapOf = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
+
 const Duration = (description: string, extra: Record<string, unknown> = {}) =>
   Type.String({ description, pattern: GO_DURATION_PATTERN, maxLength: 64, ...extra });
 
@@ -36,7 +54,7 @@ const nonNegativeQuantities = {
 };
 
 const ResourceList = (description: string) =>
-  Type.Record(Type.String(), Quantity, { description, maxProperties: 32, ...rules(nonNegativeQuantities) });
+  StringMap(Quantity, { description, maxProperties: 32, ...rules(nonNegativeQuantities) });
 
 const Query = object(
   {
@@ -67,7 +85,7 @@ export const PrometheusAutoscaler = object(
     production: { ...Query, description: 'Produced messages per second per partition.' },
     consumption: { ...Query, description: 'Consumed messages per second per partition.' },
     fallbackStrategy: Type.Optional(
-      Type.Union([Type.Literal('min'), Type.Literal('max'), Type.Literal('')], {
+      StringEnum(['min', 'max', ''], {
         description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
       }),
     ),
@@ -104,14 +122,11 @@ export const PrometheusAutoscaler = object(
 
 export const Autoscaler = object(
   {
-    mode: Type.Union(
-      [Type.Literal('prometheus'), Type.Literal('none'), Type.Literal('vpa'), Type.Literal('')],
-      {
-        description:
-          'Metrics source. "prometheus" autoscales from PromQL queries; "none" (and the legacy "vpa" and "") only ' +
-          'runs the instances with the resource policy fallback.',
-      },
-    ),
+    mode: StringEnum(['prometheus', 'none', 'vpa', ''], {
+      description:
+        'Metrics source. "prometheus" autoscales from PromQL queries; "none" (and the legacy "vpa" and "") only ' +
+        'runs the instances with the resource policy fallback.',
+    }),
     pendingScaleUpDuration: Type.Optional(
       Duration('How long an instance stays PENDING_SCALE_UP before it grows (default 5m).'),
     ),
@@ -148,7 +163,7 @@ export const ContainerPolicy = object(
       pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$',
     }),
     mode: Type.Optional(
-      Type.Union([Type.Literal('Auto'), Type.Literal('Off')], {
+      StringEnum(['Auto', 'Off'], {
         description: 'Auto (default) lets the operator size the container; Off keeps the template resources.',
       }),
     ),
@@ -227,7 +242,7 @@ const PartitionState = object({
 
 export const Condition = object({
   type: Type.String({ maxLength: 316 }),
-  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  status: StringEnum(['True', 'False', 'Unknown']),
   observedGeneration: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
   lastTransitionTime: Type.String({ format: 'date-time' }),
   reason: Type.String({ maxLength: 1024 }),
@@ -252,7 +267,7 @@ export const ConsumerStatus = object(
     ),
     redundant: count('Deployments scheduled for deletion.'),
     lastSyncTime: Type.Optional(Type.String({ format: 'date-time' })),
-    lastSyncState: Type.Optional(Type.Record(Type.String(), PartitionState)),
+    lastSyncState: Type.Optional(StringMap(PartitionState)),
     conditions: Type.Optional(
       Type.Array(Condition, {
         'x-kubernetes-list-type': 'map',
