@@ -8,6 +8,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import { ensureBinaries, startTestPlane, writeEnvFile, type TestPlane } from '../src/testplane/index.js';
+import { isAbandoned, isAlive, killProcessesUsing } from '../src/testplane/orphans.js';
 import { startProcess } from '../src/testplane/process.js';
 
 const TEST_DIR = join(REPO_ROOT, 'test');
@@ -44,21 +45,19 @@ function needsPlane(files: string[]): boolean {
   return files.some((f) => !f.startsWith(UNIT_DIR + sep));
 }
 
-/** Run dirs of earlier runs whose process is gone (killed with SIGKILL, or kept after a failure). */
+/**
+ * Run dirs of earlier runs whose harness is gone: kept after a failure, or left by a harness killed
+ * with SIGKILL, in which case its components may still be running.
+ */
 function removeStaleRunDirs(): void {
   if (!existsSync(PLANES_DIR)) return;
-  for (const name of readdirSync(PLANES_DIR)) {
-    const pid = Number(/^run-(\d+)$/.exec(name)?.[1]);
-    if (pid && !isAlive(pid)) rmSync(join(PLANES_DIR, name), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  for (const name of readdirSync(PLANES_DIR).filter((n) => n.startsWith('run-'))) {
+    const dir = join(PLANES_DIR, name);
+    const namedPid = Number(name.slice('run-'.length));
+    if (!isAbandoned(dir) || isAlive(namedPid)) continue;
+    const killed = killProcessesUsing(dir);
+    if (killed.length) console.error(`killed ${killed.length} component(s) left running in ${name}`);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -108,7 +107,9 @@ async function main(): Promise<number> {
   try {
     code = await runNodeTests(files, { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath });
   } finally {
+    const t0 = performance.now();
     await plane.stop();
+    console.error(`test plane: stopped in ${seconds(performance.now() - t0)}`);
   }
   if (code === 0) rmSync(plane.dir, { recursive: true, force: true });
   else console.error(`tests failed; component logs kept in ${relative(REPO_ROOT, plane.dir)}/*.log`);

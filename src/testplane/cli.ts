@@ -26,6 +26,7 @@ async function up(dir: string, withControllers: boolean): Promise<void> {
   console.log(`kubeconfig: export KUBECONFIG=${plane.kubeconfigPath}`);
   console.log(`apiserver:  ${plane.apiServerUrl}`);
   console.log(`logs:       ${plane.dir}/*.log`);
+  console.log(`ready after (ms): ${JSON.stringify(plane.readyAfterMs)}`);
   console.log(memoryReport(plane.env().pids));
   console.log('Ctrl-C to stop.');
   await new Promise<never>(() => setInterval(() => undefined, 1 << 30)); // until a signal arrives

@@ -10,7 +10,7 @@ import type { TestPlaneEnv } from './env.js';
 import { startEtcd } from './etcd.js';
 import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
 import { claimPlaneDir } from './orphans.js';
-import type { ManagedProcess } from './process.js';
+import { liveProcesses, type ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
 
 export { ensureBinaries } from './binaries.js';
@@ -34,6 +34,8 @@ export interface TestPlane {
   dir: string;
   /** The components in start order, still running until stop(). */
   processes: readonly ManagedProcess[];
+  /** Milliseconds from the start of startTestPlane until each component was ready. */
+  readyAfterMs: Readonly<Record<string, number>>;
   /** What a test process needs, to be written to env.json. */
   env(): TestPlaneEnv;
   /** Stops every component, in reverse start order. */
@@ -46,19 +48,27 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   mkdirSync(dir, { recursive: true });
   claimPlaneDir(dir);
   const binDir = options.binDir ?? (await ensureBinaries());
+  const alreadyRunning = new Set(liveProcesses());
   const started: ManagedProcess[] = [];
-  const stop = () => stopInReverse(started);
+  const readyAfterMs: Record<string, number> = {};
+  const t0 = performance.now();
+  /** Records when `name` became ready and passes `value` through. */
+  const ready = <T>(name: string, value: T): T => {
+    readyAfterMs[name] = Math.round(performance.now() - t0);
+    return value;
+  };
   try {
-    const etcd = await startEtcd(binDir, dir);
+    const etcd = ready('etcd', await startEtcd(binDir, dir));
     started.push(etcd.process);
-    const api = await startApiServer(binDir, dir, etcd.url);
+    const api = ready('kube-apiserver', await startApiServer(binDir, dir, etcd.url));
     started.push(api.process);
     if (withControllers) {
       const params = { binDir, dir, ...api };
-      started.push(await startControllerManager(params));
-      started.push(await startScheduler(params));
-      started.push(await startKwokWithFakeNode(params));
+      started.push(ready('kube-controller-manager', await startControllerManager(params)));
+      started.push(ready('kube-scheduler', await startScheduler(params)));
+      started.push(ready('kwok', await startKwokWithFakeNode(params)));
       await waitForDefaultServiceAccount(api.kubeconfigPath);
+      ready('serviceaccount default', true);
     }
     const plane = {
       kubeconfigPath: api.kubeconfigPath,
@@ -67,11 +77,13 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       caFile: api.caFile,
       dir,
       processes: started,
-      stop,
+      readyAfterMs,
+      stop: () => stopInReverse(started),
     };
     return { ...plane, env: () => envOf(plane, withControllers) };
   } catch (err) {
-    await stop(); // logs stay in dir for the post-mortem
+    // Also the component that failed to become ready; its log stays in dir for the post-mortem.
+    await stopInReverse(liveProcesses().filter((p) => !alreadyRunning.has(p)));
     throw err;
   }
 }

@@ -44,6 +44,7 @@ const shutdownHooks: Array<() => Promise<void>> = [];
 
 export function startProcess(spec: ProcessSpec): ManagedProcess {
   installCleanupHandlers();
+  if (shuttingDown) throw new Error(`${spec.name}: not started, shutting down`);
   const logFd = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
   const out = logFd ?? (spec.pipeStdout ? 'pipe' : 'inherit');
   const child = spawn(spec.command, spec.args, {
