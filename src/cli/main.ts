@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { deployFiles, toYaml, operatorManifests } from './manifests.js';
 import { consumerCrd } from '../api/crd.js';
+import { describeApiError } from '../controller/kube.js';
 import { runOperator } from './run.js';
+import { runDemo } from './demo.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 const program = new Command()
@@ -41,7 +43,18 @@ program
     process.stdout.write(toYaml(objects));
   });
 
+program
+  .command('demo')
+  .description('run the operator live on a sample Consumer; starts a local control plane when no cluster is configured')
+  .option('--kubeconfig <path>', 'use this cluster instead of a local control plane')
+  .option('--local', 'always start a local control plane, even when a cluster is configured')
+  .option('--namespace <ns>', 'namespace of the demo Consumer', 'konsumerator-demo')
+  .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
+  .option('--log-level <level>', 'operator log level', 'warn')
+  .action(runDemo);
+
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`konsumerator: ${error instanceof Error ? error.message : String(error)}\n`);
+  const { code, message } = describeApiError(error);
+  process.stderr.write(`konsumerator: ${code ? `API server answered ${code}: ` : ''}${message}\n`);
   process.exit(1);
 });
