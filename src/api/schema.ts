@@ -27,10 +27,6 @@ const StringEnum = <const T extends readonly string[]>(values: T, options: Recor
 const StringMap = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
   Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
 
-/** A map with string keys; TypeBox's Record emits patternProperties, which CRD schemas forbid. */
-const MapOf = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
-
 const Duration = (description: string, extra: Record<string, unknown> = {}) =>
   Type.String({ description, pattern: GO_DURATION_PATTERN, maxLength: 64, ...extra });
 
@@ -43,13 +39,15 @@ const positiveDuration = (description: string) =>
 export const Quantity = Type.Union([Type.Integer(), Type.String()], {
   'x-kubernetes-int-or-string': true,
   pattern: QUANTITY_PATTERN,
+  // Bounds the cost the API server estimates for the CEL rules that parse quantities.
+  maxLength: 64,
 });
 export type Quantity = Static<typeof Quantity>;
 
 /** CEL: the quantity value of `expr` (an int-or-string). */
 const q = (expr: string) => `quantity(string(${expr}))`;
 const nonNegativeQuantities = {
-  rule: `self.all(k, ${q('self[k]')}.sign() >= 0)`,
+  rule: `self.all(k, !${q('self[k]')}.isLessThan(quantity('0')))`,
   message: 'resource quantities must not be negative',
 };
 
