@@ -40,6 +40,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import * as prettier from 'prettier';
 import { QUANTITY_PATTERN } from '../src/api/units.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { startTestPlane } from '../src/testplane/index.js';
 
 export const SCHEMA_FILE = join(REPO_ROOT, 'src', 'api', 'deployment-template.schema.json');
 const ROOT_TYPE = 'io.k8s.api.apps.v1.DeploymentSpec';
@@ -323,8 +324,6 @@ export async function renderSchemaFile(schema: SchemaNode): Promise<string> {
 }
 
 async function withOwnPlane<T>(work: (kubeConfig: KubeConfig) => Promise<T>): Promise<T> {
-  // Imported here: the test-plane modules install signal handlers on import.
-  const { startTestPlane } = await import('../src/testplane/index.js');
   const dir = mkdtempSync(join(REPO_ROOT, '.testplane', 'gen-schema-'));
   const plane = await startTestPlane({ dir, withControllers: false });
   try {

@@ -1,0 +1,473 @@
+// The CRD against the real kube-apiserver: the original operator's sample Consumers apply
+// unchanged, and what crashed the original (or can never work) is refused at create time with
+// HTTP 422 and a message that names the offending field.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
+import { REPO_ROOT } from '../../src/testplane/binaries.js';
+import { installCrd } from '../support/crd.js';
+import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+
+const ORIGINAL_MANIFESTS = join(REPO_ROOT, '..', 'shared', 'reference', 'original-manifests');
+const SAMPLES = ['config_samples_konsumerator_v1alpha1_consumer.yaml', 'hack_ci_consumer-test.yaml'];
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const kc = kubeConfig();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const core = kc.makeApiClient(CoreV1Api);
+const resource = { group: GROUP, version: VERSION, plural: PLURAL };
+
+interface Refusal {
+  code: number;
+  message: string;
+}
+
+/** Creates the Consumer; resolves to the stored object, or to the API server's refusal. */
+async function create(
+  namespace: string,
+  body: JsonObject,
+  fieldValidation: 'Strict' | 'Ignore' = 'Strict',
+): Promise<{ stored?: JsonObject; refusal?: Refusal }> {
+  try {
+    const stored = (await custom.createNamespacedCustomObject({
+      ...resource,
+      namespace,
+      body,
+      fieldValidation,
+    })) as JsonObject;
+    return { stored };
+  } catch (err) {
+    if (!(err instanceof ApiException)) throw err;
+    const apiError = err as ApiException<unknown>;
+    const status = parseStatus(apiError.body);
+    return { refusal: { code: apiError.code, message: status?.message ?? String(apiError.body) } };
+  }
+}
+
+function parseStatus(body: unknown): { message?: string } | undefined {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as { message?: string };
+    } catch {
+      return { message: body };
+    }
+  }
+  return body as { message?: string } | undefined;
+}
+
+async function remove(namespace: string, name: string): Promise<void> {
+  await custom.deleteNamespacedCustomObject({ ...resource, namespace, name }).catch((err: unknown) => {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  });
+  await waitFor(`consumer ${namespace}/${name} deleted`, async () => {
+    try {
+      await custom.getNamespacedCustomObject({ ...resource, namespace, name });
+      return false;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) return true;
+      throw err;
+    }
+  });
+}
+
+async function ensureNamespace(name: string): Promise<void> {
+  await core.createNamespace({ body: { metadata: { name } } }).catch((err: unknown) => {
+    if (!(err instanceof ApiException && err.code === 409)) throw err;
+  });
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+/** Sets (or, with DELETE, removes) the value at a dotted path such as `a.b.0.c`. */
+const DELETE = Symbol('delete');
+function setPath(target: JsonObject, path: string, value: Json | typeof DELETE): void {
+  const keys = path.split('.');
+  let node: Json = target;
+  for (const key of keys.slice(0, -1)) {
+    const next: Json | undefined = (node as Record<string, Json>)[key];
+    if (next === undefined || next === null || typeof next !== 'object')
+      throw new Error(`test bug: ${path} has no ${key}`);
+    node = next;
+  }
+  const last = keys.at(-1)!;
+  const parent = node as Record<string, Json>;
+  if (value === DELETE) {
+    if (Array.isArray(parent)) parent.splice(Number(last), 1);
+    else delete parent[last];
+  } else parent[last] = value;
+}
+
+const podTemplate = (): JsonObject => ({
+  metadata: { labels: { app: 'orders-consumer' } },
+  spec: {
+    containers: [
+      {
+        name: 'consumer',
+        image: 'example.com/orders-consumer:1.0',
+        ports: [{ containerPort: 9000, name: 'metrics' }],
+        env: [{ name: 'TEST_KEY', value: 'test-value' }],
+      },
+      { name: 'sidecar', image: 'example.com/sidecar:1.0' },
+    ],
+  },
+});
+
+/** A valid spec in the shape of the original's samples, with every section present. */
+function baseSpec(namespace: string): JsonObject {
+  const query = (q: string): JsonObject => ({ query: q, partitionLabel: 'partition' });
+  return {
+    numPartitions: 10,
+    numPartitionsPerInstance: 2,
+    name: 'orders-consumer',
+    namespace,
+    partitionEnvKey: 'PARTITIONS',
+    autoscaler: {
+      mode: 'prometheus',
+      pendingScaleUpDuration: '5m',
+      pendingScaleDownDuration: '15m',
+      prometheus: {
+        address: ['http://prometheus:9090'],
+        minSyncPeriod: '1m',
+        offset: query('sum(kafka_consumergroup_lag) by (partition)'),
+        production: query('sum(rate(kafka_topic_partition_current_offset[2m])) by (partition)'),
+        consumption: query('sum(rate(kafka_consumergroup_current_offset[2m])) by (partition)'),
+        fallbackStrategy: 'max',
+        ratePerCore: 10000,
+        ramPerCore: '256Mi',
+        cpuIncrement: '100m',
+        tolerableLag: '5m',
+        criticalLag: '30m',
+        recoveryTime: '30m',
+      },
+    },
+    deploymentTemplate: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { app: 'orders-consumer' } },
+      template: podTemplate(),
+    },
+    resourcePolicy: {
+      globalPolicy: { maxAllowed: { cpu: '20', memory: '40Gi' } },
+      containerPolicies: [
+        {
+          containerName: 'consumer',
+          mode: 'Auto',
+          minAllowed: { cpu: '100m', memory: '128Mi' },
+          maxAllowed: { cpu: '2', memory: '2Gi' },
+        },
+        { containerName: 'sidecar', mode: 'Off' },
+      ],
+    },
+  };
+}
+
+const consumerObject = (name: string, spec: JsonObject): JsonObject => ({
+  apiVersion: `${GROUP}/${VERSION}`,
+  kind: 'Consumer',
+  metadata: { name },
+  spec,
+});
+
+interface InvalidCase {
+  title: string;
+  /** Paths under spec, and their new value (DELETE removes the field). */
+  change: Array<[string, Json | typeof DELETE]>;
+  /** The field the message must name. */
+  field: string;
+}
+
+const P = 'autoscaler.prometheus';
+const POLICY = 'resourcePolicy.containerPolicies.0';
+const CONTAINER = 'deploymentTemplate.template.spec.containers.0';
+const INVALID: InvalidCase[] = [
+  { title: 'missing autoscaler', change: [['autoscaler', DELETE]], field: 'spec.autoscaler' },
+  {
+    title: 'mode prometheus without the prometheus section',
+    change: [[`${P}`, DELETE]],
+    field: 'spec.autoscaler.prometheus',
+  },
+  {
+    title: 'unknown autoscaler mode',
+    change: [['autoscaler.mode', 'kafka-lag']],
+    field: 'spec.autoscaler.mode',
+  },
+  { title: 'numPartitions 0', change: [['numPartitions', 0]], field: 'spec.numPartitions' },
+  { title: 'negative numPartitions', change: [['numPartitions', -4]], field: 'spec.numPartitions' },
+  {
+    title: 'negative numPartitionsPerInstance',
+    change: [['numPartitionsPerInstance', -1]],
+    field: 'spec.numPartitionsPerInstance',
+  },
+  { title: 'recoveryTime 0', change: [[`${P}.recoveryTime`, '0s']], field: `spec.${P}.recoveryTime` },
+  {
+    title: 'unparseable recoveryTime',
+    change: [[`${P}.recoveryTime`, 'half an hour']],
+    field: `spec.${P}.recoveryTime`,
+  },
+  { title: 'ratePerCore 0', change: [[`${P}.ratePerCore`, 0]], field: `spec.${P}.ratePerCore` },
+  { title: 'cpuIncrement 0', change: [[`${P}.cpuIncrement`, '0']], field: `spec.${P}.cpuIncrement` },
+  { title: 'ramPerCore 0', change: [[`${P}.ramPerCore`, '0Mi']], field: `spec.${P}.ramPerCore` },
+  {
+    title: 'unparseable minSyncPeriod',
+    change: [[`${P}.minSyncPeriod`, 'every minute']],
+    field: `spec.${P}.minSyncPeriod`,
+  },
+  {
+    title: 'tolerableLag greater than criticalLag',
+    change: [
+      [`${P}.tolerableLag`, '2h'],
+      [`${P}.criticalLag`, '1h'],
+    ],
+    field: `spec.${P}.tolerableLag`,
+  },
+  {
+    title: 'unparseable pendingScaleUpDuration',
+    change: [['autoscaler.pendingScaleUpDuration', '5 minutes']],
+    field: 'spec.autoscaler.pendingScaleUpDuration',
+  },
+  {
+    title: 'unknown fallbackStrategy',
+    change: [[`${P}.fallbackStrategy`, 'average']],
+    field: `spec.${P}.fallbackStrategy`,
+  },
+  {
+    title: 'minAllowed.cpu greater than maxAllowed.cpu',
+    change: [[`${POLICY}.minAllowed.cpu`, '3']],
+    field: 'spec.resourcePolicy.containerPolicies[0].minAllowed',
+  },
+  {
+    title: 'minAllowed.memory greater than maxAllowed.memory',
+    change: [[`${POLICY}.minAllowed.memory`, '3Gi']],
+    field: 'spec.resourcePolicy.containerPolicies[0].minAllowed',
+  },
+  {
+    title: 'negative quantity in a container policy',
+    change: [[`${POLICY}.maxAllowed.cpu`, '-1']],
+    field: 'spec.resourcePolicy.containerPolicies[0].maxAllowed',
+  },
+  {
+    title: 'negative integer quantity in the global policy',
+    change: [['resourcePolicy.globalPolicy.maxAllowed.cpu', -8]],
+    field: 'spec.resourcePolicy.globalPolicy.maxAllowed',
+  },
+  {
+    title: 'bad quantity string',
+    change: [[`${POLICY}.maxAllowed.memory`, 'two gigs']],
+    field: 'spec.resourcePolicy.containerPolicies[0].maxAllowed.memory',
+  },
+  {
+    title: 'unknown container policy mode',
+    change: [[`${POLICY}.mode`, 'Manual']],
+    field: 'spec.resourcePolicy.containerPolicies[0].mode',
+  },
+  { title: 'empty address list', change: [[`${P}.address`, []]], field: `spec.${P}.address` },
+  {
+    title: 'address that is not an http(s) URL',
+    change: [[`${P}.address`, ['prometheus:9090']]],
+    field: `spec.${P}.address[0]`,
+  },
+  { title: 'empty query', change: [[`${P}.offset.query`, '']], field: `spec.${P}.offset.query` },
+  {
+    title: 'invalid partitionLabel',
+    change: [[`${P}.production.partitionLabel`, 'partition-id']],
+    field: `spec.${P}.production.partitionLabel`,
+  },
+  { title: 'invalid name (uppercase)', change: [['name', 'OrdersConsumer']], field: 'spec.name' },
+  { title: 'invalid namespace', change: [['namespace', 'Not_A_Namespace']], field: 'spec.namespace' },
+  {
+    title: 'invalid partitionEnvKey',
+    change: [['partitionEnvKey', '1 PARTITION']],
+    field: 'spec.partitionEnvKey',
+  },
+  {
+    title: 'duplicate containerName in containerPolicies',
+    change: [['resourcePolicy.containerPolicies.1.containerName', 'consumer']],
+    field: 'spec.resourcePolicy.containerPolicies[1]',
+  },
+  {
+    title: 'invalid containerName in containerPolicies',
+    change: [[`${POLICY}.containerName`, 'Consumer_1']],
+    field: 'spec.resourcePolicy.containerPolicies[0].containerName',
+  },
+  {
+    title: 'missing deploymentTemplate.selector',
+    change: [['deploymentTemplate.selector', DELETE]],
+    field: 'spec.deploymentTemplate.selector',
+  },
+  {
+    title: 'missing deploymentTemplate.template',
+    change: [['deploymentTemplate.template', DELETE]],
+    field: 'spec.deploymentTemplate.template',
+  },
+  { title: 'missing resourcePolicy', change: [['resourcePolicy', DELETE]], field: 'spec.resourcePolicy' },
+  // The pod template (task: invalid pod templates are refused at apply, not when the Deployment
+  // is created): the schema is the real DeploymentSpec.
+  {
+    title: 'pod template without containers',
+    change: [['deploymentTemplate.template.spec.containers', DELETE]],
+    field: 'spec.deploymentTemplate.template.spec.containers',
+  },
+  {
+    title: 'pod template with an empty container list',
+    change: [['deploymentTemplate.template.spec.containers', []]],
+    field: 'spec.deploymentTemplate.template.spec.containers',
+  },
+  {
+    title: 'pod template whose containers is not a list',
+    change: [['deploymentTemplate.template.spec.containers', 'consumer']],
+    field: 'spec.deploymentTemplate.template.spec.containers',
+  },
+  {
+    title: 'container without a name',
+    change: [[`${CONTAINER}.name`, DELETE]],
+    field: 'spec.deploymentTemplate.template.spec.containers[0].name',
+  },
+  {
+    title: 'containerPort given as a string',
+    change: [[`${CONTAINER}.ports.0.containerPort`, 'metrics']],
+    field: 'spec.deploymentTemplate.template.spec.containers[0].ports[0].containerPort',
+  },
+  {
+    title: 'duplicate env var in a container',
+    change: [[`${CONTAINER}.env.1`, { name: 'TEST_KEY', value: 'again' }]],
+    field: 'spec.deploymentTemplate.template.spec.containers[0].env[1]',
+  },
+  {
+    title: 'unknown imagePullPolicy',
+    change: [[`${CONTAINER}.imagePullPolicy`, 'Sometimes']],
+    field: 'spec.deploymentTemplate.template.spec.containers[0].imagePullPolicy',
+  },
+  {
+    title: 'bad quantity in the template resources',
+    change: [[`${CONTAINER}.resources`, { limits: { memory: 'plenty' } }]],
+    field: 'spec.deploymentTemplate.template.spec.containers[0].resources.limits.memory',
+  },
+  {
+    title: 'restartPolicy other than Always',
+    change: [['deploymentTemplate.template.spec.restartPolicy', 'OnFailure']],
+    field: 'spec.deploymentTemplate.template.spec.restartPolicy',
+  },
+  {
+    title: 'ephemeral containers in the pod template',
+    change: [['deploymentTemplate.template.spec.ephemeralContainers', [{ name: 'debug', image: 'busybox' }]]],
+    field: 'spec.deploymentTemplate.template.spec.ephemeralContainers',
+  },
+  {
+    title: 'replicas of the wrong type',
+    change: [['deploymentTemplate.replicas', 'one']],
+    field: 'spec.deploymentTemplate.replicas',
+  },
+];
+
+let namespace = '';
+
+before(async () => {
+  await installCrd(kc);
+  namespace = await newNamespace('crd-validation');
+});
+
+describe('Consumer CRD on the real API server', () => {
+  it('accepts the base spec of the invalid-spec table', async () => {
+    const body = consumerObject('base', baseSpec(namespace));
+    const { stored, refusal } = await create(namespace, body);
+    assert.equal(refusal, undefined, `base spec refused: ${refusal?.message}`);
+    assert.deepEqual(stored?.spec, withPortProtocol(baseSpec(namespace)));
+  });
+
+  for (const file of SAMPLES) {
+    it(`applies the original's ${file} unchanged`, async () => {
+      const docs = parseAllDocuments(readFileSync(join(ORIGINAL_MANIFESTS, file), 'utf8'));
+      const samples = docs.map((d) => d.toJSON() as JsonObject).filter((o) => o.kind === 'Consumer');
+      assert.ok(samples.length > 0, `${file} has no Consumer`);
+      for (const sample of samples) {
+        const spec = sample.spec as JsonObject;
+        const ns = spec.namespace as string;
+        const name = (sample.metadata as JsonObject).name as string;
+        await ensureNamespace(ns);
+        // Another test file may have left the same sample behind: start from nothing.
+        await remove(ns, name);
+        // Strict: a field our schema did not know would be an error rather than dropped.
+        const { stored, refusal } = await create(ns, sample, 'Strict');
+        assert.equal(refusal, undefined, `${file} refused: ${refusal?.message}`);
+        try {
+          assert.deepEqual(stored?.spec, spec, 'stored spec differs from the applied one');
+        } finally {
+          await remove(ns, name);
+        }
+      }
+    });
+  }
+
+  it('accepts a "*" default container policy with mode Off', async () => {
+    const spec = baseSpec(namespace);
+    spec.resourcePolicy = {
+      containerPolicies: [
+        { containerName: '*', mode: 'Off' },
+        { containerName: 'consumer', minAllowed: { cpu: '250m' }, maxAllowed: { cpu: '4', memory: '8Gi' } },
+      ],
+    };
+    const { refusal } = await create(namespace, consumerObject('default-policy-off', spec));
+    assert.equal(refusal, undefined, `refused: ${refusal?.message}`);
+  });
+
+  it('accepts mode none without a prometheus section, and an empty resourcePolicy', async () => {
+    const spec = baseSpec(namespace);
+    spec.autoscaler = { mode: 'none' };
+    spec.resourcePolicy = {};
+    const { refusal } = await create(namespace, consumerObject('mode-none', spec));
+    assert.equal(refusal, undefined, `refused: ${refusal?.message}`);
+  });
+
+  it('refuses an unknown field of the pod template under strict field validation, prunes it otherwise', async () => {
+    const spec = baseSpec(namespace);
+    setPath(spec, `${CONTAINER}.imagePullPolicyy`, 'Always');
+    const strict = await create(namespace, consumerObject('typo-strict', clone(spec)), 'Strict');
+    assert.equal(strict.refusal?.code, 400, `expected 400, got ${JSON.stringify(strict)}`);
+    assert.match(strict.refusal.message, /unknown field ".*containers\[0\]\.imagePullPolicyy"/);
+
+    const lax = await create(namespace, consumerObject('typo-ignored', spec), 'Ignore');
+    assert.equal(lax.refusal, undefined, `refused: ${lax.refusal?.message}`);
+    const containers = (
+      ((lax.stored?.spec as JsonObject).deploymentTemplate as JsonObject).template as JsonObject
+    ).spec as JsonObject;
+    const first = (containers.containers as JsonObject[])[0]!;
+    assert.equal('imagePullPolicyy' in first, false, 'the unknown field is pruned');
+  });
+
+  it(`has a table of ${INVALID.length} invalid specs (at least 25)`, () => {
+    assert.ok(INVALID.length >= 25);
+    assert.equal(new Set(INVALID.map((c) => c.title)).size, INVALID.length, 'titles are unique');
+  });
+
+  for (const [index, invalid] of INVALID.entries()) {
+    it(`refuses ${invalid.title} (422 naming ${invalid.field})`, async () => {
+      const spec = baseSpec(namespace);
+      for (const [path, value] of invalid.change) setPath(spec, path, value);
+      const name = `invalid-${index}`;
+      const { refusal } = await create(namespace, consumerObject(name, spec));
+      if (!refusal) await remove(namespace, name);
+      assert.ok(refusal, 'the API server accepted it');
+      assert.equal(refusal.code, 422, `expected HTTP 422, got ${refusal.code}: ${refusal.message}`);
+      assert.ok(
+        refusal.message.includes(`${invalid.field}:`) || refusal.message.includes(`${invalid.field} `),
+        `the message does not name ${invalid.field}: ${refusal.message}`,
+      );
+    });
+  }
+});
+
+/** The one default the CRD keeps (a list-map key): containers[].ports[].protocol = TCP. */
+function withPortProtocol(spec: JsonObject): JsonObject {
+  const copy = clone(spec);
+  const containers = ((copy.deploymentTemplate as JsonObject).template as JsonObject).spec as JsonObject;
+  for (const container of containers.containers as JsonObject[]) {
+    for (const port of (container.ports as JsonObject[] | undefined) ?? []) port.protocol ??= 'TCP';
+  }
+  return copy;
+}
