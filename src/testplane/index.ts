@@ -1,7 +1,7 @@
 // Starts the real Kubernetes components the tests and the demo run against, on 127.0.0.1:
 // etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + one fake node).
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startApiServer } from './apiserver.js';
 import { ensureBinaries } from './binaries.js';
 import { coreApi } from './client.js';
@@ -47,6 +47,7 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   const withControllers = options.withControllers ?? true;
   mkdirSync(dir, { recursive: true });
   claimPlaneDir(dir);
+  removePreviousState(dir);
   const binDir = options.binDir ?? (await ensureBinaries());
   const alreadyRunning = new Set(liveProcesses());
   const started: ManagedProcess[] = [];
@@ -87,6 +88,20 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
     throw err;
   }
 }
+
+/**
+ * A reused dir (e.g. `cli.ts up` twice) starts from an empty etcd. Only names the plane itself
+ * writes are removed, so a mistaken --dir cannot wipe anything else.
+ */
+function removePreviousState(dir: string): void {
+  for (const name of ['etcd', 'certs', 'env.json', ...COMPONENT_LOGS]) {
+    rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+const COMPONENT_LOGS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].map(
+  (name) => `${name}.log`,
+);
 
 /** The ServiceAccount admission plugin refuses pods in a namespace until its `default` SA exists. */
 async function waitForDefaultServiceAccount(kubeconfigPath: string): Promise<void> {

@@ -22,19 +22,44 @@ export function isAbandoned(dir: string): boolean {
   return owner === undefined || !isAlive(owner);
 }
 
-/** SIGKILLs every process (other than us) with `dir` in its command line; returns their pids. */
+/**
+ * SIGKILLs the process groups of leftover components: group leaders (every component is spawned
+ * detached) with `dir` in their arguments, other than this process and its ancestors (whose
+ * command line may well mention the dir, e.g. `tsx cli.ts up --dir DIR`). Returns their pids.
+ */
 export function killProcessesUsing(dir: string): number[] {
+  const ancestors = ancestorsOfSelf();
   const killed: number[] = [];
   for (const pid of allPids()) {
-    if (pid === process.pid || !commandLine(pid).some((arg) => mentions(arg, dir))) continue;
+    if (ancestors.has(pid) || stat(pid)?.pgrp !== pid) continue;
+    if (!commandLine(pid).some((arg) => mentions(arg, dir))) continue;
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(-pid, 'SIGKILL');
       killed.push(pid);
     } catch {
       // already gone
     }
   }
   return killed;
+}
+
+function ancestorsOfSelf(): Set<number> {
+  const ancestors = new Set<number>();
+  for (let pid: number | undefined = process.pid; pid && !ancestors.has(pid); pid = stat(pid)?.ppid) {
+    ancestors.add(pid);
+  }
+  return ancestors;
+}
+
+/** ppid and process group from /proc/<pid>/stat (fields 4 and 5, after the parenthesised name). */
+function stat(pid: number): { ppid: number; pgrp: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [, ppid, pgrp] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(ppid), pgrp: Number(pgrp) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--data-dir=/x/run-1/etcd` mentions /x/run-1; `/x/run-12/etcd` does not. */
