@@ -177,10 +177,14 @@ export const ContainerPolicy = object(
 export const ResourcePolicy = object(
   {
     globalPolicy: Type.Optional(
-      object({ maxAllowed: Type.Optional(ResourceList('Cap on the total requests of all instances.')) }),
+      object(
+        { maxAllowed: Type.Optional(ResourceList('Cap on the total requests of all instances.')) },
+        { description: 'Bounds on the whole Consumer.' },
+      ),
     ),
     containerPolicies: Type.Optional(
       Type.Array(ContainerPolicy, {
+        description: 'Per-container bounds, one policy per container name ("*": the default policy).',
         maxItems: 64,
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['containerName'],
@@ -233,9 +237,15 @@ export const ConsumerSpec = object(
 );
 
 const PartitionState = object({
-  productionRate: Type.Optional(Type.Integer({ format: 'int64' })),
-  consumptionRate: Type.Optional(Type.Integer({ format: 'int64' })),
-  messageBehind: Type.Optional(Type.Integer({ format: 'int64' })),
+  productionRate: Type.Optional(
+    Type.Integer({ format: 'int64', description: 'Produced messages per second.' }),
+  ),
+  consumptionRate: Type.Optional(
+    Type.Integer({ format: 'int64', description: 'Consumed messages per second.' }),
+  ),
+  messageBehind: Type.Optional(
+    Type.Integer({ format: 'int64', description: 'Messages not yet consumed (lag).' }),
+  ),
 });
 
 export const Condition = object({
@@ -264,10 +274,15 @@ export const ConsumerStatus = object(
       'Instances whose Deployment differed from the rendered one at the start of the last reconcile.',
     ),
     redundant: count('Deployments scheduled for deletion.'),
-    lastSyncTime: Type.Optional(Type.String({ format: 'date-time' })),
-    lastSyncState: Type.Optional(StringMap(PartitionState)),
+    lastSyncTime: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When the metrics were last read successfully.' }),
+    ),
+    lastSyncState: Type.Optional(
+      StringMap(PartitionState, { description: 'The metrics last read, keyed by partition number.' }),
+    ),
     conditions: Type.Optional(
       Type.Array(Condition, {
+        description: 'Standard conditions (Ready, Progressing, Degraded, ...) with their reasons.',
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
         maxItems: 16,
