@@ -123,7 +123,8 @@ export function planConsumer({ consumer, deployments, now }: PlanInput): Plan {
     const desired = renderInstance(ctx, instance, current);
     const currentHash = current.metadata?.annotations?.[Annotation.renderHash];
     const desiredHash = desired.metadata!.annotations![Annotation.renderHash];
-    const drift = driftPaths(desired, current);
+    // Items of a list response carry no apiVersion and kind: compare what the object holds.
+    const drift = driftPaths({ metadata: desired.metadata, spec: desired.spec }, current);
     if (currentHash !== desiredHash || drift.length > 0) {
       const reason: UpdateReason =
         currentHash === undefined ? 'adopt' : currentHash !== desiredHash ? 'outdated' : 'drift';

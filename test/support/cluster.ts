@@ -62,3 +62,22 @@ export class ClusterView {
 
 export const env = (d: V1Deployment, container = 0) =>
   Object.fromEntries((d.spec!.template.spec!.containers[container]!.env ?? []).map((e) => [e.name, e.value]));
+
+/** GETs a path from the API server as raw JSON (client-node's typed models drop fields they do not know). */
+export async function rawGet<T = unknown>(path: string, config: KubeConfig = kubeConfig()): Promise<T> {
+  const { default: https } = await import('node:https');
+  const options: import('node:https').RequestOptions = { method: 'GET' };
+  await config.applyToHTTPSOptions(options);
+  const url = new URL(`${config.getCurrentCluster()!.server}${path}`);
+  return new Promise<T>((resolve, reject) => {
+    https
+      .request(url, options, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve(JSON.parse(text) as T) : reject(new Error(`${res.statusCode}: ${text}`))));
+      })
+      .on('error', reject)
+      .end();
+  });
+}
