@@ -77,14 +77,16 @@ function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput
           type: 'Progressing',
           status: 'True',
           reason: 'Applying',
-          message: `applying ${plan.actions.length} change(s)`,
+          message: 'creating, updating or deleting instance Deployments',
         }
       : {
           type: 'Progressing',
           status: 'True',
           reason: 'WaitingForRollout',
+          // No names or counts of instances here: they change with every pod that starts, and
+          // each change would be another status write.
           message:
-            `waiting for ${list(plan.notRolledOut)} to roll out` +
+            'waiting for instance Deployments to finish rolling out' +
             (plan.deletionsWaiting.length ? `; then deleting ${list(plan.deletionsWaiting)}` : ''),
         };
   const ready: ConditionInput =

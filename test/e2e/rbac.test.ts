@@ -1,0 +1,71 @@
+// The shipped RBAC is enough: the operator, authenticated as its own ServiceAccount with a token
+// from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { Operator } from '../../src/controller/operator.js';
+import { operatorManifests, OPERATOR_NAME } from '../../src/cli/manifests.js';
+import { applyObjects } from '../../src/cli/install.js';
+import { describeApiError } from '../../src/controller/kube.js';
+import { kubeConfig, newNamespace, testEnv } from '../support/env.js';
+import { installCrd } from '../support/crd.js';
+import { ConsumerClient, startOperator } from '../support/operator.js';
+import { ClusterView } from '../support/cluster.js';
+import { baseSpec } from '../support/consumers.js';
+
+const OPERATOR_NAMESPACE = 'konsumerator-rbac-test';
+let operator: Operator | undefined;
+let serviceAccountConfig: KubeConfig;
+
+before(async () => {
+  const admin = kubeConfig();
+  await installCrd(admin);
+  // Namespace, ServiceAccount, ClusterRole and binding exactly as `konsumerator manifests` ships them.
+  const rbac = operatorManifests({ namespace: OPERATOR_NAMESPACE, image: 'unused' }).filter(
+    (o) => o.kind !== 'Deployment',
+  );
+  await applyObjects(admin, rbac, 'konsumerator-tests');
+  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+    name: OPERATOR_NAME,
+    namespace: OPERATOR_NAMESPACE,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const env = testEnv();
+  serviceAccountConfig = new KubeConfig();
+  serviceAccountConfig.loadFromOptions({
+    clusters: [{ name: 'plane', server: env.apiServerUrl, caFile: env.caFile }],
+    users: [{ name: 'operator', token: token.status!.token }],
+    contexts: [{ name: 'operator', cluster: 'plane', user: 'operator' }],
+    currentContext: 'operator',
+  });
+});
+after(async () => operator?.stop());
+
+test('the operator reconciles with only the shipped ClusterRole', async () => {
+  operator = await startOperator(serviceAccountConfig);
+  const ns = await newNamespace('rbac');
+  const consumers = new ConsumerClient();
+  await consumers.create(
+    ns,
+    'orders',
+    baseSpec({ namespace: ns, numPartitions: 4, numPartitionsPerInstance: 2 }),
+  );
+  await consumers.waitReady(ns, 'orders');
+  await new ClusterView().waitAllRunning(ns, 2);
+  // Events are recorded too (the role grants events create).
+  const admin = kubeConfig().makeApiClient(CoreV1Api);
+  const events = (await admin.listNamespacedEvent({ namespace: ns })).items.filter(
+    (e) => e.source?.component === 'konsumerator',
+  );
+  assert.deepEqual(events.map((e) => e.reason).sort(), ['Created', 'Created']);
+});
+
+test('the operator identity may not read Secrets or change Consumers', async () => {
+  const core = serviceAccountConfig.makeApiClient(CoreV1Api);
+  await assert.rejects(core.listSecretForAllNamespaces(), (e) => describeApiError(e).code === 403);
+  const consumers = new ConsumerClient(serviceAccountConfig);
+  await assert.rejects(
+    consumers.create('default', 'forbidden', baseSpec({ namespace: 'default' })),
+    (e) => describeApiError(e).code === 403,
+  );
+});

@@ -1,0 +1,56 @@
+// Control-plane cost of one Consumer with 100 instances, counted from the API server's own
+// request metrics: every instance needs exactly one Deployment write, and a converged Consumer
+// needs none.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Operator } from '../../src/controller/operator.js';
+import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { installCrd } from '../support/crd.js';
+import {
+  ConsumerClient,
+  apiRequestCounts,
+  operatorWrites,
+  startOperator,
+  totalWrites,
+} from '../support/operator.js';
+import { ClusterView } from '../support/cluster.js';
+import { baseSpec } from '../support/consumers.js';
+
+const consumers = new ConsumerClient();
+const cluster = new ClusterView();
+let operator: Operator;
+
+before(async () => {
+  await installCrd(kubeConfig());
+  operator = await startOperator();
+});
+after(async () => operator?.stop());
+
+test('a 100-instance Consumer converges with one write per instance and then writes nothing', async (t) => {
+  const ns = await newNamespace('scale');
+  const startCounts = await apiRequestCounts();
+  const started = performance.now();
+  await consumers.create(
+    ns,
+    'wide',
+    baseSpec({ namespace: ns, name: 'wide', numPartitions: 100, numPartitionsPerInstance: 1 }),
+  );
+  await waitFor('100 Deployments', async () => (await cluster.deploymentNames(ns)).length === 100, 120_000);
+  const deploymentsAt = performance.now();
+  await consumers.waitReady(ns, 'wide', 180_000);
+  const readyAt = performance.now();
+  const writes = operatorWrites(startCounts, await apiRequestCounts());
+  delete writes['POST konsumerator.lwolf.org/consumers']; // the test's own create
+  t.diagnostic(
+    `100 instances: Deployments created in ${((deploymentsAt - started) / 1000).toFixed(1)} s, Ready (all pods running) in ${((readyAt - started) / 1000).toFixed(1)} s; operator writes ${JSON.stringify(writes)} (total ${totalWrites(writes)})`,
+  );
+  assert.equal(writes['APPLY apps/deployments'], 100, 'one server-side apply per instance');
+  assert.ok(
+    (writes['PATCH konsumerator.lwolf.org/consumers/status'] ?? 0) <= 10,
+    `status writes: ${JSON.stringify(writes)}`,
+  );
+
+  const idleStart = await apiRequestCounts();
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(operatorWrites(idleStart, await apiRequestCounts()), {}, 'idle: no writes');
+});
