@@ -10,9 +10,17 @@ import { runOperator } from './run.js';
 import { runDemo } from './demo.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
+// `konsumerator manifests | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('konsumerator')
-  .description('Runs each Kafka consumer group as one Deployment per partition bucket, sized from live metrics.')
+  .description(
+    'Runs each Kafka consumer group as one Deployment per partition bucket, sized from live metrics.',
+  )
   .version(VERSION);
 
 program
@@ -36,7 +44,8 @@ program
   .action((options: { namespace: string; image: string; out?: string; crdOnly?: boolean }) => {
     if (options.out) {
       mkdirSync(options.out, { recursive: true });
-      for (const [file, content] of Object.entries(deployFiles(options))) writeFileSync(join(options.out, file), content);
+      for (const [file, content] of Object.entries(deployFiles(options)))
+        writeFileSync(join(options.out, file), content);
       return;
     }
     const objects = options.crdOnly ? [consumerCrd()] : [consumerCrd(), ...operatorManifests(options)];
@@ -45,7 +54,9 @@ program
 
 program
   .command('demo')
-  .description('run the operator live on a sample Consumer; starts a local control plane when no cluster is configured')
+  .description(
+    'run the operator live on a sample Consumer; starts a local control plane when no cluster is configured',
+  )
   .option('--kubeconfig <path>', 'use this cluster instead of a local control plane')
   .option('--local', 'always start a local control plane, even when a cluster is configured')
   .option('--namespace <ns>', 'namespace of the demo Consumer', 'konsumerator-demo')
