@@ -1,0 +1,119 @@
+// When an instance's resources change: the original's state machine (reference section 7) with
+// its bugs fixed (section 11): a pending duration of 0 means "at once"; PENDING_SCALE_DOWN (or no
+// state) turns into PENDING_SCALE_UP when the instance starts lagging; SATURATED can grow again
+// when capacity appears; an instance only shrinks after a number of consecutive syncs without
+// lag; an instance without metrics, or a stalled one, is never moved.
+import { ScalingStatus } from '../api/constants.js';
+import type { Sizing } from '../plan/resources.js';
+import type { AutoscaleSettings } from './settings.js';
+import type { InstanceSignal } from './signals.js';
+
+export interface ScalingState {
+  status: ScalingStatus | undefined;
+  /** When `status` last changed. */
+  changedAt: Date | undefined;
+  /** Consecutive syncs without lag, up to and including this one. */
+  lagFreeSyncs: number;
+}
+
+export interface PolicyInput {
+  settings: AutoscaleSettings;
+  now: Date;
+  state: ScalingState;
+  /** The scaled container's resources now. */
+  current: Sizing;
+  /** What it should have, within its policy. */
+  target: Sizing;
+  /** CPU the policy or the budget kept from the prediction, millicores. */
+  cpuShortage: number;
+  signal: InstanceSignal;
+}
+
+export type Direction = 'up' | 'down' | 'none';
+
+export interface PolicyDecision {
+  /** Apply `target` now. */
+  apply: boolean;
+  direction: Direction;
+  state: ScalingState;
+  /** For the cpu-saturation-level annotation; undefined removes it. */
+  saturationMillis: number | undefined;
+  reason: string;
+}
+
+/** Compares requests, CPU first and memory only when CPU is equal (as the original since v1.1.0). */
+export function compareRequests(target: Sizing, current: Sizing): number {
+  const cpu = (target.cpuRequest ?? 0) - (current.cpuRequest ?? 0);
+  if (cpu !== 0) return Math.sign(cpu);
+  return Math.sign((target.memoryRequest ?? 0) - (current.memoryRequest ?? 0));
+}
+
+const elapsed = (since: Date | undefined, now: Date) => (since ? now.getTime() - since.getTime() : Infinity);
+
+export function decide(input: PolicyInput): PolicyDecision {
+  const { settings, now, state, signal, cpuShortage } = input;
+  const lagFreeSyncs = signal.unknown ? state.lagFreeSyncs : signal.lagging ? 0 : state.lagFreeSyncs + 1;
+  const to = (
+    status: ScalingStatus,
+    reason: string,
+    apply = false,
+    direction: Direction = 'none',
+  ): PolicyDecision => ({
+    apply,
+    direction: apply ? direction : 'none',
+    state: { status, changedAt: status === state.status ? state.changedAt : now, lagFreeSyncs },
+    saturationMillis: status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
+    reason,
+  });
+  const settled = (reason: string, apply = false, direction: Direction = 'none') =>
+    to(cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, reason, apply, direction);
+  const keep = (reason: string): PolicyDecision => ({
+    apply: false,
+    direction: 'none',
+    state: { ...state, lagFreeSyncs },
+    saturationMillis: state.status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
+    reason,
+  });
+
+  if (signal.unknown) return keep('no metrics for its partitions: resources stay as they are');
+  const cmp = compareRequests(input.target, input.current);
+
+  if (cmp === 0)
+    return signal.lagging
+      ? settled('resources match the target')
+      : to(ScalingStatus.running, 'resources match the target');
+
+  if (cmp > 0) {
+    if (!signal.lagging) {
+      return state.status === ScalingStatus.saturated
+        ? settled('more is estimated, but there is no lag')
+        : to(ScalingStatus.running, 'more is estimated, but there is no lag');
+    }
+    if (signal.stalled) return keep('lagging, but a partition consumes nothing: more CPU would not help');
+    if (state.status === ScalingStatus.pendingScaleUp) {
+      return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
+        ? settled('lagging for the whole pending period: scaling up', true, 'up')
+        : keep('lagging: waiting for the pending period before scaling up');
+    }
+    if (settings.pendingScaleUpMs === 0)
+      return settled('lagging: scaling up at once (no pending period)', true, 'up');
+    return to(ScalingStatus.pendingScaleUp, 'lagging: more is needed');
+  }
+
+  // cmp < 0: less is needed.
+  if (signal.lagging) return settled('less is estimated, but the instance is lagging: no scale-down');
+  if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs) {
+    return to(
+      ScalingStatus.running,
+      `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
+    );
+  }
+  if (state.status === ScalingStatus.pendingScaleDown) {
+    return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
+      ? settled('no lag for the whole pending period: scaling down', true, 'down')
+      : keep('no lag: waiting for the pending period before scaling down');
+  }
+  if (settings.pendingScaleDownMs === 0)
+    return settled('no lag: scaling down at once (no pending period)', true, 'down');
+  return to(ScalingStatus.pendingScaleDown, 'less is needed');
+}

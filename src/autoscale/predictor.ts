@@ -1,0 +1,51 @@
+// Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
+// original's formula, kept exact (reference 6.2); others plug in beside it.
+import type { Sizing } from '../plan/resources.js';
+import type { AutoscaleSettings } from './settings.js';
+import type { PartitionSignal } from './signals.js';
+
+export type Predictor = (
+  partitions: readonly PartitionSignal[],
+  settings: AutoscaleSettings,
+) => Sizing | undefined;
+
+const ceilToMultiple = (x: number, step: number) => (x % step === 0 ? x : x + step - (x % step));
+
+/** Messages per second one partition needs: production, plus its backlog spread over recoveryTime. */
+export function expectedConsumption(signal: PartitionSignal, recoveryTimeMs: number): number {
+  const production = Math.trunc(signal.sample.production ?? 0);
+  const lagSeconds = Math.floor((signal.lagMs ?? 0) / 1000);
+  if (lagSeconds <= 0) return production;
+  const recoverySeconds = Math.trunc(recoveryTimeMs / 1000);
+  return Math.floor((lagSeconds * production + production * recoverySeconds) / recoverySeconds);
+}
+
+/** CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores, memory per limit core. */
+export function sizeForRate(messagesPerSecond: number, settings: AutoscaleSettings): Sizing {
+  const step = settings.cpuIncrementMillis;
+  // Never a zero request: the original could produce 0m for a nearly idle partition.
+  const cpuRequest = Math.max(
+    step,
+    ceilToMultiple(Math.floor((messagesPerSecond * 1000) / settings.ratePerCore), step),
+  );
+  const cpuLimit = ceilToMultiple(cpuRequest, 1000);
+  const memory = Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes);
+  return { cpuRequest, cpuLimit, memoryRequest: memory, memoryLimit: memory };
+}
+
+/**
+ * The original's naive predictor. A partition whose production rate is unknown counts as the
+ * busiest partition that has one (the original's partial-metrics rule, which it also applied to
+ * partitions that produce nothing; here a known 0 stays 0). With no production rate at all there
+ * is no prediction, and the caller keeps what the instance has.
+ */
+export const naivePredictor: Predictor = (partitions, settings) => {
+  const known = partitions.filter((p) => p.sample.production !== undefined);
+  if (known.length === 0) return undefined;
+  const expected = known.map((p) => expectedConsumption(p, settings.recoveryTimeMs));
+  const busiest = Math.max(0, ...expected);
+  const total = expected.reduce((sum, e) => sum + e, 0) + busiest * (partitions.length - known.length);
+  return sizeForRate(total, settings);
+};
+
+export const predictors: Record<string, Predictor> = { naive: naivePredictor };

@@ -1,0 +1,20 @@
+// The numbers the autoscaler works with, resolved from the spec once per reconcile.
+import type { FallbackStrategy } from '../api/resolve.js';
+
+export interface AutoscaleSettings {
+  /** Messages per second one core processes. */
+  ratePerCore: number;
+  /** Memory per whole core of the CPU limit, bytes. */
+  ramPerCoreBytes: number;
+  /** CPU request granularity, millicores. */
+  cpuIncrementMillis: number;
+  tolerableLagMs: number;
+  /** undefined disables critical lag. */
+  criticalLagMs: number | undefined;
+  recoveryTimeMs: number;
+  pendingScaleUpMs: number;
+  pendingScaleDownMs: number;
+  /** Consecutive syncs without lag an instance needs before it may shrink (new; the original: 1). */
+  scaleDownAfterLagFreeSyncs: number;
+  fallbackStrategy: FallbackStrategy;
+}
