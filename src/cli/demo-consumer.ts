@@ -15,15 +15,27 @@ export function demoConsumerSpec(namespace: string): ConsumerSpec {
         metadata: { labels: { app: 'orders-consumer' } },
         spec: {
           containers: [
-            { name: 'consumer', image: 'registry.example/orders-consumer:1.0', env: [{ name: 'TOPIC', value: 'orders' }] },
-            { name: 'metrics-sidecar', image: 'registry.example/exporter:1.0', resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+            {
+              name: 'consumer',
+              image: 'registry.example/orders-consumer:1.0',
+              env: [{ name: 'TOPIC', value: 'orders' }],
+            },
+            {
+              name: 'metrics-sidecar',
+              image: 'registry.example/exporter:1.0',
+              resources: { requests: { cpu: '10m', memory: '16Mi' } },
+            },
           ],
         },
       },
     },
     resourcePolicy: {
       containerPolicies: [
-        { containerName: 'consumer', minAllowed: { cpu: '200m', memory: '256M' }, maxAllowed: { cpu: '4', memory: '4G' } },
+        {
+          containerName: 'consumer',
+          minAllowed: { cpu: '200m', memory: '256M' },
+          maxAllowed: { cpu: '4', memory: '4G' },
+        },
         { containerName: 'metrics-sidecar', mode: 'Off' },
       ],
     },

@@ -36,7 +36,9 @@ async function connect(options: DemoOptions): Promise<{ kubeConfig: KubeConfig; 
   const dir = join(REPO_ROOT, '.testplane', 'demo');
   rmSync(dir, { recursive: true, force: true }); // every demo starts from an empty cluster
   const plane = await startTestPlane({ dir, binDir });
-  console.log(`Control plane up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${plane.apiServerUrl}`);
+  console.log(
+    `Control plane up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${plane.apiServerUrl}`,
+  );
   console.log(`  export KUBECONFIG=${plane.kubeconfigPath}`);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(plane.kubeconfigPath);
@@ -66,18 +68,33 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       } as Consumer as never,
     ]);
     console.log(`Applied Consumer ${namespace}/orders: 10 partitions, 3 per instance.`);
-    operator = new Operator({ kubeConfig, log: createLogger(options.logLevel), version: BINARY_VERSION, metricsAddress: '127.0.0.1:0' });
+    operator = new Operator({
+      kubeConfig,
+      log: createLogger(options.logLevel),
+      version: BINARY_VERSION,
+      metricsAddress: '127.0.0.1:0',
+    });
     await operator.start();
-    console.log(`Operator running; metrics on http://127.0.0.1:${operator.metricsPort}/metrics. Ctrl-C to stop.\n`);
+    console.log(
+      `Operator running; metrics on http://127.0.0.1:${operator.metricsPort}/metrics. Ctrl-C to stop.\n`,
+    );
     const until = options.duration ? Date.now() + parseDuration(options.duration) : Infinity;
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     while (!stopping && Date.now() < until) {
-      const consumer = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name: 'orders' })) as Consumer;
+      const consumer = (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name: 'orders',
+      })) as Consumer;
       const deployments = (await apps.listNamespacedDeployment({ namespace })).items;
       const pods = (await core.listNamespacedPod({ namespace })).items;
-      console.log(`${new Date().toISOString()}\n${renderConsumer(consumer)}\n${renderInstances(deployments, pods)}\n`);
+      console.log(
+        `${new Date().toISOString()}\n${renderConsumer(consumer)}\n${renderInstances(deployments, pods)}\n`,
+      );
       await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(0, until - Date.now()))));
     }
   } finally {

@@ -16,7 +16,11 @@ export function objectPath(object: KubernetesObject): string {
 }
 
 /** Server-side applies the object exactly as given (JSON is valid YAML for apply-patch+yaml). */
-export async function applyRaw(kubeConfig: KubeConfig, object: KubernetesObject, fieldManager = FIELD_MANAGER): Promise<unknown> {
+export async function applyRaw(
+  kubeConfig: KubeConfig,
+  object: KubernetesObject,
+  fieldManager = FIELD_MANAGER,
+): Promise<unknown> {
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error('no cluster in the kubeconfig');
   const url = new URL(`${server}${objectPath(object)}`);
@@ -45,11 +49,19 @@ export async function applyRaw(kubeConfig: KubeConfig, object: KubernetesObject,
   });
 }
 
-export async function applyObjects(kubeConfig: KubeConfig, objects: readonly KubernetesObject[], fieldManager = FIELD_MANAGER): Promise<void> {
+export async function applyObjects(
+  kubeConfig: KubeConfig,
+  objects: readonly KubernetesObject[],
+  fieldManager = FIELD_MANAGER,
+): Promise<void> {
   for (const object of objects) await applyRaw(kubeConfig, object, fieldManager);
 }
 
-export async function installCrd(kubeConfig: KubeConfig, fieldManager = FIELD_MANAGER, timeoutMs = 30_000): Promise<void> {
+export async function installCrd(
+  kubeConfig: KubeConfig,
+  fieldManager = FIELD_MANAGER,
+  timeoutMs = 30_000,
+): Promise<void> {
   await applyRaw(kubeConfig, consumerCrd() as KubernetesObject, fieldManager);
   const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
   const end = Date.now() + timeoutMs;

@@ -7,9 +7,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 export function clusterIsConfigured(path?: string): boolean {
   return Boolean(
     path ||
-      process.env.KUBECONFIG ||
-      existsSync(join(homedir(), '.kube', 'config')) ||
-      process.env.KUBERNETES_SERVICE_HOST,
+    process.env.KUBECONFIG ||
+    existsSync(join(homedir(), '.kube', 'config')) ||
+    process.env.KUBERNETES_SERVICE_HOST,
   );
 }
 
@@ -18,6 +18,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (path) kubeConfig.loadFromFile(path);
   else kubeConfig.loadFromDefault();
-  if (!kubeConfig.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (use --kubeconfig or $KUBECONFIG)');
+  if (!kubeConfig.getCurrentCluster())
+    throw new Error('no Kubernetes cluster configured (use --kubeconfig or $KUBECONFIG)');
   return kubeConfig;
 }

@@ -24,7 +24,11 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
       // Needed to set blockOwnerDeletion on the Deployments' owner references.
       { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },
       // Server-side apply creates through PATCH, which needs both create and patch.
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+      {
+        apiGroups: ['apps'],
+        resources: ['deployments'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+      },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   };

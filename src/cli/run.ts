@@ -17,7 +17,8 @@ export interface RunOptions {
 export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel);
   const workers = Number(options.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a positive integer, got ${options.workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`--workers must be a positive integer, got ${options.workers}`);
   const operator = new Operator({
     kubeConfig: loadKubeConfig(options.kubeconfig),
     log,

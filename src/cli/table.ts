@@ -5,7 +5,11 @@ import { Annotation } from '../api/constants.js';
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -13,14 +17,25 @@ export function renderConsumer(consumer: Consumer): string {
   const s = consumer.status ?? {};
   const counts = table(
     ['CONSUMER', 'EXPECTED', 'RUNNING', 'PAUSED', 'MISSING', 'LAGGING', 'OUTDATED', 'REDUNDANT'],
-    [[consumer.metadata.name, ...[s.expected, s.running, s.paused, s.missing, s.lagging, s.outdated, s.redundant].map((v) => String(v ?? '-'))]],
+    [
+      [
+        consumer.metadata.name,
+        ...[s.expected, s.running, s.paused, s.missing, s.lagging, s.outdated, s.redundant].map((v) =>
+          String(v ?? '-'),
+        ),
+      ],
+    ],
   );
-  const conditions = (s.conditions ?? []).map((c) => `  ${c.type}=${c.status} (${c.reason}): ${c.message}`).join('\n');
+  const conditions = (s.conditions ?? [])
+    .map((c) => `  ${c.type}=${c.status} (${c.reason}): ${c.message}`)
+    .join('\n');
   return `${counts}\n${conditions}`;
 }
 
 export function renderInstances(deployments: readonly V1Deployment[], pods: readonly V1Pod[]): string {
-  const sorted = [...deployments].sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }));
+  const sorted = [...deployments].sort((a, b) =>
+    a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }),
+  );
   const rows = sorted.map((d) => {
     const c = d.spec?.template?.spec?.containers?.[0];
     const selector = d.spec?.selector?.matchLabels ?? {};

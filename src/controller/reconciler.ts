@@ -125,7 +125,16 @@ export class Reconciler {
           `created Deployment ${name} for partitions ${partitionsOf(action.deployment)}`,
         );
       } else if (action.type === 'update') {
-        log.debug({ consumer: consumer.metadata.name, namespace, deployment: name, reason: action.reason, drift: action.drift }, 'updating');
+        log.debug(
+          {
+            consumer: consumer.metadata.name,
+            namespace,
+            deployment: name,
+            reason: action.reason,
+            drift: action.drift,
+          },
+          'updating',
+        );
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
         metrics.updates.inc(label);

@@ -32,7 +32,9 @@ async function ensureNamespace(name: string): Promise<void> {
   } catch {
     await cluster.core.createNamespace({ body: { metadata: { name } } });
   }
-  await waitFor(`serviceaccount ${name}/default`, () => cluster.core.readNamespacedServiceAccount({ name: 'default', namespace: name }));
+  await waitFor(`serviceaccount ${name}/default`, () =>
+    cluster.core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
+  );
 }
 
 test("the original's sample Consumers apply unchanged and give the original's Deployments", async () => {
@@ -55,13 +57,18 @@ test("the original's sample Consumers apply unchanged and give the original's De
     try {
       await consumers.waitReady(ns, sample.metadata.name, 90_000);
       await cluster.waitAllRunning(ns, instances);
-      const deployments = (await cluster.deployments(ns)).filter((d) => d.metadata!.labels?.controller === sample.metadata.name);
+      const deployments = (await cluster.deployments(ns)).filter(
+        (d) => d.metadata!.labels?.controller === sample.metadata.name,
+      );
       assert.deepEqual(
         deployments.map((d) => d.metadata!.name),
         Array.from({ length: instances }, (_, i) => `test-consumer-${i}`),
       );
       for (const [i, d] of deployments.entries()) {
-        assert.deepEqual(d.spec!.template.spec!.containers.map((c) => c.name), containers);
+        assert.deepEqual(
+          d.spec!.template.spec!.containers.map((c) => c.name),
+          containers,
+        );
         for (const [index] of containers.entries()) {
           const vars = env(d, index);
           assert.equal(vars.KONSUMERATOR_PARTITION, String(i));
@@ -76,7 +83,11 @@ test("the original's sample Consumers apply unchanged and give the original's De
           });
         }
         assert.equal(env(d, containers.indexOf('consumer')).TEST_KEY, 'test-value');
-        assert.deepEqual(d.metadata!.labels, { app: 'test-consumer', controller: 'consumer-sample', partitions: String(i) });
+        assert.deepEqual(d.metadata!.labels, {
+          app: 'test-consumer',
+          controller: 'consumer-sample',
+          partitions: String(i),
+        });
         assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/partition'], String(i));
         assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/consumer-id'], String(i));
         assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status'], 'RUNNING');
@@ -84,13 +95,22 @@ test("the original's sample Consumers apply unchanged and give the original's De
       }
     } finally {
       await consumers.delete(ns, sample.metadata.name);
-      await waitFor(`${ns} cleaned`, async () => (await cluster.deploymentNames(ns)).every((n) => !n.startsWith('test-consumer-')), 60_000);
+      await waitFor(
+        `${ns} cleaned`,
+        async () => (await cluster.deploymentNames(ns)).every((n) => !n.startsWith('test-consumer-')),
+        60_000,
+      );
     }
   }
 });
 
 /** A Deployment exactly as the Go operator v1.2.2 writes it for instance `id` (reference section 3). */
-function originalDeployment(consumer: Consumer, id: number, partitions: number[], instances: number): V1Deployment {
+function originalDeployment(
+  consumer: Consumer,
+  id: number,
+  partitions: number[],
+  instances: number,
+): V1Deployment {
   const spec = consumer.spec;
   const template = structuredClone(spec.deploymentTemplate);
   template.template.spec!.containers = template.template.spec!.containers.map((c) => ({
@@ -110,7 +130,11 @@ function originalDeployment(consumer: Consumer, id: number, partitions: number[]
     metadata: {
       name: `${spec.name}-${id}`,
       namespace: consumer.metadata.namespace,
-      labels: { app: spec.name, controller: consumer.metadata.name, partitions: `${partitions[0]}-${partitions.at(-1)}` },
+      labels: {
+        app: spec.name,
+        controller: consumer.metadata.name,
+        partitions: `${partitions[0]}-${partitions.at(-1)}`,
+      },
       annotations: {
         'konsumerator.lwolf.org/partition': partitions.join(','),
         'konsumerator.lwolf.org/consumer-id': String(id),
@@ -119,7 +143,14 @@ function originalDeployment(consumer: Consumer, id: number, partitions: number[]
         'konsumerator.lwolf.org/scaling-status-change': '2025-01-01T00:00:00Z',
       },
       ownerReferences: [
-        { apiVersion: 'konsumerator.lwolf.org/v1', kind: 'Consumer', name: consumer.metadata.name, uid: consumer.metadata.uid, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'konsumerator.lwolf.org/v1',
+          kind: 'Consumer',
+          name: consumer.metadata.name,
+          uid: consumer.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ],
     },
     spec: template,
@@ -138,26 +169,44 @@ test('Deployments created by the original operator are adopted without restartin
     numPartitionsPerInstance: 2,
   };
   const consumer = await consumers.create(ns, 'legacy', spec);
-  for (const [id, partitions] of [[0, [0, 1]], [1, [2, 3]]] as const) {
-    await cluster.apps.createNamespacedDeployment({ namespace: ns, body: originalDeployment(consumer, id, [...partitions], 2), fieldManager: 'manager' });
+  for (const [id, partitions] of [
+    [0, [0, 1]],
+    [1, [2, 3]],
+  ] as const) {
+    await cluster.apps.createNamespacedDeployment({
+      namespace: ns,
+      body: originalDeployment(consumer, id, [...partitions], 2),
+      fieldManager: 'manager',
+    });
   }
   await cluster.waitAllRunning(ns, 2);
   const before = await cluster.deployments(ns);
   const rawBefore = await rawGet<{ items: V1Deployment[] }>(`/apis/apps/v1/namespaces/${ns}/deployments`);
   const pods = await cluster.podUidsByDeployment(ns);
-  const replicaSets = (await cluster.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((r) => r.metadata!.name).sort();
+  const replicaSets = (await cluster.apps.listNamespacedReplicaSet({ namespace: ns })).items
+    .map((r) => r.metadata!.name)
+    .sort();
 
   operator = await startOperator();
   await consumers.waitReady(ns, 'legacy');
   const adopted = await cluster.deployments(ns);
   for (const [i, d] of adopted.entries()) {
     assert.ok(d.metadata!.annotations!['konsumerator.lwolf.org/render-hash'], 'stamped as managed');
-    assert.deepEqual(plain(d.spec!.template), plain(before[i]!.spec!.template), 'the pod template was not changed');
+    assert.deepEqual(
+      plain(d.spec!.template),
+      plain(before[i]!.spec!.template),
+      'the pod template was not changed',
+    );
     const rawAfter = await rawGet<{ items: V1Deployment[] }>(`/apis/apps/v1/namespaces/${ns}/deployments`);
     assert.deepEqual(rawAfter.items[i]!.spec, rawBefore.items[i]!.spec);
     // metadata.generation moves anyway: Deployments count annotation changes as generations.
     assert.equal(env(d).GOMEMLIMIT, '240MiB', "the original's GOMEMLIMIT stays while the limit stays");
   }
   assert.deepEqual(await cluster.podUidsByDeployment(ns), pods, 'same pods');
-  assert.deepEqual((await cluster.apps.listNamespacedReplicaSet({ namespace: ns })).items.map((r) => r.metadata!.name).sort(), replicaSets);
+  assert.deepEqual(
+    (await cluster.apps.listNamespacedReplicaSet({ namespace: ns })).items
+      .map((r) => r.metadata!.name)
+      .sort(),
+    replicaSets,
+  );
 });

@@ -6,7 +6,13 @@ import { Watch, type V1Deployment } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
-import { ConsumerClient, apiRequestCounts, operatorWrites, startOperator, totalWrites } from '../support/operator.js';
+import {
+  ConsumerClient,
+  apiRequestCounts,
+  operatorWrites,
+  startOperator,
+  totalWrites,
+} from '../support/operator.js';
 import { ClusterView, env } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
@@ -34,7 +40,10 @@ describe('instances', () => {
     await consumers.waitReady(ns, 'orders');
     await cluster.waitAllRunning(ns, 4);
     const deployments = await cluster.deployments(ns);
-    assert.deepEqual(deployments.map((d) => d.metadata!.name), ['orders-0', 'orders-1', 'orders-2', 'orders-3']);
+    assert.deepEqual(
+      deployments.map((d) => d.metadata!.name),
+      ['orders-0', 'orders-1', 'orders-2', 'orders-3'],
+    );
     assert.deepEqual(
       deployments.map((d) => env(d).KONSUMERATOR_PARTITION),
       ['0,1,2', '3,4,5', '6,7', '8,9'],
@@ -58,17 +67,32 @@ describe('instances', () => {
 describe('repartitioning', () => {
   test('a spec change that renders the same Deployments changes nothing and keeps the pods', async () => {
     const ns = await newNamespace('same-render');
-    await consumers.create(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 12, numPartitionsPerInstance: 4 }));
+    await consumers.create(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 12, numPartitionsPerInstance: 4 }),
+    );
     await consumers.waitReady(ns, 'orders');
     await cluster.waitAllRunning(ns, 3);
     const pods = await cluster.podUidsByDeployment(ns);
     const before = await apiRequestCounts();
     // ceil(12/5) = 3 buckets of 4: the same instances as 4 per instance.
-    await consumers.setSpec(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 12, numPartitionsPerInstance: 5 }));
-    await waitFor('status for generation 2', async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2);
+    await consumers.setSpec(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 12, numPartitionsPerInstance: 5 }),
+    );
+    await waitFor(
+      'status for generation 2',
+      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2,
+    );
     const writes = operatorWrites(before, await apiRequestCounts());
     delete writes['PUT konsumerator.lwolf.org/consumers']; // the test's own spec change
-    assert.deepEqual(Object.keys(writes).filter((k) => k.includes('deployments')), [], 'no Deployment written');
+    assert.deepEqual(
+      Object.keys(writes).filter((k) => k.includes('deployments')),
+      [],
+      'no Deployment written',
+    );
     assert.deepEqual(await cluster.podUidsByDeployment(ns), pods);
   });
 
@@ -83,7 +107,9 @@ describe('repartitioning', () => {
     const listed = await cluster.apps.listNamespacedDeployment({ namespace: ns });
     const state = new Map<string, V1Deployment>(listed.items.map((d) => [d.metadata!.name!, d]));
     const rolledOutWithNew = (d: V1Deployment) =>
-      (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (d.status?.availableReplicas ?? 0) >= 1 && (d.status?.updatedReplicas ?? 0) >= 1;
+      (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+      (d.status?.availableReplicas ?? 0) >= 1 &&
+      (d.status?.updatedReplicas ?? 0) >= 1;
     const watch = await new Watch(kubeConfig()).watch(
       `/apis/apps/v1/namespaces/${ns}/deployments`,
       { resourceVersion: listed.metadata!.resourceVersion },
@@ -91,16 +117,27 @@ describe('repartitioning', () => {
         if (phase === 'DELETED') state.delete(d.metadata!.name!);
         else state.set(d.metadata!.name!, d);
         const partitions = d.metadata!.annotations!['konsumerator.lwolf.org/partition'];
-        timeline.push(`${phase} ${d.metadata!.name} [${partitions}]${rolledOutWithNew(d) ? ' rolled-out' : ''}`);
-        const covered = new Set([...state.values()].flatMap((x) => x.metadata!.annotations!['konsumerator.lwolf.org/partition']!.split(',')));
-        for (let p = 0; p < 10; p++) if (!covered.has(String(p))) uncovered.push(`partition ${p} after ${timeline.at(-1)}`);
+        timeline.push(
+          `${phase} ${d.metadata!.name} [${partitions}]${rolledOutWithNew(d) ? ' rolled-out' : ''}`,
+        );
+        const covered = new Set(
+          [...state.values()].flatMap((x) =>
+            x.metadata!.annotations!['konsumerator.lwolf.org/partition']!.split(','),
+          ),
+        );
+        for (let p = 0; p < 10; p++)
+          if (!covered.has(String(p))) uncovered.push(`partition ${p} after ${timeline.at(-1)}`);
       },
       () => undefined,
     );
     try {
       // 10 at 3 → [0,1,2][3,4,5][6,7][8,9]; 10 at 5 → [0..4][5..9]: orders-2 and orders-3 go away.
       await consumers.setSpec(ns, 'orders', baseSpec({ namespace: ns, numPartitionsPerInstance: 5 }));
-      await waitFor('orders-2 and orders-3 deleted', async () => (await cluster.deploymentNames(ns)).join() === 'orders-0,orders-1', 60_000);
+      await waitFor(
+        'orders-2 and orders-3 deleted',
+        async () => (await cluster.deploymentNames(ns)).join() === 'orders-0,orders-1',
+        60_000,
+      );
       await consumers.waitReady(ns, 'orders');
     } finally {
       watch.abort();
@@ -109,21 +146,41 @@ describe('repartitioning', () => {
     const firstDelete = timeline.findIndex((e) => e.startsWith('DELETED'));
     const readyBefore = (name: string, partitions: string) =>
       timeline.slice(0, firstDelete).some((e) => e.startsWith(`MODIFIED ${name} [${partitions}] rolled-out`));
-    assert.ok(readyBefore('orders-0', '0,1,2,3,4') && readyBefore('orders-1', '5,6,7,8,9'), timeline.join('\n'));
+    assert.ok(
+      readyBefore('orders-0', '0,1,2,3,4') && readyBefore('orders-1', '5,6,7,8,9'),
+      timeline.join('\n'),
+    );
     const deployments = await cluster.deployments(ns);
-    assert.deepEqual(deployments.map((d) => env(d).KONSUMERATOR_NUM_INSTANCES), ['2', '2']);
+    assert.deepEqual(
+      deployments.map((d) => env(d).KONSUMERATOR_NUM_INSTANCES),
+      ['2', '2'],
+    );
   });
 
   test('adding partitions adds instances and refreshes the env of the others', async () => {
     const ns = await newNamespace('grow');
-    await consumers.create(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 4, numPartitionsPerInstance: 2 }));
+    await consumers.create(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 4, numPartitionsPerInstance: 2 }),
+    );
     await consumers.waitReady(ns, 'orders');
-    await consumers.setSpec(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 6, numPartitionsPerInstance: 2 }));
+    await consumers.setSpec(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 6, numPartitionsPerInstance: 2 }),
+    );
     await waitFor('3 instances', async () => (await cluster.deploymentNames(ns)).length === 3);
     await consumers.waitReady(ns, 'orders');
     const deployments = await cluster.deployments(ns);
-    assert.deepEqual(deployments.map((d) => env(d).KONSUMERATOR_PARTITION), ['0,1', '2,3', '4,5']);
-    assert.deepEqual(deployments.map((d) => env(d).KONSUMERATOR_NUM_PARTITIONS), ['6', '6', '6']);
+    assert.deepEqual(
+      deployments.map((d) => env(d).KONSUMERATOR_PARTITION),
+      ['0,1', '2,3', '4,5'],
+    );
+    assert.deepEqual(
+      deployments.map((d) => env(d).KONSUMERATOR_NUM_PARTITIONS),
+      ['6', '6', '6'],
+    );
   });
 });
 
@@ -139,13 +196,24 @@ describe('rollouts and idleness', () => {
     changed.deploymentTemplate.template.spec!.containers[0]!.image = 'example.com/orders-consumer:2.0';
     const before = await apiRequestCounts();
     await consumers.setSpec(ns, 'orders', changed);
-    await waitFor('status for generation 2', async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2);
+    await waitFor(
+      'status for generation 2',
+      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2,
+    );
     await consumers.waitReady(ns, 'orders');
     await cluster.waitAllRunning(ns, 4);
     const writes = operatorWrites(before, await apiRequestCounts());
     const deployments = await cluster.deployments(ns);
-    assert.deepEqual(deployments.map((d) => d.metadata!.generation), generations.map((g) => g + 1), 'one spec change each');
-    assert.ok(deployments.every((d) => d.spec!.template.spec!.containers[0]!.image === 'example.com/orders-consumer:2.0'));
+    assert.deepEqual(
+      deployments.map((d) => d.metadata!.generation),
+      generations.map((g) => g + 1),
+      'one spec change each',
+    );
+    assert.ok(
+      deployments.every(
+        (d) => d.spec!.template.spec!.containers[0]!.image === 'example.com/orders-consumer:2.0',
+      ),
+    );
     assert.equal(writes['APPLY apps/deployments'], 4, JSON.stringify(writes));
     const idle = await writesDuring(3000);
     assert.deepEqual(idle, {}, 'a second reconcile writes nothing');
@@ -155,7 +223,11 @@ describe('rollouts and idleness', () => {
 describe('drift and ownership', () => {
   test('a deleted instance is recreated and a hand edit is reverted', async () => {
     const ns = await newNamespace('drift');
-    await consumers.create(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 2, numPartitionsPerInstance: 1 }));
+    await consumers.create(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 2, numPartitionsPerInstance: 1 }),
+    );
     await consumers.waitReady(ns, 'orders');
     const original = (await cluster.deployments(ns))[0]!;
     await cluster.apps.deleteNamespacedDeployment({ namespace: ns, name: 'orders-0' });
@@ -177,7 +249,11 @@ describe('drift and ownership', () => {
     await consumers.create(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 2 }));
     await consumers.waitReady(ns, 'orders');
     await consumers.delete(ns, 'orders');
-    await waitFor('Deployments collected', async () => (await cluster.deploymentNames(ns)).length === 0, 60_000);
+    await waitFor(
+      'Deployments collected',
+      async () => (await cluster.deploymentNames(ns)).length === 0,
+      60_000,
+    );
   });
 
   test('a same-named Deployment the Consumer does not own is untouched and reported', async () => {
@@ -187,11 +263,18 @@ describe('drift and ownership', () => {
       spec: {
         replicas: 1,
         selector: { matchLabels: { app: 'other' } },
-        template: { metadata: { labels: { app: 'other' } }, spec: { containers: [{ name: 'main', image: 'other:1' }] } },
+        template: {
+          metadata: { labels: { app: 'other' } },
+          spec: { containers: [{ name: 'main', image: 'other:1' }] },
+        },
       },
     };
     const created = await cluster.apps.createNamespacedDeployment({ namespace: ns, body: foreign });
-    await consumers.create(ns, 'orders', baseSpec({ namespace: ns, numPartitions: 4, numPartitionsPerInstance: 2 }));
+    await consumers.create(
+      ns,
+      'orders',
+      baseSpec({ namespace: ns, numPartitions: 4, numPartitionsPerInstance: 2 }),
+    );
     const consumer = await consumers.waitCondition(ns, 'orders', 'Degraded', 'NameConflict');
     assert.match(consumer.status!.conditions!.find((c) => c.type === 'Degraded')!.message, /orders-1/);
     assert.equal(consumer.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
@@ -200,7 +283,10 @@ describe('drift and ownership', () => {
     assert.equal(after.metadata!.generation, created.metadata!.generation, 'spec not written');
     assert.deepEqual(after.metadata!.labels, { team: 'other' });
     assert.equal(after.metadata!.ownerReferences, undefined);
-    assert.ok(!after.metadata!.managedFields!.some((f) => f.manager === 'konsumerator'), 'no field owned by the operator');
+    assert.ok(
+      !after.metadata!.managedFields!.some((f) => f.manager === 'konsumerator'),
+      'no field owned by the operator',
+    );
   });
 });
 

@@ -1,5 +1,11 @@
 // Reading Deployments, ReplicaSets and Pods of a namespace for assertions.
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { kubeConfig, waitFor } from './env.js';
 
 export class ClusterView {
@@ -12,7 +18,9 @@ export class ClusterView {
 
   async deployments(namespace: string): Promise<V1Deployment[]> {
     const list = await this.apps.listNamespacedDeployment({ namespace });
-    return list.items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }));
+    return list.items.sort((a, b) =>
+      a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }),
+    );
   }
 
   async deploymentNames(namespace: string): Promise<string[]> {
@@ -22,14 +30,19 @@ export class ClusterView {
   async runningPods(namespace: string): Promise<V1Pod[]> {
     const list = await this.core.listNamespacedPod({ namespace });
     return list.items.filter(
-      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      (p) =>
+        p.status?.phase === 'Running' &&
+        !p.metadata?.deletionTimestamp &&
+        p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
     );
   }
 
   /** Pod UIDs by the Deployment that owns them (through their ReplicaSet). */
   async podUidsByDeployment(namespace: string): Promise<Record<string, string[]>> {
     const sets = (await this.apps.listNamespacedReplicaSet({ namespace })).items;
-    const owner = new Map(sets.map((rs) => [rs.metadata!.name!, rs.metadata!.ownerReferences?.[0]?.name ?? '']));
+    const owner = new Map(
+      sets.map((rs) => [rs.metadata!.name!, rs.metadata!.ownerReferences?.[0]?.name ?? '']),
+    );
     const result: Record<string, string[]> = {};
     for (const pod of await this.runningPods(namespace)) {
       const deployment = owner.get(pod.metadata!.ownerReferences?.[0]?.name ?? '') ?? '';
@@ -49,7 +62,12 @@ export class ClusterView {
         const done = deployments.every((d) => {
           const replicas = d.spec?.replicas ?? 1;
           const s = d.status;
-          return (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s?.updatedReplicas ?? 0) === replicas && (s?.availableReplicas ?? 0) === replicas && (s?.replicas ?? 0) === replicas;
+          return (
+            (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+            (s?.updatedReplicas ?? 0) === replicas &&
+            (s?.availableReplicas ?? 0) === replicas &&
+            (s?.replicas ?? 0) === replicas
+          );
         });
         if (!done) return false;
         const wanted = deployments.reduce((sum, d) => sum + (d.spec?.replicas ?? 1), 0);
@@ -75,7 +93,11 @@ export async function rawGet<T = unknown>(path: string, config: KubeConfig = kub
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve(JSON.parse(text) as T) : reject(new Error(`${res.statusCode}: ${text}`))));
+        res.on('end', () =>
+          (res.statusCode ?? 500) < 300
+            ? resolve(JSON.parse(text) as T)
+            : reject(new Error(`${res.statusCode}: ${text}`)),
+        );
       })
       .on('error', reject)
       .end();

@@ -26,14 +26,22 @@ export function baseSpec(overrides: Partial<ConsumerSpec> = {}): ConsumerSpec {
     },
     resourcePolicy: {
       containerPolicies: [
-        { containerName: 'consumer', minAllowed: { cpu: '100m', memory: '100M' }, maxAllowed: { cpu: '1', memory: '1G' } },
+        {
+          containerName: 'consumer',
+          minAllowed: { cpu: '100m', memory: '100M' },
+          maxAllowed: { cpu: '1', memory: '1G' },
+        },
       ],
     },
     ...overrides,
   };
 }
 
-export function consumer(spec: ConsumerSpec = baseSpec(), name = 'orders', namespace = spec.namespace): Consumer {
+export function consumer(
+  spec: ConsumerSpec = baseSpec(),
+  name = 'orders',
+  namespace = spec.namespace,
+): Consumer {
   return {
     apiVersion: 'konsumerator.lwolf.org/v1',
     kind: 'Consumer',

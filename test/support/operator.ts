@@ -50,7 +50,10 @@ const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY', 'CREATE'
  * controller-manager writes), Consumers and their status. Events are left out: the
  * controller-manager records events too.
  */
-export function operatorWrites(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+export function operatorWrites(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Record<string, number> {
   const result: Record<string, number> = {};
   for (const [key, value] of after) {
     const [verb, resource] = key.split(' ') as [string, string];
@@ -62,7 +65,8 @@ export function operatorWrites(before: Map<string, number>, after: Map<string, n
   return result;
 }
 
-export const totalWrites = (writes: Record<string, number>) => Object.values(writes).reduce((a, b) => a + b, 0);
+export const totalWrites = (writes: Record<string, number>) =>
+  Object.values(writes).reduce((a, b) => a + b, 0);
 
 export class ConsumerClient {
   readonly custom: CustomObjectsApi;
@@ -83,7 +87,13 @@ export class ConsumerClient {
   }
 
   async get(namespace: string, name: string): Promise<Consumer> {
-    return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as Consumer;
+    return (await this.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    })) as Consumer;
   }
 
   /** Replaces the spec (merge patch of the whole spec object). */
@@ -100,7 +110,14 @@ export class ConsumerClient {
   }
 
   async delete(namespace: string, name: string): Promise<void> {
-    await this.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, propagationPolicy: 'Background' });
+    await this.custom.deleteNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+      propagationPolicy: 'Background',
+    });
   }
 
   async deployments(namespace: string): Promise<V1Deployment[]> {
@@ -116,13 +133,21 @@ export class ConsumerClient {
       async () => {
         const c = await this.get(namespace, name);
         const ready = c.status?.conditions?.find((x) => x.type === 'Ready');
-        return ready?.status === 'True' && c.status?.observedGeneration === c.metadata.generation ? c : undefined;
+        return ready?.status === 'True' && c.status?.observedGeneration === c.metadata.generation
+          ? c
+          : undefined;
       },
       timeoutMs,
     );
   }
 
-  async waitCondition(namespace: string, name: string, type: string, reason: string, timeoutMs = 30_000): Promise<Consumer> {
+  async waitCondition(
+    namespace: string,
+    name: string,
+    type: string,
+    reason: string,
+    timeoutMs = 30_000,
+  ): Promise<Consumer> {
     return waitFor(
       `Consumer ${namespace}/${name} condition ${type} reason ${reason}`,
       async () => {

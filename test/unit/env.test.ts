@@ -2,10 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { goMaxProcs, goMemLimit, legacyGoMemLimit, renderEnv } from '../../src/plan/env.js';
 
-const instance = { partitionEnvKey: 'KONSUMERATOR_PARTITION', partitions: [3, 4], instanceId: 1, numPartitions: 6, numInstances: 3 };
+const instance = {
+  partitionEnvKey: 'KONSUMERATOR_PARTITION',
+  partitions: [3, 4],
+  instanceId: 1,
+  numPartitions: 6,
+  numInstances: 3,
+};
 
 test('injects the original env vars in the original order after the template ones', () => {
-  const env = renderEnv([{ name: 'TEST_KEY', value: 'x' }], instance, { cpuLimit: 1300, memoryLimit: 100_000_000 }, undefined);
+  const env = renderEnv(
+    [{ name: 'TEST_KEY', value: 'x' }],
+    instance,
+    { cpuLimit: 1300, memoryLimit: 100_000_000 },
+    undefined,
+  );
   assert.deepEqual(
     env.map((e) => `${e.name}=${e.value}`),
     [
@@ -22,7 +33,10 @@ test('injects the original env vars in the original order after the template one
 
 test('a template entry of the same name is replaced in place, valueFrom included', () => {
   const env = renderEnv(
-    [{ name: 'GOMAXPROCS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } }, { name: 'A', value: 'a' }],
+    [
+      { name: 'GOMAXPROCS', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+      { name: 'A', value: 'a' },
+    ],
     { ...instance, partitionEnvKey: 'PARTITION' },
     {},
     undefined,
@@ -30,7 +44,11 @@ test('a template entry of the same name is replaced in place, valueFrom included
   assert.deepEqual(env[0], { name: 'GOMAXPROCS', value: '1' });
   assert.equal(env[1]!.name, 'A');
   assert.equal(env.find((e) => e.name === 'PARTITION')?.value, '3,4');
-  assert.equal(env.find((e) => e.name === 'GOMEMLIMIT'), undefined, 'no memory limit, no GOMEMLIMIT');
+  assert.equal(
+    env.find((e) => e.name === 'GOMEMLIMIT'),
+    undefined,
+    'no memory limit, no GOMEMLIMIT',
+  );
 });
 
 test('GOMAXPROCS is the CPU limit rounded up to whole cores, at least 1', () => {

@@ -4,8 +4,18 @@ import fc from 'fast-check';
 import { parsePartitionList, partitionsLabel, splitIntoBuckets } from '../../src/plan/partitions.js';
 
 test('splits partitions exactly as the original (reference 4.2)', () => {
-  assert.deepEqual(splitIntoBuckets(10, 3), [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]);
-  assert.deepEqual(splitIntoBuckets(12, 3), [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]);
+  assert.deepEqual(splitIntoBuckets(10, 3), [
+    [0, 1, 2],
+    [3, 4, 5],
+    [6, 7],
+    [8, 9],
+  ]);
+  assert.deepEqual(splitIntoBuckets(12, 3), [
+    [0, 1, 2],
+    [3, 4, 5],
+    [6, 7, 8],
+    [9, 10, 11],
+  ]);
   assert.deepEqual(splitIntoBuckets(3, 5), [[0, 1, 2]]);
   assert.deepEqual(splitIntoBuckets(5, 1), [[0], [1], [2], [3], [4]]);
   assert.deepEqual(splitIntoBuckets(0, 3), []);
@@ -16,7 +26,10 @@ test('buckets cover every partition once, in order, with sizes at most one apart
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 300 }), (size, desired) => {
       const buckets = splitIntoBuckets(size, desired);
-      assert.deepEqual(buckets.flat(), Array.from({ length: size }, (_, i) => i));
+      assert.deepEqual(
+        buckets.flat(),
+        Array.from({ length: size }, (_, i) => i),
+      );
       assert.equal(buckets.length, Math.ceil(size / desired));
       const lengths = buckets.map((b) => b.length);
       assert.ok(Math.max(...lengths) - Math.min(...lengths) <= 1);

@@ -19,7 +19,11 @@ function applied(actions: readonly Action[], existing: readonly V1Deployment[] =
       const generation = (previous?.metadata?.generation ?? 0) + 1;
       byName.set(action.deployment.metadata!.name!, {
         ...structuredClone(action.deployment),
-        metadata: { ...structuredClone(action.deployment.metadata), uid: previous?.metadata?.uid ?? `d${uid++}`, generation },
+        metadata: {
+          ...structuredClone(action.deployment.metadata),
+          uid: previous?.metadata?.uid ?? `d${uid++}`,
+          generation,
+        },
         status: { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
       });
     }
@@ -28,7 +32,9 @@ function applied(actions: readonly Action[], existing: readonly V1Deployment[] =
 }
 
 const names = (actions: readonly Action[], type: Action['type']) =>
-  actions.filter((a) => a.type === type).map((a) => (a.type === 'delete' ? a.name : a.deployment.metadata!.name));
+  actions
+    .filter((a) => a.type === type)
+    .map((a) => (a.type === 'delete' ? a.name : a.deployment.metadata!.name));
 
 test('10 partitions at 3 per instance render the original four Deployments', () => {
   const plan = planConsumer({ consumer: consumer(), deployments: [], now });
@@ -40,15 +46,36 @@ test('10 partitions at 3 per instance render the original four Deployments', () 
   assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/partition'], '6,7');
   assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/consumer-id'], '2');
   assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status'], 'RUNNING');
-  assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status-change'], '2026-01-01T00:00:00Z');
+  assert.equal(
+    d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status-change'],
+    '2026-01-01T00:00:00Z',
+  );
   assert.deepEqual(d.metadata!.ownerReferences, [
-    { apiVersion: 'konsumerator.lwolf.org/v1', kind: 'Consumer', name: 'orders', uid: 'uid-orders', controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: 'konsumerator.lwolf.org/v1',
+      kind: 'Consumer',
+      name: 'orders',
+      uid: 'uid-orders',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ]);
   const container = d.spec!.template.spec!.containers[0]!;
-  assert.deepEqual(container.resources, { requests: { cpu: '100m', memory: '100M' }, limits: { cpu: '100m', memory: '100M' } });
+  assert.deepEqual(container.resources, {
+    requests: { cpu: '100m', memory: '100M' },
+    limits: { cpu: '100m', memory: '100M' },
+  });
   assert.deepEqual(
     container.env!.map((e) => `${e.name}=${e.value}`),
-    ['TEST_KEY=test-value', 'KONSUMERATOR_PARTITION=6,7', 'GOMAXPROCS=1', 'GOMEMLIMIT=76MiB', 'KONSUMERATOR_INSTANCE=2', 'KONSUMERATOR_NUM_PARTITIONS=10', 'KONSUMERATOR_NUM_INSTANCES=4'],
+    [
+      'TEST_KEY=test-value',
+      'KONSUMERATOR_PARTITION=6,7',
+      'GOMAXPROCS=1',
+      'GOMEMLIMIT=76MiB',
+      'KONSUMERATOR_INSTANCE=2',
+      'KONSUMERATOR_NUM_PARTITIONS=10',
+      'KONSUMERATOR_NUM_INSTANCES=4',
+    ],
   );
   assert.equal(plan.counts.missing, 4);
   assert.equal(plan.counts.expected, 4);
@@ -59,7 +86,15 @@ test('a converged Consumer plans nothing', () => {
   const state = applied(planConsumer({ consumer: c, deployments: [], now }).actions);
   const again = planConsumer({ consumer: c, deployments: state, now: new Date(now.getTime() + 3_600_000) });
   assert.deepEqual(again.actions, []);
-  assert.deepEqual(again.counts, { expected: 4, running: 4, paused: 0, lagging: 0, missing: 0, outdated: 0, redundant: 0 });
+  assert.deepEqual(again.counts, {
+    expected: 4,
+    running: 4,
+    paused: 0,
+    lagging: 0,
+    missing: 0,
+    outdated: 0,
+    redundant: 0,
+  });
   const status = buildStatus(c, again, {}, now);
   assert.equal(status.conditions!.find((x) => x.type === 'Ready')!.status, 'True');
 });
@@ -79,14 +114,25 @@ test('repartitioning creates and updates first and deletes only once everything 
 });
 
 test('an instance still rolling out holds back deletions', () => {
-  let state = applied(planConsumer({ consumer: consumer(baseSpec({ numPartitions: 12 })), deployments: [], now }).actions);
-  state = state.map((d) => (d.metadata!.name === 'orders-0' ? { ...d, status: { ...d.status, availableReplicas: 0 } } : d));
-  const plan = planConsumer({ consumer: consumer(baseSpec({ numPartitions: 12, numPartitionsPerInstance: 4 })), deployments: state, now });
+  let state = applied(
+    planConsumer({ consumer: consumer(baseSpec({ numPartitions: 12 })), deployments: [], now }).actions,
+  );
+  state = state.map((d) =>
+    d.metadata!.name === 'orders-0' ? { ...d, status: { ...d.status, availableReplicas: 0 } } : d,
+  );
+  const plan = planConsumer({
+    consumer: consumer(baseSpec({ numPartitions: 12, numPartitionsPerInstance: 4 })),
+    deployments: state,
+    now,
+  });
   assert.deepEqual(names(plan.actions, 'delete'), []);
 });
 
 test('a same-named Deployment the Consumer does not own is a clash and is not touched', () => {
-  const foreign: V1Deployment = { metadata: { name: 'orders-1', namespace: 'default', uid: 'x' }, spec: { selector: {}, template: {} } };
+  const foreign: V1Deployment = {
+    metadata: { name: 'orders-1', namespace: 'default', uid: 'x' },
+    spec: { selector: {}, template: {} },
+  };
   const plan = planConsumer({ consumer: consumer(), deployments: [foreign], now });
   assert.deepEqual(plan.clashes, ['orders-1']);
   assert.deepEqual(names(plan.actions, 'create'), ['orders-0', 'orders-2', 'orders-3']);
@@ -104,7 +150,10 @@ test('a hand edit of a rendered field is drift and is put back', () => {
   assert.equal(plan.actions.length, 1);
   const action = plan.actions[0]!;
   assert.ok(action.type === 'update' && action.reason === 'drift');
-  assert.equal(action.deployment.spec!.template.spec!.containers[0]!.image, 'example.com/orders-consumer:1.0');
+  assert.equal(
+    action.deployment.spec!.template.spec!.containers[0]!.image,
+    'example.com/orders-consumer:1.0',
+  );
 });
 
 test('changing numPartitions refreshes the env of every instance (the original left it stale)', () => {
@@ -133,13 +182,23 @@ test('property: any repartition converges to exactly the desired set without dro
       fc.integer({ min: 1, max: 40 }),
       fc.integer({ min: 1, max: 8 }),
       (p1, per1, p2, per2) => {
-        let state = applied(planConsumer({ consumer: consumer(baseSpec({ numPartitions: p1, numPartitionsPerInstance: per1 })), deployments: [], now }).actions);
+        let state = applied(
+          planConsumer({
+            consumer: consumer(baseSpec({ numPartitions: p1, numPartitionsPerInstance: per1 })),
+            deployments: [],
+            now,
+          }).actions,
+        );
         const target = consumer(baseSpec({ numPartitions: p2, numPartitionsPerInstance: per2 }));
         for (let round = 0; round < 3; round++) {
           const plan = planConsumer({ consumer: target, deployments: state, now });
           const next = applied(plan.actions, state);
           // Every partition of the target stays covered by some Deployment at every step.
-          const covered = new Set(next.flatMap((d) => d.metadata!.annotations!['konsumerator.lwolf.org/partition']!.split(',').map(Number)));
+          const covered = new Set(
+            next.flatMap((d) =>
+              d.metadata!.annotations!['konsumerator.lwolf.org/partition']!.split(',').map(Number),
+            ),
+          );
           for (let p = 0; p < p2; p++) assert.ok(covered.has(p), `partition ${p} uncovered`);
           state = next;
         }

@@ -33,7 +33,10 @@ test('a waiting worker gets a key as soon as it is added', async () => {
 
 test('failures back off exponentially up to the cap, and forget resets', () => {
   const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50 });
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => q.addRateLimited('k')), [10, 20, 40, 50, 50]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => q.addRateLimited('k')),
+    [10, 20, 40, 50, 50],
+  );
   q.forget('k');
   assert.equal(q.failuresOf('k'), 0);
   q.shutDown();

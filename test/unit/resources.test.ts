@@ -1,25 +1,49 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applySizing, clampToPolicy, decideSizing, isSized, policyFallback, runningFallback } from '../../src/plan/resources.js';
+import {
+  applySizing,
+  clampToPolicy,
+  decideSizing,
+  isSized,
+  policyFallback,
+  runningFallback,
+} from '../../src/plan/resources.js';
 import type { V1Deployment } from '@kubernetes/client-node';
 
-const policy = { containerName: 'consumer', minAllowed: { cpu: '100m', memory: '100M' }, maxAllowed: { cpu: '2', memory: '1G' } };
+const policy = {
+  containerName: 'consumer',
+  minAllowed: { cpu: '100m', memory: '100M' },
+  maxAllowed: { cpu: '2', memory: '1G' },
+};
 
 test('fallback strategy min gives the policy minimum, max the maximum', () => {
-  assert.deepEqual(policyFallback(policy, 'min'), { cpuRequest: 100, cpuLimit: 100, memoryRequest: 1e8, memoryLimit: 1e8 });
-  assert.deepEqual(policyFallback(policy, 'max'), { cpuRequest: 2000, cpuLimit: 2000, memoryRequest: 1e9, memoryLimit: 1e9 });
+  assert.deepEqual(policyFallback(policy, 'min'), {
+    cpuRequest: 100,
+    cpuLimit: 100,
+    memoryRequest: 1e8,
+    memoryLimit: 1e8,
+  });
+  assert.deepEqual(policyFallback(policy, 'max'), {
+    cpuRequest: 2000,
+    cpuLimit: 2000,
+    memoryRequest: 1e9,
+    memoryLimit: 1e9,
+  });
   assert.deepEqual(policyFallback({ containerName: 'c' }, 'min'), {}, 'no bounds, nothing to set');
 });
 
 test('a resource missing from maxAllowed is unbounded (the original clamped it to 0)', () => {
   const onlyCpuMax = { containerName: 'c', maxAllowed: { cpu: '1' } };
-  assert.deepEqual(clampToPolicy({ cpuRequest: 5000, cpuLimit: 5000, memoryRequest: 5e9, memoryLimit: 5e9 }, onlyCpuMax), {
-    cpuLimit: 1000,
-    cpuRequest: 1000,
-    memoryLimit: 5e9,
-    memoryRequest: 5e9,
-  });
+  assert.deepEqual(
+    clampToPolicy({ cpuRequest: 5000, cpuLimit: 5000, memoryRequest: 5e9, memoryLimit: 5e9 }, onlyCpuMax),
+    {
+      cpuLimit: 1000,
+      cpuRequest: 1000,
+      memoryLimit: 5e9,
+      memoryRequest: 5e9,
+    },
+  );
 });
 
 test('clamping keeps min <= request <= limit <= max for any input', () => {
@@ -43,8 +67,17 @@ test('clamping keeps min <= request <= limit <= max for any input', () => {
 });
 
 test('an existing instance keeps its resources, clamped into a changed policy', () => {
-  const current = { name: 'consumer', resources: { requests: { cpu: '50m', memory: '2G' }, limits: { cpu: '3', memory: '2G' } } };
-  const sizing = decideSizing({ container: { name: 'consumer' }, policy, current, strategy: 'min', fallbackFromRunning: undefined });
+  const current = {
+    name: 'consumer',
+    resources: { requests: { cpu: '50m', memory: '2G' }, limits: { cpu: '3', memory: '2G' } },
+  };
+  const sizing = decideSizing({
+    container: { name: 'consumer' },
+    policy,
+    current,
+    strategy: 'min',
+    fallbackFromRunning: undefined,
+  });
   assert.deepEqual(sizing, { cpuLimit: 2000, cpuRequest: 100, memoryLimit: 1e9, memoryRequest: 1e9 });
 });
 
@@ -64,12 +97,18 @@ test('only containers with an Auto policy (own or *) are sized', () => {
   assert.equal(isSized([policy], 'consumer'), true);
   assert.equal(isSized([policy], 'sidecar'), false);
   assert.equal(isSized([{ containerName: '*' }], 'sidecar'), true);
-  assert.equal(isSized([{ containerName: '*' }, { containerName: 'sidecar', mode: 'Off' }], 'sidecar'), false);
+  assert.equal(
+    isSized([{ containerName: '*' }, { containerName: 'sidecar', mode: 'Off' }], 'sidecar'),
+    false,
+  );
 });
 
 test('large Consumers give new instances what running ones have (reference 6.3)', () => {
   const running = (cpu: string): V1Deployment => ({
-    spec: { selector: {}, template: { spec: { containers: [{ name: 'c', resources: { requests: { cpu } } }] } } },
+    spec: {
+      selector: {},
+      template: { spec: { containers: [{ name: 'c', resources: { requests: { cpu } } }] } },
+    },
   });
   const fleet = ['300m', '100m', '700m', '200m', '500m', '600m'].map(running);
   assert.equal(runningFallback('c', 10, fleet, 'min'), undefined, 'at most 10 instances: policy fallback');

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuMillis, formatCpu, formatDuration, formatMemory, memoryBytes, parseDuration, parseQuantity } from '../../src/api/units.js';
+import {
+  cpuMillis,
+  formatCpu,
+  formatDuration,
+  formatMemory,
+  memoryBytes,
+  parseDuration,
+  parseQuantity,
+} from '../../src/api/units.js';
 
 test('parses Go durations', () => {
   assert.equal(parseDuration('0'), 0);
