@@ -71,6 +71,42 @@ const Query = object(
   { description: 'A PromQL query and the label that carries the partition number.' },
 );
 
+/** How the metrics turn into resources; the same fields in every provider's section. */
+const estimationFields = {
+  minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
+  fallbackStrategy: Type.Optional(
+    StringEnum(['min', 'max', ''], {
+      description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
+    }),
+  ),
+  ratePerCore: Type.Integer({
+    description: 'Messages per second one full CPU core processes.',
+    format: 'int64',
+    minimum: 1,
+  }),
+  ramPerCore: {
+    ...Quantity,
+    description: 'Memory per whole core of the CPU limit.',
+    ...rules({ rule: `${q('self')}.isGreaterThan(quantity('0'))`, message: 'must be greater than zero' }),
+  },
+  cpuIncrement: Type.Optional({
+    ...Quantity,
+    description: 'CPU request granularity (default 100m); requests are rounded up to a multiple of it.',
+    ...rules({ rule: `${q('self')}.compareTo(quantity('1m')) >= 0`, message: 'must be at least 1m' }),
+  }),
+  tolerableLag: Duration('Lag (in time) at and above which an instance counts as lagging.'),
+  criticalLag: Duration('Lag at and above which an instance gets its policy maximum.'),
+  recoveryTime: positiveDuration(
+    'Time in which a backlog should be drained while keeping up with production.',
+  ),
+};
+
+const lagOrder = rules({
+  rule: 'duration(self.tolerableLag) <= duration(self.criticalLag)',
+  message: 'tolerableLag must not be greater than criticalLag',
+  fieldPath: '.tolerableLag',
+});
+
 export const PrometheusAutoscaler = object(
   {
     address: Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
@@ -78,69 +114,109 @@ export const PrometheusAutoscaler = object(
       minItems: 1,
       maxItems: 16,
     }),
-    minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
     offset: { ...Query, description: 'Messages behind (lag in messages) per partition.' },
     production: { ...Query, description: 'Produced messages per second per partition.' },
     consumption: { ...Query, description: 'Consumed messages per second per partition.' },
-    fallbackStrategy: Type.Optional(
-      StringEnum(['min', 'max', ''], {
-        description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
-      }),
-    ),
-    ratePerCore: Type.Integer({
-      description: 'Messages per second one full CPU core processes.',
-      format: 'int64',
-      minimum: 1,
+    ...estimationFields,
+  },
+  { description: 'Prometheus metrics provider settings.', ...lagOrder },
+);
+
+export const KafkaAutoscaler = object(
+  {
+    brokers: Type.Array(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', maxLength: 512 }), {
+      description:
+        'Bootstrap brokers (host:port). Offsets are read with the Kafka admin API; no Prometheus needed.',
+      minItems: 1,
+      maxItems: 32,
     }),
-    ramPerCore: {
-      ...Quantity,
-      description: 'Memory per whole core of the CPU limit.',
-      ...rules({ rule: `${q('self')}.isGreaterThan(quantity('0'))`, message: 'must be greater than zero' }),
-    },
-    cpuIncrement: Type.Optional({
-      ...Quantity,
-      description: 'CPU request granularity (default 100m); requests are rounded up to a multiple of it.',
-      ...rules({ rule: `${q('self')}.compareTo(quantity('1m')) >= 0`, message: 'must be at least 1m' }),
+    topic: Type.String({
+      description: 'The topic the group consumes.',
+      minLength: 1,
+      maxLength: 249,
+      pattern: '^[a-zA-Z0-9._-]+$',
     }),
-    tolerableLag: Duration('Lag (in time) at and above which an instance counts as lagging.'),
-    criticalLag: Duration('Lag at and above which an instance gets its policy maximum.'),
-    recoveryTime: positiveDuration(
-      'Time in which a backlog should be drained while keeping up with production.',
-    ),
+    groupId: Type.String({
+      description: 'The consumer group whose committed offsets give the lag.',
+      minLength: 1,
+      maxLength: 255,
+    }),
+    ...estimationFields,
   },
   {
-    description: 'Prometheus metrics provider settings.',
-    ...rules({
-      rule: 'duration(self.tolerableLag) <= duration(self.criticalLag)',
-      message: 'tolerableLag must not be greater than criticalLag',
-      fieldPath: '.tolerableLag',
-    }),
+    description: '(new) Kafka admin API metrics provider: lag and rates straight from the brokers.',
+    ...lagOrder,
   },
 );
 
+const StaticSample = object({
+  production: Type.Optional(Type.Number({ minimum: 0, description: 'Produced messages per second.' })),
+  consumption: Type.Optional(Type.Number({ minimum: 0, description: 'Consumed messages per second.' })),
+  behind: Type.Optional(Type.Number({ minimum: 0, description: 'Messages behind.' })),
+});
+
+export const StaticAutoscaler = object(
+  {
+    partitions: StringMap(StaticSample, {
+      description: 'Metrics per partition number; partitions not listed are unknown.',
+      maxProperties: 10000,
+    }),
+    ...estimationFields,
+  },
+  { description: '(new) Inline metrics, for demos, tests and what-if runs.', ...lagOrder },
+);
+
+const sectionRequired = (mode: string): Rule => ({
+  rule: `self.mode != '${mode}' || has(self.${mode})`,
+  message: `mode ${mode} requires the ${mode} section`,
+  fieldPath: `.${mode}`,
+  reason: 'FieldValueRequired',
+});
+
 export const Autoscaler = object(
   {
-    mode: StringEnum(['prometheus', 'none', 'vpa', ''], {
+    mode: StringEnum(['prometheus', 'kafka', 'static', 'none', 'vpa', ''], {
       description:
-        'Metrics source. "prometheus" autoscales from PromQL queries; "none" (and the legacy "vpa" and "") only ' +
-        'runs the instances with the resource policy fallback.',
+        'Metrics source: "prometheus" (PromQL queries), "kafka" (the brokers\' admin API) or "static" (inline ' +
+        'values); "none" (and the legacy "vpa" and "") only runs the instances with the resource policy fallback.',
     }),
     pendingScaleUpDuration: Type.Optional(
-      Duration('How long an instance stays PENDING_SCALE_UP before it grows (default 5m).'),
+      Duration('How long an instance stays PENDING_SCALE_UP before it grows (default 5m; 0 means at once).'),
     ),
     pendingScaleDownDuration: Type.Optional(
-      Duration('How long an instance stays PENDING_SCALE_DOWN before it shrinks (default 15m).'),
+      Duration(
+        'How long an instance stays PENDING_SCALE_DOWN before it shrinks (default 15m; 0 means at once).',
+      ),
+    ),
+    scaleDownAfterLagFreeSyncs: Type.Optional(
+      Type.Integer({
+        description:
+          '(new) Consecutive metric syncs without lag an instance needs before it may shrink (default 3).',
+        minimum: 1,
+        maximum: 1000,
+      }),
+    ),
+    predictor: Type.Optional(
+      StringEnum(['naive'], {
+        description: '(new) How metrics become resources; naive is the original formula.',
+      }),
+    ),
+    container: Type.Optional(
+      Type.String({
+        description:
+          '(new) The container whose resources follow the metrics (default: the first container with an Auto ' +
+          'policy whose CPU range is not fixed, else the first with an Auto policy).',
+        maxLength: 63,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      }),
     ),
     prometheus: Type.Optional(PrometheusAutoscaler),
+    kafka: Type.Optional(KafkaAutoscaler),
+    static: Type.Optional(StaticAutoscaler),
   },
   {
     description: 'How resources are estimated.',
-    ...rules({
-      rule: "self.mode != 'prometheus' || has(self.prometheus)",
-      message: 'mode prometheus requires the prometheus section',
-      fieldPath: '.prometheus',
-      reason: 'FieldValueRequired',
-    }),
+    ...rules(sectionRequired('prometheus'), sectionRequired('kafka'), sectionRequired('static')),
   },
 );
 
