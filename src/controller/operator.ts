@@ -6,6 +6,8 @@ import type { Consumer } from '../api/schema.js';
 import { ResourceCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
+import { MetricsSources } from './metrics-sources.js';
+import { LagFreeCounter } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
 import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
@@ -32,6 +34,7 @@ export class Operator {
   private readonly consumers: ResourceCache<Consumer>;
   private readonly deployments: ResourceCache<V1Deployment>;
   private readonly queue = new WorkQueue();
+  private readonly sources = new MetricsSources();
   private readonly reconciler: Reconciler;
   private readonly endpoints: Endpoint[] = [];
   private readonly workerLoops: Promise<void>[] = [];
@@ -67,6 +70,8 @@ export class Operator {
       metrics: this.metrics,
       log,
       clock: options.clock ?? (() => new Date()),
+      sources: this.sources,
+      lagFree: new LagFreeCounter(),
     });
   }
 
@@ -154,6 +159,7 @@ export class Operator {
     this.queue.shutDown();
     await Promise.all(this.workerLoops);
     await Promise.all([this.consumers.stop(), this.deployments.stop()]);
+    await this.sources.closeAll();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');
   }

@@ -2,7 +2,9 @@
 // write status if it changed. Any failure stays inside this Consumer: it is reported on its
 // status and events and retried with backoff, and never stops the others.
 import type { V1Deployment } from '@kubernetes/client-node';
-import type { Consumer } from '../api/schema.js';
+import type { Consumer, ConsumerStatus } from '../api/schema.js';
+import { autoscaleStep, type LagFreeCounter } from './autoscaling.js';
+import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
 import { buildStatus } from '../plan/status.js';
@@ -23,6 +25,8 @@ export interface ReconcilerDeps {
   metrics: OperatorMetrics;
   log: Logger;
   clock: () => Date;
+  sources: MetricsSources;
+  lagFree: LagFreeCounter;
   /** How many writes run at once within one reconcile. */
   writeConcurrency?: number;
 }
@@ -57,6 +61,7 @@ export class Reconciler {
     const consumer = consumers.get(name, namespace);
     if (!consumer) {
       metrics.forgetConsumer(name);
+      await this.forgetRemovedSources();
       return { failures: [] };
     }
     if (consumer.metadata.deletionTimestamp) return { failures: [] };
@@ -82,12 +87,35 @@ export class Reconciler {
       return { failures: [] };
     }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
-    const plan = planConsumer({ consumer, deployments, now });
+    const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.lagFree, now);
+    const plan = planConsumer({
+      consumer,
+      deployments,
+      now,
+      ...(step.overrides ? { overrides: step.overrides } : {}),
+    });
     const failures = await this.execute(consumer, plan.actions);
-    await this.writeStatus(consumer, plan, { failures }, now);
-    this.deps.metrics.setStatusCounts(consumer.metadata.name, { ...plan.counts });
+    for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
+    const status = await this.writeStatus(
+      consumer,
+      plan,
+      {
+        failures,
+        autoscaleStatus: step.status,
+        autoscaleConditions: step.conditions,
+        autoscaling: step.overrides !== undefined || step.conditions.length > 0,
+      },
+      now,
+    );
+    this.deps.metrics.setStatusCounts(consumer.metadata.name, {
+      ...plan.counts,
+      lagging: status.lagging ?? 0,
+    });
     const waiting = plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
-    return { failures, ...(waiting ? { requeueAfterMs: ROLLOUT_POLL_MS } : {}) };
+    const delays = [waiting ? ROLLOUT_POLL_MS : undefined, step.requeueAfterMs].filter(
+      (d): d is number => d !== undefined,
+    );
+    return { failures, ...(delays.length ? { requeueAfterMs: Math.min(...delays) } : {}) };
   }
 
   private async execute(consumer: Consumer, actions: readonly Action[]): Promise<string[]> {
@@ -168,6 +196,12 @@ export class Reconciler {
     }
   }
 
+  /** Closes the metrics providers of Consumers that no longer exist. */
+  private async forgetRemovedSources(): Promise<void> {
+    const live = new Set(this.deps.consumers.list().map((c) => c.metadata.uid));
+    for (const uid of this.deps.sources.uids()) if (!live.has(uid)) await this.deps.sources.forget(uid);
+  }
+
   /** Waits until the informer has seen our write, so the next reconcile plans from it. */
   private async awaitCache(
     namespace: string,
@@ -186,9 +220,9 @@ export class Reconciler {
     plan: Plan | undefined,
     outcome: Parameters<typeof buildStatus>[2],
     now: Date,
-  ): Promise<void> {
+  ): Promise<ConsumerStatus> {
     const status = buildStatus(consumer, plan, outcome, now);
-    if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return;
+    if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return status;
     const { metrics, writer, consumers } = this.deps;
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
@@ -204,5 +238,6 @@ export class Reconciler {
         canonicalJson(status),
       5_000,
     );
+    return status;
   }
 }

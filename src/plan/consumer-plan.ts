@@ -6,7 +6,13 @@ import { Annotation } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
 import { resolveSpec } from '../api/resolve.js';
 import { splitIntoBuckets } from './partitions.js';
-import { instanceName, renderInstance, type Instance, type RenderContext } from './render.js';
+import {
+  instanceName,
+  renderInstance,
+  type Instance,
+  type InstanceOverride,
+  type RenderContext,
+} from './render.js';
 import { runningFallback } from './resources.js';
 import { driftPaths } from './compare.js';
 import { stableHash } from './hash.js';
@@ -83,19 +89,38 @@ export interface PlanInput {
   /** Deployments in the Consumer's namespace (any owner). */
   deployments: readonly V1Deployment[];
   now: Date;
+  /** Autoscaler decisions by instance id (absent: instances keep their resources). */
+  overrides?: ReadonlyMap<number, InstanceOverride>;
 }
 
-export function planConsumer({ consumer, deployments, now }: PlanInput): Plan {
+export interface ObservedInstances {
+  buckets: number[][];
+  /** The Deployment of each instance id that has one. */
+  byId: Map<number, V1Deployment>;
+  redundant: { deployment: V1Deployment; reason: string }[];
+}
+
+/** The Consumer's instances and which of its Deployments hold them. */
+export function observeInstances(
+  consumer: Consumer,
+  deployments: readonly V1Deployment[],
+): ObservedInstances {
   const resolved = resolveSpec(consumer.spec);
   const buckets = splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance);
   const owned = deployments.filter((d) => isControlledBy(d, consumer));
-  const { byId, redundant } = sortOwned(owned, resolved.deploymentPrefix, buckets.length);
+  return { buckets, ...sortOwned(owned, resolved.deploymentPrefix, buckets.length) };
+}
+
+export function planConsumer({ consumer, deployments, now, overrides }: PlanInput): Plan {
+  const resolved = resolveSpec(consumer.spec);
+  const { buckets, byId, redundant } = observeInstances(consumer, deployments);
   const running = [...byId.values()];
   const ctx: RenderContext = {
     consumer,
     resolved,
     numInstances: buckets.length,
     templateHash: stableHash(consumer.spec.deploymentTemplate),
+    ...(overrides ? { overrides } : {}),
     fallbackFromRunning: (container) =>
       runningFallback(container, buckets.length, running, resolved.fallbackStrategy),
     now,

@@ -16,6 +16,14 @@ export interface Instance {
   name: string;
 }
 
+/** What the autoscaler decided for one instance. */
+export interface InstanceOverride {
+  /** The container whose resources follow the metrics. */
+  container: string;
+  sizing: Sizing;
+  scaling: { status: string; changedAt: Date | undefined; saturationMillis: number | undefined };
+}
+
 export interface RenderContext {
   consumer: Consumer;
   resolved: ResolvedSpec;
@@ -24,6 +32,8 @@ export interface RenderContext {
   templateHash: string;
   /** Resources for a container of a new instance taken from running instances, if that fallback applies. */
   fallbackFromRunning: (containerName: string) => Sizing | undefined;
+  /** Autoscaler decisions by instance id, for the instances it decided about in this reconcile. */
+  overrides?: ReadonlyMap<number, InstanceOverride>;
   now: Date;
 }
 
@@ -52,7 +62,10 @@ function renderContainer(
 ): V1Container {
   const { resolved } = ctx;
   let resources = container.resources;
-  if (isSized(resolved.containerPolicies, container.name)) {
+  const override = ctx.overrides?.get(instance.id);
+  if (override && override.container === container.name) {
+    resources = applySizing(container.resources, override.sizing, current?.resources);
+  } else if (isSized(resolved.containerPolicies, container.name)) {
     const sizing = decideSizing({
       container,
       policy: policyFor(resolved.containerPolicies, container.name),
@@ -79,7 +92,21 @@ function renderContainer(
   return rendered;
 }
 
-function scalingAnnotations(current: V1Deployment | undefined, now: Date): Record<string, string> {
+function scalingAnnotations(
+  current: V1Deployment | undefined,
+  override: InstanceOverride | undefined,
+  now: Date,
+): Record<string, string> {
+  if (override) {
+    const { status, changedAt, saturationMillis } = override.scaling;
+    return {
+      [Annotation.scalingStatus]: status,
+      [Annotation.scalingStatusChange]: rfc3339Seconds(changedAt ?? now),
+      ...(saturationMillis !== undefined
+        ? { [Annotation.cpuSaturationLevel]: String(saturationMillis) }
+        : {}),
+    };
+  }
   const annotations = current?.metadata?.annotations ?? {};
   const status = annotations[Annotation.scalingStatus];
   if (!status) {
@@ -135,7 +162,7 @@ export function renderInstance(
         [Annotation.partition]: instance.partitions.join(','),
         [Annotation.consumerId]: String(instance.id),
         [Annotation.generation]: ctx.templateHash,
-        ...scalingAnnotations(current, ctx.now),
+        ...scalingAnnotations(current, ctx.overrides?.get(instance.id), ctx.now),
       },
       ownerReferences: [ownerReference(consumer)],
     },

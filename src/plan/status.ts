@@ -3,14 +3,22 @@
 import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
 import type { Plan } from './consumer-plan.js';
 
+export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
 export interface Outcome {
   /** Spec errors found by the controller (the reconcile did nothing). */
   specErrors?: string;
   /** Writes that failed in this reconcile. */
   failures?: string[];
+  /** From the autoscaling step: lastSyncTime, lastSyncState, lagging. */
+  autoscaleStatus?: Partial<ConsumerStatus>;
+  /** From the autoscaling step: MetricsAvailable, Stalled. */
+  autoscaleConditions?: ConditionInput[];
+  /** The Consumer autoscales: its metrics conditions not set in this reconcile are kept. */
+  autoscaling?: boolean;
 }
 
-type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+const AUTOSCALING_CONDITIONS = ['MetricsAvailable', 'Stalled'];
 
 /** Keeps lastTransitionTime when a condition's status did not change. */
 export function mergeConditions(
@@ -114,10 +122,19 @@ export function buildStatus(
 ): ConsumerStatus {
   const previous = consumer.status ?? {};
   const generation = consumer.metadata.generation;
+  const next = [...conditionsFor(plan, outcome), ...(outcome.autoscaleConditions ?? [])];
+  if (outcome.autoscaling) {
+    for (const old of previous.conditions ?? []) {
+      if (AUTOSCALING_CONDITIONS.includes(old.type) && !next.some((c) => c.type === old.type)) next.push(old);
+    }
+  }
+  // Lag is known only at metric reads; in between the last count stands.
+  const lagging = outcome.autoscaling ? (previous.lagging ?? 0) : 0;
   const status: ConsumerStatus = {
     ...previous,
-    ...(plan ? plan.counts : {}),
-    conditions: mergeConditions(previous.conditions, conditionsFor(plan, outcome), generation, now),
+    ...(plan ? { ...plan.counts, lagging } : {}),
+    ...outcome.autoscaleStatus,
+    conditions: mergeConditions(previous.conditions, next, generation, now),
   };
   if (generation !== undefined) status.observedGeneration = generation;
   return status;

@@ -1,0 +1,87 @@
+// The autoscaling part of a Consumer spec, resolved: which metrics source, the numbers, the
+// budget and the container whose resources follow the metrics.
+import type { ConsumerSpec, ContainerPolicy } from '../api/schema.js';
+import {
+  policyFor,
+  DEFAULT_CPU_INCREMENT,
+  DEFAULT_PENDING_SCALE_DOWN,
+  DEFAULT_PENDING_SCALE_UP,
+} from '../api/resolve.js';
+import { cpuMillis, memoryBytes, parseDuration } from '../api/units.js';
+import type { Budget } from './autoscale.js';
+import { predictors, type Predictor } from './predictor.js';
+import type { AutoscaleSettings } from './settings.js';
+
+export const DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS = 3;
+
+export type MetricsMode = 'prometheus' | 'kafka' | 'static';
+
+export interface AutoscaleConfig {
+  mode: MetricsMode;
+  minSyncPeriodMs: number;
+  settings: AutoscaleSettings;
+  predictor: Predictor;
+  budget: Budget | undefined;
+  /** The container whose resources follow the metrics; undefined when no container has an Auto policy. */
+  container: string | undefined;
+}
+
+type Section = NonNullable<NonNullable<ConsumerSpec['autoscaler']>['prometheus']>;
+
+/** undefined when the Consumer does not autoscale (mode none, or the legacy vpa and ""). */
+export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined {
+  const autoscaler = spec.autoscaler;
+  const mode = autoscaler?.mode;
+  if (mode !== 'prometheus' && mode !== 'kafka' && mode !== 'static') return undefined;
+  const section = autoscaler[mode] as Pick<Section, keyof Section & string> | undefined;
+  if (!section) return undefined;
+  const settings: AutoscaleSettings = {
+    ratePerCore: section.ratePerCore,
+    ramPerCoreBytes: memoryBytes(section.ramPerCore),
+    cpuIncrementMillis: cpuMillis(section.cpuIncrement ?? DEFAULT_CPU_INCREMENT),
+    tolerableLagMs: parseDuration(section.tolerableLag),
+    criticalLagMs: parseDuration(section.criticalLag),
+    recoveryTimeMs: parseDuration(section.recoveryTime),
+    pendingScaleUpMs: parseDuration(autoscaler.pendingScaleUpDuration ?? DEFAULT_PENDING_SCALE_UP),
+    pendingScaleDownMs: parseDuration(autoscaler.pendingScaleDownDuration ?? DEFAULT_PENDING_SCALE_DOWN),
+    scaleDownAfterLagFreeSyncs:
+      autoscaler.scaleDownAfterLagFreeSyncs ?? DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS,
+    fallbackStrategy: section.fallbackStrategy === 'max' ? 'max' : 'min',
+  };
+  const max = spec.resourcePolicy?.globalPolicy?.maxAllowed;
+  const budget =
+    max && (max.cpu !== undefined || max.memory !== undefined)
+      ? {
+          ...(max.cpu !== undefined ? { cpuMillis: cpuMillis(max.cpu) } : {}),
+          ...(max.memory !== undefined ? { memoryBytes: memoryBytes(max.memory) } : {}),
+        }
+      : undefined;
+  return {
+    mode,
+    minSyncPeriodMs: parseDuration(section.minSyncPeriod),
+    settings,
+    predictor: predictors[autoscaler.predictor ?? 'naive']!,
+    budget,
+    container: scaledContainer(spec),
+  };
+}
+
+const isAuto = (policy: ContainerPolicy | undefined) => policy !== undefined && policy.mode !== 'Off';
+const fixedCpu = (policy: ContainerPolicy) =>
+  policy.minAllowed?.cpu !== undefined &&
+  policy.maxAllowed?.cpu !== undefined &&
+  cpuMillis(policy.minAllowed.cpu) === cpuMillis(policy.maxAllowed.cpu);
+
+/**
+ * The container that follows the metrics: `autoscaler.container`, else the first container with
+ * an Auto policy whose CPU range is not fixed (a sidecar pinned to min = max is not it), else the
+ * first container with an Auto policy.
+ */
+export function scaledContainer(spec: ConsumerSpec): string | undefined {
+  const names = (spec.deploymentTemplate?.template?.spec?.containers ?? []).map((c) => c.name);
+  const policies = spec.resourcePolicy?.containerPolicies ?? [];
+  if (spec.autoscaler?.container && names.includes(spec.autoscaler.container))
+    return spec.autoscaler.container;
+  const auto = names.filter((n) => isAuto(policyFor(policies, n)));
+  return auto.find((n) => !fixedCpu(policyFor(policies, n)!)) ?? auto[0];
+}

@@ -1,0 +1,235 @@
+// The autoscaling step of a reconcile: read metrics (at most once per minSyncPeriod), run the
+// pure autoscaler over the instances, and turn its decisions into render overrides, status
+// fields, conditions and events.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { Annotation, ScalingStatus } from '../api/constants.js';
+import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
+import { policyFor } from '../api/resolve.js';
+import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
+import { autoscaleConfig } from '../autoscale/config.js';
+import type { ScalingState } from '../autoscale/policy.js';
+import { toLastSyncState, partitionRanges } from '../metrics/index.js';
+import { observeInstances } from '../plan/consumer-plan.js';
+import type { InstanceOverride } from '../plan/render.js';
+import { instanceName, rfc3339Seconds } from '../plan/render.js';
+import { limitToPolicy } from '../autoscale/limiter.js';
+import { instanceSignal } from '../autoscale/signals.js';
+import { sizingOf, type Sizing } from '../plan/resources.js';
+import { formatCpu, formatMemory } from '../api/units.js';
+import type { MetricsSources } from './metrics-sources.js';
+
+type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+export interface ScaleEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface AutoscaleStep {
+  overrides: Map<number, InstanceOverride> | undefined;
+  status: Partial<ConsumerStatus>;
+  conditions: ConditionInput[];
+  events: ScaleEvent[];
+  /** Reconcile again after this long (the next metrics read). */
+  requeueAfterMs: number | undefined;
+}
+
+const NONE: AutoscaleStep = {
+  overrides: undefined,
+  status: {},
+  conditions: [],
+  events: [],
+  requeueAfterMs: undefined,
+};
+
+const isStatus = (value: string | undefined): value is ScalingStatus =>
+  value !== undefined && (Object.values(ScalingStatus) as string[]).includes(value);
+
+function stateOf(deployment: V1Deployment, lagFreeSyncs: number): ScalingState {
+  const annotations = deployment.metadata?.annotations ?? {};
+  const status = annotations[Annotation.scalingStatus];
+  const changed = annotations[Annotation.scalingStatusChange];
+  const changedAt = changed ? new Date(changed) : undefined;
+  return {
+    status: isStatus(status) ? status : undefined,
+    changedAt: changedAt && !Number.isNaN(changedAt.getTime()) ? changedAt : undefined,
+    lagFreeSyncs,
+  };
+}
+
+const describe = (s: Sizing) =>
+  `cpu ${s.cpuRequest !== undefined ? formatCpu(s.cpuRequest) : '-'}/${s.cpuLimit !== undefined ? formatCpu(s.cpuLimit) : '-'}, ` +
+  `memory ${s.memoryRequest !== undefined ? formatMemory(s.memoryRequest) : '-'}`;
+
+/** In-memory count of consecutive lag-free syncs per instance (lost on restart: scale-down then waits longer). */
+export class LagFreeCounter {
+  private readonly counts = new Map<string, number>();
+  get(uid: string, id: number): number {
+    return this.counts.get(`${uid}/${id}`) ?? 0;
+  }
+  set(uid: string, id: number, value: number): void {
+    this.counts.set(`${uid}/${id}`, value);
+  }
+}
+
+export async function autoscaleStep(
+  consumer: Consumer,
+  deployments: readonly V1Deployment[],
+  sources: MetricsSources,
+  lagFree: LagFreeCounter,
+  now: Date,
+): Promise<AutoscaleStep> {
+  const config = autoscaleConfig(consumer.spec);
+  if (!config || !config.container) return NONE;
+  if (consumer.metadata.annotations?.[Annotation.disableAutoscaler] !== undefined) {
+    return {
+      ...NONE,
+      conditions: [
+        {
+          type: 'MetricsAvailable',
+          status: 'Unknown',
+          reason: 'AutoscalingPaused',
+          message: 'the Consumer carries the disable-autoscaler annotation',
+        },
+      ],
+    };
+  }
+  const sync = await sources.sync(consumer, config, now);
+  const requeueAfterMs = Math.max(1000, sources.nextReadInMs(consumer, config, now));
+  if (sync.error !== undefined) {
+    return {
+      ...NONE,
+      requeueAfterMs: Math.min(requeueAfterMs, 30_000),
+      conditions: [
+        {
+          type: 'MetricsAvailable',
+          status: 'False',
+          reason: 'ReadFailed',
+          message: `${sync.error}; no instance is resized until metrics are back`,
+        },
+      ],
+      events: [{ type: 'Warning', reason: 'MetricsUnavailable', message: sync.error }],
+    };
+  }
+  const reading = sync.reading!;
+  const metricsCondition: ConditionInput = {
+    type: 'MetricsAvailable',
+    status: 'True',
+    reason: reading.warnings.length ? 'PartialData' : 'Read',
+    message: reading.warnings.length
+      ? reading.warnings.slice(0, 5).join('; ').slice(0, 2000)
+      : `read at ${rfc3339Seconds(reading.time)}`,
+  };
+  const { buckets, byId } = observeInstances(consumer, deployments);
+  const policies = consumer.spec.resourcePolicy?.containerPolicies ?? [];
+  const policy = policyFor(policies, config.container);
+  const container = config.container;
+  const overrides = new Map<number, InstanceOverride>();
+
+  // New instances start at the prediction from the latest reading (as the original did).
+  buckets.forEach((partitions, id) => {
+    if (byId.has(id)) return;
+    const signal = instanceSignal(
+      partitions,
+      reading.partitions,
+      config.settings.tolerableLagMs,
+      config.settings.criticalLagMs,
+    );
+    const prediction = signal.unknown ? undefined : config.predictor(signal.partitions, config.settings);
+    if (!prediction) return;
+    const limited = limitToPolicy(prediction, policy, signal.critical);
+    overrides.set(id, {
+      container,
+      sizing: limited.target,
+      scaling: {
+        status: limited.cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running,
+        changedAt: now,
+        saturationMillis: limited.cpuShortage > 0 ? limited.cpuShortage : undefined,
+      },
+    });
+  });
+
+  if (!sync.fresh) {
+    // Between reads nothing is decided: instances keep their resources and state.
+    return { overrides, status: {}, conditions: [metricsCondition], events: [], requeueAfterMs };
+  }
+
+  const inputs: InstanceInput[] = [...byId.entries()].map(([id, deployment]) => ({
+    id,
+    partitions: buckets[id]!,
+    policy,
+    current: sizingOf(
+      deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.resources,
+    ),
+    state: stateOf(deployment, lagFree.get(consumer.metadata.uid, id)),
+    paused: deployment.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
+  }));
+  const result = autoscale({
+    settings: config.settings,
+    predictor: config.predictor,
+    now,
+    samples: reading.partitions,
+    instances: inputs,
+    ...(config.budget ? { budget: config.budget } : {}),
+  });
+  const events: ScaleEvent[] = [];
+  for (const outcome of result.instances) {
+    lagFree.set(consumer.metadata.uid, outcome.id, outcome.decision.state.lagFreeSyncs);
+    const input = inputs.find((i) => i.id === outcome.id)!;
+    const status = outcome.decision.state.status ?? ScalingStatus.running;
+    overrides.set(outcome.id, {
+      container,
+      sizing: outcome.sizing,
+      scaling: {
+        status,
+        changedAt: outcome.decision.state.changedAt,
+        saturationMillis: outcome.decision.saturationMillis,
+      },
+    });
+    if (outcome.decision.apply) events.push(scaleEvent(consumer, outcome, input.current));
+  }
+  const stalled = result.instances.flatMap((o) =>
+    o.signal.partitions.filter((p) => p.stalled).map((p) => p.partition),
+  );
+  const conditions: ConditionInput[] = [
+    metricsCondition,
+    stalled.length > 0
+      ? {
+          type: 'Stalled',
+          status: 'True',
+          reason: 'NoConsumption',
+          message: `partitions ${partitionRanges(stalled)} are behind and consume nothing; more CPU would not help, so they are not scaled up`,
+        }
+      : {
+          type: 'Stalled',
+          status: 'False',
+          reason: 'Consuming',
+          message: 'every partition that is behind is consuming',
+        },
+  ];
+  if (stalled.length > 0)
+    events.push({ type: 'Warning', reason: 'ConsumerStalled', message: conditions[1]!.message });
+  return {
+    overrides,
+    status: {
+      lastSyncTime: rfc3339Seconds(now),
+      lastSyncState: toLastSyncState(reading),
+      lagging: result.instances.filter((o) => o.signal.lagging).length,
+    },
+    conditions,
+    events,
+    requeueAfterMs,
+  };
+}
+
+function scaleEvent(consumer: Consumer, outcome: InstanceOutcome, current: Sizing): ScaleEvent {
+  const name = instanceName(consumer.spec.name, outcome.id);
+  const lag =
+    outcome.signal.maxLagMs !== undefined ? `, lag ${Math.round(outcome.signal.maxLagMs / 1000)}s` : '';
+  return {
+    type: 'Normal',
+    reason: outcome.decision.direction === 'down' ? 'ScaledDown' : 'ScaledUp',
+    message: `${name}: ${describe(current)} → ${describe(outcome.sizing)} (${outcome.decision.reason}${lag})`,
+  };
+}
