@@ -15,7 +15,11 @@ export interface ResolvedSpec {
   partitionEnvKey: string;
   fallbackStrategy: FallbackStrategy;
   containerPolicies: readonly ContainerPolicy[];
+  /** Share of the memory limit in GOMEMLIMIT; 0 leaves it out. */
+  goMemLimitRatio: number;
 }
+
+export const DEFAULT_GOMEMLIMIT_RATIO = 0.8;
 
 export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
   const perInstance = spec.numPartitionsPerInstance ?? 0;
@@ -26,6 +30,7 @@ export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
     partitionEnvKey: spec.partitionEnvKey || Env.partition,
     fallbackStrategy: spec.autoscaler?.prometheus?.fallbackStrategy === 'max' ? 'max' : 'min',
     containerPolicies: spec.resourcePolicy?.containerPolicies ?? [],
+    goMemLimitRatio: spec.goMemLimitRatio ?? DEFAULT_GOMEMLIMIT_RATIO,
   };
 }
 

@@ -306,6 +306,14 @@ export const ConsumerSpec = object(
         pattern: '^([-._a-zA-Z][-._a-zA-Z0-9]*)?$',
       }),
     ),
+    goMemLimitRatio: Type.Optional(
+      Type.Number({
+        description:
+          "(new) Share of a container's memory limit given to the Go runtime as GOMEMLIMIT (default 0.8); 0 leaves GOMEMLIMIT out.",
+        minimum: 0,
+        maximum: 1,
+      }),
+    ),
     deploymentTemplate: Type.Unsafe<V1DeploymentSpec>(deploymentTemplateSchema as TSchema),
     resourcePolicy: ResourcePolicy,
   },

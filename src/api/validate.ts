@@ -61,6 +61,26 @@ export function validateConsumer(consumer: Consumer): Validation {
       });
     }
   }
+  const scaled = spec.autoscaler?.container;
+  if (scaled && !names.has(scaled)) {
+    problems.push({
+      field: 'spec.autoscaler.container',
+      message: `names container "${scaled}", which the pod template does not have`,
+    });
+  }
+  const autoscales = ['prometheus', 'kafka', 'static'].includes(spec.autoscaler?.mode ?? '');
+  const policies = spec.resourcePolicy?.containerPolicies ?? [];
+  const anyAuto = [...names].some((n) => {
+    const policy =
+      policies.find((p) => p.containerName === n) ?? policies.find((p) => p.containerName === '*');
+    return policy !== undefined && policy.mode !== 'Off';
+  });
+  if (autoscales && !anyAuto) {
+    warnings.push({
+      field: 'spec.resourcePolicy.containerPolicies',
+      message: 'no container has a policy with mode Auto (its own or "*"), so metrics change nothing',
+    });
+  }
   return { errors: problems, warnings };
 }
 

@@ -5,21 +5,21 @@ import { Env } from '../api/constants.js';
 import type { Sizing } from './resources.js';
 
 const MiB = 1024 * 1024;
-/** Share of the memory limit handed to the Go runtime as its soft limit. */
-export const GOMEMLIMIT_RATIO = 0.8;
+/** The original's fixed share of the memory limit in GOMEMLIMIT. */
+const LEGACY_GOMEMLIMIT_RATIO = 0.8;
 
 export function goMaxProcs(cpuLimitMillis: number | undefined): string {
   return String(Math.max(1, Math.ceil((cpuLimitMillis ?? 0) / 1000)));
 }
 
 /** GOMEMLIMIT in real mebibytes (the original mixed megabytes with a MiB suffix). */
-export function goMemLimit(memoryLimitBytes: number): string {
-  return `${Math.floor((memoryLimitBytes * GOMEMLIMIT_RATIO) / MiB)}MiB`;
+export function goMemLimit(memoryLimitBytes: number, ratio: number): string {
+  return `${Math.floor((memoryLimitBytes * ratio) / MiB)}MiB`;
 }
 
 /** The original's value for the same limit; kept on adopted Deployments so that taking over restarts nothing. */
 export function legacyGoMemLimit(memoryLimitBytes: number): string {
-  return `${Math.ceil(GOMEMLIMIT_RATIO * Math.ceil(memoryLimitBytes / 1e6))}MiB`;
+  return `${Math.ceil(LEGACY_GOMEMLIMIT_RATIO * Math.ceil(memoryLimitBytes / 1e6))}MiB`;
 }
 
 export interface InstanceEnv {
@@ -28,6 +28,8 @@ export interface InstanceEnv {
   instanceId: number;
   numPartitions: number;
   numInstances: number;
+  /** Share of the memory limit in GOMEMLIMIT; 0 leaves it out. */
+  goMemLimitRatio: number;
 }
 
 export function renderEnv(
@@ -38,10 +40,14 @@ export function renderEnv(
 ): V1EnvVar[] {
   const injected: [string, string][] = [[instance.partitionEnvKey, instance.partitions.join(',')]];
   injected.push([Env.goMaxProcs, goMaxProcs(limits.cpuLimit)]);
-  if (limits.memoryLimit) {
+  if (limits.memoryLimit && instance.goMemLimitRatio > 0) {
     const current = currentEnv?.find((e) => e.name === Env.goMemLimit)?.value;
     const legacy = legacyGoMemLimit(limits.memoryLimit);
-    injected.push([Env.goMemLimit, current === legacy ? legacy : goMemLimit(limits.memoryLimit)]);
+    const keepLegacy = current === legacy && instance.goMemLimitRatio === LEGACY_GOMEMLIMIT_RATIO;
+    injected.push([
+      Env.goMemLimit,
+      keepLegacy ? legacy : goMemLimit(limits.memoryLimit, instance.goMemLimitRatio),
+    ]);
   }
   injected.push([Env.instance, String(instance.instanceId)]);
   injected.push([Env.numPartitions, String(instance.numPartitions)]);

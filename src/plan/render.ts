@@ -83,6 +83,7 @@ function renderContainer(
       instanceId: instance.id,
       numPartitions: resolved.numPartitions,
       numInstances: ctx.numInstances,
+      goMemLimitRatio: resolved.goMemLimitRatio,
     },
     sizingOf(resources),
     current?.env,

@@ -8,6 +8,7 @@ const instance = {
   instanceId: 1,
   numPartitions: 6,
   numInstances: 3,
+  goMemLimitRatio: 0.8,
 };
 
 test('injects the original env vars in the original order after the template ones', () => {
@@ -60,8 +61,9 @@ test('GOMAXPROCS is the CPU limit rounded up to whole cores, at least 1', () => 
 });
 
 test('GOMEMLIMIT uses real mebibytes; the original mixed MB and MiB', () => {
-  assert.equal(goMemLimit(1024 ** 3), '819MiB');
-  assert.equal(goMemLimit(100_000_000), '76MiB');
+  assert.equal(goMemLimit(1024 ** 3, 0.8), '819MiB');
+  assert.equal(goMemLimit(100_000_000, 0.8), '76MiB');
+  assert.equal(goMemLimit(1024 ** 3, 0.5), '512MiB');
   assert.equal(legacyGoMemLimit(100_000_000), '80MiB');
   assert.equal(legacyGoMemLimit(111_000_000), '89MiB');
   assert.equal(legacyGoMemLimit(1e9), '800MiB');
@@ -74,4 +76,14 @@ test('an adopted Deployment keeps the original GOMEMLIMIT while its memory limit
   assert.equal(env.find((e) => e.name === 'GOMEMLIMIT')?.value, '80MiB');
   const resized = renderEnv([], instance, { memoryLimit: 200_000_000 }, current);
   assert.equal(resized.find((e) => e.name === 'GOMEMLIMIT')?.value, '152MiB');
+});
+
+test('the GOMEMLIMIT share is configurable, and 0 leaves it out', () => {
+  const half = renderEnv([], { ...instance, goMemLimitRatio: 0.5 }, { memoryLimit: 1024 ** 3 }, undefined);
+  assert.equal(half.find((e) => e.name === 'GOMEMLIMIT')?.value, '512MiB');
+  const none = renderEnv([], { ...instance, goMemLimitRatio: 0 }, { memoryLimit: 1024 ** 3 }, undefined);
+  assert.equal(
+    none.find((e) => e.name === 'GOMEMLIMIT'),
+    undefined,
+  );
 });
