@@ -122,6 +122,12 @@ export class KafkaProvider implements MetricsProvider {
           .map((o) => [o.partition, Number(o.offset)]),
       );
     }
+    if (topicOffsets.status === 'rejected' && isUnknownTopic(topicOffsets.reason)) {
+      this.drop();
+      throw new Error(
+        `${this.label}: topic ${this.options.topic} not found on the brokers (${errorMessage(topicOffsets.reason)})`,
+      );
+    }
     if (topicOffsets.status === 'rejected' && groupOffsets.status === 'rejected') {
       this.drop();
       const a = errorMessage(topicOffsets.reason);
@@ -225,6 +231,13 @@ function saslOptions(sasl: KafkaSasl): SASLOptions {
         `kafka: unsupported SASL mechanism ${JSON.stringify((sasl as { mechanism: unknown }).mechanism)}`,
       );
   }
+}
+
+function isUnknownTopic(err: unknown): boolean {
+  const type = (err as { type?: unknown } | undefined)?.type;
+  return (
+    type === 'UNKNOWN_TOPIC_OR_PARTITION' || /does not host this topic-partition/.test(errorMessage(err))
+  );
 }
 
 /** `promise`, or a RequestAbortedError as soon as `signal` aborts. */
