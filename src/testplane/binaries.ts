@@ -4,28 +4,34 @@ import { startProcess } from './process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-testplane.sh', import.meta.url));
+const KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/build-kafka.sh', import.meta.url));
 
 /**
  * Builds (or finds in the cache) testplane, kwok and kwok-stages.yaml, and returns the bin dir.
  * The build script's progress goes to our stderr; its last stdout line is the bin dir.
  */
-export async function ensureBinaries(): Promise<string> {
-  const build = startProcess({
-    name: 'build-testplane',
-    command: 'bash',
-    args: [BUILD_SCRIPT],
-    pipeStdout: true,
-  });
+export function ensureBinaries(): Promise<string> {
+  return runCacheScript('build-testplane', BUILD_SCRIPT);
+}
+
+/**
+ * Copies (or finds in the cache) the Kafka broker's runtime jars from Maven Central and returns
+ * their directory, for `java -cp '<dir>/*'`.
+ */
+export function ensureKafkaRuntime(): Promise<string> {
+  return runCacheScript('build-kafka', KAFKA_SCRIPT);
+}
+
+async function runCacheScript(name: string, script: string): Promise<string> {
+  const build = startProcess({ name, command: 'bash', args: [script], pipeStdout: true });
   // 'exit' can come before the last stdout chunk: wait for both.
   const [exit, stdout] = await Promise.all([build.exited, readAll(build.stdout)]);
   if (exit.code !== 0) {
-    throw new Error(
-      `${BUILD_SCRIPT} failed (${exit.signal ?? `exit code ${exit.code}`}); see its output above`,
-    );
+    throw new Error(`${script} failed (${exit.signal ?? `exit code ${exit.code}`}); see its output above`);
   }
-  const binDir = stdout.trim().split('\n').at(-1);
-  if (!binDir) throw new Error(`${BUILD_SCRIPT} printed no bin directory`);
-  return binDir;
+  const dir = stdout.trim().split('\n').at(-1);
+  if (!dir) throw new Error(`${script} printed no directory`);
+  return dir;
 }
 
 async function readAll(stream: Readable | null): Promise<string> {

@@ -1,0 +1,156 @@
+// One Apache Kafka node in KRaft combined mode (broker + controller) on 127.0.0.1, run from the
+// Maven Central jars that scripts/build-kafka.sh caches: `java -cp '<lib>/*' kafka.Kafka`.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePorts } from './ports.js';
+import { startProcess, type ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+export interface KafkaBroker {
+  process: ManagedProcess;
+  /** `127.0.0.1:<port>`, the PLAINTEXT listener. */
+  bootstrap: string;
+  clusterId: string;
+}
+
+export interface KafkaParams {
+  /** Directory with the runtime jars (ensureKafkaRuntime()). */
+  libDir: string;
+  /** The plane directory; the broker uses `<dir>/kafka/` and logs to `<dir>/kafka.log`. */
+  dir: string;
+}
+
+/** JVM flags of the broker: a small fixed heap (the scripts' default is 1 GiB) and G1. */
+const BROKER_JVM = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
+/** The storage formatter is a short-lived JVM: skip the optimising compiler. */
+const TOOL_JVM = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Djava.awt.headless=true'];
+
+export async function startKafka({ libDir, dir }: KafkaParams): Promise<KafkaBroker> {
+  const kafkaDir = join(dir, 'kafka');
+  mkdirSync(kafkaDir, { recursive: true });
+  const [port, controllerPort] = (await freePorts(2)) as [number, number];
+  const bootstrap = `127.0.0.1:${port}`;
+  const properties = join(kafkaDir, 'server.properties');
+  writeFileSync(properties, serverProperties({ port, controllerPort, logDir: join(kafkaDir, 'data') }));
+  const log4j = join(kafkaDir, 'log4j2.properties');
+  writeFileSync(log4j, log4j2Properties('info'));
+  const toolLog4j = join(kafkaDir, 'log4j2-tools.properties');
+  writeFileSync(toolLog4j, log4j2Properties('warn'));
+  const classpath = join(libDir, '*');
+  // Same form as `kafka-storage.sh random-uuid`: 16 random bytes, base64url without padding.
+  const clusterId = randomBytes(16).toString('base64url');
+
+  const format = startProcess({
+    name: 'kafka-storage-format',
+    command: 'java',
+    args: [
+      ...TOOL_JVM,
+      `-Dlog4j2.configurationFile=${toolLog4j}`,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      // `=` form: a base64url id may start with '-', which a separate argument would make an option.
+      `--cluster-id=${clusterId}`,
+      `--config=${properties}`,
+      '--ignore-formatted',
+    ],
+    logFile: join(dir, 'kafka.log'),
+  });
+  const formatted = await format.exited;
+  if (formatted.code !== 0) {
+    throw new Error(
+      `kafka storage format failed (${formatted.signal ?? `exit code ${formatted.code}`}); see ${join(dir, 'kafka.log')}`,
+    );
+  }
+
+  const process = startProcess({
+    name: 'kafka',
+    command: 'java',
+    args: [...BROKER_JVM, `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath, 'kafka.Kafka', properties],
+    logFile: join(dir, 'kafka.log'),
+  });
+  await waitFor('kafka broker and group coordinator', () => brokerReady(bootstrap), {
+    process,
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+  return { process, bootstrap, clusterId };
+}
+
+/**
+ * One combined node, as `config/server.properties` of the distribution, on loopback only (an empty
+ * host would bind every interface) and sized for 2 cores: one partition for __consumer_offsets,
+ * no initial rebalance delay, replication factor 1 everywhere.
+ */
+export function serverProperties(p: { port: number; controllerPort: number; logDir: string }): string {
+  const lines = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    // Static quorum: storage is formatted without --standalone (mixing the two fails, KAFKA-18987).
+    `controller.quorum.voters=1@127.0.0.1:${p.controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.port}`,
+    'inter.broker.listener.name=PLAINTEXT',
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${p.logDir}`,
+    'num.partitions=1',
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    // Tests create their topics explicitly, with the partition count they need.
+    'auto.create.topics.enable=false',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Properties format: the YAML one would need jackson-dataformat-yaml's config factory. */
+function log4j2Properties(level: 'info' | 'warn'): string {
+  return [
+    'status = warn',
+    'appender.out.type = Console',
+    'appender.out.name = OUT',
+    'appender.out.layout.type = PatternLayout',
+    'appender.out.layout.pattern = [%d] %p %m (%c)%n',
+    `rootLogger.level = ${level}`,
+    'rootLogger.appenderRef.out.ref = OUT',
+    // Every config object logs all its values at INFO: hundreds of lines per start.
+    'logger.config.name = org.apache.kafka.common.config.AbstractConfig',
+    'logger.config.level = warn',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Ready when the cluster answers metadata requests and a group coordinator exists: describing a
+ * group makes the broker create __consumer_offsets, so the first test's consumer group does not
+ * wait for it.
+ */
+async function brokerReady(bootstrap: string): Promise<true | undefined> {
+  const kafka = new Kafka({
+    clientId: 'testplane-readiness',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length === 0) return undefined;
+    await admin.describeGroups(['testplane-readiness']);
+    return true;
+  } finally {
+    await admin.disconnect();
+  }
+}
