@@ -11,6 +11,14 @@ export interface TestPlaneEnv {
   withControllers: boolean;
   /** The kwok node pods are scheduled to, when withControllers. */
   nodeName?: string;
+  /** Kafka broker `127.0.0.1:<port>` (plane started withKafka). */
+  kafkaBootstrap?: string;
+  /** kafka_exporter `http://127.0.0.1:<port>`, metrics at /metrics (withKafka). */
+  exporterUrl?: string;
+  /** Prometheus `http://127.0.0.1:<port>` (withPrometheus). */
+  prometheusUrl?: string;
+  /** Directory whose `*.json` file_sd files Prometheus re-reads every second (withPrometheus). */
+  prometheusFileSdDir?: string;
   /** Process ids by component name, e.g. for reading their memory. */
   pids: Record<string, number>;
 }

@@ -1,21 +1,41 @@
-// Starts the real Kubernetes components the tests and the demo run against, on 127.0.0.1:
-// etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + one fake node).
+// Starts the real components the tests and the demo run against, on 127.0.0.1:
+// etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + one fake node)
+//   → (Kafka broker → kafka_exporter) → (Prometheus).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startApiServer } from './apiserver.js';
-import { ensureBinaries } from './binaries.js';
+import { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
 import { coreApi } from './client.js';
 import { startControllerManager, startScheduler } from './controllers.js';
 import type { TestPlaneEnv } from './env.js';
 import { startEtcd } from './etcd.js';
+import { startKafkaExporter } from './exporter.js';
+import { startKafka } from './kafka.js';
 import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
 import { claimPlaneDir } from './orphans.js';
 import { liveProcesses, type ManagedProcess } from './process.js';
+import { freePort } from './ports.js';
+import {
+  KAFKA_EXPORTER_JOB,
+  startPrometheus,
+  waitForScrape,
+  type PrometheusServer,
+  type ScrapeTarget,
+} from './prometheus.js';
 import { waitFor } from './wait.js';
 
-export { ensureBinaries } from './binaries.js';
+export { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
 export { readEnvFile, writeEnvFile, type TestPlaneEnv } from './env.js';
 export { FAKE_NODE_NAME } from './kwok.js';
+export {
+  addScrapeTarget,
+  queryPrometheus,
+  removeScrapeTarget,
+  waitForScrape,
+  KAFKA_EXPORTER_JOB,
+  type PromSample,
+  type ScrapeTarget,
+} from './prometheus.js';
 
 export interface TestPlaneOptions {
   /** Where certs, data, kubeconfig and logs go; created if missing. */
@@ -24,6 +44,14 @@ export interface TestPlaneOptions {
   withControllers?: boolean;
   /** Directory with testplane's symlinks and kwok; default: the result of ensureBinaries(). */
   binDir?: string;
+  /** Also run a Kafka broker (KRaft, one node) and the kafka_exporter (default false). */
+  withKafka?: boolean;
+  /** Also run Prometheus, scraping the exporter (with Kafka) and file_sd targets (default false). */
+  withPrometheus?: boolean;
+  /** Directory with the Kafka runtime jars; default: the result of ensureKafkaRuntime(). */
+  kafkaLibDir?: string;
+  /** More static scrape jobs for Prometheus. */
+  prometheusTargets?: readonly ScrapeTarget[];
 }
 
 export interface TestPlane {
@@ -32,6 +60,14 @@ export interface TestPlane {
   adminToken: string;
   caFile: string;
   dir: string;
+  /** With withKafka: `127.0.0.1:<port>` of the broker. */
+  kafkaBootstrap?: string;
+  /** With withKafka: `http://127.0.0.1:<port>` of the kafka_exporter (metrics at /metrics). */
+  exporterUrl?: string;
+  /** With withPrometheus: `http://127.0.0.1:<port>`. */
+  prometheusUrl?: string;
+  /** With withPrometheus: where addScrapeTarget() writes target files. */
+  prometheusFileSdDir?: string;
   /** The components in start order, still running until stop(). */
   processes: readonly ManagedProcess[];
   /** Milliseconds from the start of startTestPlane until each component was ready. */
@@ -49,6 +85,7 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   claimPlaneDir(dir);
   removePreviousState(dir);
   const binDir = options.binDir ?? (await ensureBinaries());
+  const kafkaLibDir = options.withKafka ? (options.kafkaLibDir ?? (await ensureKafkaRuntime())) : undefined;
   const alreadyRunning = new Set(liveProcesses());
   const started: ManagedProcess[] = [];
   const readyAfterMs: Record<string, number> = {};
@@ -71,12 +108,14 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       await waitForDefaultServiceAccount(api.kubeconfigPath);
       ready('serviceaccount default', true);
     }
+    const metrics = await startMetricsComponents(options, dir, kafkaLibDir, started, ready);
     const plane = {
       kubeconfigPath: api.kubeconfigPath,
       apiServerUrl: api.url,
       adminToken: api.adminToken,
       caFile: api.caFile,
       dir,
+      ...metrics,
       processes: started,
       readyAfterMs,
       stop: () => stopInReverse(started),
@@ -89,19 +128,75 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   }
 }
 
+type MetricsFields = Pick<
+  TestPlane,
+  'kafkaBootstrap' | 'exporterUrl' | 'prometheusUrl' | 'prometheusFileSdDir'
+>;
+
+/**
+ * Kafka → kafka_exporter, and Prometheus. Prometheus starts first, on the exporter's port chosen
+ * in advance, so that its ~5 s discovery batching overlaps the broker's start-up instead of
+ * following it; the plane is ready once it has scraped the exporter.
+ */
+async function startMetricsComponents(
+  options: TestPlaneOptions,
+  dir: string,
+  kafkaLibDir: string | undefined,
+  started: ManagedProcess[],
+  ready: <T>(name: string, value: T) => T,
+): Promise<MetricsFields> {
+  const fields: MetricsFields = {};
+  const exporterPort = kafkaLibDir !== undefined ? await freePort() : undefined;
+  let prometheus: PrometheusServer | undefined;
+  if (options.withPrometheus) {
+    prometheus = ready(
+      'prometheus',
+      await startPrometheus({
+        dir,
+        ...(exporterPort !== undefined ? { exporterAddress: `127.0.0.1:${exporterPort}` } : {}),
+        ...(options.prometheusTargets ? { scrapeTargets: options.prometheusTargets } : {}),
+      }),
+    );
+    started.push(prometheus.process);
+    fields.prometheusUrl = prometheus.url;
+    fields.prometheusFileSdDir = prometheus.fileSdDir;
+  }
+  if (kafkaLibDir !== undefined) {
+    const kafka = ready('kafka', await startKafka({ libDir: kafkaLibDir, dir }));
+    started.push(kafka.process);
+    fields.kafkaBootstrap = kafka.bootstrap;
+    const exporter = ready(
+      'kafka-exporter',
+      await startKafkaExporter({ dir, kafkaBootstrap: kafka.bootstrap, port: exporterPort }),
+    );
+    started.push(exporter.process);
+    fields.exporterUrl = exporter.url;
+    if (prometheus)
+      ready('prometheus scraping kafka-exporter', await waitForScrape(prometheus, KAFKA_EXPORTER_JOB));
+  }
+  return fields;
+}
+
 /**
  * A reused dir (e.g. `cli.ts up` twice) starts from an empty etcd. Only names the plane itself
  * writes are removed, so a mistaken --dir cannot wipe anything else.
  */
 function removePreviousState(dir: string): void {
-  for (const name of ['etcd', 'certs', 'env.json', ...COMPONENT_LOGS]) {
+  for (const name of ['etcd', 'certs', 'kafka', 'prometheus', 'env.json', ...COMPONENT_LOGS]) {
     rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
 
-const COMPONENT_LOGS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].map(
-  (name) => `${name}.log`,
-);
+const COMPONENT_LOGS = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'kafka',
+  'kafka-exporter',
+  'prometheus',
+].map((name) => `${name}.log`);
 
 /** The ServiceAccount admission plugin refuses pods in a namespace until its `default` SA exists. */
 async function waitForDefaultServiceAccount(kubeconfigPath: string): Promise<void> {
@@ -128,6 +223,10 @@ function envOf(plane: Omit<TestPlane, 'env'>, withControllers: boolean): TestPla
     dir: plane.dir,
     withControllers,
     ...(withControllers ? { nodeName: FAKE_NODE_NAME } : {}),
+    ...(plane.kafkaBootstrap ? { kafkaBootstrap: plane.kafkaBootstrap } : {}),
+    ...(plane.exporterUrl ? { exporterUrl: plane.exporterUrl } : {}),
+    ...(plane.prometheusUrl ? { prometheusUrl: plane.prometheusUrl } : {}),
+    ...(plane.prometheusFileSdDir ? { prometheusFileSdDir: plane.prometheusFileSdDir } : {}),
     pids: Object.fromEntries(plane.processes.map((p) => [p.name, p.pid])),
   };
 }
