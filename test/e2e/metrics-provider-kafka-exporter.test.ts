@@ -89,7 +89,11 @@ describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, 
         async () => {
           fromPrometheus = await prometheus.read(3);
           const production = fromPrometheus.partitions.get(1)?.production;
-          return production !== undefined && Math.abs(production - RATE) <= 0.2 * RATE;
+          if (production !== undefined && Math.abs(production - RATE) <= 0.2 * RATE) return true;
+          // waitFor reports the last error on timeout: say what was read.
+          throw new Error(
+            `not yet: ${JSON.stringify([...fromPrometheus.partitions])}; ${fromPrometheus.warnings.join('; ')}`,
+          );
         },
         90_000,
       );
