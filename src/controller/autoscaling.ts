@@ -33,6 +33,12 @@ export interface AutoscaleStep {
   events: ScaleEvent[];
   /** Reconcile again after this long (the next metrics read). */
   requeueAfterMs: number | undefined;
+  /** For the operator's own metrics, from a fresh read. */
+  observed?: {
+    lagSecondsByPartition: Map<number, number>;
+    allocated: { cpuMillis: number; memoryBytes: number };
+    budget: { cpuMillis?: number; memoryBytes?: number } | undefined;
+  };
 }
 
 const NONE: AutoscaleStep = {
@@ -220,6 +226,17 @@ export async function autoscaleStep(
     conditions,
     events,
     requeueAfterMs,
+    observed: {
+      lagSecondsByPartition: new Map(
+        result.instances.flatMap((o) =>
+          o.signal.partitions
+            .filter((p) => p.lagMs !== undefined)
+            .map((p) => [p.partition, p.lagMs! / 1000] as const),
+        ),
+      ),
+      allocated: result.allocated,
+      budget: config.budget,
+    },
   };
 }
 

@@ -8,8 +8,10 @@ import {
   createPrometheusProvider,
   createStaticProvider,
   fromLastSyncState,
+  noopObserver,
   type MetricsProvider,
   type MetricsReading,
+  type ProviderObserver,
 } from '../metrics/index.js';
 import { canonicalJson } from '../plan/hash.js';
 
@@ -30,7 +32,11 @@ interface Entry {
 
 const READ_TIMEOUT_MS = 20_000;
 
-function createProvider(consumer: Consumer, config: AutoscaleConfig): MetricsProvider {
+function createProvider(
+  consumer: Consumer,
+  config: AutoscaleConfig,
+  observer: ProviderObserver,
+): MetricsProvider {
   const autoscaler = consumer.spec.autoscaler;
   if (config.mode === 'prometheus') {
     const p = autoscaler.prometheus!;
@@ -39,6 +45,7 @@ function createProvider(consumer: Consumer, config: AutoscaleConfig): MetricsPro
       offset: p.offset,
       production: p.production,
       consumption: p.consumption,
+      observer,
     });
   }
   if (config.mode === 'kafka') {
@@ -56,6 +63,9 @@ function createProvider(consumer: Consumer, config: AutoscaleConfig): MetricsPro
 export class MetricsSources {
   private readonly entries = new Map<string, Entry>();
 
+  /** `observerFor` gives the hooks a Consumer's provider reports its requests to. */
+  constructor(private readonly observerFor: (consumer: Consumer) => ProviderObserver = () => noopObserver) {}
+
   async sync(consumer: Consumer, config: AutoscaleConfig, now: Date): Promise<MetricsSync> {
     const uid = consumer.metadata.uid;
     const section = consumer.spec.autoscaler[config.mode];
@@ -63,7 +73,11 @@ export class MetricsSources {
     let entry = this.entries.get(uid);
     if (!entry || entry.key !== key) {
       await entry?.provider.close?.().catch(() => undefined);
-      entry = { key, provider: createProvider(consumer, config), ...warmStart(consumer) };
+      entry = {
+        key,
+        provider: createProvider(consumer, config, this.observerFor(consumer)),
+        ...warmStart(consumer),
+      };
       this.entries.set(uid, entry);
     }
     if (entry.lastReadAt && now.getTime() - entry.lastReadAt.getTime() < config.minSyncPeriodMs) {

@@ -1,8 +1,13 @@
 // Operator metrics under the original's names and labels (reference 9.5), so existing dashboards
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
 import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import type { ProviderObserver } from '../metrics/index.js';
 
 const percentiles = [0.5, 0.9, 0.99, 0.999, 1];
+
+interface Removable {
+  remove(labels: Record<string, string>): void;
+}
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -53,6 +58,75 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly deploymentStatus = new Gauge({
+    name: 'konsumerator_deployment_status',
+    help: 'Scaling state of an instance: 1 RUNNING, 2 SATURATED, 3 PENDING_SCALE_UP, 4 PENDING_SCALE_DOWN, 0 unknown.',
+    labelNames: ['consumer', 'deployment'],
+    registers: [this.registry],
+  });
+  readonly deploymentSaturation = new Gauge({
+    name: 'konsumerator_deployment_saturation',
+    help: 'CPU an instance lacks because of its policy or the global budget, millicores.',
+    labelNames: ['consumer', 'deployment'],
+    registers: [this.registry],
+  });
+  readonly globalCpuLimit = this.gauge(
+    'konsumerator_consumer_global_cpu_limit_mcores',
+    'Global CPU budget, millicores.',
+  );
+  readonly globalMemoryLimit = this.gauge(
+    'konsumerator_consumer_global_memory_limit_bytes',
+    'Global memory budget, bytes.',
+  );
+  readonly globalCpuAllocated = this.gauge(
+    'konsumerator_consumer_global_cpu_allocated_mcores',
+    'Sum of CPU requests, millicores.',
+  );
+  readonly globalMemoryAllocated = this.gauge(
+    'konsumerator_consumer_global_memory_allocated_bytes',
+    'Sum of memory requests, bytes.',
+  );
+  readonly providerRequests = this.typed(
+    'konsumerator_prometheus_mp_requests_total',
+    'Metric reads, by metric type.',
+  );
+  readonly providerRequestErrors = this.typed(
+    'konsumerator_prometheus_mp_requests_errors_total',
+    'Failed metric reads, by metric type.',
+  );
+  readonly providerSubRequests = new Counter({
+    name: 'konsumerator_prometheus_mp_sub_requests_total',
+    help: 'Requests to one metrics source.',
+    labelNames: ['consumer', 'addr'],
+    registers: [this.registry],
+  });
+  readonly providerSubRequestErrors = new Counter({
+    name: 'konsumerator_prometheus_mp_sub_requests_errors_total',
+    help: 'Failed requests to one metrics source.',
+    labelNames: ['consumer', 'addr'],
+    registers: [this.registry],
+  });
+  readonly providerSubRequestDuration = new Summary({
+    name: 'konsumerator_prometheus_mp_sub_request_duration_seconds',
+    help: 'Duration of successful requests to one metrics source.',
+    labelNames: ['consumer', 'addr'],
+    percentiles,
+    registers: [this.registry],
+  });
+  readonly lagObserved = new Gauge({
+    name: 'konsumerator_prometheus_mp_lag_observed_seconds',
+    help: 'Lag of a partition in seconds (messages behind / production rate) at the last read.',
+    labelNames: ['consumer', 'partition'],
+    registers: [this.registry],
+  });
+  // A gauge, as in the original, despite the _total suffix.
+  readonly samplesReceived = new Gauge({
+    name: 'konsumerator_prometheus_mp_samples_received_total',
+    help: 'Series (or partitions) in the last answer, by metric type.',
+    labelNames: ['consumer', 'type'],
+    registers: [this.registry],
+  });
+
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
     // go_version stays for dashboard compatibility; it carries the runtime's version.
@@ -62,15 +136,77 @@ export class OperatorMetrics {
     );
   }
 
+  private gauge(name: string, help: string) {
+    return new Gauge({ name, help, labelNames: ['consumer'], registers: [this.registry] });
+  }
+
+  private typed(name: string, help: string) {
+    return new Counter({ name, help, labelNames: ['consumer', 'type'], registers: [this.registry] });
+  }
+
   private counter(name: string, help: string) {
     return new Counter({ name, help, labelNames: ['consumer'], registers: [this.registry] });
+  }
+
+  /** Maps a metrics provider's hooks onto the original's konsumerator_prometheus_mp_* metrics. */
+  providerObserver(consumer: string): ProviderObserver {
+    return {
+      onRequest: (_type, addr, seconds, ok) => {
+        const labels = { consumer, addr };
+        this.providerSubRequests.inc(labels);
+        if (ok) this.providerSubRequestDuration.observe(labels, seconds);
+        else this.providerSubRequestErrors.inc(labels);
+        this.track(this.providerSubRequests, labels);
+        this.track(this.providerSubRequestErrors, labels);
+        this.track(this.providerSubRequestDuration, labels);
+      },
+      onSamples: (type, count) => {
+        const labels = { consumer, type };
+        this.providerRequests.inc(labels);
+        this.samplesReceived.set(labels, count);
+        this.track(this.providerRequests, labels);
+        this.track(this.samplesReceived, labels);
+      },
+    };
+  }
+
+  /** A metrics read that failed as a whole counts as an error of every metric type. */
+  providerReadFailed(consumer: string): void {
+    for (const type of ['production_rate', 'consumption_rate', 'offset']) {
+      this.providerRequestErrors.inc({ consumer, type });
+      this.track(this.providerRequestErrors, { consumer, type });
+    }
   }
 
   setStatusCounts(consumer: string, counts: Record<string, number>): void {
     for (const [type, value] of Object.entries(counts)) this.consumerStatus.set({ consumer, type }, value);
   }
 
+  /** Label sets written per Consumer, so that all its series can be removed with it. */
+  private readonly series = new Map<string, Map<Removable, Map<string, Record<string, string>>>>();
+
+  /** Records a label set of a per-Consumer metric with more labels than `consumer`. */
+  track(metric: Removable, labels: Record<string, string> & { consumer: string }): void {
+    let forConsumer = this.series.get(labels.consumer);
+    if (!forConsumer) this.series.set(labels.consumer, (forConsumer = new Map()));
+    let forMetric = forConsumer.get(metric);
+    if (!forMetric) forConsumer.set(metric, (forMetric = new Map()));
+    forMetric.set(JSON.stringify(labels), labels);
+  }
+
   forgetConsumer(consumer: string): void {
+    for (const [metric, labelSets] of this.series.get(consumer) ?? []) {
+      for (const labels of labelSets.values()) metric.remove(labels);
+    }
+    this.series.delete(consumer);
+    for (const metric of [
+      this.globalCpuLimit,
+      this.globalMemoryLimit,
+      this.globalCpuAllocated,
+      this.globalMemoryAllocated,
+    ]) {
+      metric.remove({ consumer });
+    }
     for (const metric of [
       this.reconcileTotal,
       this.reconcileErrors,

@@ -34,7 +34,7 @@ export class Operator {
   private readonly consumers: ResourceCache<Consumer>;
   private readonly deployments: ResourceCache<V1Deployment>;
   private readonly queue = new WorkQueue();
-  private readonly sources = new MetricsSources();
+  private readonly sources: MetricsSources;
   private readonly reconciler: Reconciler;
   private readonly endpoints: Endpoint[] = [];
   private readonly workerLoops: Promise<void>[] = [];
@@ -47,6 +47,7 @@ export class Operator {
     const { kubeConfig, log } = options;
     this.log = log;
     this.metrics = new OperatorMetrics(options.version);
+    this.sources = new MetricsSources((consumer) => this.metrics.providerObserver(consumer.metadata.name));
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     this.consumers = new ResourceCache<Consumer>(

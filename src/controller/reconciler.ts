@@ -3,7 +3,8 @@
 // status and events and retried with backoff, and never stops the others.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
-import { autoscaleStep, type LagFreeCounter } from './autoscaling.js';
+import { autoscaleStep, type AutoscaleStep, type LagFreeCounter } from './autoscaling.js';
+import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
@@ -39,6 +40,14 @@ export interface ReconcileResult {
 }
 
 const ROLLOUT_POLL_MS = 15_000;
+
+/** The original's encoding of the scaling state in konsumerator_deployment_status. */
+const STATUS_CODE: Record<string, number> = {
+  RUNNING: 1,
+  SATURATED: 2,
+  PENDING_SCALE_UP: 3,
+  PENDING_SCALE_DOWN: 4,
+};
 
 export const consumerKey = (namespace: string, name: string) => `${namespace}/${name}`;
 
@@ -88,6 +97,13 @@ export class Reconciler {
     }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.lagFree, now);
+    if (
+      step.conditions.some(
+        (c) => c.type === 'MetricsAvailable' && c.status === 'False' && c.reason === 'ReadFailed',
+      )
+    ) {
+      this.deps.metrics.providerReadFailed(consumer.metadata.name);
+    }
     const plan = planConsumer({
       consumer,
       deployments,
@@ -196,6 +212,38 @@ export class Reconciler {
     }
   }
 
+  /** The original's per-instance and budget gauges. */
+  private recordScaling(consumer: Consumer, plan: Plan, step: AutoscaleStep): void {
+    const { metrics } = this.deps;
+    const name = consumer.metadata.name;
+    for (const action of plan.actions) {
+      if (action.type === 'delete') {
+        const labels = { consumer: name, deployment: action.name };
+        metrics.deploymentStatus.remove(labels);
+        metrics.deploymentSaturation.remove(labels);
+      }
+    }
+    for (const [id, override] of step.overrides ?? []) {
+      const labels = { consumer: name, deployment: instanceName(consumer.spec.name, id) };
+      metrics.deploymentStatus.set(labels, STATUS_CODE[override.scaling.status] ?? 0);
+      metrics.deploymentSaturation.set(labels, override.scaling.saturationMillis ?? 0);
+      metrics.track(metrics.deploymentStatus, labels);
+      metrics.track(metrics.deploymentSaturation, labels);
+    }
+    if (!step.observed) return;
+    for (const [partition, seconds] of step.observed.lagSecondsByPartition) {
+      const labels = { consumer: name, partition: String(partition) };
+      metrics.lagObserved.set(labels, seconds);
+      metrics.track(metrics.lagObserved, labels);
+    }
+    metrics.globalCpuAllocated.set({ consumer: name }, step.observed.allocated.cpuMillis);
+    metrics.globalMemoryAllocated.set({ consumer: name }, step.observed.allocated.memoryBytes);
+    const budget = step.observed.budget;
+    if (budget?.cpuMillis !== undefined) metrics.globalCpuLimit.set({ consumer: name }, budget.cpuMillis);
+    if (budget?.memoryBytes !== undefined)
+      metrics.globalMemoryLimit.set({ consumer: name }, budget.memoryBytes);
+  }
+
   /** Closes the metrics providers of Consumers that no longer exist. */
   private async forgetRemovedSources(): Promise<void> {
     const live = new Set(this.deps.consumers.list().map((c) => c.metadata.uid));
@@ -224,6 +272,7 @@ export class Reconciler {
     const status = buildStatus(consumer, plan, outcome, now);
     if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return status;
     const { metrics, writer, consumers } = this.deps;
+    this.deps.log.debug({ consumer: consumer.metadata.name, from: consumer.status, to: status }, 'writing status');
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
       await writer.patchStatus(consumer, status);

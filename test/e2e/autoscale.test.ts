@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
-import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
@@ -18,7 +18,10 @@ before(async () => {
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
-after(async () => operator?.stop());
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
 
 const estimation = {
   minSyncPeriod: '1s',
@@ -54,6 +57,14 @@ function staticSpec(ns: string, partitions: Record<string, typeof calm>): Consum
   });
 }
 
+/** Events are recorded right after the write they describe: wait for them. */
+const eventWithReason = (namespace: string, reason: string) =>
+  waitFor(`a ${reason} event in ${namespace}`, async () =>
+    (await kubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({ namespace })).items.find(
+      (e) => e.reason === reason,
+    ),
+  );
+
 const cpuOf = async (ns: string) =>
   (await cluster.deployments(ns)).map((d) =>
     String(d.spec!.template.spec!.containers[0]!.resources?.requests?.cpu),
@@ -85,9 +96,7 @@ test('the lagging instance grows and shrinks back when the lag is gone; the othe
     'memory = ramPerCore × limit cores',
   );
   assert.equal(d1.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'GOMAXPROCS')!.value, '3');
-  const events = (await kubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns })).items;
-  const up = events.find((e) => e.reason === 'ScaledUp');
-  assert.ok(up, 'a ScaledUp event');
+  const up = await eventWithReason(ns, 'ScaledUp');
   assert.match(up.message!, /orders-1: cpu 100m\/1, memory 100M → cpu 3\/3, memory 300M \(lagging/);
 
   await consumers.setSpec(ns, 'orders', staticSpec(ns, { '0': calm, '1': calm, '2': calm }));
@@ -96,11 +105,7 @@ test('the lagging instance grows and shrinks back when the lag is gone; the othe
     async () => (await cpuOf(ns)).join() === '100m,100m,100m',
     30_000,
   );
-  assert.ok(
-    (await kubeConfig().makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: ns })).items.some(
-      (e) => e.reason === 'ScaledDown',
-    ),
-  );
+  assert.match((await eventWithReason(ns, 'ScaledDown')).message!, /orders-1: cpu 3\/3, memory 300M → /);
 });
 
 test('an unreachable Prometheus is reported and resizes nothing', async () => {

@@ -9,7 +9,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
-import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView, env, rawGet } from '../support/cluster.js';
@@ -17,7 +17,10 @@ import { ClusterView, env, rawGet } from '../support/cluster.js';
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 let operator: Operator | undefined;
-after(async () => operator?.stop());
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
 
 /** Typed client objects as plain JSON, for deep comparisons. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));

@@ -7,7 +7,7 @@ import type { Operator } from '../../src/controller/operator.js';
 import { operatorManifests, OPERATOR_NAME } from '../../src/cli/manifests.js';
 import { applyObjects } from '../../src/cli/install.js';
 import { describeApiError } from '../../src/controller/kube.js';
-import { kubeConfig, newNamespace, testEnv } from '../support/env.js';
+import { kubeConfig, newNamespace, testEnv, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
@@ -39,7 +39,10 @@ before(async () => {
     currentContext: 'operator',
   });
 });
-after(async () => operator?.stop());
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
 
 test('the operator reconciles with only the shipped ClusterRole', async () => {
   operator = await startOperator(serviceAccountConfig);

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Watch, type V1Deployment } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
-import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import {
   ConsumerClient,
@@ -24,7 +24,10 @@ before(async () => {
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
-after(async () => operator?.stop());
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
 
 /** Waits for the operator to settle, then counts its writes over `quietMs`. */
 async function writesDuring(quietMs: number): Promise<Record<string, number>> {
@@ -133,9 +136,10 @@ describe('repartitioning', () => {
     try {
       // 10 at 3 → [0,1,2][3,4,5][6,7][8,9]; 10 at 5 → [0..4][5..9]: orders-2 and orders-3 go away.
       await consumers.setSpec(ns, 'orders', baseSpec({ namespace: ns, numPartitionsPerInstance: 5 }));
+      // Wait on the watch itself, so the timeline below holds both deletions.
       await waitFor(
-        'orders-2 and orders-3 deleted',
-        async () => (await cluster.deploymentNames(ns)).join() === 'orders-0,orders-1',
+        'the watch saw orders-2 and orders-3 deleted',
+        async () => timeline.filter((e) => e.startsWith('DELETED')).length === 2,
         60_000,
       );
       await consumers.waitReady(ns, 'orders');

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Operator } from '../../src/controller/operator.js';
-import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import {
   ConsumerClient,
@@ -24,7 +24,10 @@ before(async () => {
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
-after(async () => operator?.stop());
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
 
 test('a 100-instance Consumer converges with one write per instance and then writes nothing', async (t) => {
   const ns = await newNamespace('scale');

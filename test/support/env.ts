@@ -56,12 +56,42 @@ export async function newNamespace(prefix: string): Promise<string> {
   const core = kubeConfig().makeApiClient(CoreV1Api);
   const name = `${dnsLabelPrefix(prefix)}-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name } } });
+  createdNamespaces.add(name);
   if (testEnv().withControllers) {
     await waitFor(`serviceaccount ${name}/default`, () =>
       core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
     );
   }
   return name;
+}
+
+const createdNamespaces = new Set<string>();
+
+/**
+ * Deletes the namespaces this test file created (and with them its Consumers), so that the
+ * next file's operator does not keep reconciling them: the suite shares one control plane.
+ */
+export async function deleteTestNamespaces(): Promise<void> {
+  const core = kubeConfig().makeApiClient(CoreV1Api);
+  const names = [...createdNamespaces];
+  createdNamespaces.clear();
+  await Promise.all(names.map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
+  // Wait until they are gone: the next file's operator must not see their Consumers.
+  await waitFor(
+    `namespaces ${names.join(', ')} deleted`,
+    async () => {
+      const left = await Promise.all(
+        names.map((name) =>
+          core.readNamespace({ name }).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      return left.every((exists) => !exists);
+    },
+    120_000,
+  );
 }
 
 /** Lower-case alphanumerics and '-', short enough to leave room for the random suffix. */
