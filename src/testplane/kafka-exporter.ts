@@ -45,6 +45,8 @@ export interface KafkaSnapshot {
   brokers: Array<{ id: number; address: string }>;
   topics: TopicState[];
   groups: GroupState[];
+  /** What could not be read (left out of the metrics, as upstream logs and skips it). */
+  errors?: string[];
 }
 
 export interface ExporterFilters {
@@ -68,12 +70,17 @@ export async function readSnapshot(
   topicMetadata: readonly ITopicMetadata[],
   filters: ExporterFilters = {},
 ): Promise<KafkaSnapshot> {
+  const errors: string[] = [];
+  const failed = (what: string) => (err: unknown) => {
+    errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  };
   const cluster = await admin.describeCluster();
   const brokers = cluster.brokers.map((b) => ({ id: b.nodeId, address: `${b.host}:${b.port}` }));
   const selected = topicMetadata.filter((t) => accepts(t.name, filters.topicFilter, filters.topicExclude));
   const topics = await Promise.all(
     selected.map(async (t): Promise<TopicState> => {
-      const offsets = await admin.fetchTopicOffsets(t.name).catch(() => []);
+      const offsets = await admin.fetchTopicOffsets(t.name).catch(failed(`offsets of topic ${t.name}`));
       const byPartition = new Map(offsets.map((o) => [o.partition, o]));
       return {
         topic: t.name,
@@ -104,7 +111,9 @@ export async function readSnapshot(
       const fetched =
         topicNames.length === 0
           ? []
-          : await admin.fetchOffsets({ groupId: g.groupId, topics: topicNames }).catch(() => []);
+          : await admin
+              .fetchOffsets({ groupId: g.groupId, topics: topicNames })
+              .catch(failed(`offsets of group ${g.groupId}`));
       return {
         groupId: g.groupId,
         members: g.members.length,
@@ -115,7 +124,7 @@ export async function readSnapshot(
       };
     }),
   );
-  return { brokers, topics, groups };
+  return { brokers, topics, groups, ...(errors.length ? { errors } : {}) };
 }
 
 /** The exposition text of one snapshot, in kafka_exporter's names and labels. */
@@ -245,20 +254,51 @@ export interface KafkaExporterServer {
  * --concurrent.enable. A failed collection answers 500 (Prometheus then records up 0).
  */
 export async function serveKafkaExporter(options: KafkaExporterOptions): Promise<KafkaExporterServer> {
-  const kafka = new Kafka({ clientId: 'kafka_exporter', brokers: options.brokers, logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect(); // like upstream: no exporter without a reachable cluster
+  const kafka = new Kafka({
+    clientId: 'kafka_exporter',
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+    // A scrape must fail fast, not retry for half a minute: Prometheus gives it 1 s.
+    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+  });
+  const connect = async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    return admin;
+  };
+  let admin: Admin | undefined = await connect(); // like upstream: no exporter without a reachable cluster
   const refreshMs = options.metadataRefreshMs ?? 30_000;
   let metadata: ITopicMetadata[] | undefined;
   let nextRefresh = 0;
   let inFlight: Promise<string> | undefined;
+  /**
+   * kafkajs adds every topic it reads offsets of to the topics of all its later metadata requests,
+   * and never drops one: after a topic is deleted, all of them fail. So after any error, the next
+   * scrape starts with a new client and fresh topic metadata.
+   */
+  const reset = () => {
+    void admin?.disconnect().catch(() => undefined);
+    admin = undefined;
+    metadata = undefined;
+  };
   const collect = async (): Promise<string> => {
-    if (!metadata || Date.now() >= nextRefresh) {
-      const names = await admin.listTopics();
-      metadata = names.length ? (await admin.fetchTopicMetadata({ topics: names })).topics : [];
-      nextRefresh = Date.now() + refreshMs;
+    try {
+      admin ??= await connect();
+      if (!metadata || Date.now() >= nextRefresh) {
+        const names = await admin.listTopics();
+        metadata = names.length ? (await admin.fetchTopicMetadata({ topics: names })).topics : [];
+        nextRefresh = Date.now() + refreshMs;
+      }
+      const snapshot = await readSnapshot(admin, metadata, options);
+      if (snapshot.errors) {
+        console.error(`kafka_exporter: ${snapshot.errors.join('; ')}; reconnecting`);
+        reset();
+      }
+      return await renderSnapshot(snapshot);
+    } catch (err) {
+      reset();
+      throw err;
     }
-    return renderSnapshot(await readSnapshot(admin, metadata, options));
   };
   const path = options.telemetryPath ?? '/metrics';
   const server = http.createServer((req, res) => {
@@ -274,7 +314,6 @@ export async function serveKafkaExporter(options: KafkaExporterOptions): Promise
         res.end(text);
       },
       (err: unknown) => {
-        metadata = undefined; // topics may have been deleted: re-read them next time
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`collection failed: ${err instanceof Error ? err.message : String(err)}\n`);
       },
@@ -290,7 +329,7 @@ export async function serveKafkaExporter(options: KafkaExporterOptions): Promise
     url: `http://${address.address}:${address.port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await admin.disconnect();
+      await admin?.disconnect();
     },
   };
 }
