@@ -1,0 +1,282 @@
+// A simulated consumer group. Each instance (one Deployment of the operator, or given directly)
+// owns some partitions and "consumes" them at cpuCores × ratePerCore msg/s by committing offsets
+// for the group, never past the log end. Committed offsets are all that Kafka, kafka_exporter and
+// Prometheus see of a real consumer's progress, so this creates and drains lag exactly as a real
+// group would, without fetching a single message.
+//
+// Commits go through one kafkajs group member that subscribes to the topic and pauses it at once
+// (kafkajs has no manual assignment, and admin.setOffsets joins and leaves the group on every call).
+// So the group shows 1 member while the simulation runs, and 0 once it stops; the committed offsets
+// stay, and kafka_exporter (offset.show-all) keeps reporting lag for them.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { Annotation } from '../api/constants.js';
+import { parseQuantity } from '../api/units.js';
+import { parsePartitionList } from '../plan/partitions.js';
+
+export interface ConsumerInstance {
+  /** E.g. the Deployment's name. */
+  name: string;
+  partitions: readonly number[];
+  /** CPU the instance has (its request); it consumes cpuCores × ratePerCore msg/s in total. */
+  cpuCores: number;
+}
+
+export type InstanceSource = readonly ConsumerInstance[] | (() => Promise<readonly ConsumerInstance[]>);
+
+export interface RunConsumerGroupOptions {
+  brokers: string[];
+  groupId: string;
+  topic: string;
+  /** Messages per second one core consumes (the Consumer's ratePerCore). */
+  ratePerCore: number;
+  /** The instances, or a function polled every refreshSeconds. Either this or `kubernetes`. */
+  instances?: InstanceSource;
+  /** Read the instances from the Deployments in a namespace (see instancesFromDeployments). */
+  kubernetes?: { kubeConfig: KubeConfig; namespace: string; labelSelector?: string };
+  /** How often the instances are re-read, in seconds (default 2). */
+  refreshSeconds?: number;
+  /** Commit period in ms (default 500). */
+  tickMs?: number;
+  /** Stop after this many seconds (required: the simulation is always bounded). */
+  durationSeconds: number;
+  /**
+   * Where a partition without a committed offset starts (default 'earliest', the log start). The
+   * first tick commits that position for every partition of the topic, so that the group and its
+   * lag exist even for partitions no instance owns.
+   */
+  startAt?: 'earliest' | 'latest';
+  signal?: AbortSignal;
+  clientId?: string;
+  onTick?: (tick: ConsumerGroupTick) => void;
+}
+
+export interface ConsumerGroupTick {
+  elapsedSeconds: number;
+  instances: readonly ConsumerInstance[];
+  /** Per partition: the group's committed offset, the log end, and the difference. */
+  committed: readonly number[];
+  logEnd: readonly number[];
+  lag: readonly number[];
+  /** Messages consumed (committed) per partition since the start. */
+  consumed: readonly number[];
+}
+
+export interface ConsumerGroupResult extends ConsumerGroupTick {
+  stoppedBy: 'duration' | 'signal';
+}
+
+/**
+ * Splits `capacity` messages among partitions with the given backlogs, evenly, except that a
+ * partition never gets more than its backlog; what it cannot use goes to the others (water-filling).
+ */
+export function allocate(capacity: number, backlogs: readonly number[]): number[] {
+  const out = backlogs.map(() => 0);
+  let left = Math.max(0, capacity);
+  let open = backlogs.map((b, i) => i).filter((i) => backlogs[i]! > 0);
+  while (left > 1e-9 && open.length > 0) {
+    const share = left / open.length;
+    const next: number[] = [];
+    for (const i of open) {
+      const take = Math.min(share, backlogs[i]! - out[i]!);
+      out[i]! += take;
+      left -= take;
+      if (backlogs[i]! - out[i]! > 1e-9) next.push(i);
+    }
+    if (next.length === open.length) break; // everyone took a full share: capacity is used up
+    open = next;
+  }
+  return out;
+}
+
+/**
+ * One step of the simulation, pure: advances `committed` (in place) by what each instance consumes
+ * in `seconds`, never past `logEnd`. `carry` keeps each partition's fraction of a message between
+ * steps; a partition that caught up keeps none (an idle consumer does not save capacity up).
+ * Returns the partitions whose offset changed.
+ */
+export function consumeStep(
+  instances: readonly ConsumerInstance[],
+  ratePerCore: number,
+  seconds: number,
+  committed: number[],
+  logEnd: readonly number[],
+  carry: number[],
+): number[] {
+  const changed = new Set<number>();
+  for (const instance of instances) {
+    const owned = instance.partitions.filter((p) => p >= 0 && p < committed.length);
+    const backlogs = owned.map((p) => Math.max(0, logEnd[p]! - committed[p]!));
+    const shares = allocate(instance.cpuCores * ratePerCore * seconds, backlogs);
+    owned.forEach((p, i) => {
+      const amount = shares[i]! + carry[p]!;
+      const take = Math.min(backlogs[i]!, Math.floor(amount + 1e-9));
+      carry[p] = take >= backlogs[i]! ? 0 : amount - take;
+      if (take > 0) {
+        committed[p]! += take;
+        changed.add(p);
+      }
+    });
+  }
+  return [...changed].sort((a, b) => a - b);
+}
+
+/**
+ * The operator's instances in `namespace`: Deployments with the `konsumerator.lwolf.org/partition`
+ * annotation, each with the CPU request (else limit) of its first container. A Deployment scaled to
+ * 0 replicas, or without CPU, consumes nothing.
+ */
+export async function instancesFromDeployments(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  labelSelector?: string,
+): Promise<ConsumerInstance[]> {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const list = await apps.listNamespacedDeployment({
+    namespace,
+    ...(labelSelector ? { labelSelector } : {}),
+  });
+  return list.items.flatMap((d) => {
+    const instance = instanceOf(d);
+    return instance ? [instance] : [];
+  });
+}
+
+export function instanceOf(d: V1Deployment): ConsumerInstance | undefined {
+  const partitions = parsePartitionList(d.metadata?.annotations?.[Annotation.partition]);
+  if (!partitions) return undefined;
+  const resources = d.spec?.template.spec?.containers[0]?.resources;
+  const cpu = resources?.requests?.cpu ?? resources?.limits?.cpu;
+  let cpuCores = 0;
+  try {
+    cpuCores = cpu === undefined ? 0 : parseQuantity(cpu);
+  } catch {
+    cpuCores = 0;
+  }
+  if (d.spec?.replicas === 0) cpuCores = 0;
+  return { name: d.metadata?.name ?? '', partitions, cpuCores };
+}
+
+export async function runConsumerGroup(options: RunConsumerGroupOptions): Promise<ConsumerGroupResult> {
+  const source = instanceSource(options);
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'konsumerator-simulated-group',
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 500,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+  });
+  await admin.connect();
+  try {
+    await consumer.connect();
+    await joinPaused(consumer, options.topic);
+    return await simulate(admin, consumer, source, options);
+  } finally {
+    await consumer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function instanceSource(options: RunConsumerGroupOptions): () => Promise<readonly ConsumerInstance[]> {
+  const { instances, kubernetes } = options;
+  if (instances && kubernetes) throw new Error('runConsumerGroup: give instances or kubernetes, not both');
+  if (kubernetes) {
+    return () =>
+      instancesFromDeployments(kubernetes.kubeConfig, kubernetes.namespace, kubernetes.labelSelector);
+  }
+  if (!instances) throw new Error('runConsumerGroup: give instances or kubernetes');
+  return typeof instances === 'function' ? instances : async () => instances;
+}
+
+/** Joins the group as its only member and pauses the topic, so that nothing is ever fetched. */
+async function joinPaused(consumer: Consumer, topic: string): Promise<void> {
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const joined = new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      resolve();
+    });
+  });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+  consumer.pause([{ topic }]);
+  await joined;
+}
+
+async function simulate(
+  admin: Admin,
+  consumer: Consumer,
+  source: () => Promise<readonly ConsumerInstance[]>,
+  options: RunConsumerGroupOptions,
+): Promise<ConsumerGroupResult> {
+  const { topic, groupId } = options;
+  const tickMs = options.tickMs ?? 500;
+  const refreshMs = (options.refreshSeconds ?? 2) * 1000;
+  const ends = await logOffsets(admin, topic);
+  const partitions = ends.length;
+  const stored = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const storedOffsets = new Map(stored[0]?.partitions.map((p) => [p.partition, Number(p.offset)]));
+  const committed = ends.map((end, p) => {
+    const offset = storedOffsets.get(p) ?? -1;
+    return offset >= 0 ? offset : options.startAt === 'latest' ? end.high : end.low;
+  });
+  // Commits are absolute offsets: a failed one (e.g. during a rebalance) is simply retried next tick.
+  const pending = new Set<number>(committed.keys());
+  const commitPending = async () => {
+    if (pending.size === 0) return;
+    const batch = [...pending].sort((a, b) => a - b);
+    try {
+      await consumer.commitOffsets(batch.map((p) => ({ topic, partition: p, offset: String(committed[p]) })));
+      for (const p of batch) pending.delete(p);
+    } catch {
+      // retried on the next tick
+    }
+  };
+  await commitPending();
+  const start0 = [...committed];
+  const carry = new Array<number>(partitions).fill(0);
+  let instances = await source();
+  let refreshedAt = performance.now();
+  let logEnd = ends.map((e) => e.high);
+  const start = performance.now();
+  let last = start;
+  const tickInfo = (): ConsumerGroupTick => ({
+    elapsedSeconds: (performance.now() - start) / 1000,
+    instances,
+    committed: [...committed],
+    logEnd: [...logEnd],
+    lag: committed.map((c, p) => Math.max(0, logEnd[p]! - c)),
+    consumed: committed.map((c, p) => c - start0[p]!),
+  });
+  for (let tick = 1; ; tick++) {
+    const wait = start + tick * tickMs - performance.now();
+    if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted) return { ...tickInfo(), stoppedBy: 'signal' };
+    const now = performance.now();
+    const seconds = (Math.min(now, start + options.durationSeconds * 1000) - last) / 1000;
+    last = now;
+    if (now - refreshedAt >= refreshMs) {
+      instances = await source().catch(() => instances); // keep the last known set on API errors
+      refreshedAt = now;
+    }
+    logEnd = (await logOffsets(admin, topic)).map((e) => e.high);
+    for (const p of consumeStep(instances, options.ratePerCore, seconds, committed, logEnd, carry))
+      pending.add(p);
+    await commitPending();
+    options.onTick?.(tickInfo());
+    if (now - start >= options.durationSeconds * 1000) return { ...tickInfo(), stoppedBy: 'duration' };
+  }
+}
+
+async function logOffsets(admin: Admin, topic: string): Promise<Array<{ low: number; high: number }>> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const out: Array<{ low: number; high: number }> = [];
+  for (const o of offsets) out[o.partition] = { low: Number(o.low), high: Number(o.high) };
+  return Array.from(out, (o) => o ?? { low: 0, high: 0 });
+}
