@@ -90,6 +90,7 @@ async function startPlaneForRun(withMetrics: boolean): Promise<{ plane: TestPlan
   console.error(
     `test plane: binaries ready in ${seconds(t1 - t0)}, plane up in ${seconds(t2 - t1)} (${relative(REPO_ROOT, plane.dir)})`,
   );
+  console.error(`test plane: ready after (ms) ${JSON.stringify(plane.readyAfterMs)}`);
   return { plane, envFile };
 }
 
