@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { startProcess } from './process.js';
@@ -38,4 +40,12 @@ async function readAll(stream: Readable | null): Promise<string> {
   let text = '';
   if (stream) for await (const chunk of stream.setEncoding('utf8')) text += chunk as string;
   return text;
+}
+
+/** The first `command` on PATH, or undefined. */
+export function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
 }

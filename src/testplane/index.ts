@@ -10,7 +10,7 @@ import { startControllerManager, startScheduler } from './controllers.js';
 import type { TestPlaneEnv } from './env.js';
 import { startEtcd } from './etcd.js';
 import { startKafkaExporter } from './exporter.js';
-import { startKafka } from './kafka.js';
+import { ensureKafkaClassArchive, startKafka, type KafkaParams } from './kafka.js';
 import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
 import { claimPlaneDir } from './orphans.js';
 import { liveProcesses, type ManagedProcess } from './process.js';
@@ -86,6 +86,8 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   removePreviousState(dir);
   const binDir = options.binDir ?? (await ensureBinaries());
   const kafkaLibDir = options.withKafka ? (options.kafkaLibDir ?? (await ensureKafkaRuntime())) : undefined;
+  // Once per machine (~8 s): makes every later broker start about a second faster.
+  const kafkaClassArchive = kafkaLibDir ? await ensureKafkaClassArchive(kafkaLibDir, dir) : undefined;
   const alreadyRunning = new Set(liveProcesses());
   const started: ManagedProcess[] = [];
   const readyAfterMs: Record<string, number> = {};
@@ -108,7 +110,8 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       await waitForDefaultServiceAccount(api.kubeconfigPath);
       ready('serviceaccount default', true);
     }
-    const metrics = await startMetricsComponents(options, dir, kafkaLibDir, started, ready);
+    const kafka = kafkaLibDir ? { libDir: kafkaLibDir, dir, classArchive: kafkaClassArchive } : undefined;
+    const metrics = await startMetricsComponents({ ...options, dir }, kafka, started, ready);
     const plane = {
       kubeconfigPath: api.kubeconfigPath,
       apiServerUrl: api.url,
@@ -139,14 +142,14 @@ type MetricsFields = Pick<
  * following it; the plane is ready once it has scraped the exporter.
  */
 async function startMetricsComponents(
-  options: TestPlaneOptions,
-  dir: string,
-  kafkaLibDir: string | undefined,
+  options: TestPlaneOptions & { dir: string },
+  kafkaParams: KafkaParams | undefined,
   started: ManagedProcess[],
   ready: <T>(name: string, value: T) => T,
 ): Promise<MetricsFields> {
+  const { dir } = options;
   const fields: MetricsFields = {};
-  const exporterPort = kafkaLibDir !== undefined ? await freePort() : undefined;
+  const exporterPort = kafkaParams !== undefined ? await freePort() : undefined;
   let prometheus: PrometheusServer | undefined;
   if (options.withPrometheus) {
     prometheus = ready(
@@ -161,8 +164,8 @@ async function startMetricsComponents(
     fields.prometheusUrl = prometheus.url;
     fields.prometheusFileSdDir = prometheus.fileSdDir;
   }
-  if (kafkaLibDir !== undefined) {
-    const kafka = ready('kafka', await startKafka({ libDir: kafkaLibDir, dir }));
+  if (kafkaParams !== undefined) {
+    const kafka = ready('kafka', await startKafka(kafkaParams));
     started.push(kafka.process);
     fields.kafkaBootstrap = kafka.bootstrap;
     const exporter = ready(
@@ -182,7 +185,7 @@ async function startMetricsComponents(
  * writes are removed, so a mistaken --dir cannot wipe anything else.
  */
 function removePreviousState(dir: string): void {
-  for (const name of ['etcd', 'certs', 'kafka', 'prometheus', 'env.json', ...COMPONENT_LOGS]) {
+  for (const name of ['etcd', 'certs', 'kafka', 'kafka-cds', 'prometheus', 'env.json', ...COMPONENT_LOGS]) {
     rmSync(join(dir, name), { recursive: true, force: true });
   }
 }

@@ -1,9 +1,10 @@
 // One Apache Kafka node in KRaft combined mode (broker + controller) on 127.0.0.1, run from the
 // Maven Central jars that scripts/build-kafka.sh caches: `java -cp '<lib>/*' kafka.Kafka`.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { findOnPath } from './binaries.js';
 import { freePorts } from './ports.js';
 import { startProcess, type ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
@@ -20,14 +21,34 @@ export interface KafkaParams {
   libDir: string;
   /** The plane directory; the broker uses `<dir>/kafka/` and logs to `<dir>/kafka.log`. */
   dir: string;
+  /** A class-data sharing archive of the broker's classes (ensureKafkaClassArchive()). */
+  classArchive?: string;
+  /** More JVM flags for the broker. */
+  jvmFlags?: readonly string[];
 }
 
-/** JVM flags of the broker: a small fixed heap (the scripts' default is 1 GiB) and G1. */
-const BROKER_JVM = ['-Xms256m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
-/** The storage formatter is a short-lived JVM: skip the optimising compiler. */
+/**
+ * JVM flags of the broker: a small fixed heap (the scripts' default is 1 GiB), G1, and only the
+ * C1 compiler: a test broker moves a few hundred messages a second, and C2 compiling at start-up
+ * costs a core for seconds (measured: 3.0 to 3.5 s to "Kafka Server started" instead of 4.3 to 4.6 s).
+ */
+const BROKER_JVM = [
+  '-Xms256m',
+  '-Xmx512m',
+  '-XX:+UseG1GC',
+  '-XX:TieredStopAtLevel=1',
+  '-Djava.awt.headless=true',
+];
+/** The storage formatter is a short-lived JVM. */
 const TOOL_JVM = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Djava.awt.headless=true'];
 
-export async function startKafka({ libDir, dir }: KafkaParams): Promise<KafkaBroker> {
+export async function startKafka({
+  libDir,
+  dir,
+  classArchive,
+  jvmFlags = [],
+}: KafkaParams): Promise<KafkaBroker> {
+  const cds = classArchive ? [`-XX:SharedArchiveFile=${classArchive}`] : [];
   const kafkaDir = join(dir, 'kafka');
   mkdirSync(kafkaDir, { recursive: true });
   const [port, controllerPort] = (await freePorts(2)) as [number, number];
@@ -47,6 +68,7 @@ export async function startKafka({ libDir, dir }: KafkaParams): Promise<KafkaBro
     command: 'java',
     args: [
       ...TOOL_JVM,
+      ...cds,
       `-Dlog4j2.configurationFile=${toolLog4j}`,
       '-cp',
       classpath,
@@ -69,7 +91,16 @@ export async function startKafka({ libDir, dir }: KafkaParams): Promise<KafkaBro
   const process = startProcess({
     name: 'kafka',
     command: 'java',
-    args: [...BROKER_JVM, `-Dlog4j2.configurationFile=${log4j}`, '-cp', classpath, 'kafka.Kafka', properties],
+    args: [
+      ...BROKER_JVM,
+      ...cds,
+      ...jvmFlags,
+      `-Dlog4j2.configurationFile=${log4j}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      properties,
+    ],
     logFile: join(dir, 'kafka.log'),
   });
   await waitFor('kafka broker and group coordinator', () => brokerReady(bootstrap), {
@@ -78,6 +109,55 @@ export async function startKafka({ libDir, dir }: KafkaParams): Promise<KafkaBro
     intervalMs: 500,
   });
   return { process, bootstrap, clusterId };
+}
+
+/**
+ * A dynamic class-data sharing archive (JDK 13+ `-XX:ArchiveClassesAtExit`) of the classes a broker
+ * loads up to "started", made once per jar set and JVM build next to the jars, by running one
+ * broker in `<planeDir>/kafka-cds/` (so that orphans.ts finds it after a SIGKILL) and stopping it.
+ * Brokers started with it reach "started" in about 1.9 s instead of 3.0 s (idle machine). Returns
+ * undefined, after a warning, when the archive cannot be made: it only saves time.
+ */
+export async function ensureKafkaClassArchive(libDir: string, planeDir: string): Promise<string | undefined> {
+  const java = findOnPath('java');
+  if (!java) return undefined;
+  const real = realpathSync(java);
+  const { size, mtimeMs } = statSync(real);
+  const key = createHash('sha256')
+    .update(`${real}\n${size}\n${mtimeMs}\n${BROKER_JVM.join(' ')}`)
+    .digest('hex')
+    .slice(0, 12);
+  const archive = join(dirname(libDir), `broker-cds-${key}.jsa`);
+  if (existsSync(archive)) return archive;
+  const training = join(planeDir, 'kafka-cds');
+  const partial = `${archive}.${process.pid}.tmp`;
+  const t0 = performance.now();
+  try {
+    rmSync(training, { recursive: true, force: true });
+    mkdirSync(training, { recursive: true });
+    const broker = await startKafka({
+      libDir,
+      dir: training,
+      jvmFlags: [`-XX:ArchiveClassesAtExit=${partial}`],
+    });
+    await broker.process.stop(60_000); // the JVM writes the archive as it exits
+    if (broker.process.exitInfo()?.signal === 'SIGKILL' || !existsSync(partial)) {
+      throw new Error('the broker exited without writing the archive');
+    }
+    renameSync(partial, archive);
+    process.stderr.write(
+      `kafka: class-data sharing archive made in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${archive}\n`,
+    );
+    return archive;
+  } catch (err) {
+    process.stderr.write(
+      `kafka: no class-data sharing archive (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); starting without one\n`,
+    );
+    return undefined;
+  } finally {
+    rmSync(partial, { force: true });
+    rmSync(training, { recursive: true, force: true });
+  }
 }
 
 /**

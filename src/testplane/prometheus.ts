@@ -1,9 +1,10 @@
 // Prometheus 2.42 from Debian's `prometheus` package, run with its own config on a free loopback
 // port. It scrapes every second: the kafka_exporter (job "kafka-exporter"), any static targets
 // given at start, and whatever target files a test drops into the file_sd directory at run time.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { findOnPath } from './binaries.js';
 import { httpGet } from './http.js';
 import { freePort } from './ports.js';
 import { startProcess, type ManagedProcess } from './process.js';
@@ -161,11 +162,4 @@ export async function queryPrometheus(url: string, query: string): Promise<PromS
   if (body.data.resultType !== 'vector')
     throw new Error(`prometheus query ${query}: ${body.data.resultType}, not a vector`);
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-}
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, command))) return join(dir, command);
-  }
-  return undefined;
 }
