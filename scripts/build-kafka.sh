@@ -26,7 +26,8 @@ if [ ! -f "$out/lib/.complete" ]; then
   # Maven resolve the newest plugin metadata.
   mvn -B -q -Dstyle.color=never -f "$pom" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$out/lib.tmp" >&2
+    -DincludeScope=runtime -DoutputDirectory="$out/lib.tmp" > "$out/mvn.log" 2>&1 \
+    || { cat "$out/mvn.log" >&2; exit 1; }
   touch "$out/lib.tmp/.complete"
   rm -rf "$out/lib"
   mv "$out/lib.tmp" "$out/lib"
