@@ -272,7 +272,10 @@ export class Reconciler {
     const status = buildStatus(consumer, plan, outcome, now);
     if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return status;
     const { metrics, writer, consumers } = this.deps;
-    this.deps.log.debug({ consumer: consumer.metadata.name, from: consumer.status, to: status }, 'writing status');
+    this.deps.log.debug(
+      { consumer: consumer.metadata.name, from: consumer.status, to: status },
+      'writing status',
+    );
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
       await writer.patchStatus(consumer, status);
