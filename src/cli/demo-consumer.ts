@@ -1,13 +1,58 @@
-// The Consumer the demo applies: ten partitions, three per instance, a consumer and a sidecar.
+// What the demo runs: a topic whose partitions are badly unbalanced, with the hot spot moving.
 import type { ConsumerSpec } from '../api/schema.js';
+import type { LoadProfile } from '../loadgen/index.js';
 
-export function demoConsumerSpec(namespace: string): ConsumerSpec {
+export const DEMO_PARTITIONS = 6;
+export const DEMO_RATE_PER_CORE = 100;
+
+/** Partition 0 is hot; after 90 s it cools down and partition 4 takes over. */
+export const DEMO_LOAD: LoadProfile = {
+  rates: [150, 10, 10, 10, 10, 10],
+  steps: [
+    { atSeconds: 90, factor: 1 / 15, partitions: [0] },
+    { atSeconds: 90, factor: 15, partitions: [4] },
+  ],
+};
+
+const estimation = {
+  minSyncPeriod: '5s',
+  ratePerCore: DEMO_RATE_PER_CORE,
+  ramPerCore: '256M',
+  tolerableLag: '10s',
+  criticalLag: '30m',
+  recoveryTime: '1m',
+};
+
+export type DemoMetrics = { kafka: { brokers: string[]; topic: string; groupId: string } } | { static: true };
+
+export function demoConsumerSpec(namespace: string, metrics: DemoMetrics): ConsumerSpec {
+  const autoscaler: ConsumerSpec['autoscaler'] =
+    'kafka' in metrics
+      ? { mode: 'kafka', kafka: { ...metrics.kafka, ...estimation } }
+      : {
+          mode: 'static',
+          static: {
+            // Without a broker: fixed numbers, partition 0 ten minutes behind.
+            partitions: {
+              '0': { production: 150, consumption: 100, behind: 90_000 },
+              ...Object.fromEntries(
+                [1, 2, 3, 4, 5].map((p) => [String(p), { production: 10, consumption: 10, behind: 0 }]),
+              ),
+            },
+            ...estimation,
+          },
+        };
   return {
-    numPartitions: 10,
-    numPartitionsPerInstance: 3,
+    numPartitions: DEMO_PARTITIONS,
+    numPartitionsPerInstance: 2,
     name: 'orders-consumer',
     namespace,
-    autoscaler: { mode: 'none' },
+    autoscaler: {
+      ...autoscaler,
+      pendingScaleUpDuration: '10s',
+      pendingScaleDownDuration: '20s',
+      scaleDownAfterLagFreeSyncs: 2,
+    },
     deploymentTemplate: {
       replicas: 1,
       selector: { matchLabels: { app: 'orders-consumer' } },
@@ -33,8 +78,8 @@ export function demoConsumerSpec(namespace: string): ConsumerSpec {
       containerPolicies: [
         {
           containerName: 'consumer',
-          minAllowed: { cpu: '200m', memory: '256M' },
-          maxAllowed: { cpu: '4', memory: '4G' },
+          minAllowed: { cpu: '100m', memory: '128M' },
+          maxAllowed: { cpu: '4', memory: '2G' },
         },
         { containerName: 'metrics-sidecar', mode: 'Off' },
       ],

@@ -1,8 +1,12 @@
 // `konsumerator demo`: the operator live. With no cluster configured it starts a real local
-// control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) first.
+// control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and a Kafka broker,
+// produces a skewed load into a topic and runs a simulated consumer group whose instances consume
+// at the speed of the CPU the operator gives them: lagging partitions get more CPU, idle ones
+// shrink, and the hot spot moves after 90 s.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { Kafka, logLevel } from 'kafkajs';
 import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
@@ -10,47 +14,84 @@ import type { Consumer } from '../api/schema.js';
 import { ensureBinaries, startTestPlane, type TestPlane } from '../testplane/index.js';
 import { REPO_ROOT } from '../testplane/binaries.js';
 import { onShutdown } from '../testplane/process.js';
+import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../loadgen/index.js';
 import { clusterIsConfigured, loadKubeConfig } from './kubeconfig.js';
 import { applyObjects, installCrd } from './install.js';
-import { demoConsumerSpec } from './demo-consumer.js';
-import { renderInstances, renderConsumer } from './table.js';
+import {
+  DEMO_LOAD,
+  DEMO_PARTITIONS,
+  DEMO_RATE_PER_CORE,
+  demoConsumerSpec,
+  type DemoMetrics,
+} from './demo-consumer.js';
+import { renderConsumer, renderInstances } from './table.js';
 import { VERSION as BINARY_VERSION } from './version.js';
 import { parseDuration } from '../api/units.js';
 
 export interface DemoOptions {
   kubeconfig?: string;
   local?: boolean;
+  kafka?: boolean;
+  kafkaBootstrap?: string;
   namespace: string;
   duration?: string;
   logLevel: string;
 }
 
-async function connect(options: DemoOptions): Promise<{ kubeConfig: KubeConfig; plane?: TestPlane }> {
+const TOPIC = 'orders';
+const GROUP_ID = 'orders-consumer';
+
+async function connect(
+  options: DemoOptions,
+): Promise<{ kubeConfig: KubeConfig; plane?: TestPlane; bootstrap?: string }> {
   if (!options.local && clusterIsConfigured(options.kubeconfig)) {
     console.log('Using the configured cluster (pass --local for a local control plane).');
-    return { kubeConfig: loadKubeConfig(options.kubeconfig) };
+    return {
+      kubeConfig: loadKubeConfig(options.kubeconfig),
+      ...(options.kafkaBootstrap ? { bootstrap: options.kafkaBootstrap } : {}),
+    };
   }
-  console.log('No cluster configured: building (once, cached) and starting a local control plane…');
+  const withKafka = options.kafka !== false;
+  console.log(
+    `No cluster configured: starting a local control plane${withKafka ? ' and a Kafka broker' : ''} (built once, cached)…`,
+  );
   const binDir = await ensureBinaries();
   const started = performance.now();
   const dir = join(REPO_ROOT, '.testplane', 'demo');
   rmSync(dir, { recursive: true, force: true }); // every demo starts from an empty cluster
-  const plane = await startTestPlane({ dir, binDir });
-  console.log(
-    `Control plane up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${plane.apiServerUrl}`,
-  );
+  const plane = await startTestPlane({ dir, binDir, withKafka });
+  console.log(`Up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${plane.apiServerUrl}`);
   console.log(`  export KUBECONFIG=${plane.kubeconfigPath}`);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(plane.kubeconfigPath);
-  return { kubeConfig, plane };
+  return { kubeConfig, plane, ...(plane.kafkaBootstrap ? { bootstrap: plane.kafkaBootstrap } : {}) };
+}
+
+async function createTopic(bootstrap: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'konsumerator-demo',
+    brokers: [bootstrap],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic: TOPIC, numPartitions: DEMO_PARTITIONS, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const { kubeConfig, plane } = await connect(options);
+  const { kubeConfig, plane, bootstrap } = await connect(options);
+  const abort = new AbortController();
   let operator: Operator | undefined;
-  let stopping = false;
+  const background: Promise<unknown>[] = [];
   const stop = async () => {
-    stopping = true;
+    abort.abort();
+    await Promise.allSettled(background);
     await operator?.stop();
     await plane?.stop();
   };
@@ -59,15 +100,21 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await installCrd(kubeConfig);
     const namespace = options.namespace;
     await applyObjects(kubeConfig, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
+    const metrics: DemoMetrics = bootstrap
+      ? { kafka: { brokers: [bootstrap], topic: TOPIC, groupId: GROUP_ID } }
+      : { static: true };
+    if (bootstrap) await createTopic(bootstrap);
     await applyObjects(kubeConfig, [
       {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: 'Consumer',
         metadata: { name: 'orders', namespace },
-        spec: demoConsumerSpec(namespace),
+        spec: demoConsumerSpec(namespace, metrics),
       } as Consumer as never,
     ]);
-    console.log(`Applied Consumer ${namespace}/orders: 10 partitions, 3 per instance.`);
+    console.log(
+      `Applied Consumer ${namespace}/orders: ${DEMO_PARTITIONS} partitions, 2 per instance, metrics from ${bootstrap ? `Kafka (${bootstrap})` : 'the spec (static)'}.`,
+    );
     operator = new Operator({
       kubeConfig,
       log: createLogger(options.logLevel),
@@ -76,13 +123,46 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     });
     await operator.start();
     console.log(
-      `Operator running; metrics on http://127.0.0.1:${operator.metricsPort}/metrics. Ctrl-C to stop.\n`,
+      `Operator running; metrics on http://127.0.0.1:${operator.metricsPort}/metrics. Ctrl-C to stop.`,
     );
-    const until = options.duration ? Date.now() + parseDuration(options.duration) : Infinity;
+    const durationMs = options.duration ? parseDuration(options.duration) : undefined;
+    let lastTick: ConsumerGroupTick | undefined;
+    if (bootstrap) {
+      console.log(
+        `Load: ${DEMO_LOAD.rates.join(', ')} msg/s per partition; after 90 s partition 0 cools down and partition 4 heats up.`,
+      );
+      console.log(
+        `Each simulated instance consumes ${DEMO_RATE_PER_CORE} msg/s per core of its CPU request.\n`,
+      );
+      const seconds = durationMs !== undefined ? durationMs / 1000 : 24 * 3600;
+      background.push(
+        runLoad({
+          brokers: [bootstrap],
+          topic: TOPIC,
+          rate: DEMO_LOAD,
+          durationSeconds: seconds,
+          maxMessages: 1e9,
+          signal: abort.signal,
+        }),
+      );
+      background.push(
+        runConsumerGroup({
+          brokers: [bootstrap],
+          groupId: GROUP_ID,
+          topic: TOPIC,
+          ratePerCore: DEMO_RATE_PER_CORE,
+          kubernetes: { kubeConfig, namespace },
+          durationSeconds: seconds,
+          signal: abort.signal,
+          onTick: (tick) => (lastTick = tick),
+        }),
+      );
+    }
+    const until = durationMs !== undefined ? Date.now() + durationMs : Infinity;
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
-    while (!stopping && Date.now() < until) {
+    while (!abort.signal.aborted && Date.now() < until) {
       const consumer = (await custom.getNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
@@ -92,8 +172,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       })) as Consumer;
       const deployments = (await apps.listNamespacedDeployment({ namespace })).items;
       const pods = (await core.listNamespacedPod({ namespace })).items;
+      const lag = lastTick ? new Map(lastTick.lag.map((l, p) => [p, l])) : undefined;
       console.log(
-        `${new Date().toISOString()}\n${renderConsumer(consumer)}\n${renderInstances(deployments, pods)}\n`,
+        `${new Date().toISOString()}\n${renderConsumer(consumer)}\n${renderInstances(deployments, pods, lag)}\n`,
       );
       await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(0, until - Date.now()))));
     }

@@ -8,6 +8,7 @@ import { consumerCrd } from '../api/crd.js';
 import { describeApiError } from '../controller/kube.js';
 import { runOperator } from './run.js';
 import { runDemo } from './demo.js';
+import { runLoadgen, runSimulatedGroup } from './loadgen.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 // `konsumerator manifests | head` closes the pipe early; that is not an error.
@@ -59,10 +60,39 @@ program
   )
   .option('--kubeconfig <path>', 'use this cluster instead of a local control plane')
   .option('--local', 'always start a local control plane, even when a cluster is configured')
+  .option('--no-kafka', 'local control plane without a Kafka broker: static metrics instead of a live load')
+  .option('--kafka-bootstrap <host:port>', 'with a configured cluster: a Kafka broker for the live load')
   .option('--namespace <ns>', 'namespace of the demo Consumer', 'konsumerator-demo')
   .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
   .option('--log-level <level>', 'operator log level', 'warn')
   .action(runDemo);
+
+program
+  .command('loadgen')
+  .description('produce a skewed, time-varying load into a Kafka topic (bounded in time)')
+  .requiredOption('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
+  .requiredOption('--topic <topic>', 'topic to produce to')
+  .requiredOption('--rates <list>', 'messages per second of each partition, e.g. 500,20,20,20')
+  .option('--duration <duration>', 'how long to produce', '10m')
+  .option('--create-topic', 'create the topic (one partition per rate) when missing')
+  .option('--sine-amplitude <n>', 'vary each rate by this share (0.5: 50%..150%)')
+  .option('--sine-period <duration>', 'period of the variation', '10m')
+  .option('--max-messages <n>', 'stop after this many messages')
+  .action(runLoadgen);
+
+program
+  .command('simulate-group')
+  .description(
+    "consume a topic as a consumer group whose instances are a Consumer's Deployments, at ratePerCore × their CPU request",
+  )
+  .requiredOption('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
+  .requiredOption('--topic <topic>', 'topic')
+  .requiredOption('--group <id>', 'consumer group id')
+  .requiredOption('--namespace <ns>', "namespace of the Consumer's Deployments")
+  .requiredOption('--rate-per-core <n>', 'messages per second one core consumes')
+  .option('--duration <duration>', 'how long to run', '10m')
+  .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
+  .action(runSimulatedGroup);
 
 program.parseAsync().catch((error: unknown) => {
   const { code, message } = describeApiError(error);

@@ -3,6 +3,9 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Consumer } from '../api/schema.js';
 import { Annotation } from '../api/constants.js';
 
+const partitionsOf = (d: V1Deployment) =>
+  (d.metadata?.annotations?.[Annotation.partition] ?? '').split(',').filter(Boolean).map(Number);
+
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -32,7 +35,12 @@ export function renderConsumer(consumer: Consumer): string {
   return `${counts}\n${conditions}`;
 }
 
-export function renderInstances(deployments: readonly V1Deployment[], pods: readonly V1Pod[]): string {
+/** One row per instance; `lag` (messages behind per partition) adds a LAG column. */
+export function renderInstances(
+  deployments: readonly V1Deployment[],
+  pods: readonly V1Pod[],
+  lag?: ReadonlyMap<number, number>,
+): string {
   const sorted = [...deployments].sort((a, b) =>
     a.metadata!.name!.localeCompare(b.metadata!.name!, 'en', { numeric: true }),
   );
@@ -53,7 +61,9 @@ export function renderInstances(deployments: readonly V1Deployment[], pods: read
       String(c?.resources?.requests?.memory ?? '-'),
       d.metadata?.annotations?.[Annotation.scalingStatus] ?? '',
       `${running}/${d.spec?.replicas ?? 1}`,
+      ...(lag ? [String(partitionsOf(d).reduce((sum, p) => sum + (lag.get(p) ?? 0), 0))] : []),
     ];
   });
-  return table(['INSTANCE', 'PARTITIONS', 'CPU REQ', 'CPU LIM', 'MEMORY', 'STATE', 'PODS RUNNING'], rows);
+  const header = ['INSTANCE', 'PARTITIONS', 'CPU REQ', 'CPU LIM', 'MEMORY', 'STATE', 'PODS RUNNING'];
+  return table(lag ? [...header, 'LAG (MSGS)'] : header, rows);
 }
