@@ -201,6 +201,12 @@ export const Autoscaler = object(
         description: '(new) How metrics become resources; naive is the original formula.',
       }),
     ),
+    dryRun: Type.Optional(
+      Type.Boolean({
+        description:
+          '(new) Read metrics and decide, but change nothing: the recommendations appear in status.instances.',
+      }),
+    ),
     container: Type.Optional(
       Type.String({
         description:
@@ -342,6 +348,31 @@ export const Condition = object({
 });
 export type Condition = Static<typeof Condition>;
 
+const InstanceStatus = object({
+  id: Type.Integer({ minimum: 0, description: 'Instance id (the consumer-id annotation).' }),
+  partitions: Type.String({ maxLength: 4096, description: 'Its partitions, e.g. 0-2 or 0,1,2.' }),
+  state: Type.Optional(
+    Type.String({ maxLength: 32, description: 'Scaling state (RUNNING, PENDING_SCALE_UP, ...).' }),
+  ),
+  lagSeconds: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest partition lag, seconds.' })),
+  cpu: Type.Optional(Type.String({ maxLength: 64, description: 'CPU request of the scaled container now.' })),
+  memory: Type.Optional(
+    Type.String({ maxLength: 64, description: 'Memory request of the scaled container now.' }),
+  ),
+  targetCpu: Type.Optional(
+    Type.String({ maxLength: 64, description: 'CPU request the autoscaler aims at.' }),
+  ),
+  targetMemory: Type.Optional(
+    Type.String({ maxLength: 64, description: 'Memory request the autoscaler aims at.' }),
+  ),
+  action: Type.Optional(
+    StringEnum(['none', 'scale-up', 'scale-down', 'would-scale-up', 'would-scale-down'], {
+      description: 'What this read did (or, in dry-run, would do).',
+    }),
+  ),
+});
+export type InstanceStatus = Static<typeof InstanceStatus>;
+
 const count = (description: string) => Type.Optional(Type.Integer({ format: 'int32', description }));
 
 export const ConsumerStatus = object(
@@ -363,6 +394,14 @@ export const ConsumerStatus = object(
     ),
     lastSyncState: Type.Optional(
       StringMap(PartitionState, { description: 'The metrics last read, keyed by partition number.' }),
+    ),
+    instances: Type.Optional(
+      Type.Array(InstanceStatus, {
+        description:
+          '(new) Per-instance view at the last metrics read: lagging instances and those with a pending or ' +
+          'recommended change first, at most 500.',
+        maxItems: 500,
+      }),
     ),
     conditions: Type.Optional(
       Type.Array(Condition, {

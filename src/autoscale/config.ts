@@ -24,6 +24,8 @@ export interface AutoscaleConfig {
   budget: Budget | undefined;
   /** The container whose resources follow the metrics; undefined when no container has an Auto policy. */
   container: string | undefined;
+  /** Decide and report, change nothing. */
+  dryRun: boolean;
 }
 
 type Section = NonNullable<NonNullable<ConsumerSpec['autoscaler']>['prometheus']>;
@@ -63,6 +65,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     predictor: predictors[autoscaler.predictor ?? 'naive']!,
     budget,
     container: scaledContainer(spec),
+    dryRun: autoscaler.dryRun === true,
   };
 }
 

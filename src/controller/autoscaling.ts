@@ -3,7 +3,8 @@
 // fields, conditions and events.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
-import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
+import type { Condition, Consumer, ConsumerStatus, InstanceStatus } from '../api/schema.js';
+import { compareRequests } from '../autoscale/policy.js';
 import { policyFor } from '../api/resolve.js';
 import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig } from '../autoscale/config.js';
@@ -135,7 +136,7 @@ export async function autoscaleStep(
 
   // New instances start at the prediction from the latest reading (as the original did).
   buckets.forEach((partitions, id) => {
-    if (byId.has(id)) return;
+    if (byId.has(id) || config.dryRun) return;
     const signal = instanceSignal(
       partitions,
       reading.partitions,
@@ -180,9 +181,12 @@ export async function autoscaleStep(
     ...(config.budget ? { budget: config.budget } : {}),
   });
   const events: ScaleEvent[] = [];
+  const instanceStatus: InstanceStatus[] = [];
   for (const outcome of result.instances) {
-    lagFree.set(consumer.metadata.uid, outcome.id, outcome.decision.state.lagFreeSyncs);
     const input = inputs.find((i) => i.id === outcome.id)!;
+    instanceStatus.push(describeInstance(outcome, input, buckets[outcome.id]!, config.dryRun));
+    if (config.dryRun) continue; // dry-run: instances keep their resources and annotations
+    lagFree.set(consumer.metadata.uid, outcome.id, outcome.decision.state.lagFreeSyncs);
     const status = outcome.decision.state.status ?? ScalingStatus.running;
     overrides.set(outcome.id, {
       container,
@@ -219,6 +223,7 @@ export async function autoscaleStep(
   return {
     overrides,
     status: {
+      instances: mostInteresting(instanceStatus),
       lastSyncTime: rfc3339Seconds(now),
       lastSyncState: toLastSyncState(reading),
       lagging: result.instances.filter((o) => o.signal.lagging).length,
@@ -238,6 +243,54 @@ export async function autoscaleStep(
       budget: config.budget,
     },
   };
+}
+
+const MAX_INSTANCE_STATUS = 500;
+
+/** Lagging instances first, then those with a change, then by id; at most 500 (status must stay small). */
+function mostInteresting(list: InstanceStatus[]): InstanceStatus[] {
+  const rank = (i: InstanceStatus) =>
+    ((i.lagSeconds ?? 0) > 0 ? 0 : 2) + (i.action && i.action !== 'none' ? 0 : 1);
+  return [...list].sort((a, b) => rank(a) - rank(b) || a.id - b.id).slice(0, MAX_INSTANCE_STATUS);
+}
+
+const cpuText = (millis: number | undefined) => (millis === undefined ? undefined : formatCpu(millis));
+const memoryText = (bytes: number | undefined) => (bytes === undefined ? undefined : formatMemory(bytes));
+
+function describeInstance(
+  outcome: InstanceOutcome,
+  input: InstanceInput,
+  partitions: readonly number[],
+  dryRun: boolean,
+): InstanceStatus {
+  const cmp = compareRequests(outcome.target, input.current);
+  const wouldChange =
+    cmp > 0
+      ? outcome.signal.lagging && !outcome.signal.stalled
+      : cmp < 0 && !outcome.signal.lagging && !outcome.signal.unknown;
+  const action: InstanceStatus['action'] = dryRun
+    ? wouldChange
+      ? cmp > 0
+        ? 'would-scale-up'
+        : 'would-scale-down'
+      : 'none'
+    : outcome.decision.apply
+      ? outcome.decision.direction === 'down'
+        ? 'scale-down'
+        : 'scale-up'
+      : 'none';
+  const entry: InstanceStatus = { id: outcome.id, partitions: partitionRanges(partitions), action };
+  const state = dryRun ? input.state.status : outcome.decision.state.status;
+  if (state) entry.state = state;
+  if (outcome.signal.maxLagMs !== undefined) entry.lagSeconds = Math.floor(outcome.signal.maxLagMs / 1000);
+  const fields: [keyof InstanceStatus, string | undefined][] = [
+    ['cpu', cpuText(input.current.cpuRequest)],
+    ['memory', memoryText(input.current.memoryRequest)],
+    ['targetCpu', cpuText(outcome.target.cpuRequest)],
+    ['targetMemory', memoryText(outcome.target.memoryRequest)],
+  ];
+  for (const [key, value] of fields) if (value !== undefined) (entry as Record<string, unknown>)[key] = value;
+  return entry;
 }
 
 function scaleEvent(consumer: Consumer, outcome: InstanceOutcome, current: Sizing): ScaleEvent {

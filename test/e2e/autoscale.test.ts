@@ -136,3 +136,32 @@ test('an unreachable Prometheus is reported and resizes nothing', async () => {
   await consumers.waitReady(ns, 'orders');
   assert.deepEqual(await cpuOf(ns), ['100m', '100m'], 'instances run with the fallback');
 });
+
+test('dry-run: the recommendation appears in status and nothing changes', async () => {
+  const ns = await newNamespace('dryrun');
+  const spec = staticSpec(ns, {
+    '0': calm,
+    '1': { production: 150, consumption: 100, behind: 150 * 600 },
+    '2': calm,
+  });
+  spec.autoscaler.dryRun = true;
+  await consumers.create(ns, 'orders', spec);
+  await consumers.waitReady(ns, 'orders');
+  const consumer = await waitFor('a recommendation in status', async () => {
+    const c = await consumers.get(ns, 'orders');
+    return c.status?.instances?.some((i) => i.action === 'would-scale-up') ? c : undefined;
+  });
+  const first = consumer.status!.instances![0]!;
+  assert.deepEqual(
+    {
+      id: first.id,
+      action: first.action,
+      cpu: first.cpu,
+      targetCpu: first.targetCpu,
+      lagSeconds: first.lagSeconds,
+    },
+    { id: 1, action: 'would-scale-up', cpu: '100m', targetCpu: '3', lagSeconds: 600 },
+  );
+  await new Promise((r) => setTimeout(r, 3000)); // a few more reads
+  assert.deepEqual(await cpuOf(ns), ['100m', '100m', '100m'], 'fallback resources, untouched');
+});
