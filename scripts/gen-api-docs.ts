@@ -48,6 +48,15 @@ const DEFAULTS: Record<string, string> = {
   'spec.autoscaler.prometheus.fallbackStrategy': '`min` (unset or "")',
   'spec.autoscaler.prometheus.cpuIncrement': `\`${DEFAULT_CPU_INCREMENT}\``,
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
+  ...Object.fromEntries(
+    ['prometheus', 'kafka'].flatMap((mode) => [
+      [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],
+      [`spec.autoscaler.${mode}.tls.certSecretRef.certKey`, '`tls.crt`'],
+      [`spec.autoscaler.${mode}.tls.certSecretRef.keyKey`, '`tls.key`'],
+    ]),
+  ),
+  'spec.autoscaler.kafka.sasl.usernameKey': '`username`',
+  'spec.autoscaler.kafka.sasl.passwordKey': '`password`',
 };
 
 /** Meaning beyond the schema's one-line description, for the fields where it matters. */
@@ -274,6 +283,8 @@ Each of these is covered by \`test/e2e/crd-validation.test.ts\` against a real k
 - an unknown container policy \`mode\` or \`fallbackStrategy\`;
 - two container policies with the same \`containerName\`, or a name that is neither \`*\` nor a
   container name;
+- a Prometheus \`auth\` with both \`bearerTokenKey\` and \`usernameKey\`/\`passwordKey\`, or with
+  neither a bearer token key nor both basic-auth keys; Kafka \`tls\` settings with \`enabled: false\`;
 - an empty Prometheus \`address\` list, an address that is not an http(s) URL, an empty query, a
   \`partitionLabel\` that is not a Prometheus label name;
 - a \`name\` that cannot prefix a Deployment name (e.g. uppercase), a \`namespace\` that is not a
@@ -295,7 +306,10 @@ status conditions and as events, without stopping the other Consumers:
   to by mounts, port names, resource requests above limits, ...); such an error appears when the
   operator creates the Deployment;
 - Deployment names (\`<spec.name>-<instanceId>\`) longer than 253 characters;
-- container policies naming a container the template does not have (a warning event).
+- container policies naming a container the template does not have (a warning event);
+- the Secrets that hold the metrics sources' credentials: a missing Secret or key, or a Secret the
+  operator may not read, makes \`MetricsAvailable\` False with a message naming
+  \`namespace/secret\` and the key ([credentials.md](credentials.md)).
 
 ## New compared with the original
 

@@ -71,6 +71,123 @@ const Query = object(
   { description: 'A PromQL query and the label that carries the partition number.' },
 );
 
+// Credentials of the metrics sources come from Secrets in the Consumer's own namespace (there is
+// deliberately no namespace field): the operator reads each one with a GET by name, which a
+// namespace owner grants with a Role limited by resourceNames (docs/credentials.md).
+const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
+const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+
+const SecretName = Type.String({
+  description: "Name of a Secret in the Consumer's namespace.",
+  minLength: 1,
+  maxLength: 253,
+  pattern: SECRET_NAME_PATTERN,
+});
+
+const SecretKey = (description: string) =>
+  Type.Optional(Type.String({ description, minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN }));
+
+const SecretRef = (description: string) => object({ name: SecretName }, { description });
+
+const ServerName = Type.Optional(
+  Type.String({
+    description:
+      "Host name to verify the server's certificate against, when it differs from the address's host.",
+    minLength: 1,
+    maxLength: 253,
+    pattern: '^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$',
+  }),
+);
+
+const CaSecretRef = object(
+  {
+    name: SecretName,
+    key: SecretKey('Key of the PEM CA bundle in the Secret (default ca.crt).'),
+  },
+  {
+    description:
+      "Secret holding the PEM CA bundle that signs the server's certificate; it replaces the system CAs.",
+  },
+);
+
+const CertSecretRef = object(
+  {
+    name: SecretName,
+    certKey: SecretKey('Key of the PEM client certificate (default tls.crt).'),
+    keyKey: SecretKey('Key of the PEM private key (default tls.key).'),
+  },
+  {
+    description:
+      'Secret holding a client certificate and key for mutual TLS (a kubernetes.io/tls Secret fits).',
+  },
+);
+
+const tlsFields = {
+  insecureSkipVerify: Type.Optional(
+    Type.Boolean({ description: 'Accept any server certificate (insecure: for tests only).' }),
+  ),
+  caSecretRef: Type.Optional(CaSecretRef),
+  certSecretRef: Type.Optional(CertSecretRef),
+  serverName: ServerName,
+};
+
+export const PrometheusAuth = object(
+  {
+    secretRef: SecretRef("Secret in the Consumer's namespace holding the credentials."),
+    bearerTokenKey: SecretKey('Key of the bearer token in the Secret (sent as Authorization: Bearer).'),
+    usernameKey: SecretKey('Key of the basic-auth user name in the Secret (with passwordKey).'),
+    passwordKey: SecretKey('Key of the basic-auth password in the Secret (with usernameKey).'),
+  },
+  {
+    description:
+      '(new) Credentials sent to every address: a bearer token (bearerTokenKey) or basic auth ' +
+      '(usernameKey and passwordKey), read from a Secret the operator is allowed to get (docs/credentials.md).',
+    ...rules(
+      {
+        rule: '!has(self.bearerTokenKey) || (!has(self.usernameKey) && !has(self.passwordKey))',
+        message: 'set either bearerTokenKey or usernameKey and passwordKey, not both',
+      },
+      {
+        rule: 'has(self.bearerTokenKey) || (has(self.usernameKey) && has(self.passwordKey))',
+        message: 'set bearerTokenKey, or both usernameKey and passwordKey',
+      },
+    ),
+  },
+);
+
+export const PrometheusTls = object(tlsFields, {
+  description:
+    "(new) TLS settings for https addresses; certificates come from Secrets in the Consumer's namespace.",
+});
+
+export const KafkaTls = object(
+  {
+    enabled: Type.Boolean({ description: 'Connect to the brokers with TLS.' }),
+    ...tlsFields,
+  },
+  {
+    description: "(new) TLS to the brokers; certificates come from Secrets in the Consumer's namespace.",
+    ...rules({
+      rule:
+        'self.enabled || (!has(self.insecureSkipVerify) && !has(self.caSecretRef) && ' +
+        '!has(self.certSecretRef) && !has(self.serverName))',
+      message: 'insecureSkipVerify, caSecretRef, certSecretRef and serverName need enabled: true',
+    }),
+  },
+);
+
+export const KafkaSasl = object(
+  {
+    mechanism: StringEnum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+      description: 'SASL mechanism (plain sends the password as is: use it with TLS).',
+    }),
+    secretRef: SecretRef("Secret in the Consumer's namespace holding the user name and password."),
+    usernameKey: SecretKey('Key of the user name in the Secret (default username).'),
+    passwordKey: SecretKey('Key of the password in the Secret (default password).'),
+  },
+  { description: '(new) SASL authentication to the brokers, credentials read from a Secret.' },
+);
+
 /** How the metrics turn into resources; the same fields in every provider's section. */
 const estimationFields = {
   minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
@@ -117,6 +234,8 @@ export const PrometheusAutoscaler = object(
     offset: { ...Query, description: 'Messages behind (lag in messages) per partition.' },
     production: { ...Query, description: 'Produced messages per second per partition.' },
     consumption: { ...Query, description: 'Consumed messages per second per partition.' },
+    auth: Type.Optional(PrometheusAuth),
+    tls: Type.Optional(PrometheusTls),
     ...estimationFields,
   },
   { description: 'Prometheus metrics provider settings.', ...lagOrder },
@@ -141,6 +260,8 @@ export const KafkaAutoscaler = object(
       minLength: 1,
       maxLength: 255,
     }),
+    tls: Type.Optional(KafkaTls),
+    sasl: Type.Optional(KafkaSasl),
     ...estimationFields,
   },
   {
@@ -419,6 +540,8 @@ export type ConsumerSpec = Static<typeof ConsumerSpec>;
 export type ConsumerStatus = Static<typeof ConsumerStatus>;
 export type ContainerPolicy = Static<typeof ContainerPolicy>;
 export type ResourcePolicy = Static<typeof ResourcePolicy>;
+export type PrometheusAutoscaler = Static<typeof PrometheusAutoscaler>;
+export type KafkaAutoscaler = Static<typeof KafkaAutoscaler>;
 
 export interface Consumer {
   apiVersion?: string;

@@ -167,6 +167,20 @@ function baseSpec(namespace: string): JsonObject {
   };
 }
 
+/** A complete kafka section with `extra` fields. */
+const kafkaSection = (extra: JsonObject): JsonObject => ({
+  brokers: ['kafka:9092'],
+  topic: 'orders',
+  groupId: 'orders-consumer',
+  minSyncPeriod: '1m',
+  ratePerCore: 10000,
+  ramPerCore: '256Mi',
+  tolerableLag: '5m',
+  criticalLag: '30m',
+  recoveryTime: '30m',
+  ...extra,
+});
+
 const consumerObject = (name: string, spec: JsonObject): JsonObject => ({
   apiVersion: `${GROUP}/${VERSION}`,
   kind: 'Consumer',
@@ -277,6 +291,43 @@ const INVALID: InvalidCase[] = [
     title: 'invalid partitionLabel',
     change: [[`${P}.production.partitionLabel`, 'partition-id']],
     field: `spec.${P}.production.partitionLabel`,
+  },
+  {
+    title: 'prometheus auth with both a bearer token and basic auth keys',
+    change: [[`${P}.auth`, { secretRef: { name: 'prom' }, bearerTokenKey: 'token', usernameKey: 'user' }]],
+    field: `spec.${P}.auth`,
+  },
+  {
+    title: 'prometheus auth with a username key but no password key',
+    change: [[`${P}.auth`, { secretRef: { name: 'prom' }, usernameKey: 'user' }]],
+    field: `spec.${P}.auth`,
+  },
+  {
+    title: 'prometheus auth without a secretRef',
+    change: [[`${P}.auth`, { bearerTokenKey: 'token' }]],
+    field: `spec.${P}.auth.secretRef`,
+  },
+  {
+    title: 'a Secret name that is not a DNS subdomain',
+    change: [[`${P}.tls`, { caSecretRef: { name: 'Prom_CA' } }]],
+    field: `spec.${P}.tls.caSecretRef.name`,
+  },
+  {
+    title: 'kafka TLS settings with enabled false',
+    change: [
+      ['autoscaler.kafka', kafkaSection({ tls: { enabled: false, caSecretRef: { name: 'kafka-ca' } } })],
+    ],
+    field: 'spec.autoscaler.kafka.tls',
+  },
+  {
+    title: 'unknown SASL mechanism',
+    change: [
+      [
+        'autoscaler.kafka',
+        kafkaSection({ sasl: { mechanism: 'gssapi', secretRef: { name: 'kafka-user' } } }),
+      ],
+    ],
+    field: 'spec.autoscaler.kafka.sasl.mechanism',
   },
   { title: 'invalid name (uppercase)', change: [['name', 'OrdersConsumer']], field: 'spec.name' },
   { title: 'invalid namespace', change: [['namespace', 'Not_A_Namespace']], field: 'spec.namespace' },
@@ -422,6 +473,35 @@ describe('Consumer CRD on the real API server', () => {
     spec.resourcePolicy = {};
     const { refusal } = await create(namespace, consumerObject('mode-none', spec));
     assert.equal(refusal, undefined, `refused: ${refusal?.message}`);
+  });
+
+  it('accepts credentials from Secrets: Prometheus bearer or basic auth and TLS, Kafka TLS and SASL', async () => {
+    const spec = baseSpec(namespace);
+    setPath(spec, `${P}.auth`, { secretRef: { name: 'prom-auth' }, bearerTokenKey: 'token' });
+    setPath(spec, `${P}.tls`, {
+      caSecretRef: { name: 'prom-ca' },
+      certSecretRef: { name: 'prom-client', certKey: 'client.crt', keyKey: 'client.key' },
+      serverName: 'prometheus.monitoring.svc',
+    });
+    setPath(
+      spec,
+      'autoscaler.kafka',
+      kafkaSection({
+        tls: { enabled: true, caSecretRef: { name: 'kafka-ca', key: 'ca.pem' }, insecureSkipVerify: false },
+        sasl: { mechanism: 'scram-sha-512', secretRef: { name: 'kafka-user' }, passwordKey: 'pw' },
+      }),
+    );
+    const bearer = await create(namespace, consumerObject('credentials-bearer', clone(spec)));
+    assert.equal(bearer.refusal, undefined, `refused: ${bearer.refusal?.message}`);
+    assert.deepEqual(bearer.stored?.spec, withPortProtocol(spec));
+    setPath(spec, `${P}.auth`, {
+      secretRef: { name: 'prom-auth' },
+      usernameKey: 'user',
+      passwordKey: 'pass',
+    });
+    setPath(spec, 'autoscaler.kafka.tls', { enabled: true });
+    const basic = await create(namespace, consumerObject('credentials-basic', spec));
+    assert.equal(basic.refusal, undefined, `refused: ${basic.refusal?.message}`);
   });
 
   it('refuses an unknown field of the pod template under strict field validation, prunes it otherwise', async () => {
