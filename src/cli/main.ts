@@ -9,6 +9,7 @@ import { describeApiError } from '../controller/kube.js';
 import { runOperator } from './run.js';
 import { runDemo } from './demo.js';
 import { runLoadgen, runSimulatedGroup } from './loadgen.js';
+import { DEFAULT_GRANT_NAME, grantSecretsYaml } from './grant-secrets.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 // `konsumerator manifests | head` closes the pipe early; that is not an error.
@@ -52,6 +53,40 @@ program
     const objects = options.crdOnly ? [consumerCrd()] : [consumerCrd(), ...operatorManifests(options)];
     process.stdout.write(toYaml(objects));
   });
+
+program
+  .command('grant-secrets')
+  .description(
+    'print a Role and RoleBinding that let the operator get exactly these Secrets of a namespace (pipe to kubectl apply -f -)',
+  )
+  .requiredOption('--namespace <ns>', "namespace of the Secrets (the Consumers' namespace)")
+  .requiredOption(
+    '--secret <name>',
+    'a Secret the operator may get; repeat for several',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--operator-namespace <ns>', "namespace of the operator's ServiceAccount", DEFAULT_NAMESPACE)
+  .option('--service-account <name>', "the operator's ServiceAccount", 'konsumerator')
+  .option('--name <name>', 'name of the Role and RoleBinding', DEFAULT_GRANT_NAME)
+  .action(
+    (options: {
+      namespace: string;
+      secret: string[];
+      operatorNamespace: string;
+      serviceAccount: string;
+      name: string;
+    }) => {
+      process.stdout.write(
+        grantSecretsYaml({
+          namespace: options.namespace,
+          secrets: options.secret,
+          operatorNamespace: options.operatorNamespace,
+          serviceAccount: options.serviceAccount,
+          name: options.name,
+        }),
+      );
+    },
+  );
 
 program
   .command('demo')

@@ -1,6 +1,9 @@
 // One metrics provider per Consumer, kept between reconciles (the Kafka provider computes rates
 // from its own history), re-created when the Consumer's metrics settings change, and read at
 // most once per minSyncPeriod — also across operator restarts, through status.lastSyncTime.
+// Credentials come from Secrets (credentials.ts), re-read with one GET each when a read is due
+// and at most once per minSyncPeriod; the provider is re-created when a Secret's uid or
+// resourceVersion changes.
 import type { Consumer } from '../api/schema.js';
 import type { AutoscaleConfig } from '../autoscale/config.js';
 import {
@@ -14,6 +17,13 @@ import {
   type ProviderObserver,
 } from '../metrics/index.js';
 import { canonicalJson } from '../plan/hash.js';
+import {
+  CredentialsError,
+  loadCredentials,
+  secretUses,
+  type MetricsCredentials,
+  type SecretReader,
+} from './credentials.js';
 
 export interface MetricsSync {
   /** Read in this reconcile: decisions may be made from it. */
@@ -25,9 +35,16 @@ export interface MetricsSync {
 
 interface Entry {
   key: string;
-  provider: MetricsProvider;
+  /** Created when the first read is due (and its credentials could be read). */
+  provider: MetricsProvider | undefined;
   lastReadAt: Date | undefined;
   reading: MetricsReading | undefined;
+  /** The Secrets (uid and resourceVersion) the provider was built with. */
+  credentialsVersion: string | undefined;
+  /** When the Secrets were last read; they are read again at most once per minSyncPeriod. */
+  credentialsCheckedAt: Date | undefined;
+  /** Why they could not be had at credentialsCheckedAt. */
+  credentialsError: CredentialsError | undefined;
 }
 
 const READ_TIMEOUT_MS = 20_000;
@@ -36,6 +53,7 @@ function createProvider(
   consumer: Consumer,
   config: AutoscaleConfig,
   observer: ProviderObserver,
+  credentials: MetricsCredentials,
 ): MetricsProvider {
   const autoscaler = consumer.spec.autoscaler;
   if (config.mode === 'prometheus') {
@@ -46,6 +64,7 @@ function createProvider(
       production: p.production,
       consumption: p.consumption,
       observer,
+      ...credentials.prometheus,
     });
   }
   if (config.mode === 'kafka') {
@@ -55,6 +74,7 @@ function createProvider(
       topic: k.topic,
       groupId: k.groupId,
       clientId: `konsumerator-${consumer.metadata.name}`,
+      ...credentials.kafka,
     });
   }
   return createStaticProvider({ partitions: autoscaler.static!.partitions });
@@ -63,8 +83,14 @@ function createProvider(
 export class MetricsSources {
   private readonly entries = new Map<string, Entry>();
 
-  /** `observerFor` gives the hooks a Consumer's provider reports its requests to. */
-  constructor(private readonly observerFor: (consumer: Consumer) => ProviderObserver = () => noopObserver) {}
+  /**
+   * `observerFor` gives the hooks a Consumer's provider reports its requests to; `secrets` reads
+   * the Secrets that hold credentials (without it, a Consumer that references one gets an error).
+   */
+  constructor(
+    private readonly observerFor: (consumer: Consumer) => ProviderObserver = () => noopObserver,
+    private readonly secrets?: SecretReader,
+  ) {}
 
   async sync(consumer: Consumer, config: AutoscaleConfig, now: Date): Promise<MetricsSync> {
     const uid = consumer.metadata.uid;
@@ -72,22 +98,42 @@ export class MetricsSources {
     const key = canonicalJson({ mode: config.mode, section });
     let entry = this.entries.get(uid);
     if (!entry || entry.key !== key) {
-      await entry?.provider.close?.().catch(() => undefined);
+      await entry?.provider?.close?.().catch(() => undefined);
       entry = {
         key,
-        provider: createProvider(consumer, config, this.observerFor(consumer)),
+        provider: undefined,
         ...warmStart(consumer),
+        credentialsVersion: undefined,
+        credentialsCheckedAt: undefined,
+        credentialsError: undefined,
       };
       this.entries.set(uid, entry);
     }
     if (entry.lastReadAt && now.getTime() - entry.lastReadAt.getTime() < config.minSyncPeriodMs) {
       return { fresh: false, reading: entry.reading, error: undefined };
     }
+    // A read is due: the credentials first (when they are due too), then the read.
+    const warnings: string[] = [];
+    if (secretUses(consumer.spec.autoscaler, config.mode).length > 0) {
+      const checked = entry.credentialsCheckedAt;
+      if (!checked || now.getTime() - checked.getTime() >= config.minSyncPeriodMs) {
+        await this.refreshCredentials(entry, consumer, config, now);
+      }
+      const failure = entry.credentialsError;
+      if (failure && !(failure.transient && entry.provider)) {
+        return { fresh: false, reading: entry.reading, error: failure.message };
+      }
+      // An API hiccup while re-reading: keep the credentials read before, and say so.
+      if (failure) warnings.push(`${failure.message}; using the credentials read before`);
+    } else {
+      entry.provider ??= createProvider(consumer, config, this.observerFor(consumer), {});
+    }
     try {
-      const reading = await entry.provider.read(
+      const reading = await entry.provider!.read(
         consumer.spec.numPartitions,
         AbortSignal.timeout(READ_TIMEOUT_MS),
       );
+      if (warnings.length > 0) reading.warnings.push(...warnings);
       entry.reading = reading;
       entry.lastReadAt = now;
       return { fresh: true, reading, error: undefined };
@@ -100,17 +146,48 @@ export class MetricsSources {
     }
   }
 
+  /** Reads the Secrets; a new uid or resourceVersion (or the first read) re-creates the provider. */
+  private async refreshCredentials(
+    entry: Entry,
+    consumer: Consumer,
+    config: AutoscaleConfig,
+    now: Date,
+  ): Promise<void> {
+    entry.credentialsCheckedAt = now;
+    try {
+      if (!this.secrets) throw new CredentialsError('credentials from Secrets are not available here', false);
+      const loaded = await loadCredentials(
+        this.secrets,
+        consumer.metadata.namespace,
+        consumer.spec.autoscaler,
+        config.mode,
+      );
+      entry.credentialsError = undefined;
+      if (entry.provider && entry.credentialsVersion === loaded.version) return;
+      await entry.provider?.close?.().catch(() => undefined);
+      entry.provider = createProvider(consumer, config, this.observerFor(consumer), loaded.credentials);
+      entry.credentialsVersion = loaded.version;
+    } catch (error) {
+      entry.credentialsError =
+        error instanceof CredentialsError
+          ? error
+          : new CredentialsError(error instanceof Error ? error.message : String(error), true);
+    }
+  }
+
   /** When the next read is due, for requeueing. */
   nextReadInMs(consumer: Consumer, config: AutoscaleConfig, now: Date): number {
     const entry = this.entries.get(consumer.metadata.uid);
-    if (!entry?.lastReadAt) return config.minSyncPeriodMs;
-    return Math.max(0, config.minSyncPeriodMs - (now.getTime() - entry.lastReadAt.getTime()));
+    const since = (t: Date) => config.minSyncPeriodMs - (now.getTime() - t.getTime());
+    // Credentials that could not be read are tried again once per minSyncPeriod.
+    const from = entry?.credentialsError ? entry.credentialsCheckedAt : entry?.lastReadAt;
+    return from ? Math.max(0, since(from)) : config.minSyncPeriodMs;
   }
 
   async forget(uid: string): Promise<void> {
     const entry = this.entries.get(uid);
     this.entries.delete(uid);
-    await entry?.provider.close?.().catch(() => undefined);
+    await entry?.provider?.close?.().catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {

@@ -7,6 +7,7 @@ import { ResourceCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
+import { ApiSecretReader } from './credentials.js';
 import { LagFreeCounter } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
 import { ApiEventSink, type EventSink } from './events.js';
@@ -47,7 +48,10 @@ export class Operator {
     const { kubeConfig, log } = options;
     this.log = log;
     this.metrics = new OperatorMetrics(options.version);
-    this.sources = new MetricsSources((consumer) => this.metrics.providerObserver(consumer.metadata.name));
+    this.sources = new MetricsSources(
+      (consumer) => this.metrics.providerObserver(consumer.metadata.name),
+      new ApiSecretReader(kubeConfig),
+    );
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     this.consumers = new ResourceCache<Consumer>(
