@@ -2,18 +2,16 @@
 // from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
-import { operatorManifests, OPERATOR_NAME } from '../../src/cli/manifests.js';
-import { applyObjects } from '../../src/cli/install.js';
 import { describeApiError } from '../../src/controller/kube.js';
-import { kubeConfig, newNamespace, testEnv, deleteTestNamespaces } from '../support/env.js';
+import { kubeConfig, newNamespace, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
+import { operatorServiceAccountConfig } from '../support/service-account.js';
 
-const OPERATOR_NAMESPACE = 'konsumerator-rbac-test';
 let operator: Operator | undefined;
 let serviceAccountConfig: KubeConfig;
 
@@ -21,23 +19,7 @@ before(async () => {
   const admin = kubeConfig();
   await installCrd(admin);
   // Namespace, ServiceAccount, ClusterRole and binding exactly as `konsumerator manifests` ships them.
-  const rbac = operatorManifests({ namespace: OPERATOR_NAMESPACE, image: 'unused' }).filter(
-    (o) => o.kind !== 'Deployment',
-  );
-  await applyObjects(admin, rbac, 'konsumerator-tests');
-  const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
-    name: OPERATOR_NAME,
-    namespace: OPERATOR_NAMESPACE,
-    body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const env = testEnv();
-  serviceAccountConfig = new KubeConfig();
-  serviceAccountConfig.loadFromOptions({
-    clusters: [{ name: 'plane', server: env.apiServerUrl, caFile: env.caFile }],
-    users: [{ name: 'operator', token: token.status!.token }],
-    contexts: [{ name: 'operator', cluster: 'plane', user: 'operator' }],
-    currentContext: 'operator',
-  });
+  serviceAccountConfig = await operatorServiceAccountConfig();
 });
 after(async () => {
   await deleteTestNamespaces();
@@ -65,7 +47,18 @@ test('the operator reconciles with only the shipped ClusterRole', async () => {
 
 test('the operator identity may not read Secrets or change Consumers', async () => {
   const core = serviceAccountConfig.makeApiClient(CoreV1Api);
-  await assert.rejects(core.listSecretForAllNamespaces(), (e) => describeApiError(e).code === 403);
+  const forbidden = (e: unknown) => describeApiError(e).code === 403;
+  // No access to Secrets at all: not cluster-wide, not in a namespace, not by name, not a watch.
+  const ns = await newNamespace('rbac-secrets');
+  const admin = kubeConfig().makeApiClient(CoreV1Api);
+  await admin.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name: 'password' }, stringData: { password: 'hunter2' } },
+  });
+  await assert.rejects(core.listSecretForAllNamespaces(), forbidden);
+  await assert.rejects(core.listSecretForAllNamespaces({ watch: true }), forbidden);
+  await assert.rejects(core.listNamespacedSecret({ namespace: ns }), forbidden);
+  await assert.rejects(core.readNamespacedSecret({ namespace: ns, name: 'password' }), forbidden);
   const consumers = new ConsumerClient(serviceAccountConfig);
   await assert.rejects(
     consumers.create('default', 'forbidden', baseSpec({ namespace: 'default' })),

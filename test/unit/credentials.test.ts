@@ -19,6 +19,7 @@ import {
 import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import { autoscaleConfig } from '../../src/autoscale/config.js';
 import { grantSecretsObjects } from '../../src/cli/grant-secrets.js';
+import { clusterRole } from '../../src/cli/manifests.js';
 import type { ConsumerSpec, KafkaAutoscaler, PrometheusAutoscaler } from '../../src/api/schema.js';
 import { noopObserver } from '../../src/metrics/index.js';
 import { baseSpec, consumer } from '../support/consumers.js';
@@ -300,6 +301,13 @@ describe('loading the Secrets', () => {
 });
 
 describe('konsumerator grant-secrets', () => {
+  test('the shipped ClusterRole grants nothing on Secrets (and no wildcard)', () => {
+    for (const rule of clusterRole().rules as Array<{ resources: string[]; verbs: string[] }>) {
+      assert.ok(!rule.resources.includes('secrets') && !rule.resources.includes('*'), JSON.stringify(rule));
+      assert.ok(!rule.verbs.includes('*'), JSON.stringify(rule));
+    }
+  });
+
   test('a Role with get on exactly the named Secrets, bound to the operator ServiceAccount', () => {
     const [role, binding] = grantSecretsObjects({
       namespace: 'shop',
