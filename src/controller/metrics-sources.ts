@@ -38,6 +38,10 @@ interface Entry {
   /** Created when the first read is due (and its credentials could be read). */
   provider: MetricsProvider | undefined;
   lastReadAt: Date | undefined;
+  /** The last read attempt, failed or not: reads are tried at most once per minSyncPeriod. */
+  lastAttemptAt: Date | undefined;
+  /** Why the last attempt failed, until one succeeds. */
+  lastError?: string | undefined;
   reading: MetricsReading | undefined;
   /** The Secrets (uid and resourceVersion) the provider was built with. */
   credentialsVersion: string | undefined;
@@ -109,8 +113,8 @@ export class MetricsSources {
       };
       this.entries.set(uid, entry);
     }
-    if (entry.lastReadAt && now.getTime() - entry.lastReadAt.getTime() < config.minSyncPeriodMs) {
-      return { fresh: false, reading: entry.reading, error: undefined };
+    if (entry.lastAttemptAt && now.getTime() - entry.lastAttemptAt.getTime() < config.minSyncPeriodMs) {
+      return { fresh: false, reading: entry.reading, error: entry.lastError };
     }
     // A read is due: the credentials first (when they are due too), then the read.
     const warnings: string[] = [];
@@ -128,6 +132,7 @@ export class MetricsSources {
     } else {
       entry.provider ??= createProvider(consumer, config, this.observerFor(consumer), {});
     }
+    entry.lastAttemptAt = now;
     try {
       const reading = await entry.provider!.read(
         consumer.spec.numPartitions,
@@ -136,13 +141,11 @@ export class MetricsSources {
       if (warnings.length > 0) reading.warnings.push(...warnings);
       entry.reading = reading;
       entry.lastReadAt = now;
+      entry.lastError = undefined;
       return { fresh: true, reading, error: undefined };
     } catch (error) {
-      return {
-        fresh: false,
-        reading: entry.reading,
-        error: error instanceof Error ? error.message : String(error),
-      };
+      entry.lastError = error instanceof Error ? error.message : String(error);
+      return { fresh: false, reading: entry.reading, error: entry.lastError };
     }
   }
 
@@ -180,7 +183,7 @@ export class MetricsSources {
     const entry = this.entries.get(consumer.metadata.uid);
     const since = (t: Date) => config.minSyncPeriodMs - (now.getTime() - t.getTime());
     // Credentials that could not be read are tried again once per minSyncPeriod.
-    const from = entry?.credentialsError ? entry.credentialsCheckedAt : entry?.lastReadAt;
+    const from = entry?.credentialsError ? entry.credentialsCheckedAt : entry?.lastAttemptAt;
     return from ? Math.max(0, since(from)) : config.minSyncPeriodMs;
   }
 
@@ -200,8 +203,10 @@ export class MetricsSources {
 }
 
 /** After a restart, the last reading and its time come from status, so minSyncPeriod holds. */
-function warmStart(consumer: Consumer): Pick<Entry, 'lastReadAt' | 'reading'> {
+function warmStart(consumer: Consumer): Pick<Entry, 'lastReadAt' | 'lastAttemptAt' | 'reading'> {
   const { lastSyncTime, lastSyncState } = consumer.status ?? {};
   const reading = fromLastSyncState(lastSyncState, lastSyncTime, consumer.spec.numPartitions);
-  return reading ? { lastReadAt: reading.time, reading } : { lastReadAt: undefined, reading: undefined };
+  return reading
+    ? { lastReadAt: reading.time, lastAttemptAt: reading.time, reading }
+    : { lastReadAt: undefined, lastAttemptAt: undefined, reading: undefined };
 }
