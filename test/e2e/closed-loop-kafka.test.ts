@@ -155,14 +155,14 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
       90_000,
     );
     const scaledAt = Date.now();
-    // The naive formula drains a backlog until the lag is below tolerableLag, then gives the
-    // partition what its production needs: the lag settles under tolerableLag, not at 0.
+    // Once the lag is below tolerableLag the naive formula only keeps the backlog term
+    // (production × lag / recoveryTime), so the rest drains slowly: half is the bar here.
     const tolerableMessages = 5 * LOAD[0]!;
     await waitFor(
-      'the hot partition drains below tolerableLag',
+      'the hot partition drains to half of tolerableLag',
       async () => {
         const last = ticks.at(-1);
-        return last && peakLag() >= tolerableMessages && last.lag[0]! < tolerableMessages;
+        return last && peakLag() >= tolerableMessages && last.lag[0]! < tolerableMessages / 2;
       },
       90_000,
     );
