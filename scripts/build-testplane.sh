@@ -8,6 +8,7 @@
 # Prints the bin directory on its last line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+"$here/scripts/ensure-system-packages.sh"
 K8S_VERSION=v1.36.3
 KWOK_VERSION=v0.8.0
 cache_root=${KONSUMERATOR_CACHE:-$HOME/.cache/konsumerator}
