@@ -34,6 +34,16 @@ program
   .option('--workers <n>', 'Consumers reconciled in parallel', '4')
   .option('--resync <duration>', 'reconcile every Consumer at least this often', '1m')
   .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
+  .option(
+    '--leader-elect',
+    'reconcile only while holding a Lease (run several replicas for high availability)',
+  )
+  .option(
+    '--leader-election-namespace <ns>',
+    'namespace of the Lease (default: $POD_NAMESPACE, else konsumerator-system)',
+    process.env.POD_NAMESPACE ?? DEFAULT_NAMESPACE,
+  )
+  .option('--leader-election-id <name>', 'name of the Lease', 'konsumerator-global')
   .action(runOperator);
 
 program

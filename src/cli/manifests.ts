@@ -47,12 +47,33 @@ export function operatorManifests({ namespace, image }: ManifestOptions): Kubern
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: OPERATOR_NAME },
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
     } as KubernetesObject,
+    // Leader election: the replicas share one Lease in the operator's own namespace.
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: `${OPERATOR_NAME}-leader-election`, namespace },
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      ],
+    } as KubernetesObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: `${OPERATOR_NAME}-leader-election`, namespace },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: `${OPERATOR_NAME}-leader-election`,
+      },
+      subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
+    } as KubernetesObject,
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: OPERATOR_NAME, namespace, labels },
       spec: {
-        replicas: 1,
+        // Two replicas with leader election: one reconciles, the other takes over within the lease.
+        replicas: 2,
         selector: { matchLabels: labels },
         template: {
           metadata: {
@@ -66,7 +87,15 @@ export function operatorManifests({ namespace, image }: ManifestOptions): Kubern
               {
                 name: 'operator',
                 image,
-                args: ['run', '--metrics-bind-address=:8080', '--health-probe-bind-address=:8081'],
+                args: [
+                  'run',
+                  '--leader-elect',
+                  '--metrics-bind-address=:8080',
+                  '--health-probe-bind-address=:8081',
+                ],
+                env: [
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                ],
                 ports: [
                   { name: 'metrics', containerPort: 8080 },
                   { name: 'health', containerPort: 8081 },

@@ -1,4 +1,6 @@
 // `konsumerator run`: the operator until SIGINT/SIGTERM.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
 import { parseDuration } from '../api/units.js';
@@ -12,6 +14,9 @@ export interface RunOptions {
   workers: string;
   resync: string;
   logLevel: string;
+  leaderElect?: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
 }
 
 export async function runOperator(options: RunOptions): Promise<void> {
@@ -27,6 +32,15 @@ export async function runOperator(options: RunOptions): Promise<void> {
     resyncMs: parseDuration(options.resync),
     metricsAddress: options.metricsBindAddress || undefined,
     healthAddress: options.healthProbeBindAddress || undefined,
+    ...(options.leaderElect
+      ? {
+          leaderElection: {
+            namespace: options.leaderElectionNamespace,
+            name: options.leaderElectionId,
+            identity: `${hostname()}_${randomUUID()}`,
+          },
+        }
+      : {}),
   });
   process.on('unhandledRejection', (reason) => log.error({ err: String(reason) }, 'unhandled rejection'));
   await operator.start();

@@ -7,6 +7,7 @@ import { ResourceCache } from './cache.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
 import { LagFreeCounter } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
@@ -28,6 +29,11 @@ export interface OperatorOptions {
   healthAddress?: string;
   clock?: () => Date;
   events?: EventSink;
+  /** Run only while holding this Lease (several replicas for high availability). */
+  leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
+    /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
+    onLost?: () => void;
+  };
 }
 
 export class Operator {
@@ -41,6 +47,9 @@ export class Operator {
   private readonly workerLoops: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private synced = false;
+  private elector: LeaderElector | undefined;
+  private electionRun: Promise<void> | undefined;
+  private readonly electionAbort = new AbortController();
   private stopping = false;
   private readonly log: Logger;
 
@@ -104,6 +113,36 @@ export class Operator {
     await Promise.all([this.consumers.start(), this.deployments.start()]);
     this.synced = true;
     for (const c of this.consumers.list()) this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
+    const election = this.options.leaderElection;
+    if (!election) return this.startWorkers();
+    // Caches stay warm on every replica; only the leader reconciles.
+    this.elector = new LeaderElector({ ...election, kubeConfig: this.options.kubeConfig, log: this.log });
+    this.electionRun = this.elector
+      .run(() => this.startWorkers(), this.electionAbort.signal)
+      .then((outcome) => {
+        if (outcome === 'lost') (election.onLost ?? (() => process.exit(1)))();
+      });
+  }
+
+  /**
+   * Stops reconciling and renewing without releasing the Lease, as a killed process would: for
+   * tests of the hand-over.
+   */
+  async abandonLeadership(): Promise<void> {
+    this.electionAbort.abort();
+    await this.electionRun;
+    this.elector = undefined;
+    this.queue.shutDown();
+    await Promise.all(this.workerLoops);
+  }
+
+  /** Whether this replica reconciles (always true without leader election). */
+  get isLeader(): boolean {
+    if (this.options.leaderElection) return this.elector?.isLeader ?? false;
+    return this.workerLoops.length > 0;
+  }
+
+  private startWorkers(): void {
     const workers = this.options.workers ?? 4;
     for (let i = 0; i < workers; i++) this.workerLoops.push(this.work());
     const resyncMs = this.options.resyncMs ?? 60_000;
@@ -160,9 +199,13 @@ export class Operator {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.electionAbort.abort();
+    await this.electionRun;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await Promise.all(this.workerLoops);
+    // Only after the last write: the next leader may start at once.
+    await this.elector?.release();
     await Promise.all([this.consumers.stop(), this.deployments.stop()]);
     await this.sources.closeAll();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
