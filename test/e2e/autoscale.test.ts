@@ -1,27 +1,17 @@
 // Autoscaling on the real control plane with the static metrics source: the lagging instance
 // grows, calm ones shrink, and an unreachable Prometheus resizes nothing.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
-import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
-import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
+import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
-let operator: Operator;
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 const estimation = {
   minSyncPeriod: '1s',

@@ -1,15 +1,14 @@
 // The controller on the real control plane: instances, repartitioning, rollouts, drift, garbage
 // collection, name clashes and invalid specs.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Watch, type V1Deployment } from '@kubernetes/client-node';
-import type { Operator } from '../../src/controller/operator.js';
-import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
+import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import {
   ConsumerClient,
   apiRequestCounts,
   operatorWrites,
+  operatorForThisFile,
   startOperator,
   totalWrites,
 } from '../support/operator.js';
@@ -18,16 +17,7 @@ import { baseSpec } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
-let operator: Operator;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+const running = operatorForThisFile();
 
 /** Waits for the operator to settle, then counts its writes over `quietMs`. */
 async function writesDuring(quietMs: number): Promise<Record<string, number>> {
@@ -314,9 +304,9 @@ describe('restart', () => {
     await consumers.waitReady(ns, 'orders');
     await cluster.waitAllRunning(ns, 4);
     await writesDuring(1000); // let the first operator settle
-    await operator.stop();
+    await running.operator!.stop();
     const before = await apiRequestCounts();
-    operator = await startOperator();
+    running.operator = await startOperator();
     await new Promise((r) => setTimeout(r, 5000));
     const writes = operatorWrites(before, await apiRequestCounts());
     assert.deepEqual(writes, {}, `writes after restart: ${JSON.stringify(writes)}`);

@@ -1,16 +1,14 @@
 // Control-plane cost of one Consumer with 100 instances, counted from the API server's own
 // request metrics: every instance needs exactly one Deployment write, and a converged Consumer
 // needs none.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Operator } from '../../src/controller/operator.js';
-import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
+import { newNamespace, waitFor } from '../support/env.js';
 import {
   ConsumerClient,
   apiRequestCounts,
   operatorWrites,
-  startOperator,
+  operatorForThisFile,
   totalWrites,
 } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
@@ -18,16 +16,7 @@ import { baseSpec } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
-let operator: Operator;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 test('a 100-instance Consumer converges with one write per instance and then writes nothing', async (t) => {
   const ns = await newNamespace('scale');

@@ -7,7 +7,9 @@ import { Operator } from '../../src/controller/operator.js';
 import { silentLogger, createLogger } from '../../src/util/log.js';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
-import { kubeConfig, testEnv, waitFor } from './env.js';
+import { after, before } from 'node:test';
+import { deleteTestNamespaces, kubeConfig, testEnv, waitFor } from './env.js';
+import { installCrd } from './crd.js';
 
 export async function startOperator(config: KubeConfig = kubeConfig(), resyncMs = 60_000): Promise<Operator> {
   const log = process.env.KONSUMERATOR_TEST_LOGS ? createLogger('debug') : silentLogger();
@@ -157,4 +159,22 @@ export class ConsumerClient {
       timeoutMs,
     );
   }
+}
+
+/**
+ * The usual set-up of an e2e file: install the CRD and run one operator for the whole file; at the
+ * end delete the file's namespaces (and wait for them to go) and stop the operator. Tests may
+ * replace `running.operator` (e.g. to restart it); the current one is stopped at the end.
+ */
+export function operatorForThisFile(): { operator: Operator | undefined } {
+  const running: { operator: Operator | undefined } = { operator: undefined };
+  before(async () => {
+    await installCrd(kubeConfig());
+    running.operator = await startOperator();
+  });
+  after(async () => {
+    await deleteTestNamespaces();
+    await running.operator?.stop();
+  });
+  return running;
 }
