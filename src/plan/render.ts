@@ -67,7 +67,6 @@ function renderContainer(
     resources = applySizing(container.resources, override.sizing, current?.resources);
   } else if (isSized(resolved.containerPolicies, container.name)) {
     const sizing = decideSizing({
-      container,
       policy: policyFor(resolved.containerPolicies, container.name),
       current: isNewInstance ? undefined : current,
       strategy: resolved.fallbackStrategy,

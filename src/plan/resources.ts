@@ -100,7 +100,6 @@ export function runningFallback(
 }
 
 export interface SizingInput {
-  container: V1Container;
   policy: ContainerPolicy | undefined;
   /** The same container in the instance's current Deployment, when the instance exists. */
   current: V1Container | undefined;

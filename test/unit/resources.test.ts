@@ -72,7 +72,6 @@ test('an existing instance keeps its resources, clamped into a changed policy', 
     resources: { requests: { cpu: '50m', memory: '2G' }, limits: { cpu: '3', memory: '2G' } },
   };
   const sizing = decideSizing({
-    container: { name: 'consumer' },
     policy,
     current,
     strategy: 'min',
