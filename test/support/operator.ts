@@ -10,8 +10,15 @@ import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 import { after, before } from 'node:test';
 import { deleteTestNamespaces, kubeConfig, testEnv, waitFor } from './env.js';
 import { installCrd } from './crd.js';
+import { operatorServiceAccountConfig } from './service-account.js';
 
-export async function startOperator(config: KubeConfig = kubeConfig(), resyncMs = 60_000): Promise<Operator> {
+/**
+ * Starts the operator authenticated as its own ServiceAccount (token from the TokenRequest API,
+ * bound to the shipped ClusterRole), so every e2e test proves the shipped RBAC is enough. Pass a
+ * KubeConfig only to test another identity on purpose.
+ */
+export async function startOperator(config?: KubeConfig, resyncMs = 60_000): Promise<Operator> {
+  config ??= await operatorServiceAccountConfig();
   const log = process.env.KONSUMERATOR_TEST_LOGS ? createLogger('debug') : silentLogger();
   const operator = new Operator({ kubeConfig: config, log, version: 'test', resyncMs, workers: 4 });
   await operator.start();
