@@ -34,6 +34,8 @@ export interface AutoscaleStep {
   events: ScaleEvent[];
   /** Reconcile again after this long (the next metrics read). */
   requeueAfterMs: number | undefined;
+  /** How long lastSyncTime/lastSyncState may stay unwritten when nothing else in status changes. */
+  syncCheckpointMs?: number;
   /** For the operator's own metrics, from a fresh read. */
   observed?: {
     lagSecondsByPartition: Map<number, number>;
@@ -126,7 +128,8 @@ export async function autoscaleStep(
     reason: reading.warnings.length ? 'PartialData' : 'Read',
     message: reading.warnings.length
       ? reading.warnings.slice(0, 5).join('; ').slice(0, 2000)
-      : `read at ${rfc3339Seconds(reading.time)}`,
+      : // No time here: a message that changed at every read would be a status write per read.
+        `metrics read for all ${consumer.spec.numPartitions} partitions`,
   };
   const { buckets, byId } = observeInstances(consumer, deployments);
   const policies = consumer.spec.resourcePolicy?.containerPolicies ?? [];
@@ -231,6 +234,7 @@ export async function autoscaleStep(
     conditions,
     events,
     requeueAfterMs,
+    syncCheckpointMs: Math.max(SYNC_CHECKPOINT_MS, config.minSyncPeriodMs),
     observed: {
       lagSecondsByPartition: new Map(
         result.instances.flatMap((o) =>
@@ -244,6 +248,13 @@ export async function autoscaleStep(
     },
   };
 }
+
+/**
+ * lastSyncTime and lastSyncState change at every read. Written alone they would cost one status
+ * write per minSyncPeriod per Consumer, so they ride along with any other status change and are
+ * otherwise checkpointed this often. They are only needed to warm-start after a restart.
+ */
+export const SYNC_CHECKPOINT_MS = 5 * 60_000;
 
 const MAX_INSTANCE_STATUS = 500;
 

@@ -120,6 +120,7 @@ export class Reconciler {
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
+        ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
       },
       now,
     );

@@ -2,6 +2,7 @@
 // conditions. Pure: the same inputs give the same status, so an unchanged status is not written.
 import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
 import type { Plan } from './consumer-plan.js';
+import { canonicalJson } from './hash.js';
 
 export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -16,6 +17,11 @@ export interface Outcome {
   autoscaleConditions?: ConditionInput[];
   /** The Consumer autoscales: its metrics conditions not set in this reconcile are kept. */
   autoscaling?: boolean;
+  /**
+   * When only lastSyncTime/lastSyncState would change, the persisted ones stand until they are
+   * this old (ms); undefined: always write the new ones.
+   */
+  syncCheckpointMs?: number;
 }
 
 const AUTOSCALING_CONDITIONS = ['MetricsAvailable', 'Stalled'];
@@ -137,5 +143,21 @@ export function buildStatus(
     conditions: mergeConditions(previous.conditions, next, generation, now),
   };
   if (generation !== undefined) status.observedGeneration = generation;
-  return status;
+  return keepCheckpointedSync(previous, status, outcome.syncCheckpointMs, now);
+}
+
+/** The new status, but with the persisted sync time and state when they are all that changed and are recent enough. */
+function keepCheckpointedSync(
+  previous: ConsumerStatus,
+  status: ConsumerStatus,
+  checkpointMs: number | undefined,
+  now: Date,
+): ConsumerStatus {
+  if (checkpointMs === undefined || previous.lastSyncTime === undefined) return status;
+  const persistedAt = Date.parse(previous.lastSyncTime);
+  if (!Number.isFinite(persistedAt) || now.getTime() - persistedAt >= checkpointMs) return status;
+  const withPersisted: ConsumerStatus = { ...status, lastSyncTime: previous.lastSyncTime };
+  if (previous.lastSyncState === undefined) delete withPersisted.lastSyncState;
+  else withPersisted.lastSyncState = previous.lastSyncState;
+  return canonicalJson(withPersisted) === canonicalJson(previous) ? previous : status;
 }
