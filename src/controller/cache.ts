@@ -4,12 +4,62 @@ import {
   ListWatch,
   Watch,
   type KubeConfig,
+  type KubernetesListObject,
   type KubernetesObject,
   type ListPromise,
 } from '@kubernetes/client-node';
 import type { Logger } from '../util/log.js';
 
 type Handler<T> = (obj: T) => void;
+
+/** One page of a list: `limit` items from `continueToken` on. */
+export type ListPage<T extends KubernetesObject> = (
+  continueToken: string | undefined,
+  limit: number,
+) => Promise<KubernetesListObject<T>>;
+
+/**
+ * Lists in pages of `limit` (all pages come from one snapshot, whose resourceVersion the last
+ * page carries), trimming each item as it arrives: a cluster's worth of Deployments is never
+ * held untrimmed at once.
+ */
+export function pagedList<T extends KubernetesObject>(
+  page: ListPage<T>,
+  trim: (obj: T) => T,
+  limit = 500,
+): ListPromise<T> {
+  return async () => {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    for (;;) {
+      const result = await page(continueToken, limit);
+      for (const item of result.items) items.push(trim(item));
+      continueToken = result.metadata?._continue || undefined;
+      if (!continueToken) return { ...result, items };
+    }
+  };
+}
+
+/** A Watch that trims each object before the informer stores it. */
+class TrimmingWatch<T extends KubernetesObject> extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly trim: (obj: T) => T,
+  ) {
+    super(config);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const trimmed = (phase: string, apiObj: unknown, watchObj?: unknown) =>
+      callback(phase, phase === 'ERROR' || !apiObj ? apiObj : this.trim(apiObj as T), watchObj);
+    return super.watch(path, queryParams, trimmed, done);
+  }
+}
 
 /** Orders resourceVersions; they are etcd revisions in practice, opaque in theory. */
 export function isAtLeast(resourceVersion: string | undefined, target: string): boolean {
@@ -26,10 +76,11 @@ export class ResourceCache<T extends KubernetesObject> {
   constructor(
     kubeConfig: KubeConfig,
     path: string,
-    list: ListPromise<T>,
+    list: ListPage<T>,
     private readonly log: Logger,
+    trim: (obj: T) => T = (obj) => obj,
   ) {
-    this.informer = new ListWatch<T>(path, new Watch(kubeConfig), list, false);
+    this.informer = new ListWatch<T>(path, new TrimmingWatch(kubeConfig, trim), pagedList(list, trim), false);
     this.informer.on('error', (err?: unknown) => this.restart(err));
     this.informer.on('connect', () => (this.restartDelayMs = 500));
   }

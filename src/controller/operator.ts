@@ -1,9 +1,16 @@
 // Wires the operator together: informers on Consumers and Deployments feed a keyed work queue;
 // workers run the reconciler; a periodic resync re-enqueues every Consumer.
-import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
 import { ResourceCache } from './cache.js';
+import { trimDeployment, withoutManagedFields } from './trim.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
@@ -66,14 +73,27 @@ export class Operator {
     this.consumers = new ResourceCache<Consumer>(
       kubeConfig,
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      () => custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }),
+      (continueToken, limit) =>
+        custom.listCustomObjectForAllNamespaces({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          limit,
+          ...(continueToken ? { _continue: continueToken } : {}),
+        }) as Promise<KubernetesListObject<Consumer>>,
       log.child({ cache: 'consumers' }),
+      withoutManagedFields,
     );
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       '/apis/apps/v1/deployments',
-      () => apps.listDeploymentForAllNamespaces(),
+      (continueToken, limit) =>
+        apps.listDeploymentForAllNamespaces({
+          limit,
+          ...(continueToken ? { _continue: continueToken } : {}),
+        }),
       log.child({ cache: 'deployments' }),
+      trimDeployment,
     );
     const writer = new KubeWriter(kubeConfig);
     this.reconciler = new Reconciler({
