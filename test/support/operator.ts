@@ -1,7 +1,5 @@
 // Runs the real operator in the test process against the test plane, and reads the API server's
 // own request counters, so tests can count the operator's writes from the server's view.
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';
 import { silentLogger, createLogger } from '../../src/util/log.js';
@@ -10,6 +8,11 @@ import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 import { after, before } from 'node:test';
 import { deleteTestNamespaces, kubeConfig, testEnv, waitFor } from './env.js';
 import { installCrd } from './crd.js';
+import {
+  apiRequestCounts as apiRequestCountsOf,
+  operatorWrites as operatorWritesOf,
+  totalWrites,
+} from '../../src/testplane/api-metrics.js';
 import { operatorServiceAccountConfig } from './service-account.js';
 
 /**
@@ -25,57 +28,14 @@ export async function startOperator(config?: KubeConfig, resyncMs = 60_000): Pro
   return operator;
 }
 
-/** apiserver_request_total summed by verb/group/resource/subresource, from the server's /metrics. */
-export async function apiRequestCounts(): Promise<Map<string, number>> {
-  const env = testEnv();
-  const text = await new Promise<string>((resolve, reject) => {
-    https
-      .get(
-        `${env.apiServerUrl}/metrics`,
-        { ca: readFileSync(env.caFile), headers: { Authorization: `Bearer ${env.adminToken}` } },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (body += chunk));
-          res.on('end', () => resolve(body));
-        },
-      )
-      .on('error', reject);
-  });
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    const key = `${labels.verb} ${labels.group ?? ''}/${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return counts;
-}
+/** apiserver_request_total of the test plane, by "VERB group/resource[/subresource]". */
+export const apiRequestCounts = () => apiRequestCountsOf(testEnv());
 
-const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY', 'CREATE', 'UPDATE']);
+/** The operator's writes between two readings of apiRequestCounts() (see src/testplane/api-metrics.ts). */
+export const operatorWrites = (before: Map<string, number>, after: Map<string, number>) =>
+  operatorWritesOf(before, after, GROUP);
 
-/**
- * Write requests that only the operator makes: to Deployments (not their status, which the
- * controller-manager writes), Consumers and their status. Events are left out: the
- * controller-manager records events too.
- */
-export function operatorWrites(
-  before: Map<string, number>,
-  after: Map<string, number>,
-): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const [key, value] of after) {
-    const [verb, resource] = key.split(' ') as [string, string];
-    if (!WRITE_VERBS.has(verb)) continue;
-    if (resource !== 'apps/deployments' && !resource.startsWith(`${GROUP}/`)) continue;
-    const delta = value - (before.get(key) ?? 0);
-    if (delta > 0) result[key] = delta;
-  }
-  return result;
-}
-
-export const totalWrites = (writes: Record<string, number>) =>
-  Object.values(writes).reduce((a, b) => a + b, 0);
+export { totalWrites };
 
 export class ConsumerClient {
   readonly custom: CustomObjectsApi;
