@@ -41,6 +41,16 @@ export interface ReconcileResult {
 
 const ROLLOUT_POLL_MS = 15_000;
 
+/** A Deployment write that succeeded, for its event. */
+interface Done {
+  name: string;
+  reason: 'Created' | 'Updated' | 'Deleted';
+  message: string;
+}
+
+/** Up to this many writes of one kind in a reconcile get an event each; more get one summary. */
+const EVENTS_PER_DEPLOYMENT_UP_TO = 5;
+
 /** The original's encoding of the scaling state in konsumerator_deployment_status. */
 const STATUS_CODE: Record<string, number> = {
   RUNNING: 1,
@@ -140,16 +150,38 @@ export class Reconciler {
     const concurrency = this.deps.writeConcurrency ?? 8;
     for (const type of ['create', 'update', 'delete'] as const) {
       const batch = actions.filter((a) => a.type === type);
+      const done: Done[] = [];
       await inBatches(batch, concurrency, async (action) => {
-        const failure = await this.executeOne(consumer, action);
+        const failure = await this.executeOne(consumer, action, done);
         if (failure) failures.push(failure);
       });
+      this.recordDone(consumer, done);
     }
     return failures;
   }
 
+  /**
+   * One event per Deployment written, or, past a handful, one summary event per kind of write:
+   * a 1,000-instance Consumer would otherwise cost 1,000 event writes on top of its Deployments.
+   */
+  private recordDone(consumer: Consumer, done: readonly Done[]): void {
+    const { events } = this.deps;
+    if (done.length <= EVENTS_PER_DEPLOYMENT_UP_TO) {
+      for (const d of done) events.emit(consumer, 'Normal', d.reason, d.message);
+      return;
+    }
+    const names = done.map((d) => d.name).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    const verb = { Created: 'created', Updated: 'updated', Deleted: 'deleted' }[done[0]!.reason];
+    events.emit(
+      consumer,
+      'Normal',
+      done[0]!.reason,
+      `${verb} ${names.length} Deployments: ${names.slice(0, 3).join(', ')} … ${names.at(-1)}`,
+    );
+  }
+
   /** Runs one action; returns a description of the failure, if any. */
-  private async executeOne(consumer: Consumer, action: Action): Promise<string | undefined> {
+  private async executeOne(consumer: Consumer, action: Action, done: Done[]): Promise<string | undefined> {
     const { writer, events, metrics, deployments, log } = this.deps;
     const namespace = consumer.metadata.namespace;
     const label = { consumer: consumer.metadata.name };
@@ -163,12 +195,11 @@ export class Reconciler {
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
         metrics.creates.inc(label);
-        events.emit(
-          consumer,
-          'Normal',
-          'Created',
-          `created Deployment ${name} for partitions ${partitionsOf(action.deployment)}`,
-        );
+        done.push({
+          name,
+          reason: 'Created',
+          message: `created Deployment ${name} for partitions ${partitionsOf(action.deployment)}`,
+        });
       } else if (action.type === 'update') {
         log.debug(
           {
@@ -189,12 +220,12 @@ export class Reconciler {
             : action.reason === 'drift'
               ? `reverted changes made outside the operator (${action.drift.slice(0, 5).join(', ')})`
               : 'applied the changed spec';
-        events.emit(consumer, 'Normal', 'Updated', `Deployment ${name}: ${why}`);
+        done.push({ name, reason: 'Updated', message: `Deployment ${name}: ${why}` });
       } else {
         await writer.deleteDeployment(namespace, name, action.uid);
         await deployments.waitUntil(() => deployments.get(name, namespace)?.metadata?.uid !== action.uid);
         metrics.deletes.inc(label);
-        events.emit(consumer, 'Normal', 'Deleted', `deleted Deployment ${name}: ${action.reason}`);
+        done.push({ name, reason: 'Deleted', message: `deleted Deployment ${name}: ${action.reason}` });
       }
       return undefined;
     } catch (error) {
