@@ -16,9 +16,30 @@ const MANAGING_KINDS = new Set(['Consumer', 'ConfigMap']);
 const isManaged = (deployment: V1Deployment) =>
   (deployment.metadata?.ownerReferences ?? []).some((r) => r.controller && MANAGING_KINDS.has(r.kind));
 
-/** A Deployment as the cache keeps it: without managedFields, and metadata only when not managed. */
+/** The rollout counters the plan reads (conditions and their messages are not needed). */
+const STATUS_FIELDS = [
+  'observedGeneration',
+  'replicas',
+  'updatedReplicas',
+  'readyReplicas',
+  'availableReplicas',
+  'unavailableReplicas',
+] as const;
+
+/**
+ * A Deployment as the cache keeps it: without managedFields and with only the rollout counters of
+ * its status; of a Deployment no Consumer controls, only the metadata.
+ */
 export function trimDeployment(deployment: V1Deployment): V1Deployment {
   withoutManagedFields(deployment);
-  if (isManaged(deployment)) return deployment;
-  return { apiVersion: deployment.apiVersion, kind: deployment.kind, metadata: deployment.metadata };
+  if (!isManaged(deployment)) {
+    return { apiVersion: deployment.apiVersion, kind: deployment.kind, metadata: deployment.metadata };
+  }
+  const status = deployment.status;
+  if (status) {
+    const kept: Record<string, unknown> = {};
+    for (const field of STATUS_FIELDS) if (status[field] !== undefined) kept[field] = status[field];
+    deployment.status = kept;
+  }
+  return deployment;
 }
