@@ -511,10 +511,18 @@ export const ConsumerStatus = object(
     ),
     redundant: count('Deployments scheduled for deletion.'),
     lastSyncTime: Type.Optional(
-      Type.String({ format: 'date-time', description: 'When the metrics were last read successfully.' }),
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the metrics were last read successfully. Written together with any other status change, ' +
+          'otherwise at most every 5 minutes (or minSyncPeriod, if longer), so a steady Consumer costs no status writes.',
+      }),
     ),
     lastSyncState: Type.Optional(
-      StringMap(PartitionState, { description: 'The metrics last read, keyed by partition number.' }),
+      StringMap(PartitionState, {
+        description:
+          'The metrics read at lastSyncTime, keyed by partition number (warm start after a restart).',
+      }),
     ),
     instances: Type.Optional(
       Type.Array(InstanceStatus, {
