@@ -9,6 +9,7 @@ import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
 import { buildStatus } from '../plan/status.js';
+import { withConcurrency } from '../util/concurrency.js';
 import { canonicalJson } from '../plan/hash.js';
 import { Annotation } from '../api/constants.js';
 import type { ResourceCache } from './cache.js';
@@ -60,14 +61,6 @@ const STATUS_CODE: Record<string, number> = {
 };
 
 export const consumerKey = (namespace: string, name: string) => `${namespace}/${name}`;
-
-async function inBatches<T>(
-  items: readonly T[],
-  size: number,
-  run: (item: T) => Promise<void>,
-): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
-}
 
 const partitionsOf = (d: V1Deployment) => d.metadata?.annotations?.[Annotation.partition] ?? '';
 
@@ -151,7 +144,7 @@ export class Reconciler {
     for (const type of ['create', 'update', 'delete'] as const) {
       const batch = actions.filter((a) => a.type === type);
       const done: Done[] = [];
-      await inBatches(batch, concurrency, async (action) => {
+      await withConcurrency(batch, concurrency, async (action) => {
         const failure = await this.executeOne(consumer, action, done);
         if (failure) failures.push(failure);
       });
