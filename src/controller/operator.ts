@@ -1,9 +1,10 @@
-// Wires the operator together: informers on Consumers and Deployments feed a keyed work queue;
-// workers run the reconciler; a periodic resync re-enqueues every Consumer.
-import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
-import type { Consumer } from '../api/schema.js';
+// Wires the operator together: informers on Consumers (or, in guest mode, the ConfigMaps of one
+// namespace) and Deployments feed a keyed work queue; workers run the reconciler; a periodic
+// resync re-enqueues every Consumer.
+import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ResourceCache } from './cache.js';
+import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
+import { ConfigMapConsumerSource } from './configmap-source.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
@@ -29,6 +30,11 @@ export interface OperatorOptions {
   healthAddress?: string;
   clock?: () => Date;
   events?: EventSink;
+  /**
+   * Guest mode: watch only this namespace and read Consumers from its ConfigMaps annotated
+   * `konsumerator.lwolf.org/managed` (the original's --namespace); needs no CRD and no ClusterRole.
+   */
+  namespace?: string;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -38,7 +44,7 @@ export interface OperatorOptions {
 
 export class Operator {
   readonly metrics: OperatorMetrics;
-  private readonly consumers: ResourceCache<Consumer>;
+  private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
   private readonly queue = new WorkQueue();
   private readonly sources: MetricsSources;
@@ -61,21 +67,19 @@ export class Operator {
       (consumer) => this.metrics.providerObserver(consumer.metadata.name),
       new ApiSecretReader(kubeConfig),
     );
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.consumers = new ResourceCache<Consumer>(
-      kubeConfig,
-      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      () => custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }),
-      log.child({ cache: 'consumers' }),
-    );
+    const writer = new KubeWriter(kubeConfig);
+    const guest = options.namespace;
+    this.consumers = guest
+      ? new ConfigMapConsumerSource(kubeConfig, guest, log)
+      : new CrdConsumerSource(kubeConfig, writer, log);
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
-      '/apis/apps/v1/deployments',
-      () => apps.listDeploymentForAllNamespaces(),
+      guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
+      () =>
+        guest ? apps.listNamespacedDeployment({ namespace: guest }) : apps.listDeploymentForAllNamespaces(),
       log.child({ cache: 'deployments' }),
     );
-    const writer = new KubeWriter(kubeConfig);
     this.reconciler = new Reconciler({
       consumers: this.consumers,
       deployments: this.deployments,
@@ -157,7 +161,8 @@ export class Operator {
   private enqueueOwnerOf(deployment: V1Deployment): void {
     const namespace = deployment.metadata?.namespace ?? '';
     const owner = deployment.metadata?.ownerReferences?.find((r) => r.controller);
-    if (owner?.apiVersion === API_VERSION && owner.kind === KIND) {
+    const { apiVersion, kind } = this.consumers.ownerType;
+    if (owner?.apiVersion === apiVersion && owner.kind === kind) {
       this.queue.add(consumerKey(namespace, owner.name));
       return;
     }
