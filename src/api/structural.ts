@@ -1,10 +1,10 @@
 // Checks a value against a structural OpenAPI v3 schema the way the API server checks a custom
-// resource (types, required fields, enums, bounds, patterns, unknown fields), for Consumers that
-// do not pass through the API server: guest mode reads them from ConfigMaps. The schema is the
-// one the CRD is generated from (schema.ts), so both modes accept and refuse the same specs,
-// except for the CEL rules (x-kubernetes-validations), which need a CEL runtime; see
-// docs/guest-mode.md for what that leaves to the controller.
+// resource (types, required fields, enums, bounds, patterns, unknown fields, and the CEL rules
+// of x-kubernetes-validations), for Consumers that do not pass through the API server: guest
+// mode reads them from ConfigMaps. The schema is the one the CRD is generated from (schema.ts),
+// so both modes accept and refuse the same specs.
 import type { SpecProblem } from './validate.js';
+import { evaluateRule } from './cel.js';
 
 interface Schema {
   type?: string;
@@ -26,6 +26,9 @@ interface Schema {
   nullable?: boolean;
   'x-kubernetes-int-or-string'?: boolean;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-validations'?: { rule: string; message: string; fieldPath?: string }[];
 }
 
 /** At most this many problems are reported: the first ones are what the user fixes first. */
@@ -67,6 +70,23 @@ export function checkStructural(schema: unknown, value: unknown, path: string): 
 
 function check(schema: Schema, value: unknown, path: string, out: SpecProblem[]): void {
   if (out.length >= MAX_PROBLEMS) return;
+  const before = out.length;
+  checkShape(schema, value, path, out);
+  // As the API server: CEL rules see only values that passed the structural checks.
+  if (out.length > before) return;
+  for (const { rule, message, fieldPath } of schema['x-kubernetes-validations'] ?? []) {
+    let ok: boolean;
+    try {
+      ok = evaluateRule(rule, value);
+    } catch (error) {
+      out.push({ field: path, message: `${message} (rule ${rule} failed: ${(error as Error).message})` });
+      continue;
+    }
+    if (!ok) out.push({ field: `${path}${fieldPath ?? ''}`, message });
+  }
+}
+
+function checkShape(schema: Schema, value: unknown, path: string, out: SpecProblem[]): void {
   const fail = (message: string) => out.push({ field: path, message });
   if (schema['x-kubernetes-int-or-string']) {
     if (typeof value === 'string') checkString(schema, value, fail);
@@ -92,6 +112,7 @@ function check(schema: Schema, value: unknown, path: string, out: SpecProblem[])
     if (schema.maxItems !== undefined && value.length > schema.maxItems)
       fail(`must have at most ${schema.maxItems} item(s), got ${value.length}`);
     if (schema.items) value.forEach((item, i) => check(schema.items!, item, `${path}[${i}]`, out));
+    checkUnique(schema, value, path, out);
   } else if (value !== null && typeof value === 'object') {
     checkObject(schema, value as Record<string, unknown>, path, out);
   }
@@ -139,4 +160,21 @@ function checkObject(schema: Schema, value: Record<string, unknown>, path: strin
       // kubectl's default (strict field validation) refuses unknown fields rather than dropping them.
       out.push({ field, message: 'is not a known field' });
   }
+}
+
+/** Lists of type map (unique by their keys) and set (unique values), as the API server checks. */
+function checkUnique(schema: Schema, list: unknown[], path: string, out: SpecProblem[]): void {
+  const type = schema['x-kubernetes-list-type'];
+  if (type !== 'map' && type !== 'set') return;
+  const keys = schema['x-kubernetes-list-map-keys'] ?? [];
+  const identity = (item: unknown) =>
+    JSON.stringify(
+      type === 'set' ? item : keys.map((k) => (item as Record<string, unknown> | null)?.[k] ?? null),
+    );
+  const seen = new Set<string>();
+  list.forEach((item, i) => {
+    const id = identity(item);
+    if (seen.has(id)) out.push({ field: `${path}[${i}]`, message: `duplicate entry ${id}` });
+    seen.add(id);
+  });
 }
