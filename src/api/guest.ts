@@ -158,11 +158,23 @@ export function consumerFromConfigMap(configMap: V1ConfigMap): DecodedConsumer {
   };
   const found = specKeyOf(configMap);
   if ('problem' in found) return { consumer, problems: [found.problem] };
-  const parsed = parseSpec(configMap.data![found.key]!, found.key);
-  if ('problems' in parsed) return { consumer, problems: parsed.problems, key: found.key };
-  const problems = checkStructural(specSchema, parsed.value, 'spec');
-  consumer.spec = parsed.value as ConsumerSpec;
-  return { consumer, problems, key: found.key };
+  const field = `data[${JSON.stringify(found.key)}]`;
+  try {
+    const parsed = parseSpec(configMap.data![found.key]!, found.key);
+    if ('problems' in parsed) return { consumer, problems: parsed.problems, key: found.key };
+    const problems = checkStructural(specSchema, parsed.value, 'spec');
+    consumer.spec = parsed.value as ConsumerSpec;
+    return { consumer, problems, key: found.key };
+  } catch (error) {
+    // Hostile input (alias bombs, absurd nesting) must not escape into the informer or the reconcile.
+    return {
+      consumer,
+      problems: [
+        { field, message: `could not be read: ${error instanceof Error ? error.message : String(error)}` },
+      ],
+      key: found.key,
+    };
+  }
 }
 
 const isCount = (text: string | undefined) => text !== undefined && /^[0-9]{1,9}$/.test(text);

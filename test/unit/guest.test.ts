@@ -154,6 +154,25 @@ describe('guest mode: decoding the spec', () => {
     }
   });
 
+  it('reports hostile input (alias bombs, deep nesting) instead of throwing', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]']
+      .concat(
+        Array.from(
+          { length: 8 },
+          (_, i) =>
+            `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+              .fill(`*${String.fromCharCode(97 + i)}`)
+              .join(', ')}]`,
+        ),
+      )
+      .join('\n');
+    const aliases = consumerFromConfigMap(configMap({ 'c.yaml': bomb }));
+    assert.equal(aliases.problems.length, 1);
+    assert.equal(aliases.problems[0]!.field, 'data["c.yaml"]');
+    const deep = consumerFromConfigMap(configMap({ 'c.yaml': '['.repeat(20_000) + ']'.repeat(20_000) }));
+    assert.ok(deep.problems.length > 0);
+  });
+
   it('treats null fields as absent, as the API server prunes them', () => {
     const text = specYaml().replace(/^numPartitionsPerInstance: 3$/m, 'numPartitionsPerInstance:');
     assert.match(text, /^numPartitionsPerInstance:$/m);
