@@ -45,7 +45,13 @@ export class ConfigMapConsumerSource implements ConsumerSource {
     this.cache = new ResourceCache<V1ConfigMap>(
       kubeConfig,
       `/api/v1/namespaces/${namespace}/configmaps`,
-      () => this.core.listNamespacedConfigMap({ namespace }),
+      // Pageable in the shape of main's paged ResourceCache; without arguments, one list.
+      (continueToken?: string, limit?: number) =>
+        this.core.listNamespacedConfigMap({
+          namespace,
+          ...(limit ? { limit } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        }),
       log.child({ cache: 'configmaps' }),
     );
   }

@@ -1,7 +1,7 @@
 // Where Consumers come from and where their status goes: Consumer resources (the CRD, the default)
 // or, in guest mode, annotated ConfigMaps of one namespace (configmap-source.ts). The reconciler
 // and the operator see only this interface, so both modes share one reconcile.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import type { SpecProblem } from '../api/validate.js';
@@ -43,7 +43,14 @@ export class CrdConsumerSource implements ConsumerSource {
     this.cache = new ResourceCache<Consumer>(
       kubeConfig,
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      () => custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }),
+      (continueToken?: string, limit?: number) =>
+        custom.listCustomObjectForAllNamespaces({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          ...(limit ? { limit } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        }) as Promise<KubernetesListObject<Consumer>>,
       log.child({ cache: 'consumers' }),
     );
   }

@@ -76,8 +76,12 @@ export class Operator {
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
-      () =>
-        guest ? apps.listNamespacedDeployment({ namespace: guest }) : apps.listDeploymentForAllNamespaces(),
+      (continueToken?: string, limit?: number) => {
+        const page = { ...(limit ? { limit } : {}), ...(continueToken ? { _continue: continueToken } : {}) };
+        return guest
+          ? apps.listNamespacedDeployment({ namespace: guest, ...page })
+          : apps.listDeploymentForAllNamespaces(page);
+      },
       log.child({ cache: 'deployments' }),
     );
     this.reconciler = new Reconciler({
