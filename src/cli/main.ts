@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { deployFiles, toYaml, operatorManifests } from './manifests.js';
+import { deployFiles, guestManifests, toYaml, operatorManifests } from './manifests.js';
 import { consumerCrd } from '../api/crd.js';
 import { describeApiError } from '../controller/kube.js';
 import { runOperator } from './run.js';
@@ -40,10 +40,16 @@ program
   )
   .option(
     '--leader-election-namespace <ns>',
-    'namespace of the Lease (default: $POD_NAMESPACE, else konsumerator-system)',
-    process.env.POD_NAMESPACE ?? DEFAULT_NAMESPACE,
+    'namespace of the Lease (default: the --namespace, else $POD_NAMESPACE, else konsumerator-system)',
   )
-  .option('--leader-election-id <name>', 'name of the Lease', 'konsumerator-global')
+  .option(
+    '--leader-election-id <name>',
+    'name of the Lease (default: konsumerator-global, or konsumerator-<ns> with --namespace)',
+  )
+  .option(
+    '--namespace <ns>',
+    'guest mode: watch only this namespace, read Consumers from ConfigMaps annotated konsumerator.lwolf.org/managed (no CRD, namespaced Role only)',
+  )
   .action(runOperator);
 
 program
@@ -53,16 +59,27 @@ program
   .option('--image <image>', 'operator image', DEFAULT_IMAGE)
   .option('--out <dir>', 'write crd.yaml and operator.yaml into this folder instead of printing')
   .option('--crd-only', 'print only the CRD')
-  .action((options: { namespace: string; image: string; out?: string; crdOnly?: boolean }) => {
-    if (options.out) {
-      mkdirSync(options.out, { recursive: true });
-      for (const [file, content] of Object.entries(deployFiles(options)))
-        writeFileSync(join(options.out, file), content);
-      return;
-    }
-    const objects = options.crdOnly ? [consumerCrd()] : [consumerCrd(), ...operatorManifests(options)];
-    process.stdout.write(toYaml(objects));
-  });
+  .option(
+    '--guest',
+    'guest mode: the operator manages only --namespace (an existing one) with a Role there; no CRD, no cluster-wide rights',
+  )
+  .action(
+    (options: { namespace: string; image: string; out?: string; crdOnly?: boolean; guest?: boolean }) => {
+      if (options.guest) {
+        if (options.out || options.crdOnly) throw new Error('--guest prints to stdout and has no CRD');
+        process.stdout.write(toYaml(guestManifests(options)));
+        return;
+      }
+      if (options.out) {
+        mkdirSync(options.out, { recursive: true });
+        for (const [file, content] of Object.entries(deployFiles(options)))
+          writeFileSync(join(options.out, file), content);
+        return;
+      }
+      const objects = options.crdOnly ? [consumerCrd()] : [consumerCrd(), ...operatorManifests(options)];
+      process.stdout.write(toYaml(objects));
+    },
+  );
 
 program
   .command('grant-secrets')

@@ -1,5 +1,6 @@
 // Everything needed to install the operator into a cluster: the CRD, a least-privilege RBAC and
 // the operator's Deployment. `konsumerator manifests` prints these; deploy/ holds a copy.
+// `konsumerator manifests --guest` prints guest mode's instead: a Role in one namespace, no CRD.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { consumerCrd } from '../api/crd.js';
@@ -35,7 +36,6 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
 }
 
 export function operatorManifests({ namespace, image }: ManifestOptions): KubernetesObject[] {
-  const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: OPERATOR_NAME, namespace } },
@@ -67,54 +67,98 @@ export function operatorManifests({ namespace, image }: ManifestOptions): Kubern
       },
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
     } as KubernetesObject,
+    operatorDeployment(namespace, image, []),
+  ];
+}
+
+/**
+ * Guest mode's permissions, all in the one namespace it manages: read its ConfigMaps and patch
+ * their annotations (status), manage Deployments, record events, hold the leader Lease.
+ */
+export function guestRole(namespace: string): KubernetesObject & { rules: unknown[] } {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: OPERATOR_NAME, namespace },
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'patch'] },
+      // Needed to set blockOwnerDeletion on the Deployments' owner references (to their ConfigMap).
+      { apiGroups: [''], resources: ['configmaps/finalizers'], verbs: ['update'] },
+      {
+        apiGroups: ['apps'],
+        resources: ['deployments'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+      },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ],
+  };
+}
+
+/** Guest mode: ServiceAccount, Role, RoleBinding and the operator in an existing namespace; no CRD. */
+export function guestManifests({ namespace, image }: ManifestOptions): KubernetesObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: OPERATOR_NAME, namespace } },
+    guestRole(namespace),
     {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: OPERATOR_NAME, namespace, labels },
-      spec: {
-        // Two replicas with leader election: one reconciles, the other takes over within the lease.
-        replicas: 2,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: {
-            labels,
-            annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
-          },
-          spec: {
-            serviceAccountName: OPERATOR_NAME,
-            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'operator',
-                image,
-                args: [
-                  'run',
-                  '--leader-elect',
-                  '--metrics-bind-address=:8080',
-                  '--health-probe-bind-address=:8081',
-                ],
-                env: [
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                ],
-                ports: [
-                  { name: 'metrics', containerPort: 8080 },
-                  { name: 'health', containerPort: 8081 },
-                ],
-                livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 20 },
-                readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 10 },
-                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  capabilities: { drop: ['ALL'] },
-                },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: OPERATOR_NAME, namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR_NAME },
+      subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
+    } as KubernetesObject,
+    operatorDeployment(namespace, image, [`--namespace=${namespace}`]),
+  ];
+}
+
+function operatorDeployment(namespace: string, image: string, extraArgs: string[]): KubernetesObject {
+  const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: OPERATOR_NAME, namespace, labels },
+    spec: {
+      // Two replicas with leader election: one reconciles, the other takes over within the lease.
+      replicas: 2,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: {
+          labels,
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
+        },
+        spec: {
+          serviceAccountName: OPERATOR_NAME,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'operator',
+              image,
+              args: [
+                'run',
+                '--leader-elect',
+                '--metrics-bind-address=:8080',
+                '--health-probe-bind-address=:8081',
+                ...extraArgs,
+              ],
+              env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+              ports: [
+                { name: 'metrics', containerPort: 8080 },
+                { name: 'health', containerPort: 8081 },
+              ],
+              livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 20 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 10 },
+              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
               },
-            ],
-          },
+            },
+          ],
         },
       },
-    } as KubernetesObject,
-  ];
+    },
+  } as KubernetesObject;
 }
 
 export const toYaml = (objects: readonly unknown[]) =>

@@ -5,7 +5,7 @@ import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
 import { parseDuration } from '../api/units.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { VERSION } from './version.js';
+import { DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -15,8 +15,25 @@ export interface RunOptions {
   resync: string;
   logLevel: string;
   leaderElect?: boolean;
-  leaderElectionNamespace: string;
-  leaderElectionId: string;
+  leaderElectionNamespace?: string;
+  leaderElectionId?: string;
+  /** Guest mode: only this namespace, Consumers from its annotated ConfigMaps. */
+  namespace?: string;
+}
+
+/**
+ * The Lease, as the original named it: `konsumerator-global`, or `konsumerator-<ns>` in guest mode,
+ * where it lives in the watched namespace (the only one the guest Role covers).
+ */
+export function leaseOf(
+  options: Pick<RunOptions, 'namespace' | 'leaderElectionNamespace' | 'leaderElectionId'>,
+  podNamespace = process.env.POD_NAMESPACE,
+): { namespace: string; name: string } {
+  const guest = options.namespace || undefined;
+  return {
+    namespace: options.leaderElectionNamespace || guest || podNamespace || DEFAULT_NAMESPACE,
+    name: options.leaderElectionId || `konsumerator-${guest ?? 'global'}`,
+  };
 }
 
 export async function runOperator(options: RunOptions): Promise<void> {
@@ -32,14 +49,9 @@ export async function runOperator(options: RunOptions): Promise<void> {
     resyncMs: parseDuration(options.resync),
     metricsAddress: options.metricsBindAddress || undefined,
     healthAddress: options.healthProbeBindAddress || undefined,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.leaderElect
-      ? {
-          leaderElection: {
-            namespace: options.leaderElectionNamespace,
-            name: options.leaderElectionId,
-            identity: `${hostname()}_${randomUUID()}`,
-          },
-        }
+      ? { leaderElection: { ...leaseOf(options), identity: `${hostname()}_${randomUUID()}` } }
       : {}),
   });
   process.on('unhandledRejection', (reason) => log.error({ err: String(reason) }, 'unhandled rejection'));

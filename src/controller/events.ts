@@ -2,7 +2,7 @@
 // Consumer stuck in the same error does not flood the API server.
 import { hostname } from 'node:os';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, KIND } from '../api/constants.js';
+import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
 import type { Logger } from '../util/log.js';
 
@@ -37,7 +37,7 @@ export class ApiEventSink implements EventSink {
         namespace,
         body: {
           metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { apiVersion: API_VERSION, kind: KIND, name, namespace, uid, resourceVersion },
+          involvedObject: { ...sourceTypeOf(consumer), name, namespace, uid, resourceVersion },
           type,
           reason,
           message: message.slice(0, 1024),

@@ -1,16 +1,11 @@
-// Wires the operator together: informers on Consumers and Deployments feed a keyed work queue;
-// workers run the reconciler; a periodic resync re-enqueues every Consumer.
-import {
-  AppsV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type V1Deployment,
-} from '@kubernetes/client-node';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
-import type { Consumer } from '../api/schema.js';
+// Wires the operator together: informers on Consumers (or, in guest mode, the ConfigMaps of one
+// namespace) and Deployments feed a keyed work queue; workers run the reconciler; a periodic
+// resync re-enqueues every Consumer.
+import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ResourceCache } from './cache.js';
-import { trimDeployment, withoutManagedFields } from './trim.js';
+import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
+import { ConfigMapConsumerSource } from './configmap-source.js';
+import { trimDeployment } from './trim.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
@@ -36,6 +31,11 @@ export interface OperatorOptions {
   healthAddress?: string;
   clock?: () => Date;
   events?: EventSink;
+  /**
+   * Guest mode: watch only this namespace and read Consumers from its ConfigMaps annotated
+   * `konsumerator.lwolf.org/managed` (the original's --namespace); needs no CRD and no ClusterRole.
+   */
+  namespace?: string;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -45,7 +45,7 @@ export interface OperatorOptions {
 
 export class Operator {
   readonly metrics: OperatorMetrics;
-  private readonly consumers: ResourceCache<Consumer>;
+  private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
   private readonly queue = new WorkQueue();
   private readonly sources: MetricsSources;
@@ -68,34 +68,24 @@ export class Operator {
       (consumer) => this.metrics.providerObserver(consumer.metadata.name),
       new ApiSecretReader(kubeConfig),
     );
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.consumers = new ResourceCache<Consumer>(
-      kubeConfig,
-      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      (continueToken, limit) =>
-        custom.listCustomObjectForAllNamespaces({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          limit,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        }) as Promise<KubernetesListObject<Consumer>>,
-      log.child({ cache: 'consumers' }),
-      withoutManagedFields,
-    );
+    const writer = new KubeWriter(kubeConfig);
+    const guest = options.namespace;
+    this.consumers = guest
+      ? new ConfigMapConsumerSource(kubeConfig, guest, log)
+      : new CrdConsumerSource(kubeConfig, writer, log);
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
-      '/apis/apps/v1/deployments',
-      (continueToken, limit) =>
-        apps.listDeploymentForAllNamespaces({
-          limit,
-          ...(continueToken ? { _continue: continueToken } : {}),
-        }),
+      guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
+      (continueToken?: string, limit?: number) => {
+        const page = { ...(limit ? { limit } : {}), ...(continueToken ? { _continue: continueToken } : {}) };
+        return guest
+          ? apps.listNamespacedDeployment({ namespace: guest, ...page })
+          : apps.listDeploymentForAllNamespaces(page);
+      },
       log.child({ cache: 'deployments' }),
       trimDeployment,
     );
-    const writer = new KubeWriter(kubeConfig);
     this.reconciler = new Reconciler({
       consumers: this.consumers,
       deployments: this.deployments,
@@ -177,7 +167,8 @@ export class Operator {
   private enqueueOwnerOf(deployment: V1Deployment): void {
     const namespace = deployment.metadata?.namespace ?? '';
     const owner = deployment.metadata?.ownerReferences?.find((r) => r.controller);
-    if (owner?.apiVersion === API_VERSION && owner.kind === KIND) {
+    const { apiVersion, kind } = this.consumers.ownerType;
+    if (owner?.apiVersion === apiVersion && owner.kind === kind) {
       this.queue.add(consumerKey(namespace, owner.name));
       return;
     }

@@ -8,19 +8,20 @@ import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
-import { buildStatus } from '../plan/status.js';
+import { buildStatus, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
-import { canonicalJson } from '../plan/hash.js';
 import { Annotation } from '../api/constants.js';
 import type { ResourceCache } from './cache.js';
 import { isAtLeast } from './cache.js';
+import type { ConsumerSource } from './consumer-source.js';
 import { describeApiError, type KubeWriter } from './kube.js';
 import type { EventSink } from './events.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { Logger } from '../util/log.js';
 
 export interface ReconcilerDeps {
-  consumers: ResourceCache<Consumer>;
+  /** Consumer resources, or in guest mode annotated ConfigMaps. */
+  consumers: ConsumerSource;
   deployments: ResourceCache<V1Deployment>;
   writer: KubeWriter;
   events: EventSink;
@@ -88,7 +89,10 @@ export class Reconciler {
 
   private async reconcileConsumer(consumer: Consumer, now: Date): Promise<ReconcileResult> {
     const { events } = this.deps;
-    const validation = validateConsumer(consumer);
+    // A ConfigMap (guest mode) may not even hold a spec; the API server checks Consumer resources.
+    const readProblems = this.deps.consumers.readProblems(consumer);
+    const validation =
+      readProblems.length > 0 ? { errors: readProblems, warnings: [] } : validateConsumer(consumer);
     for (const warning of validation.warnings) {
       events.emit(consumer, 'Warning', 'SpecWarning', `${warning.field}: ${warning.message}`);
     }
@@ -294,27 +298,26 @@ export class Reconciler {
     outcome: Parameters<typeof buildStatus>[2],
     now: Date,
   ): Promise<ConsumerStatus> {
-    const status = buildStatus(consumer, plan, outcome, now);
-    if (canonicalJson(status) === canonicalJson(consumer.status ?? {})) return status;
-    const { metrics, writer, consumers } = this.deps;
+    const { metrics, consumers } = this.deps;
+    const fresh = buildStatus(consumer, plan, outcome, now);
+    // A read that changed only lastSyncTime/lastSyncState is not worth a write (see SYNC_CHECKPOINT_MS).
+    const held = withPersistedSync(consumer.status ?? {}, fresh, outcome.syncCheckpointMs, now);
+    if (held && !consumers.statusChanged(consumer, held)) return held;
+    const status = fresh;
+    if (!consumers.statusChanged(consumer, status)) return status;
     this.deps.log.debug(
       { consumer: consumer.metadata.name, from: consumer.status, to: status },
       'writing status',
     );
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
-      await writer.patchStatus(consumer, status);
+      await consumers.writeStatus(consumer, status);
     } finally {
       endTimer();
     }
     // Wait for the cache to hold the new status, so that the reconcile this write triggers
     // compares against it and writes nothing.
-    await consumers.waitUntil(
-      () =>
-        canonicalJson(consumers.get(consumer.metadata.name, consumer.metadata.namespace)?.status ?? {}) ===
-        canonicalJson(status),
-      5_000,
-    );
+    await consumers.awaitStatus(consumer, status);
     return status;
   }
 }

@@ -1,7 +1,8 @@
 // Renders the Deployment of one instance: the template, plus the original's names, labels,
 // annotations, env vars and an owner reference, plus the sized containers' resources.
 import type { V1Container, V1Deployment, V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, Annotation, KIND, Label, ScalingStatus } from '../api/constants.js';
+import { Annotation, Label, ScalingStatus } from '../api/constants.js';
+import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
 import { policyFor, type ResolvedSpec } from '../api/resolve.js';
 import { applySizing, decideSizing, isSized, sizingOf, type Sizing } from './resources.js';
@@ -39,10 +40,10 @@ export interface RenderContext {
 
 export const instanceName = (prefix: string, id: number) => `${prefix}-${id}`;
 
+/** The Consumer resource, or in guest mode its ConfigMap, controls the Deployment. */
 export function ownerReference(consumer: Consumer): V1OwnerReference {
   return {
-    apiVersion: API_VERSION,
-    kind: KIND,
+    ...sourceTypeOf(consumer),
     name: consumer.metadata.name,
     uid: consumer.metadata.uid,
     controller: true,

@@ -2,7 +2,6 @@
 // conditions. Pure: the same inputs give the same status, so an unchanged status is not written.
 import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
 import type { Plan } from './consumer-plan.js';
-import { canonicalJson } from './hash.js';
 
 export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -143,21 +142,25 @@ export function buildStatus(
     conditions: mergeConditions(previous.conditions, next, generation, now),
   };
   if (generation !== undefined) status.observedGeneration = generation;
-  return keepCheckpointedSync(previous, status, outcome.syncCheckpointMs, now);
+  return status;
 }
 
-/** The new status, but with the persisted sync time and state when they are all that changed and are recent enough. */
-function keepCheckpointedSync(
+/**
+ * `status` with the persisted lastSyncTime/lastSyncState instead of its own, while the persisted
+ * ones are younger than `checkpointMs`; undefined when they are due (or there is no checkpoint).
+ * The caller writes this instead of `status` when it differs in nothing else from what is stored.
+ */
+export function withPersistedSync(
   previous: ConsumerStatus,
   status: ConsumerStatus,
   checkpointMs: number | undefined,
   now: Date,
-): ConsumerStatus {
-  if (checkpointMs === undefined || previous.lastSyncTime === undefined) return status;
+): ConsumerStatus | undefined {
+  if (checkpointMs === undefined || previous.lastSyncTime === undefined) return undefined;
   const persistedAt = Date.parse(previous.lastSyncTime);
-  if (!Number.isFinite(persistedAt) || now.getTime() - persistedAt >= checkpointMs) return status;
-  const withPersisted: ConsumerStatus = { ...status, lastSyncTime: previous.lastSyncTime };
-  if (previous.lastSyncState === undefined) delete withPersisted.lastSyncState;
-  else withPersisted.lastSyncState = previous.lastSyncState;
-  return canonicalJson(withPersisted) === canonicalJson(previous) ? previous : status;
+  if (!Number.isFinite(persistedAt) || now.getTime() - persistedAt >= checkpointMs) return undefined;
+  const held: ConsumerStatus = { ...status, lastSyncTime: previous.lastSyncTime };
+  if (previous.lastSyncState === undefined) delete held.lastSyncState;
+  else held.lastSyncState = previous.lastSyncState;
+  return held;
 }

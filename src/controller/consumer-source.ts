@@ -1,0 +1,82 @@
+// Where Consumers come from and where their status goes: Consumer resources (the CRD, the default)
+// or, in guest mode, annotated ConfigMaps of one namespace (configmap-source.ts). The reconciler
+// and the operator see only this interface, so both modes share one reconcile.
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
+import type { Consumer, ConsumerStatus } from '../api/schema.js';
+import type { SpecProblem } from '../api/validate.js';
+import { canonicalJson } from '../plan/hash.js';
+import { withoutManagedFields } from './trim.js';
+import { ResourceCache } from './cache.js';
+import type { KubeWriter } from './kube.js';
+import type { Logger } from '../util/log.js';
+
+export interface ConsumerSource {
+  /** apiVersion and kind of the objects Consumers are read from (the owner of their Deployments). */
+  readonly ownerType: { apiVersion: string; kind: string };
+  /** Lists, then watches; resolves once the cache holds the list. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Called with every added, changed or deleted Consumer. */
+  onChange(handler: (consumer: Consumer) => void): void;
+  get(name: string, namespace: string): Consumer | undefined;
+  list(namespace?: string): readonly Consumer[];
+  /** Problems found while reading the Consumer that make it unusable (none for a Consumer resource). */
+  readProblems(consumer: Consumer): readonly SpecProblem[];
+  /** Whether `status` differs from what the object carries (so a write is needed). */
+  statusChanged(consumer: Consumer, status: ConsumerStatus): boolean;
+  writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<void>;
+  /** Waits (bounded) until the cache holds `status`. */
+  awaitStatus(consumer: Consumer, status: ConsumerStatus): Promise<void>;
+}
+
+/** Consumer resources of all namespaces; status through the status subresource. */
+export class CrdConsumerSource implements ConsumerSource {
+  readonly ownerType = { apiVersion: API_VERSION, kind: KIND };
+  private readonly cache: ResourceCache<Consumer>;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly writer: KubeWriter,
+    log: Logger,
+  ) {
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.cache = new ResourceCache<Consumer>(
+      kubeConfig,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      (continueToken?: string, limit?: number) =>
+        custom.listCustomObjectForAllNamespaces({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          ...(limit ? { limit } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        }) as Promise<KubernetesListObject<Consumer>>,
+      log.child({ cache: 'consumers' }),
+      withoutManagedFields,
+    );
+  }
+
+  start = () => this.cache.start();
+  stop = () => this.cache.stop();
+  onChange = (handler: (consumer: Consumer) => void) => this.cache.onChange(handler);
+  get = (name: string, namespace: string) => this.cache.get(name, namespace);
+  list = (namespace?: string) => this.cache.list(namespace);
+  readProblems = () => [];
+
+  statusChanged(consumer: Consumer, status: ConsumerStatus): boolean {
+    return canonicalJson(status) !== canonicalJson(consumer.status ?? {});
+  }
+
+  async writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
+    await this.writer.patchStatus(consumer, status);
+  }
+
+  async awaitStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
+    const { name, namespace } = consumer.metadata;
+    await this.cache.waitUntil(
+      () => canonicalJson(this.cache.get(name, namespace)?.status ?? {}) === canonicalJson(status),
+      5_000,
+    );
+  }
+}

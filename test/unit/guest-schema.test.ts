@@ -1,0 +1,310 @@
+// Guest mode checks ConfigMap specs itself, with the schema the CRD is generated from, CEL rules
+// included: the specs the API server refuses in test/e2e/crd-validation.test.ts are refused here,
+// naming the same field, and the original's samples (its guest-mode ConfigMap too) are accepted.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { ConsumerSpec } from '../../src/api/schema.js';
+import { checkStructural } from '../../src/api/structural.js';
+import { evaluateRule, parseCel } from '../../src/api/cel.js';
+import { consumerFromConfigMap } from '../../src/api/guest.js';
+import { REPO_ROOT } from '../../src/testplane/binaries.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const schema = JSON.parse(JSON.stringify(ConsumerSpec)) as JsonObject;
+const check = (spec: unknown) => checkStructural(schema, spec, 'spec');
+
+const query = (q: string): JsonObject => ({ query: q, partitionLabel: 'partition' });
+
+/** The base spec of crd-validation.test.ts: every section present. */
+function baseSpec(): JsonObject {
+  return {
+    numPartitions: 10,
+    numPartitionsPerInstance: 2,
+    name: 'orders-consumer',
+    namespace: 'team',
+    partitionEnvKey: 'PARTITIONS',
+    autoscaler: {
+      mode: 'prometheus',
+      pendingScaleUpDuration: '5m',
+      pendingScaleDownDuration: '15m',
+      prometheus: {
+        address: ['http://prometheus:9090'],
+        minSyncPeriod: '1m',
+        offset: query('sum(kafka_consumergroup_lag) by (partition)'),
+        production: query('sum(rate(kafka_topic_partition_current_offset[2m])) by (partition)'),
+        consumption: query('sum(rate(kafka_consumergroup_current_offset[2m])) by (partition)'),
+        fallbackStrategy: 'max',
+        ratePerCore: 10000,
+        ramPerCore: '256Mi',
+        cpuIncrement: '100m',
+        tolerableLag: '5m',
+        criticalLag: '30m',
+        recoveryTime: '30m',
+      },
+    },
+    deploymentTemplate: {
+      replicas: 1,
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { app: 'orders-consumer' } },
+      template: {
+        metadata: { labels: { app: 'orders-consumer' } },
+        spec: {
+          containers: [
+            {
+              name: 'consumer',
+              image: 'example.com/orders-consumer:1.0',
+              ports: [{ containerPort: 9000, name: 'metrics' }],
+              env: [{ name: 'TEST_KEY', value: 'test-value' }],
+            },
+            { name: 'sidecar', image: 'example.com/sidecar:1.0' },
+          ],
+        },
+      },
+    },
+    resourcePolicy: {
+      globalPolicy: { maxAllowed: { cpu: '20', memory: '40Gi' } },
+      containerPolicies: [
+        {
+          containerName: 'consumer',
+          mode: 'Auto',
+          minAllowed: { cpu: '100m', memory: '128Mi' },
+          maxAllowed: { cpu: '2', memory: '2Gi' },
+        },
+        { containerName: 'sidecar', mode: 'Off' },
+      ],
+    },
+  };
+}
+
+const kafkaSection = (extra: JsonObject): JsonObject => ({
+  brokers: ['kafka:9092'],
+  topic: 'orders',
+  groupId: 'orders-consumer',
+  minSyncPeriod: '1m',
+  ratePerCore: 10000,
+  ramPerCore: '256Mi',
+  tolerableLag: '5m',
+  criticalLag: '30m',
+  recoveryTime: '30m',
+  ...extra,
+});
+
+const DELETE = Symbol('delete');
+function setPath(target: JsonObject, path: string, value: Json | typeof DELETE): void {
+  const keys = path.split('.');
+  let node = target as Record<string, Json>;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, Json>;
+  const last = keys.at(-1)!;
+  if (value === DELETE) delete node[last];
+  else node[last] = value;
+}
+
+const P = 'autoscaler.prometheus';
+const POLICY = 'resourcePolicy.containerPolicies.0';
+const CONTAINER = 'deploymentTemplate.template.spec.containers.0';
+
+/** [title, changes, field named]: the same cases and fields as the API server's refusals. */
+const INVALID: [string, [string, Json | typeof DELETE][], string][] = [
+  ['unparseable minSyncPeriod', [[`${P}.minSyncPeriod`, 'every minute']], `spec.${P}.minSyncPeriod`],
+  ['minSyncPeriod 0 (CEL)', [[`${P}.minSyncPeriod`, '0s']], `spec.${P}.minSyncPeriod`],
+  [
+    'tolerableLag greater than criticalLag (CEL)',
+    [
+      [`${P}.tolerableLag`, '2h'],
+      [`${P}.criticalLag`, '1h'],
+    ],
+    `spec.${P}.tolerableLag`,
+  ],
+  ['recoveryTime 0 (CEL)', [[`${P}.recoveryTime`, '0s']], `spec.${P}.recoveryTime`],
+  ['ratePerCore 0', [[`${P}.ratePerCore`, 0]], `spec.${P}.ratePerCore`],
+  ['cpuIncrement 0 (CEL)', [[`${P}.cpuIncrement`, '0']], `spec.${P}.cpuIncrement`],
+  ['ramPerCore 0 (CEL)', [[`${P}.ramPerCore`, '0Mi']], `spec.${P}.ramPerCore`],
+  ['mode prometheus without its section (CEL)', [[P, DELETE]], `spec.${P}`],
+  ['mode kafka without its section (CEL)', [['autoscaler.mode', 'kafka']], 'spec.autoscaler.kafka'],
+  ['unknown fallbackStrategy', [[`${P}.fallbackStrategy`, 'average']], `spec.${P}.fallbackStrategy`],
+  [
+    'minAllowed.cpu greater than maxAllowed.cpu (CEL)',
+    [[`${POLICY}.minAllowed.cpu`, '3']],
+    'spec.resourcePolicy.containerPolicies[0].minAllowed',
+  ],
+  [
+    'minAllowed.memory greater than maxAllowed.memory (CEL)',
+    [[`${POLICY}.minAllowed.memory`, '3Gi']],
+    'spec.resourcePolicy.containerPolicies[0].minAllowed',
+  ],
+  [
+    'negative quantity in a container policy (CEL)',
+    [[`${POLICY}.maxAllowed.cpu`, '-1']],
+    'spec.resourcePolicy.containerPolicies[0].maxAllowed',
+  ],
+  [
+    'negative integer quantity in the global policy (CEL)',
+    [['resourcePolicy.globalPolicy.maxAllowed.cpu', -8]],
+    'spec.resourcePolicy.globalPolicy.maxAllowed',
+  ],
+  [
+    'bad quantity string',
+    [[`${POLICY}.maxAllowed.memory`, 'two gigs']],
+    'spec.resourcePolicy.containerPolicies[0].maxAllowed.memory',
+  ],
+  ['empty address list', [[`${P}.address`, []]], `spec.${P}.address`],
+  ['address not an http(s) URL', [[`${P}.address`, ['prometheus:9090']]], `spec.${P}.address[0]`],
+  ['empty query', [[`${P}.offset.query`, '']], `spec.${P}.offset.query`],
+  [
+    'prometheus auth with both a bearer token and basic auth keys (CEL)',
+    [[`${P}.auth`, { secretRef: { name: 'prom' }, bearerTokenKey: 'token', usernameKey: 'user' }]],
+    `spec.${P}.auth`,
+  ],
+  [
+    'prometheus auth with a username key but no password key (CEL)',
+    [[`${P}.auth`, { secretRef: { name: 'prom' }, usernameKey: 'user' }]],
+    `spec.${P}.auth`,
+  ],
+  [
+    'kafka TLS settings with enabled false (CEL)',
+    [['autoscaler.kafka', kafkaSection({ tls: { enabled: false, caSecretRef: { name: 'kafka-ca' } } })]],
+    'spec.autoscaler.kafka.tls',
+  ],
+  ['invalid name (uppercase)', [['name', 'OrdersConsumer']], 'spec.name'],
+  ['invalid partitionEnvKey', [['partitionEnvKey', '1 PARTITION']], 'spec.partitionEnvKey'],
+  [
+    'duplicate containerName in containerPolicies',
+    [['resourcePolicy.containerPolicies.1.containerName', 'consumer']],
+    'spec.resourcePolicy.containerPolicies[1]',
+  ],
+  [
+    'missing deploymentTemplate.selector',
+    [['deploymentTemplate.selector', DELETE]],
+    'spec.deploymentTemplate.selector',
+  ],
+  ['missing resourcePolicy', [['resourcePolicy', DELETE]], 'spec.resourcePolicy'],
+  [
+    'pod template with an empty container list',
+    [['deploymentTemplate.template.spec.containers', []]],
+    'spec.deploymentTemplate.template.spec.containers',
+  ],
+  [
+    'container without a name',
+    [[`${CONTAINER}.name`, DELETE]],
+    'spec.deploymentTemplate.template.spec.containers[0].name',
+  ],
+  [
+    'containerPort given as a string',
+    [[`${CONTAINER}.ports.0.containerPort`, 'metrics']],
+    'spec.deploymentTemplate.template.spec.containers[0].ports[0].containerPort',
+  ],
+  [
+    'duplicate env var in a container',
+    [[`${CONTAINER}.env.1`, { name: 'TEST_KEY', value: 'again' }]],
+    'spec.deploymentTemplate.template.spec.containers[0].env[1]',
+  ],
+  [
+    'bad quantity in the template resources',
+    [[`${CONTAINER}.resources`, { limits: { memory: 'plenty' } }]],
+    'spec.deploymentTemplate.template.spec.containers[0].resources.limits.memory',
+  ],
+  [
+    'restartPolicy other than Always',
+    [['deploymentTemplate.template.spec.restartPolicy', 'OnFailure']],
+    'spec.deploymentTemplate.template.spec.restartPolicy',
+  ],
+  [
+    'ephemeral containers in the pod template',
+    [['deploymentTemplate.template.spec.ephemeralContainers', [{ name: 'debug', image: 'busybox' }]]],
+    'spec.deploymentTemplate.template.spec.ephemeralContainers',
+  ],
+  [
+    'an unknown field of the pod template (strict field validation)',
+    [[`${CONTAINER}.imagePullPolicyy`, 'Always']],
+    'spec.deploymentTemplate.template.spec.containers[0].imagePullPolicyy',
+  ],
+];
+
+describe('guest mode: the CRD schema without the API server', () => {
+  it('accepts the base spec', () => {
+    assert.deepEqual(check(baseSpec()), []);
+  });
+
+  for (const [title, changes, field] of INVALID) {
+    it(`refuses ${title}, naming ${field}`, () => {
+      const spec = baseSpec();
+      for (const [path, value] of changes) setPath(spec, path, value);
+      const problems = check(spec);
+      assert.ok(
+        problems.some((p) => p.field === field),
+        `expected a problem at ${field}, got ${JSON.stringify(problems)}`,
+      );
+    });
+  }
+
+  it("accepts the original's sample Consumers and its guest-mode ConfigMap", () => {
+    const dir = join(REPO_ROOT, '..', 'shared', 'reference', 'original-manifests');
+    for (const file of ['config_samples_konsumerator_v1alpha1_consumer.yaml', 'hack_ci_consumer-test.yaml']) {
+      for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
+        const object = doc.toJSON() as JsonObject;
+        if (object.kind === 'Consumer') assert.deepEqual(check(object.spec), [], file);
+      }
+    }
+    const configMap = parseAllDocuments(
+      readFileSync(join(dir, 'hack_ci_consumer-test-configmap.yaml'), 'utf8'),
+    )[0]!.toJSON() as never;
+    const decoded = consumerFromConfigMap({
+      ...(configMap as object),
+      metadata: {
+        ...(configMap as { metadata: object }).metadata,
+        namespace: 'konsumerator-system',
+        uid: 'u',
+      },
+    });
+    assert.deepEqual(decoded.problems, []);
+    assert.equal(decoded.key, 'consumer.yaml');
+    assert.equal(decoded.consumer.spec.numPartitions, 4);
+  });
+
+  it('parses every CEL rule of the schema', () => {
+    const rules: string[] = [];
+    const walk = (node: unknown) => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'x-kubernetes-validations')
+          for (const r of value as { rule: string }[]) rules.push(r.rule);
+        else walk(value);
+      }
+    };
+    walk(schema);
+    assert.ok(rules.length >= 10, `found ${rules.length} rules`);
+    for (const rule of rules) assert.doesNotThrow(() => parseCel(rule), rule);
+  });
+
+  it('evaluates the CEL subset as Kubernetes does', () => {
+    assert.equal(evaluateRule("duration(self) > duration('0s')", '90s'), true);
+    assert.equal(evaluateRule("duration(self) > duration('0s')", '0s'), false);
+    assert.equal(evaluateRule("quantity(string(self)).compareTo(quantity('1m')) >= 0", '1m'), true);
+    assert.equal(evaluateRule("quantity(string(self)).compareTo(quantity('1m')) >= 0", '0.5m'), false);
+    assert.equal(
+      evaluateRule("self.all(k, !quantity(string(self[k])).isLessThan(quantity('0')))", { a: 1, b: '2Gi' }),
+      true,
+    );
+    assert.equal(
+      evaluateRule("self.all(k, !quantity(string(self[k])).isLessThan(quantity('0')))", { a: 1, b: '-1' }),
+      false,
+    );
+    assert.equal(
+      evaluateRule("!has(self.a) || ('cpu' in self.a && self.b == 'x')", { a: { cpu: 1 }, b: 'x' }),
+      true,
+    );
+    assert.equal(
+      evaluateRule("!has(self.a) || ('cpu' in self.a && self.b == 'x')", { a: { memory: 1 }, b: 'x' }),
+      false,
+    );
+    assert.equal(evaluateRule("!has(self.a) || ('cpu' in self.a && self.b == 'x')", {}), true);
+    assert.throws(() => evaluateRule('self.missing == 1', {}), /no such key/);
+    assert.throws(() => parseCel('self.x ? 1 : 2'), /unsupported CEL/);
+  });
+});
