@@ -1,0 +1,42 @@
+// The control-plane section of the benchmark report, in Markdown.
+import type { ControlPlaneResults, WriteCount } from './control-plane.js';
+
+const f1 = (x: number) => x.toFixed(1);
+const f0 = (x: number) => x.toFixed(0);
+const breakdown = (w: WriteCount) =>
+  Object.keys(w.byResource).length === 0
+    ? 'none'
+    : Object.entries(w.byResource)
+        .map(([k, v]) => `${v} × ${k}`)
+        .join(', ');
+
+export function renderControlPlaneSection(r: ControlPlaneResults): string {
+  const c = r.converge;
+  const m = r.memory;
+  const perDeploymentKiB = ((m.rssAfterRestartMiB - m.baselineRssMiB) * 1024) / m.deployments;
+  const lines = [
+    '## Control-plane cost',
+    '',
+    'Measured on real test planes (etcd + kube-apiserver; the convergence run also has the',
+    'controller-manager, scheduler and kwok with enough fake nodes for every pod). Write counts come',
+    "from the API server's own `apiserver_request_total` (Deployments and Consumers; events are",
+    'counted separately). The operator runs compiled, as the image runs it (`node dist/cli/main.js run`), in its own',
+    `process, resync ${r.idle.resyncSeconds} s. Baselines are measured in the same run.`,
+    '',
+    '| measurement | target | result |',
+    '|---|---|---|',
+    `| writes to converge ${r.instances} instances from empty | ≈ 1 per instance | ${c.writes.total} (${f1(c.writes.total / r.instances)} per instance; ${breakdown(c.writes)}) |`,
+    `| event writes for that | — | ${c.eventWrites} |`,
+    `| time until every Deployment was written | — | ${f1(c.deploymentsWrittenSeconds)} s = ${f1(c.deploymentsWrittenSeconds / c.baselineApplySeconds)}× the baseline (the same ${r.instances} Deployments applied directly, 8 at a time: ${f1(c.baselineApplySeconds)} s, ${c.baselineWrites} writes) |`,
+    `| time until the Consumer was Ready (all pods rolled out) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`} |`,
+    `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
+    `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
+    `| writes for one instance that starts lagging (scaled up) | 1 + status | ${r.scaleOne.writes.total} (${breakdown(r.scaleOne.writes)}) |`,
+    `| writes per instance for a template change of all ${r.instances} | 1 | ${r.templateChange.perInstance.toFixed(3)} (${breakdown(r.templateChange.writes)}) |`,
+    `| operator resident memory, nothing managed (baseline) | — | ${f0(m.baselineRssMiB)} MiB |`,
+    `| … after creating ${m.deployments} Deployments (${m.consumers} Consumers) in ${f1(m.createSeconds)} s | — | ${f0(m.rssAfterCreateMiB)} MiB (peak ${f0(m.peakRssDuringCreateMiB)} MiB; ${m.createWrites.total} writes) |`,
+    `| … after a restart with ${m.deployments} Deployments | ≤ 150 MB | ${f0(m.rssAfterRestartMiB)} MiB = ${f1(m.rssAfterRestartMiB / m.baselineRssMiB)}× the baseline, ≈ ${f1(perDeploymentKiB)} KiB per Deployment (peak ${f0(m.peakRssDuringRestartMiB)} MiB; ${m.restartWrites.total} writes on restart) |`,
+    '',
+  ];
+  return lines.join('\n');
+}

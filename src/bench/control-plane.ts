@@ -1,0 +1,552 @@
+// Control-plane cost of the operator, measured on real test planes: API write requests (from the
+// API server's own apiserver_request_total) and wall time to converge a 1,000-instance Consumer,
+// writes per idle resync and per changed instance, and the operator's resident memory with
+// 10,000 managed Deployments. Baselines are measured in the same run: the same rendered
+// Deployments applied directly, and the operator's memory with nothing to manage.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../api/constants.js';
+import type { Consumer, ConsumerSpec } from '../api/schema.js';
+import { installCrd } from '../cli/install.js';
+import { KubeWriter } from '../controller/kube.js';
+import { planConsumer } from '../plan/consumer-plan.js';
+import {
+  apiRequestCounts,
+  operatorWrites,
+  totalWrites,
+  type ApiServerAccess,
+} from '../testplane/api-metrics.js';
+import { REPO_ROOT } from '../testplane/binaries.js';
+import { ensureBinaries, startTestPlane, type TestPlane } from '../testplane/index.js';
+import { fakeNode } from '../testplane/kwok.js';
+import { freePort } from '../testplane/ports.js';
+import { startProcess, type ManagedProcess } from '../testplane/process.js';
+import { sleep, waitFor } from '../testplane/wait.js';
+import { withConcurrency } from '../util/concurrency.js';
+
+export interface ControlPlaneBenchOptions {
+  /** Instances of the Consumer converged from empty (default 1,000). */
+  instances?: number;
+  /** Deployments managed in the memory run (default 10,000, as 10 Consumers). */
+  memoryDeployments?: number;
+  progress?: (line: string) => void;
+}
+
+export interface WriteCount {
+  total: number;
+  byResource: Record<string, number>;
+}
+
+export interface ControlPlaneResults {
+  instances: number;
+  converge: {
+    /** The same rendered Deployments server-side applied directly, 8 at a time (paused, so the controller-manager does nothing for them). */
+    baselineApplySeconds: number;
+    baselineWrites: number;
+    /** From creating the Consumer until every Deployment existed. */
+    deploymentsWrittenSeconds: number;
+    /** Until the Consumer was Ready (every instance rolled out by the controller-manager, scheduler and kwok); undefined: not within the cap. */
+    readySeconds: number | undefined;
+    readyCapSeconds: number;
+    writes: WriteCount;
+    eventWrites: number;
+  };
+  idle: { resyncs: number; resyncSeconds: number; metricReads: number; writes: WriteCount };
+  drift: { writes: WriteCount };
+  scaleOne: { writes: WriteCount };
+  templateChange: { writes: WriteCount; perInstance: number };
+  memory: {
+    deployments: number;
+    consumers: number;
+    baselineRssMiB: number;
+    createSeconds: number;
+    createWrites: WriteCount;
+    rssAfterCreateMiB: number;
+    peakRssDuringCreateMiB: number;
+    rssAfterRestartMiB: number;
+    peakRssDuringRestartMiB: number;
+    restartWrites: WriteCount;
+  };
+}
+
+const NS_CONVERGE = 'bench-converge';
+const NS_BASELINE = 'bench-baseline';
+const RESYNC_SECONDS = 5;
+
+/** A Consumer with one partition per instance, whose static metrics say every partition keeps up. */
+function benchSpec(namespace: string, name: string, partitions: number, memoryRun = false): ConsumerSpec {
+  const calm = { production: 50, consumption: 50, behind: 0 };
+  return {
+    numPartitions: partitions,
+    numPartitionsPerInstance: 1,
+    name,
+    namespace,
+    autoscaler: memoryRun
+      ? { mode: 'none' }
+      : {
+          mode: 'static',
+          pendingScaleUpDuration: '0s',
+          pendingScaleDownDuration: '0s',
+          static: {
+            partitions: Object.fromEntries(Array.from({ length: partitions }, (_, p) => [String(p), calm])),
+            minSyncPeriod: '2s',
+            ratePerCore: 100,
+            ramPerCore: '100M',
+            tolerableLag: '1m',
+            criticalLag: '1h',
+            recoveryTime: '10m',
+          },
+        },
+    deploymentTemplate: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'consumer', image: 'example.com/consumer:1.0' }] },
+      },
+    },
+    resourcePolicy: {
+      containerPolicies: [
+        {
+          containerName: 'consumer',
+          minAllowed: { cpu: '100m', memory: '64M' },
+          maxAllowed: { cpu: '4', memory: '1G' },
+        },
+      ],
+    },
+  };
+}
+
+class Bench {
+  readonly admin = new KubeConfig();
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly access: ApiServerAccess;
+
+  constructor(readonly plane: TestPlane) {
+    this.admin.loadFromFile(plane.kubeconfigPath);
+    this.core = this.admin.makeApiClient(CoreV1Api);
+    this.apps = this.admin.makeApiClient(AppsV1Api);
+    this.custom = this.admin.makeApiClient(CustomObjectsApi);
+    this.access = plane;
+  }
+
+  counts = () => apiRequestCounts(this.access);
+
+  async writesSince(before: Map<string, number>, minus: Record<string, number> = {}): Promise<WriteCount> {
+    const byResource = operatorWrites(before, await this.counts(), GROUP);
+    for (const [key, n] of Object.entries(minus)) {
+      const left = (byResource[key] ?? 0) - n;
+      if (left > 0) byResource[key] = left;
+      else delete byResource[key];
+    }
+    return { total: totalWrites(byResource), byResource };
+  }
+
+  /** Waits until no operator write has happened for `quietMs`. */
+  async settle(quietMs = 3000, timeoutMs = 120_000): Promise<void> {
+    let last = totalWrites(operatorWrites(new Map(), await this.counts(), GROUP));
+    let since = Date.now();
+    const end = Date.now() + timeoutMs;
+    while (Date.now() - since < quietMs && Date.now() < end) {
+      await sleep(500);
+      const now = totalWrites(operatorWrites(new Map(), await this.counts(), GROUP));
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+    }
+  }
+
+  async namespace(name: string): Promise<void> {
+    await this.core.createNamespace({ body: { metadata: { name } } });
+  }
+
+  async countDeployments(namespace: string): Promise<number> {
+    const page = await this.apps.listNamespacedDeployment({ namespace, limit: 1 });
+    return page.items.length + (page.metadata?.remainingItemCount ?? 0);
+  }
+
+  async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+    return (await this.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: spec.namespace,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'Consumer',
+        metadata: { name: spec.name, namespace: spec.namespace },
+        spec,
+      },
+    })) as Consumer;
+  }
+
+  async getConsumer(namespace: string, name: string): Promise<Consumer> {
+    return (await this.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace,
+      name,
+    })) as Consumer;
+  }
+
+  async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<void> {
+    const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
+    await this.custom.replaceNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: consumer.metadata.namespace,
+      name: consumer.metadata.name,
+      body: { ...current, spec },
+    });
+  }
+
+  /** Event writes made by the operator in a namespace (each event object is one create). */
+  async operatorEvents(namespace: string): Promise<number> {
+    const events = await this.core.listNamespacedEvent({ namespace });
+    return events.items.filter((e) => e.source?.component === 'konsumerator').length;
+  }
+}
+
+/** Compiles the operator as the image does (`npm run build` → dist/). */
+async function buildOperator(): Promise<void> {
+  const tsc = startProcess({
+    name: 'tsc',
+    command: globalThis.process.execPath,
+    args: [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json')],
+    cwd: REPO_ROOT,
+  });
+  const { code } = await tsc.exited;
+  if (code !== 0) throw new Error(`npm run build failed (exit ${code})`);
+}
+
+/** The operator as the image runs it (`node dist/cli/main.js run`), in its own process. */
+async function startOperatorProcess(
+  plane: TestPlane,
+  logFile: string,
+): Promise<{ process: ManagedProcess; metricsUrl: string }> {
+  const port = await freePort();
+  const process = startProcess({
+    name: 'konsumerator',
+    command: globalThis.process.execPath,
+    args: [
+      join(REPO_ROOT, 'dist/cli/main.js'),
+      'run',
+      '--kubeconfig',
+      plane.kubeconfigPath,
+      '--metrics-bind-address',
+      `127.0.0.1:${port}`,
+      '--health-probe-bind-address',
+      '',
+      '--resync',
+      `${RESYNC_SECONDS}s`,
+      '--log-level',
+      'warn',
+    ],
+    logFile,
+    cwd: REPO_ROOT,
+  });
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  await waitFor('operator metrics endpoint', async () => ((await fetch(metricsUrl)).ok ? true : undefined), {
+    timeoutMs: 60_000,
+    process,
+  });
+  return { process, metricsUrl };
+}
+
+/** Resident and peak resident memory of a process, MiB, from /proc. */
+export function residentMemory(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+
+/** Sum of a counter family in the operator's /metrics. */
+async function operatorCounter(metricsUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+const elapsed = (t0: number) => (performance.now() - t0) / 1000;
+
+async function convergeRun(
+  dir: string,
+  instances: number,
+  progress: (line: string) => void,
+): Promise<Omit<ControlPlaneResults, 'memory' | 'instances'>> {
+  const plane = await startTestPlane({ dir, withControllers: true, binDir: await ensureBinaries() });
+  let operator: ManagedProcess | undefined;
+  try {
+    const b = new Bench(plane);
+    await installCrd(b.admin, 'konsumerator-bench');
+    // The plane's one fake node takes 110 pods; add nodes for every instance's pod.
+    for (let i = 1; i <= Math.ceil(instances / 100); i++)
+      await b.core.createNode({ body: fakeNode(`kwok-node-${i}`) });
+    await b.namespace(NS_CONVERGE);
+    await b.namespace(NS_BASELINE);
+
+    // Baseline: the Deployments the operator would write, applied directly.
+    const baselineConsumer: Consumer = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'Consumer',
+      metadata: { name: 'orders', namespace: NS_BASELINE, uid: 'baseline', generation: 1 },
+      spec: benchSpec(NS_BASELINE, 'orders', instances),
+    };
+    const rendered = planConsumer({
+      consumer: baselineConsumer,
+      deployments: [],
+      now: new Date(),
+    }).actions.flatMap((a): V1Deployment[] =>
+      a.type === 'create'
+        ? [
+            {
+              ...a.deployment,
+              metadata: { ...a.deployment.metadata, ownerReferences: [] },
+              spec: { ...a.deployment.spec!, paused: true },
+            },
+          ]
+        : [],
+    );
+    const writer = new KubeWriter(b.admin);
+    let before = await b.counts();
+    let t0 = performance.now();
+    await withConcurrency(rendered, 8, async (d) => {
+      await writer.applyDeployment(d);
+    });
+    const baselineApplySeconds = elapsed(t0);
+    const baselineWrites = (await b.writesSince(before)).total;
+    progress(
+      `baseline: ${rendered.length} Deployments applied directly in ${baselineApplySeconds.toFixed(1)} s`,
+    );
+
+    const started = await startOperatorProcess(plane, join(dir, 'operator-converge.log'));
+    operator = started.process;
+    await b.settle(2000);
+    before = await b.counts();
+    t0 = performance.now();
+    const consumer = await b.createConsumer(benchSpec(NS_CONVERGE, 'orders', instances));
+    await waitFor(
+      `${instances} Deployments`,
+      async () => ((await b.countDeployments(NS_CONVERGE)) >= instances ? true : undefined),
+      { timeoutMs: 300_000, intervalMs: 250, process: operator },
+    );
+    const deploymentsWrittenSeconds = elapsed(t0);
+    progress(`operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s`);
+    const readyCapSeconds = 180;
+    const readySeconds = await waitFor(
+      'Consumer Ready',
+      async () => {
+        const c = await b.getConsumer(NS_CONVERGE, 'orders');
+        return c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+          ? elapsed(t0)
+          : undefined;
+      },
+      { timeoutMs: readyCapSeconds * 1000, intervalMs: 500, process: operator },
+    ).catch(() => undefined);
+    progress(
+      `operator: Consumer Ready ${readySeconds === undefined ? `not within ${readyCapSeconds} s` : `after ${readySeconds.toFixed(1)} s`}`,
+    );
+    await b.settle();
+    const convergeWrites = await b.writesSince(before, { [`POST ${GROUP}/${PLURAL}`]: 1 });
+    const eventWrites = await b.operatorEvents(NS_CONVERGE);
+
+    // Idle: nothing changes; resyncs and metric reads go on.
+    before = await b.counts();
+    const readsBefore = await operatorCounter(
+      started.metricsUrl,
+      'konsumerator_prometheus_mp_requests_total',
+    ).catch(() => 0);
+    const resyncs = 3;
+    await sleep(resyncs * RESYNC_SECONDS * 1000 + 500);
+    const idleWrites = await b.writesSince(before);
+    const metricReads = Math.max(
+      0,
+      (await operatorCounter(started.metricsUrl, 'konsumerator_prometheus_mp_requests_total').catch(
+        () => 0,
+      )) - readsBefore,
+    );
+    progress(`idle: ${idleWrites.total} writes over ${resyncs} resyncs`);
+
+    // Drift: one Deployment edited by hand (that PATCH is not the operator's) is put back.
+    before = await b.counts();
+    const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
+    edited.spec!.template.spec!.containers[0]!.image = 'example.com/hand-edit:1';
+    await b.apps.replaceNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7', body: edited });
+    await waitFor(
+      'drift put back',
+      async () => {
+        const d = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
+        return d.spec?.template.spec?.containers[0]?.image === 'example.com/consumer:1.0' ? true : undefined;
+      },
+      { timeoutMs: 60_000, process: operator },
+    );
+    await b.settle();
+    const driftWrites = await b.writesSince(before, { 'PUT apps/deployments': 1 });
+    progress(`drift of one instance: ${driftWrites.total} operator writes`);
+
+    // One instance's partition starts lagging: it alone is scaled up.
+    const spec = benchSpec(NS_CONVERGE, 'orders', instances);
+    const lagging = structuredClone(spec);
+    lagging.autoscaler.static!.partitions!['3'] = { production: 150, consumption: 100, behind: 150 * 600 };
+    before = await b.counts();
+    await b.replaceSpec(consumer, lagging);
+    await waitFor(
+      'instance 3 scaled up',
+      async () => {
+        const d = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-3' });
+        return d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== '500m' &&
+          d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== undefined &&
+          (d.metadata?.generation ?? 0) > 1
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 60_000, process: operator },
+    );
+    await b.settle();
+    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    progress(`one instance scaled: ${scaleWrites.total} operator writes`);
+
+    // A template change touches every instance.
+    const changed = structuredClone(lagging);
+    changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
+    before = await b.counts();
+    await b.replaceSpec(consumer, changed);
+    await waitFor(
+      'every instance updated',
+      async () => {
+        const list = await b.apps.listNamespacedDeployment({ namespace: NS_CONVERGE });
+        return list.items.every(
+          (d) => d.spec?.template.spec?.containers[0]?.image === 'example.com/consumer:1.1',
+        )
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, process: operator },
+    );
+    await b.settle();
+    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    progress(`template change: ${templateWrites.total} operator writes for ${instances} instances`);
+
+    return {
+      converge: {
+        baselineApplySeconds,
+        baselineWrites,
+        deploymentsWrittenSeconds,
+        readySeconds,
+        readyCapSeconds,
+        writes: convergeWrites,
+        eventWrites,
+      },
+      idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
+      drift: { writes: driftWrites },
+      scaleOne: { writes: scaleWrites },
+      templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
+    };
+  } finally {
+    await operator?.stop();
+    await plane.stop();
+  }
+}
+
+async function memoryRun(
+  dir: string,
+  deployments: number,
+  progress: (line: string) => void,
+): Promise<ControlPlaneResults['memory']> {
+  const plane = await startTestPlane({ dir, withControllers: false, binDir: await ensureBinaries() });
+  let operator: ManagedProcess | undefined;
+  try {
+    const b = new Bench(plane);
+    await installCrd(b.admin, 'konsumerator-bench');
+    const consumers = Math.max(1, Math.round(deployments / 1000));
+    const perConsumer = Math.ceil(deployments / consumers);
+    let started = await startOperatorProcess(plane, join(dir, 'operator-memory-1.log'));
+    operator = started.process;
+    await sleep(5000);
+    const baselineRssMiB = residentMemory(operator.pid).rssMiB;
+    progress(`memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB`);
+
+    let before = await b.counts();
+    const t0 = performance.now();
+    for (let i = 0; i < consumers; i++) {
+      const ns = `bench-memory-${i}`;
+      await b.namespace(ns);
+      await b.createConsumer(benchSpec(ns, 'orders', perConsumer, true));
+    }
+    let peak = 0;
+    await waitFor(
+      `${deployments} Deployments`,
+      async () => {
+        peak = Math.max(peak, residentMemory(operator!.pid).rssMiB);
+        const counts = await Promise.all(
+          Array.from({ length: consumers }, (_, i) => b.countDeployments(`bench-memory-${i}`)),
+        );
+        return counts.reduce((a, c) => a + c, 0) >= consumers * perConsumer ? true : undefined;
+      },
+      { timeoutMs: 600_000, intervalMs: 1000, process: operator },
+    );
+    const createSeconds = elapsed(t0);
+    await b.settle(5000);
+    const createWrites = await b.writesSince(before, { [`POST ${GROUP}/${PLURAL}`]: consumers });
+    await sleep(5000);
+    const afterCreate = residentMemory(operator.pid);
+    progress(
+      `memory: ${consumers * perConsumer} Deployments written in ${createSeconds.toFixed(1)} s; operator ${afterCreate.rssMiB.toFixed(0)} MiB`,
+    );
+
+    await operator.stop();
+    before = await b.counts();
+    started = await startOperatorProcess(plane, join(dir, 'operator-memory-2.log'));
+    operator = started.process;
+    await b.settle(5000);
+    await sleep(10_000);
+    const afterRestart = residentMemory(operator.pid);
+    const restartWrites = await b.writesSince(before);
+    progress(
+      `memory: after a restart with ${consumers * perConsumer} Deployments: ${afterRestart.rssMiB.toFixed(0)} MiB, ${restartWrites.total} writes`,
+    );
+    return {
+      deployments: consumers * perConsumer,
+      consumers,
+      baselineRssMiB,
+      createSeconds,
+      createWrites,
+      rssAfterCreateMiB: afterCreate.rssMiB,
+      peakRssDuringCreateMiB: Math.max(peak, afterCreate.peakMiB),
+      rssAfterRestartMiB: afterRestart.rssMiB,
+      peakRssDuringRestartMiB: afterRestart.peakMiB,
+      restartWrites,
+    };
+  } finally {
+    await operator?.stop();
+    await plane.stop();
+  }
+}
+
+export async function runControlPlaneBench(
+  options: ControlPlaneBenchOptions = {},
+): Promise<ControlPlaneResults> {
+  const instances = options.instances ?? 1000;
+  const progress = options.progress ?? (() => undefined);
+  const root = join(REPO_ROOT, '.testplane', `bench-${process.pid}`);
+  mkdirSync(root, { recursive: true });
+  await buildOperator();
+  const converge = await convergeRun(join(root, 'converge'), instances, progress);
+  const memory = await memoryRun(join(root, 'memory'), options.memoryDeployments ?? 10_000, progress);
+  rmSync(root, { recursive: true, force: true });
+  return { instances, ...converge, memory };
+}
