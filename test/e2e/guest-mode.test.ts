@@ -318,8 +318,10 @@ test('the disable-autoscaler annotation on the ConfigMap pauses autoscaling', as
   await patchConfigMap('paused', { metadata: { annotations: { [Annotation.disableAutoscaler]: null } } });
   // 150 msg/s with 10 minutes of backlog → 300 msg/s → 3 cores, capped at the policy's 1.
   await waitFor('scaled up once unpaused', async () => ((await cpu()) === '1' ? true : undefined), 60_000);
-  const read = await annotationsOf('paused');
-  assert.ok(read[GuestAnnotation.lastSyncTime]);
+  // The status is patched right after the Deployment, in the same reconcile.
+  const read = await waitAnnotations('paused', 'status after the read', (a) =>
+    Boolean(a[GuestAnnotation.lastSyncTime]),
+  );
   assert.equal(JSON.parse(read[GuestAnnotation.lastSyncState]!)['0'].messageBehind, 90_000);
 });
 
