@@ -44,6 +44,17 @@ program
     process.env.POD_NAMESPACE ?? DEFAULT_NAMESPACE,
   )
   .option('--leader-election-id <name>', 'name of the Lease', 'konsumerator-global')
+  .option(
+    '--leader-elect-lease-duration <duration>',
+    'how long others wait after the last renewal before taking the Lease over',
+    '15s',
+  )
+  .option(
+    '--leader-elect-renew-deadline <duration>',
+    'the leader gives up (and exits) when it cannot renew for this long',
+    '10s',
+  )
+  .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the Lease', '2s')
   .action(runOperator);
 
 program

@@ -17,6 +17,21 @@ export interface RunOptions {
   leaderElect?: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
+  leaderElectLeaseDuration: string;
+  leaderElectRenewDeadline: string;
+  leaderElectRetryPeriod: string;
+}
+
+/** The three durations of leader election, checked as client-go checks them. */
+function electionTimings(options: RunOptions) {
+  const leaseDurationMs = parseDuration(options.leaderElectLeaseDuration);
+  const renewDeadlineMs = parseDuration(options.leaderElectRenewDeadline);
+  const retryPeriodMs = parseDuration(options.leaderElectRetryPeriod);
+  if (!(retryPeriodMs > 0 && renewDeadlineMs > retryPeriodMs && leaseDurationMs > renewDeadlineMs))
+    throw new Error(
+      'leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration',
+    );
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
 export async function runOperator(options: RunOptions): Promise<void> {
@@ -38,6 +53,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
             namespace: options.leaderElectionNamespace,
             name: options.leaderElectionId,
             identity: `${hostname()}_${randomUUID()}`,
+            ...electionTimings(options),
           },
         }
       : {}),
