@@ -10,7 +10,7 @@
 // instead: it exits 0, releases the Lease, and its successor finishes the change.
 //
 // The instances run 0 replicas: the check is on the Deployments and their rollouts, and 200 pods
-// per round would measure kwok and the scheduler rather than the operator. ROUNDS (default 20)
+// per round would measure kwok and the scheduler rather than the operator. CRASH_ROUNDS (default 20)
 // and CRASH_SEED (default 1) choose the rounds.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,7 @@ import {
 } from '../support/operator-process.js';
 
 const PARTITIONS = 200;
-const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
 const BASE_SEED = Number(process.env.CRASH_SEED ?? 1);
 const LEASE = 'konsumerator-crash-test';
 const IDENTITY = 'crash-test';
