@@ -82,6 +82,7 @@ async function startPlaneForRun(withMetrics: boolean): Promise<{ plane: TestPlan
   const plane = await startTestPlane({
     dir: join(PLANES_DIR, `run-${process.pid}`),
     binDir,
+    auditLog: true,
     ...(kafkaLibDir ? { withKafka: true, withPrometheus: true, kafkaLibDir } : {}),
   });
   const t2 = performance.now();

@@ -50,6 +50,17 @@ program
     '--namespace <ns>',
     'guest mode: watch only this namespace, read Consumers from ConfigMaps annotated konsumerator.lwolf.org/managed (no CRD, namespaced Role only)',
   )
+  .option(
+    '--leader-elect-lease-duration <duration>',
+    'how long others wait after the last renewal before taking the Lease over',
+    '15s',
+  )
+  .option(
+    '--leader-elect-renew-deadline <duration>',
+    'the leader gives up (and exits) when it cannot renew for this long',
+    '10s',
+  )
+  .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the Lease', '2s')
   .action(runOperator);
 
 program

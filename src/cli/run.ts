@@ -17,6 +17,9 @@ export interface RunOptions {
   leaderElect?: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId?: string;
+  leaderElectLeaseDuration: string;
+  leaderElectRenewDeadline: string;
+  leaderElectRetryPeriod: string;
   /** Guest mode: only this namespace, Consumers from its annotated ConfigMaps. */
   namespace?: string;
 }
@@ -36,6 +39,18 @@ export function leaseOf(
   };
 }
 
+/** The three durations of leader election, checked as client-go checks them. */
+function electionTimings(options: RunOptions) {
+  const leaseDurationMs = parseDuration(options.leaderElectLeaseDuration);
+  const renewDeadlineMs = parseDuration(options.leaderElectRenewDeadline);
+  const retryPeriodMs = parseDuration(options.leaderElectRetryPeriod);
+  if (!(retryPeriodMs > 0 && renewDeadlineMs > retryPeriodMs && leaseDurationMs > renewDeadlineMs))
+    throw new Error(
+      'leader election needs 0 < --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration',
+    );
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
+
 export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel);
   const workers = Number(options.workers);
@@ -51,7 +66,13 @@ export async function runOperator(options: RunOptions): Promise<void> {
     healthAddress: options.healthProbeBindAddress || undefined,
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.leaderElect
-      ? { leaderElection: { ...leaseOf(options), identity: `${hostname()}_${randomUUID()}` } }
+      ? {
+          leaderElection: {
+            ...leaseOf(options),
+            identity: `${hostname()}_${randomUUID()}`,
+            ...electionTimings(options),
+          },
+        }
       : {}),
   });
   process.on('unhandledRejection', (reason) => log.error({ err: String(reason) }, 'unhandled rejection'));

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coreApi } from './client.js';
 import { writeAdminTokenFile, writeKubeconfig, writeServiceAccountKey } from './credentials.js';
@@ -15,9 +15,36 @@ export interface ApiServer {
   caFile: string;
   kubeconfigPath: string;
   serviceAccountKeyFile: string;
+  /** With `auditLog`: the JSON-lines audit log (see AUDITED_NAMESPACE). */
+  auditLogPath?: string;
 }
 
-export async function startApiServer(binDir: string, dir: string, etcdUrl: string): Promise<ApiServer> {
+/**
+ * With `auditLog`, every request made by a ServiceAccount of this namespace is written to the
+ * audit log at Metadata level (who, verb, object, times, response code); nobody else's are, so the
+ * log stays small. Tests give each operator process its own ServiceAccount here to tell them apart.
+ */
+export const AUDITED_NAMESPACE = 'konsumerator-audited';
+
+const auditPolicy = (namespace: string) =>
+  JSON.stringify({
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'Policy',
+    omitStages: ['RequestReceived'],
+    rules: [{ level: 'Metadata', userGroups: [`system:serviceaccounts:${namespace}`] }, { level: 'None' }],
+  });
+
+export interface ApiServerOptions {
+  /** Write an audit log of the requests of AUDITED_NAMESPACE's ServiceAccounts. */
+  auditLog?: boolean;
+}
+
+export async function startApiServer(
+  binDir: string,
+  dir: string,
+  etcdUrl: string,
+  options: ApiServerOptions = {},
+): Promise<ApiServer> {
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
   const certDir = join(dir, 'certs');
@@ -29,6 +56,18 @@ export async function startApiServer(binDir: string, dir: string, etcdUrl: strin
   writeServiceAccountKey(serviceAccountKeyFile);
   const adminToken = writeAdminTokenFile(tokenFile);
   writeKubeconfig(kubeconfigPath, { server: url, token: adminToken, caFile });
+  const auditLogPath = options.auditLog ? join(dir, 'audit.log') : undefined;
+  const auditArgs: string[] = [];
+  if (auditLogPath) {
+    const policyFile = join(dir, 'audit-policy.json');
+    writeFileSync(policyFile, auditPolicy(AUDITED_NAMESPACE));
+    // The log backend writes each event before the request completes (blocking mode).
+    auditArgs.push(
+      `--audit-policy-file=${policyFile}`,
+      `--audit-log-path=${auditLogPath}`,
+      '--audit-log-format=json',
+    );
+  }
 
   const process = startProcess({
     name: 'kube-apiserver',
@@ -50,6 +89,7 @@ export async function startApiServer(binDir: string, dir: string, etcdUrl: strin
       // Do not try to publish 127.0.0.1 as the endpoint of the `kubernetes` Service.
       '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
+      ...auditArgs,
     ],
     logFile: join(dir, 'kube-apiserver.log'),
   });
@@ -59,5 +99,13 @@ export async function startApiServer(binDir: string, dir: string, etcdUrl: strin
   await waitFor('kube-apiserver /readyz', () => isOk(`${url}/readyz`, readFileSync(caFile)), opts);
   const core = coreApi(kubeconfigPath);
   await waitFor('namespace default', () => core.readNamespace({ name: 'default' }), opts);
-  return { process, url, adminToken, caFile, kubeconfigPath, serviceAccountKeyFile };
+  return {
+    process,
+    url,
+    adminToken,
+    caFile,
+    kubeconfigPath,
+    serviceAccountKeyFile,
+    ...(auditLogPath ? { auditLogPath } : {}),
+  };
 }

@@ -19,6 +19,8 @@ export interface TestPlaneEnv {
   prometheusUrl?: string;
   /** Directory whose `*.json` file_sd files Prometheus re-reads every second (withPrometheus). */
   prometheusFileSdDir?: string;
+  /** The API server's audit log of AUDITED_NAMESPACE's ServiceAccounts (plane started with auditLog). */
+  auditLogPath?: string;
   /** Process ids by component name, e.g. for reading their memory. */
   pids: Record<string, number>;
 }

@@ -27,6 +27,7 @@ import { waitFor } from './wait.js';
 export { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
 export { readEnvFile, writeEnvFile, type TestPlaneEnv } from './env.js';
 export { FAKE_NODE_NAME } from './kwok.js';
+export { AUDITED_NAMESPACE } from './apiserver.js';
 export {
   addScrapeTarget,
   queryPrometheus,
@@ -52,6 +53,8 @@ export interface TestPlaneOptions {
   kafkaLibDir?: string;
   /** More static scrape jobs for Prometheus. */
   prometheusTargets?: readonly ScrapeTarget[];
+  /** Audit-log the requests of AUDITED_NAMESPACE's ServiceAccounts (default false). */
+  auditLog?: boolean;
 }
 
 export interface TestPlane {
@@ -68,6 +71,8 @@ export interface TestPlane {
   prometheusUrl?: string;
   /** With withPrometheus: where addScrapeTarget() writes target files. */
   prometheusFileSdDir?: string;
+  /** With auditLog: the API server's audit log (JSON lines). */
+  auditLogPath?: string;
   /** The components in start order, still running until stop(). */
   processes: readonly ManagedProcess[];
   /** Milliseconds from the start of startTestPlane until each component was ready. */
@@ -100,7 +105,10 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
   try {
     const etcd = ready('etcd', await startEtcd(binDir, dir));
     started.push(etcd.process);
-    const api = ready('kube-apiserver', await startApiServer(binDir, dir, etcd.url));
+    const api = ready(
+      'kube-apiserver',
+      await startApiServer(binDir, dir, etcd.url, { auditLog: options.auditLog ?? false }),
+    );
     started.push(api.process);
     if (withControllers) {
       const params = { binDir, dir, ...api };
@@ -118,6 +126,7 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       adminToken: api.adminToken,
       caFile: api.caFile,
       dir,
+      ...(api.auditLogPath ? { auditLogPath: api.auditLogPath } : {}),
       ...metrics,
       processes: started,
       readyAfterMs,
@@ -185,7 +194,16 @@ async function startMetricsComponents(
  * writes are removed, so a mistaken --dir cannot wipe anything else.
  */
 function removePreviousState(dir: string): void {
-  for (const name of ['etcd', 'certs', 'kafka', 'kafka-cds', 'prometheus', 'env.json', ...COMPONENT_LOGS]) {
+  for (const name of [
+    'etcd',
+    'certs',
+    'kafka',
+    'kafka-cds',
+    'prometheus',
+    'env.json',
+    'audit.log',
+    ...COMPONENT_LOGS,
+  ]) {
     rmSync(join(dir, name), { recursive: true, force: true });
   }
 }
@@ -230,6 +248,7 @@ function envOf(plane: Omit<TestPlane, 'env'>, withControllers: boolean): TestPla
     ...(plane.exporterUrl ? { exporterUrl: plane.exporterUrl } : {}),
     ...(plane.prometheusUrl ? { prometheusUrl: plane.prometheusUrl } : {}),
     ...(plane.prometheusFileSdDir ? { prometheusFileSdDir: plane.prometheusFileSdDir } : {}),
+    ...(plane.auditLogPath ? { auditLogPath: plane.auditLogPath } : {}),
     pids: Object.fromEntries(plane.processes.map((p) => [p.name, p.pid])),
   };
 }
