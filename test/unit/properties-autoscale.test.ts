@@ -117,7 +117,8 @@ const instancesArb = fc.array(
 );
 
 /** Builds the autoscaler input: instance i holds partitions [4i, 4i+k). */
-function inputsOf(rows: fc.Infer<typeof instancesArb>) {
+type Rows = typeof instancesArb extends fc.Arbitrary<infer T> ? T : never;
+function inputsOf(rows: Rows) {
   const samples = new Map<number, PartitionSample>();
   const instances: InstanceInput[] = rows.map((row, id) => {
     const partitions = row.samples.map((s, k) => {
