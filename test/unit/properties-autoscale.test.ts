@@ -426,3 +426,28 @@ test('property: the budget share is deterministic, fair to increases, and never 
     400,
   );
 });
+
+test('regression: a sub-second recoveryTime and metrics of 1e300 give numbers, not NaN', () => {
+  const settings: AutoscaleSettings = {
+    ratePerCore: 1,
+    ramPerCoreBytes: 1,
+    cpuIncrementMillis: 1,
+    tolerableLagMs: 1,
+    criticalLagMs: undefined,
+    recoveryTimeMs: 500,
+    pendingScaleUpMs: 0,
+    pendingScaleDownMs: 0,
+    scaleDownAfterLagFreeSyncs: 1,
+    fallbackStrategy: 'min',
+  };
+  // 1 behind at 1 msg/s = 1 s of lag, drained in the 1 s a 500 ms recoveryTime counts as: 2 msg/s.
+  assert.equal(
+    predictors.naive!([partitionSignal(0, { production: 1, behind: 1 })], settings)!.cpuRequest,
+    2000,
+  );
+  const huge = predictors.naive!(
+    [partitionSignal(0, { production: 1e300, behind: 1e300 }), partitionSignal(1, {})],
+    settings,
+  )!;
+  assert.equal(huge.cpuRequest, 1e9, 'capped at a million cores');
+});

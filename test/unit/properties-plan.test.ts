@@ -334,3 +334,29 @@ test('property: the plan does not depend on the order the cache lists Deployment
     150,
   );
 });
+
+test('regression: an owned Deployment under an instance name with an edited consumer-id is updated back, not a clash with itself', () => {
+  const target = consumer(baseSpec({ numPartitions: 1, numPartitionsPerInstance: 0 }));
+  const edited = build(
+    {
+      owner: 'ours',
+      nameId: 0,
+      consumerId: 1,
+      partitions: [0],
+      rolledOut: true,
+      rendered: true,
+    },
+    0,
+  );
+  const plan = planConsumer({ consumer: target, deployments: [edited], now });
+  assert.deepEqual(plan.clashes, []);
+  assert.deepEqual(
+    plan.actions.map((a) => `${a.type} ${actionName(a)}`),
+    ['update orders-0'],
+  );
+  const update = plan.actions[0]!;
+  assert.equal(
+    update.type === 'update' && update.deployment.metadata!.annotations![Annotation.consumerId],
+    '0',
+  );
+});
