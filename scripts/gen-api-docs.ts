@@ -325,7 +325,7 @@ status conditions and as events, without stopping the other Consumers:
   partition), template env vars the operator overwrites (the partition key, \`KONSUMERATOR_*\`,
   \`GOMAXPROCS\`, \`GOMEMLIMIT\`), a global budget below the instances' \`minAllowed\` total;
 - Deployments of the instances' names that the Consumer does not control (another Consumer's, a
-  hand-made one, one that copies the operator's annotations): \`Degraded\` \`NameConflict\`, never
+  hand-made one, one that copies the operator's annotations): \`Degraded\` \`NameConflict\` and a Warning event, never
   written or deleted;
 - the Secrets that hold the metrics sources' credentials: a missing Secret or key, or a Secret the
   operator may not read, makes \`MetricsAvailable\` False with a message naming

@@ -340,6 +340,7 @@ async function expectDegraded(ns: string, reason: string, pattern: RegExp, name 
   const c = await consumers.waitCondition(ns, name, 'Degraded', reason, 60_000);
   assert.match(condition(c, 'Degraded')!.message, pattern);
   assert.equal(condition(c, 'Ready')?.status, 'False');
+  await expectEvent(ns, reason, pattern, name);
 }
 
 /** Waits for a Warning event with `reason` on the Consumer whose message matches `pattern`. */
