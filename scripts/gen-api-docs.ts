@@ -266,29 +266,40 @@ ${table(statusRows)}
 
 ## Refused at \`kubectl apply\`
 
-Each of these is covered by \`test/e2e/crd-validation.test.ts\` against a real kube-apiserver
-(HTTP 422, the message names the field):
+Each of these is covered by \`test/e2e/crd-validation.test.ts\` or \`test/e2e/hostile-specs.test.ts\`
+against a real kube-apiserver (HTTP 422, the message names the field); the whole list of bad
+inputs tried, with where each is caught, is the bad input catalogue in
+[reliability.md](reliability.md#bad-input-catalogue):
 
 - a missing \`autoscaler\`, \`resourcePolicy\`, \`deploymentTemplate\`, \`deploymentTemplate.selector\` or
   \`deploymentTemplate.template\` (the original crashed on a missing \`autoscaler\`);
 - \`autoscaler.mode: prometheus\` without the \`prometheus\` section (crashed the original), and an
   unknown mode;
-- \`numPartitions\` below 1 (or above 100000), a negative \`numPartitionsPerInstance\`;
+- \`numPartitions\` below 1 (or above 100000, fractional or a string), a negative
+  \`numPartitionsPerInstance\` (or above 100000), \`deploymentTemplate.replicas\` outside 0–1000;
 - \`recoveryTime\` of 0 or unparseable, \`ratePerCore\` 0 (both divided by in the original),
   \`cpuIncrement\` below 1m (modulo by zero in the original), \`ramPerCore\` 0;
 - an unparseable duration anywhere (\`minSyncPeriod\`, \`tolerableLag\`, \`criticalLag\`,
-  \`pendingScale*Duration\`), and \`tolerableLag\` greater than \`criticalLag\`;
+  \`pendingScale*Duration\`), a duration above 8760h (one year; beyond Go's range the API server
+  could not even parse it), \`tolerableLag\` or \`recoveryTime\` below 1s (a 0 tolerableLag made
+  every instance lag forever; the predictor counts in whole seconds), and \`tolerableLag\`
+  greater than \`criticalLag\`;
 - a container policy whose \`minAllowed\` cpu or memory is above its \`maxAllowed\` (the original
-  swapped them and logged an error), a negative quantity or a malformed quantity in any policy;
+  swapped them and logged an error), a \`maxAllowed\` cpu or memory of 0, a negative quantity or a
+  malformed quantity in any policy;
 - an unknown container policy \`mode\` or \`fallbackStrategy\`;
 - two container policies with the same \`containerName\`, or a name that is neither \`*\` nor a
   container name;
 - a Prometheus \`auth\` with both \`bearerTokenKey\` and \`usernameKey\`/\`passwordKey\`, or with
   neither a bearer token key nor both basic-auth keys; Kafka \`tls\` settings with \`enabled: false\`;
-- an empty Prometheus \`address\` list, an address that is not an http(s) URL, an empty query, a
-  \`partitionLabel\` that is not a Prometheus label name;
+- an empty Prometheus \`address\` list, an address that is not an http(s) URL with a host and a
+  port from 1 to 65535, an empty query, a \`partitionLabel\` that is not a Prometheus label name;
+  a Kafka broker whose port is not from 1 to 65535; \`static.partitions\` keys that are not
+  partition numbers below \`numPartitions\`;
 - a \`name\` that cannot prefix a Deployment name (e.g. uppercase), a \`namespace\` that is not a
-  namespace name, a \`partitionEnvKey\` that is not an env var name;
+  namespace name, a \`partitionEnvKey\` that is not an env var name or is one of the variables
+  the operator sets itself (\`KONSUMERATOR_INSTANCE\`, \`KONSUMERATOR_NUM_*\`, \`GOMAXPROCS\`,
+  \`GOMEMLIMIT\`);
 - an invalid pod template: no containers, a wrong type anywhere (e.g. a string
   \`containerPort\`), a container without a name, duplicate containers, env vars or ports, an
   unknown enum value (e.g. \`imagePullPolicy\`), a malformed quantity in \`resources\`, a
@@ -301,12 +312,21 @@ status conditions and as events, without stopping the other Consumers:
 
 - \`spec.namespace\` different from the Consumer's namespace (CEL rules cannot read
   \`metadata.namespace\`);
-- a \`deploymentTemplate.selector\` that does not match the pod template's labels, and everything
+- a \`deploymentTemplate.selector\` that is empty or does not match the pod template's labels
+  (\`matchLabels\` and \`matchExpressions\`), and everything
   else that only the Deployment's own validation checks (label syntax, names of volumes referred
   to by mounts, port names, resource requests above limits, ...); such an error appears when the
   operator creates the Deployment;
-- Deployment names (\`<spec.name>-<instanceId>\`) longer than 253 characters;
-- container policies naming a container the template does not have (a warning event);
+- Deployment names (\`<spec.name>-<instanceId>\`) longer than 242 characters (their ReplicaSets
+  add \`-<pod-template-hash>\` and must stay within 253);
+- an \`autoscaler.container\` the template does not have;
+- warning events, the Consumer still runs: container policies naming a container the template
+  does not have, \`numPartitionsPerInstance\` above \`numPartitions\` (one instance takes every
+  partition), template env vars the operator overwrites (the partition key, \`KONSUMERATOR_*\`,
+  \`GOMAXPROCS\`, \`GOMEMLIMIT\`), a global budget below the instances' \`minAllowed\` total;
+- Deployments of the instances' names that the Consumer does not control (another Consumer's, a
+  hand-made one, one that copies the operator's annotations): \`Degraded\` \`NameConflict\` and a Warning event, never
+  written or deleted;
 - the Secrets that hold the metrics sources' credentials: a missing Secret or key, or a Secret the
   operator may not read, makes \`MetricsAvailable\` False with a message naming
   \`namespace/secret\` and the key ([credentials.md](credentials.md)).

@@ -5,6 +5,10 @@ import { Type, type Static, type TSchema, type TProperties, type ObjectOptions }
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
 import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from './units.js';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
+import { Env } from './constants.js';
+
+/** Env vars the operator injects besides the partition list. */
+const RESERVED_ENV = [Env.instance, Env.numPartitions, Env.numInstances, Env.goMaxProcs, Env.goMemLimit];
 
 type Rule = { rule: string; message: string; fieldPath?: string; reason?: string };
 const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });
@@ -27,14 +31,30 @@ const StringEnum = <const T extends readonly string[]>(values: T, options: Recor
 const StringMap = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
   Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
 
-const Duration = (description: string, extra: Record<string, unknown> = {}) =>
-  Type.String({ description, pattern: GO_DURATION_PATTERN, maxLength: 64, ...extra });
+// The CEL rule makes the API server parse the value: a duration beyond Go's time.Duration
+// (about 2562047h) matches the pattern but is refused instead of overflowing in the operator.
+const withinRange: Rule = {
+  rule: "duration(self) <= duration('8760h')",
+  message: 'must be at most 8760h (one year)',
+};
+const Duration = (description: string, extra: { rules?: Rule[] } = {}) =>
+  Type.String({
+    description,
+    pattern: GO_DURATION_PATTERN,
+    maxLength: 64,
+    ...rules(withinRange, ...(extra.rules ?? [])),
+  });
 
 const positiveDuration = (description: string) =>
-  Duration(
-    description,
-    rules({ rule: "duration(self) > duration('0s')", message: 'must be a positive duration' }),
-  );
+  Duration(description, {
+    rules: [{ rule: "duration(self) > duration('0s')", message: 'must be a positive duration' }],
+  });
+
+/** At least one second: the predictor works in whole seconds of lag and recovery. */
+const wholeSecondsDuration = (description: string) =>
+  Duration(description, {
+    rules: [{ rule: "duration(self) >= duration('1s')", message: 'must be at least 1s' }],
+  });
 
 export const Quantity = Type.Union([Type.Integer(), Type.String()], {
   'x-kubernetes-int-or-string': true,
@@ -211,9 +231,10 @@ const estimationFields = {
     description: 'CPU request granularity (default 100m); requests are rounded up to a multiple of it.',
     ...rules({ rule: `${q('self')}.compareTo(quantity('1m')) >= 0`, message: 'must be at least 1m' }),
   }),
-  tolerableLag: Duration('Lag (in time) at and above which an instance counts as lagging.'),
+  // 0 would make every instance lag forever (lag >= 0), so nothing could ever scale down.
+  tolerableLag: wholeSecondsDuration('Lag (in time) at and above which an instance counts as lagging.'),
   criticalLag: Duration('Lag at and above which an instance gets its policy maximum.'),
-  recoveryTime: positiveDuration(
+  recoveryTime: wholeSecondsDuration(
     'Time in which a backlog should be drained while keeping up with production.',
   ),
 };
@@ -226,11 +247,21 @@ const lagOrder = rules({
 
 export const PrometheusAutoscaler = object(
   {
-    address: Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
-      description: 'Prometheus base URLs (e.g. http://prometheus:9090), queried in parallel.',
-      minItems: 1,
-      maxItems: 16,
-    }),
+    address: Type.Array(
+      Type.String({
+        pattern: '^https?://[^\\s]+$',
+        maxLength: 2048,
+        ...rules({
+          rule: "isURL(self) && url(self).getHostname() != '' && (url(self).getPort() == '' || (int(url(self).getPort()) >= 1 && int(url(self).getPort()) <= 65535))",
+          message: 'must be an http(s) URL with a host name and a port from 1 to 65535',
+        }),
+      }),
+      {
+        description: 'Prometheus base URLs (e.g. http://prometheus:9090), queried in parallel.',
+        minItems: 1,
+        maxItems: 16,
+      },
+    ),
     offset: { ...Query, description: 'Messages behind (lag in messages) per partition.' },
     production: { ...Query, description: 'Produced messages per second per partition.' },
     consumption: { ...Query, description: 'Consumed messages per second per partition.' },
@@ -243,12 +274,22 @@ export const PrometheusAutoscaler = object(
 
 export const KafkaAutoscaler = object(
   {
-    brokers: Type.Array(Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', maxLength: 512 }), {
-      description:
-        'Bootstrap brokers (host:port). Offsets are read with the Kafka admin API; no Prometheus needed.',
-      minItems: 1,
-      maxItems: 32,
-    }),
+    brokers: Type.Array(
+      Type.String({
+        pattern: '^[^\\s:/]+:[0-9]{1,5}$',
+        maxLength: 512,
+        ...rules({
+          rule: "int(self.substring(self.lastIndexOf(':') + 1)) >= 1 && int(self.substring(self.lastIndexOf(':') + 1)) <= 65535",
+          message: 'the port must be from 1 to 65535',
+        }),
+      }),
+      {
+        description:
+          'Bootstrap brokers (host:port). Offsets are read with the Kafka admin API; no Prometheus needed.',
+        minItems: 1,
+        maxItems: 32,
+      },
+    ),
     topic: Type.String({
       description: 'The topic the group consumes.',
       minLength: 1,
@@ -281,6 +322,10 @@ export const StaticAutoscaler = object(
     partitions: StringMap(StaticSample, {
       description: 'Metrics per partition number; partitions not listed are unknown.',
       maxProperties: 10000,
+      ...rules({
+        rule: "self.all(k, k.matches('^(0|[1-9][0-9]{0,5})$'))",
+        message: 'keys must be partition numbers (0, 1, 2, ...)',
+      }),
     }),
     ...estimationFields,
   },
@@ -355,6 +400,13 @@ const minNotAboveMax = (resource: string): Rule => ({
   fieldPath: '.minAllowed',
 });
 
+/** A zero maximum would give the container no CPU, or a GOMEMLIMIT of 0 (a Go program that only collects garbage). */
+const maxAboveZero = (resource: string): Rule => ({
+  rule: `!has(self.maxAllowed) || !('${resource}' in self.maxAllowed) || ${q(`self.maxAllowed['${resource}']`)}.isGreaterThan(quantity('0'))`,
+  message: `maxAllowed.${resource} must be greater than zero`,
+  fieldPath: '.maxAllowed',
+});
+
 export const ContainerPolicy = object(
   {
     containerName: Type.String({
@@ -373,7 +425,7 @@ export const ContainerPolicy = object(
   },
   {
     description: 'Resource bounds for one container.',
-    ...rules(minNotAboveMax('cpu'), minNotAboveMax('memory')),
+    ...rules(minNotAboveMax('cpu'), minNotAboveMax('memory'), maxAboveZero('cpu'), maxAboveZero('memory')),
   },
 );
 
@@ -444,7 +496,33 @@ export const ConsumerSpec = object(
     deploymentTemplate: Type.Unsafe<V1DeploymentSpec>(deploymentTemplateSchema as TSchema),
     resourcePolicy: ResourcePolicy,
   },
-  { description: 'Desired state of a Kafka consumer group run as one Deployment per partition bucket.' },
+  {
+    description: 'Desired state of a Kafka consumer group run as one Deployment per partition bucket.',
+    ...rules(
+      {
+        // The operator writes these itself; a partition list under one of their names would be
+        // overwritten by it (GOMAXPROCS) or overwrite it.
+        rule: `!has(self.partitionEnvKey) || !(self.partitionEnvKey in ${JSON.stringify(RESERVED_ENV).replaceAll('"', "'")})`,
+        message: `partitionEnvKey must not be one of the variables the operator sets itself (${RESERVED_ENV.join(', ')})`,
+        fieldPath: '.partitionEnvKey',
+      },
+      {
+        rule:
+          '!has(self.autoscaler.static) || ' +
+          "self.autoscaler.static.partitions.all(k, !k.matches('^[0-9]{1,6}$') || int(k) < self.numPartitions)",
+        message: 'autoscaler.static.partitions names a partition not below numPartitions',
+        fieldPath: '.autoscaler.static.partitions',
+      },
+      {
+        // Each instance runs this many pods; an absurd count would flood the cluster with pods.
+        rule:
+          '!has(self.deploymentTemplate.replicas) || ' +
+          '(self.deploymentTemplate.replicas >= 0 && self.deploymentTemplate.replicas <= 1000)',
+        message: 'deploymentTemplate.replicas must be from 0 to 1000',
+        fieldPath: '.deploymentTemplate.replicas',
+      },
+    ),
+  },
 );
 
 const PartitionState = object({

@@ -1,13 +1,22 @@
 // Checks the API server's schema cannot express. Each problem names the field, so the message on
 // the Consumer's status tells the user exactly what to fix.
+import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { Consumer } from './schema.js';
+import { Env } from './constants.js';
+import { policyFor, resolveSpec } from './resolve.js';
+import { scaledContainer } from '../autoscale/config.js';
+import { splitIntoBuckets } from '../plan/partitions.js';
+import { cpuMillis, memoryBytes } from './units.js';
 
 export interface SpecProblem {
   field: string;
   message: string;
 }
 
-const MAX_DEPLOYMENT_NAME = 253;
+// A Deployment's ReplicaSets are named <deployment>-<pod-template-hash> (up to 10 characters),
+// and their names are DNS subdomains too: a longer Deployment name is accepted, but its pods
+// never appear.
+const MAX_DEPLOYMENT_NAME = 253 - 11;
 
 export interface Validation {
   /** Problems that stop the Consumer from being reconciled. */
@@ -35,23 +44,40 @@ export function validateConsumer(consumer: Consumer): Validation {
       message: 'must list at least one container',
     });
   }
-  const matchLabels = spec.deploymentTemplate?.selector?.matchLabels ?? {};
-  const podLabels = template?.metadata?.labels ?? {};
-  for (const [key, value] of Object.entries(matchLabels)) {
-    if (podLabels[key] !== value) {
-      problems.push({
-        field: 'spec.deploymentTemplate.selector.matchLabels',
-        message: `selects ${key}=${value}, which the pod template labels do not carry`,
-      });
-    }
-  }
-  const longestName = `${spec.name}-${Math.max(0, spec.numPartitions - 1)}`;
+  problems.push(...selectorProblems(spec.deploymentTemplate?.selector, template?.metadata?.labels ?? {}));
+  const resolved = resolveSpec(spec);
+  const instances = splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance).length;
+  const longestName = `${spec.name}-${Math.max(0, instances - 1)}`;
   if (longestName.length > MAX_DEPLOYMENT_NAME) {
     problems.push({
       field: 'spec.name',
-      message: `makes Deployment names longer than ${MAX_DEPLOYMENT_NAME} characters`,
+      message: `makes Deployment names longer than ${MAX_DEPLOYMENT_NAME} characters (${longestName.length}), too long for their ReplicaSets`,
     });
   }
+  if ((spec.numPartitionsPerInstance ?? 0) > spec.numPartitions) {
+    warnings.push({
+      field: 'spec.numPartitionsPerInstance',
+      message: `is ${spec.numPartitionsPerInstance}, more than numPartitions (${spec.numPartitions}): one instance consumes every partition`,
+    });
+  }
+  const injected = new Set([
+    resolved.partitionEnvKey,
+    Env.instance,
+    Env.numPartitions,
+    Env.numInstances,
+    Env.goMaxProcs,
+    Env.goMemLimit,
+  ]);
+  for (const container of containers) {
+    const overridden = (container.env ?? []).map((e) => e.name).filter((n) => injected.has(n));
+    if (overridden.length > 0) {
+      warnings.push({
+        field: `spec.deploymentTemplate.template.spec.containers[${container.name}].env`,
+        message: `sets ${overridden.join(', ')}, which the operator sets itself: the template's value is replaced`,
+      });
+    }
+  }
+  warnings.push(...budgetWarnings(consumer, instances));
   const names = new Set(containers.map((c) => c.name));
   for (const policy of spec.resourcePolicy?.containerPolicies ?? []) {
     if (policy.containerName !== '*' && !names.has(policy.containerName)) {
@@ -82,6 +108,72 @@ export function validateConsumer(consumer: Consumer): Validation {
     });
   }
   return { errors: problems, warnings };
+}
+
+/** The selector of every instance Deployment: the API server refuses one that is empty or misses the pod labels. */
+function selectorProblems(
+  selector: V1LabelSelector | undefined,
+  podLabels: Record<string, string>,
+): SpecProblem[] {
+  const field = 'spec.deploymentTemplate.selector';
+  const matchLabels = selector?.matchLabels ?? {};
+  const expressions = selector?.matchExpressions ?? [];
+  if (Object.keys(matchLabels).length === 0 && expressions.length === 0)
+    return [{ field, message: 'is empty: a Deployment needs a selector that matches its pod labels' }];
+  const problems: SpecProblem[] = [];
+  for (const [key, value] of Object.entries(matchLabels)) {
+    if (podLabels[key] !== value) {
+      problems.push({
+        field: `${field}.matchLabels`,
+        message: `selects ${key}=${value}, which the pod template labels do not carry`,
+      });
+    }
+  }
+  for (const [i, { key, operator, values = [] }] of expressions.entries()) {
+    const has = key in podLabels;
+    const matches =
+      operator === 'In'
+        ? has && values.includes(podLabels[key]!)
+        : operator === 'NotIn'
+          ? !has || !values.includes(podLabels[key]!)
+          : operator === 'Exists'
+            ? has
+            : operator === 'DoesNotExist'
+              ? !has
+              : false;
+    if (!matches) {
+      problems.push({
+        field: `${field}.matchExpressions[${i}]`,
+        message: `(${key} ${operator} ${JSON.stringify(values)}) does not match the pod template labels`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** A global budget below the sum of the instances' minimums cannot be kept: say so. */
+function budgetWarnings(consumer: Consumer, instances: number): SpecProblem[] {
+  const spec = consumer.spec;
+  const budget = spec.resourcePolicy?.globalPolicy?.maxAllowed;
+  if (!budget || !['prometheus', 'kafka', 'static'].includes(spec.autoscaler?.mode ?? '')) return [];
+  const container = scaledContainer(spec);
+  const policy = container ? policyFor(spec.resourcePolicy?.containerPolicies ?? [], container) : undefined;
+  const warnings: SpecProblem[] = [];
+  for (const [key, parse] of [
+    ['cpu', cpuMillis],
+    ['memory', memoryBytes],
+  ] as const) {
+    const cap = budget[key];
+    const minimum = policy?.minAllowed?.[key];
+    if (cap === undefined || minimum === undefined) continue;
+    if (parse(minimum) * instances > parse(cap)) {
+      warnings.push({
+        field: `spec.resourcePolicy.globalPolicy.maxAllowed.${key}`,
+        message: `is ${cap}, below ${instances} instance(s) × minAllowed.${key} ${minimum} of container ${container}: the instances stay at their minimum, above the budget`,
+      });
+    }
+  }
+  return warnings;
 }
 
 export const describeProblems = (problems: readonly SpecProblem[]) =>

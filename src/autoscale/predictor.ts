@@ -9,6 +9,8 @@ export type Predictor = (
   settings: AutoscaleSettings,
 ) => Sizing | undefined;
 
+const MAX_CPU_MILLIS = 1e9;
+
 const ceilToMultiple = (x: number, step: number) => (x % step === 0 ? x : x + step - (x % step));
 
 /** Messages per second one partition needs: production, plus its backlog spread over recoveryTime. */
@@ -16,18 +18,20 @@ export function expectedConsumption(signal: PartitionSignal, recoveryTimeMs: num
   const production = Math.trunc(signal.sample.production ?? 0);
   const lagSeconds = Math.floor((signal.lagMs ?? 0) / 1000);
   if (lagSeconds <= 0) return production;
-  const recoverySeconds = Math.trunc(recoveryTimeMs / 1000);
+  // Sub-second recovery times pass the schema: count them as one second, not a division by zero.
+  const recoverySeconds = Math.max(1, Math.trunc(recoveryTimeMs / 1000));
   return Math.floor((lagSeconds * production + production * recoverySeconds) / recoverySeconds);
 }
 
 /** CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores, memory per limit core. */
 export function sizeForRate(messagesPerSecond: number, settings: AutoscaleSettings): Sizing {
   const step = settings.cpuIncrementMillis;
+  // Absurd metrics (a broken exporter's 1e300) overflow to Infinity, or NaN through Infinity × 0:
+  // cap them at a million cores, far above any policy maximum, so the limiter clamps a number.
+  const wanted = Math.floor((messagesPerSecond * 1000) / settings.ratePerCore);
+  const capped = Number.isNaN(wanted) ? MAX_CPU_MILLIS : Math.min(MAX_CPU_MILLIS, wanted);
   // Never a zero request: the original could produce 0m for a nearly idle partition.
-  const cpuRequest = Math.max(
-    step,
-    ceilToMultiple(Math.floor((messagesPerSecond * 1000) / settings.ratePerCore), step),
-  );
+  const cpuRequest = Math.max(step, ceilToMultiple(capped, step));
   const cpuLimit = ceilToMultiple(cpuRequest, 1000);
   const memory = Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes);
   return { cpuRequest, cpuLimit, memoryRequest: memory, memoryLimit: memory };

@@ -118,6 +118,15 @@ export class Reconciler {
       ...(step.overrides ? { overrides: step.overrides } : {}),
     });
     const failures = await this.execute(consumer, plan.actions);
+    if (plan.clashes.length > 0) {
+      // Also on the Degraded condition; the event reaches `kubectl get events` and alerting.
+      events.emit(
+        consumer,
+        'Warning',
+        'NameConflict',
+        `Deployments not controlled by this Consumer hold the instance names ${plan.clashes.join(', ')}; they are left untouched`,
+      );
+    }
     for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
     const status = await this.writeStatus(
       consumer,

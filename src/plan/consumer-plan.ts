@@ -70,10 +70,28 @@ interface Sorted {
   redundant: { deployment: V1Deployment; reason: string }[];
 }
 
+/** The instance id a Deployment's name stands for (`<prefix>-<id>` with id < expected), if any. */
+function idFromName(name: string, prefix: string, expected: number): number | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const rest = name.slice(prefix.length + 1);
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(rest)) return undefined;
+  const id = Number(rest);
+  return id < expected ? id : undefined;
+}
+
 function sortOwned(owned: readonly V1Deployment[], prefix: string, expected: number): Sorted {
   const byId = new Map<number, V1Deployment>();
   const redundant: Sorted['redundant'] = [];
   for (const deployment of [...owned].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1))) {
+    // An owned Deployment that holds an instance's name is that instance, whatever its consumer-id
+    // annotation says (a hand edit): counting it redundant would make the instance's name look
+    // taken by someone else, and the Consumer would wait for itself forever. The update that
+    // follows rewrites the annotation.
+    const byName = idFromName(deployment.metadata!.name!, prefix, expected);
+    if (byName !== undefined) {
+      byId.set(byName, deployment);
+      continue;
+    }
     const id = instanceIdOf(deployment);
     if (id === undefined) redundant.push({ deployment, reason: 'it has no valid consumer-id annotation' });
     else if (id >= expected) redundant.push({ deployment, reason: `instance ${id} is no longer needed` });

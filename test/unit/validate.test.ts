@@ -30,3 +30,64 @@ test('harmless oddities are warnings, not errors', () => {
   assert.deepEqual(result.errors, []);
   assert.match(result.warnings[0]!.message, /busybox-info/);
 });
+
+test('selectors: empty, or with expressions the pod labels do not meet, are errors', () => {
+  const empty = baseSpec();
+  empty.deploymentTemplate.selector = {};
+  assert.match(validateConsumer(consumer(empty)).errors[0]!.message, /is empty/);
+  const expressions = baseSpec();
+  expressions.deploymentTemplate.selector = {
+    matchExpressions: [
+      { key: 'app', operator: 'In', values: ['orders-consumer'] },
+      { key: 'tier', operator: 'DoesNotExist' },
+      { key: 'app', operator: 'NotIn', values: ['orders-consumer'] },
+      { key: 'zone', operator: 'Exists' },
+    ],
+  };
+  assert.deepEqual(
+    validateConsumer(consumer(expressions)).errors.map((e) => e.field),
+    [
+      'spec.deploymentTemplate.selector.matchExpressions[2]',
+      'spec.deploymentTemplate.selector.matchExpressions[3]',
+    ],
+  );
+});
+
+test('Deployment names leave room for the ReplicaSet hash: 242 characters at most', () => {
+  const fits = baseSpec({ name: 'n'.repeat(240), numPartitions: 2, numPartitionsPerInstance: 1 });
+  assert.deepEqual(validateConsumer(consumer(fits)).errors, []);
+  const tooLong = baseSpec({ name: 'n'.repeat(240), numPartitions: 11, numPartitionsPerInstance: 1 });
+  assert.equal(validateConsumer(consumer(tooLong)).errors[0]!.field, 'spec.name');
+});
+
+test('warnings: more partitions per instance than partitions, env vars the operator sets, a budget below the minimums', () => {
+  const spec = baseSpec({ numPartitions: 3, numPartitionsPerInstance: 50 });
+  spec.deploymentTemplate.template.spec!.containers[0]!.env = [
+    { name: 'KONSUMERATOR_PARTITION', value: 'mine' },
+    { name: 'GOMAXPROCS', value: '64' },
+  ];
+  spec.autoscaler = {
+    mode: 'static',
+    static: {
+      partitions: {},
+      minSyncPeriod: '1s',
+      ratePerCore: 100,
+      ramPerCore: '100M',
+      tolerableLag: '5s',
+      criticalLag: '1m',
+      recoveryTime: '1m',
+    },
+  };
+  spec.resourcePolicy.globalPolicy = { maxAllowed: { cpu: '50m', memory: '10G' } };
+  const { errors, warnings } = validateConsumer(consumer(spec));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(
+    warnings.map((w) => w.field),
+    [
+      'spec.numPartitionsPerInstance',
+      'spec.deploymentTemplate.template.spec.containers[consumer].env',
+      'spec.resourcePolicy.globalPolicy.maxAllowed.cpu',
+    ],
+  );
+  assert.match(warnings[1]!.message, /sets KONSUMERATOR_PARTITION, GOMAXPROCS/);
+});
