@@ -77,7 +77,7 @@ function check(schema: Schema, value: unknown, path: string, out: SpecProblem[])
   for (const { rule, message, fieldPath } of schema['x-kubernetes-validations'] ?? []) {
     let ok: boolean;
     try {
-      ok = evaluateRule(rule, value);
+      ok = evaluateRule(rule, value, schema);
     } catch (error) {
       out.push({ field: path, message: `${message} (rule ${rule} failed: ${(error as Error).message})` });
       continue;

@@ -8,9 +8,10 @@ import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { ConsumerSpec } from '../../src/api/schema.js';
 import { checkStructural } from '../../src/api/structural.js';
-import { evaluateRule, parseCel } from '../../src/api/cel.js';
+import { MAX_CEL_VALUES, evaluateRule, parseCel } from '../../src/api/cel.js';
 import { consumerFromConfigMap } from '../../src/api/guest.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
+import { GO_DURATION_PATTERN } from '../../src/api/units.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -80,6 +81,8 @@ function baseSpec(): JsonObject {
     },
   };
 }
+
+const basePrometheus = () => (baseSpec().autoscaler as JsonObject).prometheus as JsonObject;
 
 const kafkaSection = (extra: JsonObject): JsonObject => ({
   brokers: ['kafka:9092'],
@@ -282,7 +285,7 @@ describe('guest mode: the CRD schema without the API server', () => {
     for (const rule of rules) assert.doesNotThrow(() => parseCel(rule), rule);
   });
 
-  it('evaluates the CEL subset as Kubernetes does', () => {
+  it('evaluates the rules as Kubernetes does', () => {
     assert.equal(evaluateRule("duration(self) > duration('0s')", '90s'), true);
     assert.equal(evaluateRule("duration(self) > duration('0s')", '0s'), false);
     assert.equal(evaluateRule("quantity(string(self)).compareTo(quantity('1m')) >= 0", '1m'), true);
@@ -304,7 +307,67 @@ describe('guest mode: the CRD schema without the API server', () => {
       false,
     );
     assert.equal(evaluateRule("!has(self.a) || ('cpu' in self.a && self.b == 'x')", {}), true);
-    assert.throws(() => evaluateRule('self.missing == 1', {}), /no such key/);
-    assert.throws(() => parseCel('self.x ? 1 : 2'), /unsupported CEL/);
+    assert.equal(
+      evaluateRule('!has(self.a)', { a: null }),
+      true,
+      'null fields are pruned, as the API server does',
+    );
+    assert.equal(evaluateRule("quantity(string(self)).isGreaterThan(quantity('0'))", -8), false);
+    assert.equal(evaluateRule("duration(self) > duration('0s')", '1h30m'), true);
+    assert.throws(() => evaluateRule('self.missing == 1', {}), /no such key/i);
+    assert.throws(
+      () => evaluateRule("quantity(string(self)).isGreaterThan(quantity('0'))", 'lots'),
+      /quantity/,
+    );
+    assert.throws(() => evaluateRule('self.a', { a: 1 }), /bool/);
+    assert.throws(() => parseCel('self.x =='), /CEL/);
+    assert.throws(
+      () => parseCel('frobnicate(self)'),
+      /no matching overload/,
+      'unknown functions fail at compile time',
+    );
+  });
+
+  it('reads durations as Go does: "0" and "μs" yes, a unit-less number no', () => {
+    const positive = "duration(self) > duration('0s')";
+    const durationSchema = { pattern: GO_DURATION_PATTERN };
+    assert.equal(evaluateRule(positive, '0', durationSchema), false);
+    assert.equal(evaluateRule(positive, '5\u03bcs', durationSchema), true);
+    assert.equal(evaluateRule(positive, '5\u00b5s', durationSchema), true);
+    assert.throws(() => evaluateRule(positive, '5s0', durationSchema), /invalid duration/i);
+    const lags = (tolerableLag: string) => ({ tolerableLag, criticalLag: '30m' });
+    const p = schema as { properties: Record<string, { properties: Record<string, unknown> }> };
+    const prometheus = p.properties.autoscaler!.properties.prometheus!;
+    assert.deepEqual(checkStructural(prometheus, { ...basePrometheus(), ...lags('0') }, 'p'), []);
+    assert.deepEqual(checkStructural(prometheus, { ...basePrometheus(), ...lags('30m0s') }, 'p'), []);
+    assert.equal(
+      checkStructural(prometheus, { ...basePrometheus(), ...lags('30m1s') }, 'p')[0]?.field,
+      'p.tolerableLag',
+    );
+  });
+
+  it('treats null map entries as absent, as the API server prunes them', () => {
+    const spec = baseSpec();
+    setPath(spec, `${POLICY}.minAllowed.cpu`, null);
+    assert.deepEqual(check(spec), []);
+  });
+
+  it('reports, never throws past structural checks, for hostile values', () => {
+    const rule = "self.all(k, !quantity(string(self[k])).isLessThan(quantity('0')))";
+    assert.equal(evaluateRule(rule, JSON.parse('{"__proto__": 1, "constructor": "2"}')), true);
+    assert.equal(evaluateRule('has(self.constructor) || has(self.toString)', {}), false);
+    const huge = Object.fromEntries(Array.from({ length: MAX_CEL_VALUES + 1 }, (_, i) => [`k${i}`, 1]));
+    assert.throws(() => evaluateRule(rule, huge), /too large/);
+    const problems = checkStructural(
+      {
+        type: 'object',
+        additionalProperties: { type: 'integer' },
+        'x-kubernetes-validations': [{ rule, message: 'm' }],
+      },
+      huge,
+      'spec',
+    );
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /^m \(rule .* failed: CEL: value too large/);
   });
 });
