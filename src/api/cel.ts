@@ -1,7 +1,8 @@
 // The CEL rules of the Consumer schema (x-kubernetes-validations), evaluated without an API server,
 // for guest mode. The language (parser, type checker, macros such as has() and all(), `in`,
 // `string()`, `duration()`) is @marcbachmann/cel-js; registered here are only the Kubernetes
-// quantity extensions the rules use: `quantity()`, `isLessThan`, `isGreaterThan`, `compareTo`.
+// extensions the rules use: quantities (`quantity()`, `isLessThan`, `isGreaterThan`, `compareTo`)
+// and URLs (`isURL()`, `url()`, `getHostname`, `getPort`, read with the WHATWG URL parser).
 import { Environment } from '@marcbachmann/cel-js';
 import { GO_DURATION_PATTERN, parseQuantity } from './units.js';
 
@@ -10,7 +11,29 @@ class Quantity {
   constructor(readonly value: number) {}
 }
 
+/** A Kubernetes CEL URL: what `url()` gives. */
+class Url {
+  constructor(readonly url: URL) {}
+}
+
+const parseUrl = (text: string): URL | undefined => {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+};
+
 const environment = new Environment()
+  .registerType('URL', Url)
+  .registerFunction('isURL(string): bool', (text: string) => parseUrl(text) !== undefined)
+  .registerFunction('url(string): URL', (text: string) => {
+    const url = parseUrl(text);
+    if (!url) throw new Error(`url: not a URL: ${text}`);
+    return new Url(url);
+  })
+  .registerFunction('URL.getHostname(): string', (u: Url) => u.url.hostname.replace(/^\[(.*)\]$/, '$1'))
+  .registerFunction('URL.getPort(): string', (u: Url) => u.url.port)
   .registerType('Quantity', Quantity)
   .registerVariable('self', 'dyn')
   .registerFunction('quantity(string): Quantity', (text: string) => new Quantity(parseQuantity(text)))

@@ -338,7 +338,10 @@ describe('guest mode: the CRD schema without the API server', () => {
     const lags = (tolerableLag: string) => ({ tolerableLag, criticalLag: '30m' });
     const p = schema as { properties: Record<string, { properties: Record<string, unknown> }> };
     const prometheus = p.properties.autoscaler!.properties.prometheus!;
-    assert.deepEqual(checkStructural(prometheus, { ...basePrometheus(), ...lags('0') }, 'p'), []);
+    // "0" is read as zero (not refused as unreadable), so it meets the 1s minimum of tolerableLag.
+    assert.deepEqual(checkStructural(prometheus, { ...basePrometheus(), ...lags('0') }, 'p'), [
+      { field: 'p.tolerableLag', message: 'must be at least 1s' },
+    ]);
     assert.deepEqual(checkStructural(prometheus, { ...basePrometheus(), ...lags('30m0s') }, 'p'), []);
     assert.equal(
       checkStructural(prometheus, { ...basePrometheus(), ...lags('30m1s') }, 'p')[0]?.field,
