@@ -158,7 +158,12 @@ export function costLagChart(title: string, points: CostLagPoint[]): TopLevelSpe
         data.map((d) => d.label),
         'label',
       ),
-      shape: { field: 'label', type: 'nominal', sort: data.map((d) => d.label), legend: null },
+      shape: {
+        field: 'label',
+        type: 'nominal',
+        sort: data.map((d) => d.label),
+        legend: { labelLimit: 320, title: 'policy' },
+      },
     },
   };
 }
