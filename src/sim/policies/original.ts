@@ -22,9 +22,55 @@ interface Requests {
   memory: number;
 }
 
-interface InstanceState {
+export interface InstanceState {
   status: ScalingStatus | undefined;
   changedAt: number;
+}
+
+export interface TransitionInput {
+  /** Target requests vs current: CPU first, memory when CPU is equal. */
+  cmp: number;
+  lagging: boolean;
+  /** CPU the policy kept from the estimate, millicores. */
+  shortage: number;
+  nowMs: number;
+}
+
+/**
+ * The original's section 7 table, bugs included: SATURATED + lagging + more needed only
+ * refreshes the annotation (never applies); PENDING_SCALE_DOWN (or no state) + lagging + more
+ * needed does nothing; the pending timers start at the state change.
+ */
+export function originalTransition(
+  state: InstanceState,
+  input: TransitionInput,
+  settings: { pendingScaleUpMs: number; pendingScaleDownMs: number },
+): InstanceState & { apply: boolean } {
+  const { cmp, lagging, shortage, nowMs } = input;
+  const set = (status: ScalingStatus, apply = false) => ({
+    status,
+    changedAt: status === state.status ? state.changedAt : nowMs,
+    apply,
+  });
+  const annotate = (apply = false) =>
+    set(shortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, apply);
+  const same = { ...state, apply: false };
+  if (cmp === 0) return lagging ? annotate() : set(ScalingStatus.running);
+  if (cmp > 0) {
+    if (!lagging) return state.status === ScalingStatus.saturated ? annotate() : set(ScalingStatus.running);
+    if (state.status === ScalingStatus.running) return set(ScalingStatus.pendingScaleUp);
+    if (state.status === ScalingStatus.pendingScaleUp)
+      return nowMs - state.changedAt >= settings.pendingScaleUpMs ? annotate(true) : same;
+    if (state.status === ScalingStatus.saturated) return annotate();
+    return same; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (bug 11.8)
+  }
+  if (lagging) return annotate();
+  if (
+    state.status === ScalingStatus.pendingScaleDown &&
+    nowMs - state.changedAt >= settings.pendingScaleDownMs
+  )
+    return annotate(true);
+  return set(ScalingStatus.pendingScaleDown);
 }
 
 /** Section 6.2 for one instance; undefined when the total is 0 (the fallback applies). */
@@ -114,29 +160,10 @@ export const originalPolicy: PolicySpec = {
         target.cpu !== unit.cpuMillis
           ? Math.sign(target.cpu - unit.cpuMillis)
           : Math.sign(target.memory - unit.memoryBytes);
-      const set = (status: ScalingStatus) => {
-        if (state.status !== status) state.changedAt = now;
-        state.status = status;
-      };
-      const annotate = () => set(shortage > 0 ? ScalingStatus.saturated : ScalingStatus.running);
-      const apply = () => {
-        world.resize(unit, target.cpu, target.memory, 'restart');
-        annotate();
-      };
-      if (cmp === 0) return lagging ? annotate() : set(ScalingStatus.running);
-      if (cmp > 0) {
-        if (!lagging)
-          return state.status === ScalingStatus.saturated ? annotate() : set(ScalingStatus.running);
-        if (state.status === ScalingStatus.running) return set(ScalingStatus.pendingScaleUp);
-        if (state.status === ScalingStatus.pendingScaleUp)
-          return now - state.changedAt >= s.pendingScaleUpMs ? apply() : undefined;
-        if (state.status === ScalingStatus.saturated) return annotate();
-        return; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (bug 11.8)
-      }
-      if (lagging) return annotate();
-      if (state.status === ScalingStatus.pendingScaleDown && now - state.changedAt >= s.pendingScaleDownMs)
-        return apply();
-      return set(ScalingStatus.pendingScaleDown);
+      const step = originalTransition(state, { cmp, lagging, shortage, nowMs: now }, s);
+      state.status = step.status;
+      state.changedAt = step.changedAt;
+      if (step.apply) world.resize(unit, target.cpu, target.memory, 'restart');
     };
 
     return {
