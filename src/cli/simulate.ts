@@ -10,6 +10,7 @@ import {
   kedaPolicy,
   oraclePolicy,
   originalPolicy,
+  originalTunedPolicy,
   oursInPlace,
   oursNaive,
   staticPeakPolicy,
@@ -34,6 +35,7 @@ export interface SimulateOptions {
 const baselines: Record<string, PolicySpec> = {
   oracle: oraclePolicy,
   original: originalPolicy,
+  'original-tuned': originalTunedPolicy,
   static: staticPeakPolicy,
   vpa: vpaPolicy,
   keda: kedaPolicy,

@@ -2,7 +2,7 @@
 import type { PolicySpec } from '../policy.js';
 import { kedaPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
-import { originalPolicy } from './original.js';
+import { originalPolicy, originalTunedPolicy } from './original.js';
 import { oursDefault, oursInPlace, oursNaive } from './ours.js';
 import { staticPeakPolicy } from './static.js';
 import { vpaPolicy } from './vpa.js';
@@ -13,12 +13,14 @@ export const benchmarkPolicies: PolicySpec[] = [
   oursInPlace,
   oursNaive,
   originalPolicy,
+  originalTunedPolicy,
   staticPeakPolicy,
   vpaPolicy,
   kedaPolicy,
 ];
 
 export {
+  originalTunedPolicy,
   kedaPolicy,
   oraclePolicy,
   originalPolicy,
