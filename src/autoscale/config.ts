@@ -9,7 +9,7 @@ import {
 } from '../api/resolve.js';
 import { cpuMillis, memoryBytes, parseDuration } from '../api/units.js';
 import type { Budget } from './autoscale.js';
-import { predictors, type Predictor } from './predictor.js';
+import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
 
 export const DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS = 3;
@@ -37,6 +37,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
   if (mode !== 'prometheus' && mode !== 'kafka' && mode !== 'static') return undefined;
   const section = autoscaler[mode] as Pick<Section, keyof Section & string> | undefined;
   if (!section) return undefined;
+  const predictorName = autoscaler.predictor ?? DEFAULT_PREDICTOR;
   const settings: AutoscaleSettings = {
     ratePerCore: section.ratePerCore,
     ramPerCoreBytes: memoryBytes(section.ramPerCore),
@@ -49,6 +50,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     scaleDownAfterLagFreeSyncs:
       autoscaler.scaleDownAfterLagFreeSyncs ?? DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS,
     fallbackStrategy: section.fallbackStrategy === 'max' ? 'max' : 'min',
+    proactive: predictorName === 'proactive',
   };
   const max = spec.resourcePolicy?.globalPolicy?.maxAllowed;
   const budget =
@@ -62,7 +64,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     mode,
     minSyncPeriodMs: parseDuration(section.minSyncPeriod),
     settings,
-    predictor: predictors[autoscaler.predictor ?? 'naive']!,
+    predictor: predictors[predictorName]!,
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,

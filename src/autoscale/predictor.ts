@@ -1,5 +1,6 @@
 // Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
-// original's formula, kept exact (reference 6.2); others plug in beside it.
+// original's formula, kept exact (reference 6.2); `proactive` (the default) sizes for production
+// with headroom and drains the whole backlog.
 import type { Sizing } from '../plan/resources.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';
@@ -52,4 +53,40 @@ export const naivePredictor: Predictor = (partitions, settings) => {
   return sizeForRate(total, settings);
 };
 
-export const predictors: Record<string, Predictor> = { naive: naivePredictor };
+/** Share of production added on top, for throughput noise and growth between two syncs. */
+export const PROACTIVE_HEADROOM = 0.02;
+
+/**
+ * Messages per second a partition needs under the proactive predictor: its production plus
+ * headroom, plus its whole backlog drained within min(recoveryTime, tolerableLag). Unlike the
+ * naive formula (whose backlog term shrinks with the lag, so a backlog settles just under
+ * tolerableLag), the backlog term is in messages: it stays until the backlog is gone.
+ */
+export function proactiveConsumption(signal: PartitionSignal, settings: AutoscaleSettings): number {
+  const production = Math.max(0, signal.sample.production ?? 0);
+  const behind = Math.max(0, signal.sample.behind ?? 0);
+  const drainSeconds = Math.max(
+    1,
+    Math.min(settings.recoveryTimeMs, settings.tolerableLagMs || Infinity) / 1000,
+  );
+  return production * (1 + PROACTIVE_HEADROOM) + behind / drainSeconds;
+}
+
+/**
+ * The default predictor: production + headroom + backlog drained within
+ * min(recoveryTime, tolerableLag), per partition, summed over the instance. Unknown production
+ * counts as the busiest known partition (as naive); no production rate at all: no prediction.
+ * With it, the policy also scales up before the lag reaches tolerableLag (see policy.ts).
+ */
+export const proactivePredictor: Predictor = (partitions, settings) => {
+  const known = partitions.filter((p) => p.sample.production !== undefined);
+  if (known.length === 0) return undefined;
+  const expected = known.map((p) => proactiveConsumption(p, settings));
+  const busiest = Math.max(0, ...expected);
+  const total = expected.reduce((sum, e) => sum + e, 0) + busiest * (partitions.length - known.length);
+  return sizeForRate(Math.ceil(total), settings);
+};
+
+export const DEFAULT_PREDICTOR = 'proactive';
+
+export const predictors: Record<string, Predictor> = { naive: naivePredictor, proactive: proactivePredictor };

@@ -17,4 +17,10 @@ export interface AutoscaleSettings {
   /** Consecutive syncs without lag an instance needs before it may shrink (new; the original: 1). */
   scaleDownAfterLagFreeSyncs: number;
   fallbackStrategy: FallbackStrategy;
+  /**
+   * Decide ahead of the lag (the proactive predictor): scale up as soon as the instance cannot
+   * keep up, at once when the lag would reach tolerableLag within the pending period, and
+   * shrink only with a margin. false/undefined: the original's rules (scale up only when lagging).
+   */
+  proactive?: boolean;
 }

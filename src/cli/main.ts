@@ -10,6 +10,7 @@ import { runOperator } from './run.js';
 import { runDemo } from './demo.js';
 import { runLoadgen, runSimulatedGroup } from './loadgen.js';
 import { DEFAULT_GRANT_NAME, grantSecretsYaml } from './grant-secrets.js';
+import { BASELINE_NAMES, runSimulate } from './simulate.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 // `konsumerator manifests | head` closes the pipe early; that is not an error.
@@ -166,6 +167,29 @@ program
   .option('--duration <duration>', 'how long to run', '10m')
   .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
   .action(runSimulatedGroup);
+
+program
+  .command('simulate')
+  .description(
+    "replay per-partition traffic (CSV) against a Consumer's autoscaling settings and print cost, lag and restarts",
+  )
+  .requiredOption('--consumer <file>', 'the Consumer (YAML: the object or its spec)')
+  .requiredOption(
+    '--traffic <file>',
+    'CSV: header time,0,1,…; rows of seconds (or ISO time) and msg/s per partition',
+  )
+  .option(
+    '--compare <list>',
+    `also run these policies (${BASELINE_NAMES.join(', ')}; or none)`,
+    'oracle,original,static',
+  )
+  .option(
+    '--series <file>',
+    'write the per-minute time series (CPU, memory, worst lag) of every policy as CSV',
+  )
+  .option('--seed <n>', 'seed of the throughput noise', '1')
+  .option('--true-rate-per-core <n>', "what a core really processes, if not the Consumer's ratePerCore")
+  .action(runSimulate);
 
 program.parseAsync().catch((error: unknown) => {
   const { code, message } = describeApiError(error);

@@ -30,6 +30,8 @@ function staticSpec(ns: string, partitions: Record<string, typeof calm>): Consum
     numPartitionsPerInstance: 1,
     autoscaler: {
       mode: 'static',
+      // The figures below are the original formula's (the default is the proactive predictor).
+      predictor: 'naive',
       pendingScaleUpDuration: '0s',
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 1,

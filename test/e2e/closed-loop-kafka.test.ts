@@ -52,6 +52,9 @@ function spec(ns: string, autoscaler: ConsumerSpec['autoscaler']): ConsumerSpec 
     numPartitions: 4,
     numPartitionsPerInstance: 1,
     autoscaler: {
+      // The bars below (lag reaching tolerableLag, then half of it) are the naive formula's; the
+      // default proactive predictor scales before the lag gets there.
+      predictor: 'naive',
       pendingScaleUpDuration: '0s',
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 2,

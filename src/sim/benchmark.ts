@@ -1,0 +1,104 @@
+// The benchmark: every policy on every trace, against the benchmark Consumer, with figures
+// relative to the oracle. Pure computation; writing files is report.ts's job.
+import { benchmarkConsumer } from './bench-consumer.js';
+import { defaultParams, type SimParams } from './params.js';
+import { benchmarkPolicies } from './policies/index.js';
+import type { PolicySpec } from './policy.js';
+import { simulate, type SimFigures } from './run.js';
+import { simSetup } from './setup.js';
+import type { Trace } from './trace.js';
+import { DEFAULT_TRACE_OPTIONS, traceGenerators } from './traces.js';
+import type { SeriesPoint } from './world.js';
+
+export interface PolicyFigures extends SimFigures {
+  coreHoursRatio: number;
+  gibHoursRatio: number;
+  /** % of partition-minutes within tolerableLag. */
+  withinSloPercent: number;
+}
+
+export interface TraceResults {
+  name: string;
+  title: string;
+  description: string;
+  partitions: number;
+  hours: number;
+  figures: Record<string, PolicyFigures>;
+}
+
+export interface SimBenchmark {
+  seed: number;
+  params: SimParams;
+  policies: { id: string; label: string; description: string }[];
+  traces: TraceResults[];
+  /** Wall time of the simulation part, seconds. */
+  elapsedSeconds: number;
+}
+
+export interface SimBenchmarkRun {
+  results: SimBenchmark;
+  /** Time series per trace and policy, for the plots (not stored in the JSON). */
+  series: Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>;
+}
+
+export interface BenchmarkOptions {
+  seed?: number;
+  traces?: string[];
+  policies?: PolicySpec[];
+  onProgress?: (message: string) => void;
+}
+
+export function runSimBenchmark(options: BenchmarkOptions = {}): SimBenchmarkRun {
+  const started = Date.now();
+  const seed = options.seed ?? DEFAULT_TRACE_OPTIONS.seed;
+  const params = defaultParams({ seed });
+  const policies = options.policies ?? benchmarkPolicies;
+  const names = options.traces ?? Object.keys(traceGenerators);
+  const series = new Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>();
+  const traces: TraceResults[] = [];
+  for (const name of names) {
+    const generate = traceGenerators[name];
+    if (!generate)
+      throw new Error(`unknown trace "${name}" (known: ${Object.keys(traceGenerators).join(', ')})`);
+    const trace: Trace = generate({ ...DEFAULT_TRACE_OPTIONS, seed });
+    const setup = simSetup(benchmarkConsumer(trace.rates.length, params.ratePerCore));
+    const runs = policies.map((policy) => {
+      const t0 = Date.now();
+      const result = simulate(trace, policy, setup, params);
+      options.onProgress?.(`${name} / ${policy.id}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return { policy, result };
+    });
+    const oracle = runs.find((r) => r.policy.id === 'oracle')?.result.figures;
+    const figures: Record<string, PolicyFigures> = {};
+    for (const { policy, result } of runs) {
+      figures[policy.id] = {
+        ...result.figures,
+        coreHoursRatio: oracle ? result.figures.coreHours / oracle.coreHours : NaN,
+        gibHoursRatio: oracle ? result.figures.gibHours / oracle.gibHours : NaN,
+        withinSloPercent: 100 * (1 - result.figures.sloViolationShare),
+      };
+    }
+    series.set(
+      name,
+      runs.map(({ policy, result }) => ({ policy, points: result.series })),
+    );
+    traces.push({
+      name,
+      title: trace.title,
+      description: trace.description,
+      partitions: trace.rates.length,
+      hours: trace.durationMs / 3_600_000,
+      figures,
+    });
+  }
+  return {
+    results: {
+      seed,
+      params,
+      policies: policies.map((p) => ({ id: p.id, label: p.label, description: p.description })),
+      traces,
+      elapsedSeconds: (Date.now() - started) / 1000,
+    },
+    series,
+  };
+}

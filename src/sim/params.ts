@@ -1,0 +1,62 @@
+// The physical model of the simulator: how fast instances consume, what a change costs, how the
+// metric pipeline sees the world. Defaults are documented (and argued) in docs/simulator.md.
+
+export interface RestartCost {
+  /** The new pod is scheduled and starts; the old one still consumes at the old size. */
+  startMs: number;
+  /** The old pod stops and the new one joins the group: nothing is consumed. */
+  pauseMs: number;
+  /** The new pod's throughput ramps from `warmupFloor` to 100 % (JIT, caches, connections). */
+  warmupMs: number;
+  warmupFloor: number;
+}
+
+export interface SimParams {
+  seed: number;
+  /** Simulation step. */
+  tickMs: number;
+  /** True messages per second one core processes on average. */
+  ratePerCore: number;
+  /** Standard deviation of the per-partition throughput noise (a share of ratePerCore). */
+  throughputNoise: number;
+  /** Correlation time of that noise (an AR(1) process). */
+  noiseCorrelationMs: number;
+  /** Prometheus scrape interval of the offsets exporter. */
+  scrapeIntervalMs: number;
+  /** Window of `rate()` in the production and consumption queries. */
+  rateWindowMs: number;
+  restart: RestartCost;
+  /** An in-place resize takes effect after this long, without downtime. */
+  inPlaceDelayMs: number;
+  /** A consumer-group rebalance (a replica joins or leaves): every member stops this long. */
+  rebalancePauseMs: number;
+  /** Memory in use = base + perCore × cores busy (bytes). Above the memory limit: OOM kill. */
+  memoryBaseBytes: number;
+  memoryPerBusyCoreBytes: number;
+  /** For the figures: lag above this counts against the SLO. */
+  tolerableLagMs: number;
+  /** Time series for plots: one point per this long. */
+  seriesStepMs: number;
+}
+
+const GI = 1024 ** 3;
+
+export function defaultParams(overrides: Partial<SimParams> = {}): SimParams {
+  return {
+    seed: 1,
+    tickMs: 5000,
+    ratePerCore: 1000,
+    throughputNoise: 0.05,
+    noiseCorrelationMs: 10 * 60_000,
+    scrapeIntervalMs: 15_000,
+    rateWindowMs: 2 * 60_000,
+    restart: { startMs: 20_000, pauseMs: 15_000, warmupMs: 60_000, warmupFloor: 0.5 },
+    inPlaceDelayMs: 5000,
+    rebalancePauseMs: 20_000,
+    memoryBaseBytes: 0.2 * GI,
+    memoryPerBusyCoreBytes: 0.5 * GI,
+    tolerableLagMs: 5 * 60_000,
+    seriesStepMs: 60_000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,45 @@
+// The oracle: knows each partition's production and each consumer's throughput for the coming
+// step, and changes resources for free (no restart, no delay). It allocates exactly what drains
+// everything within the step, rounded up to cpuIncrement and never below the policy minimum —
+// the same granularity every other policy has — and exactly the memory in use. No policy can
+// be cheaper without lag: it is the lower bound of the cost ratios.
+import type { PolicySpec, SimPolicy } from '../policy.js';
+import { newUnit, type World } from '../world.js';
+
+const ceilTo = (x: number, step: number) => Math.ceil(x / step - 1e-9) * step;
+
+export const oraclePolicy: PolicySpec = {
+  id: 'oracle',
+  label: 'Oracle (knows the future)',
+  description:
+    'Knows the next step’s production and throughput; resizes for free; CPU rounded up to cpuIncrement and at least the policy minimum; memory exactly what is used.',
+  create({ setup, params }): SimPolicy {
+    const step = setup.config.settings.cpuIncrementMillis;
+    const need = (world: World, partitions: number[]) => {
+      const seconds = params.tickMs / 1000;
+      let cores = 0;
+      for (const p of partitions) {
+        if (world.stalled(p)) continue;
+        const messages = world.backlog[p]! + world.rate(p) * seconds;
+        cores += messages / (params.ratePerCore * world.noise[p]!) / seconds;
+      }
+      const cpu = Math.max(setup.minCpuMillis, step, ceilTo(cores * 1000, step));
+      const memory = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * (cpu / 1000);
+      return { cpu, memory };
+    };
+    return {
+      start(world) {
+        world.units = setup.buckets.map((partitions) => {
+          const { cpu, memory } = need(world, partitions);
+          return newUnit(partitions, cpu, memory);
+        });
+      },
+      step(world) {
+        for (const unit of world.units) {
+          const { cpu, memory } = need(world, unit.partitions);
+          world.resize(unit, cpu, memory, 'free');
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,216 @@
+// The original konsumerator v1.2.2, as it behaves (reference sections 6–8 and 11), written
+// apart from our operator so that fixing ours never changes the baseline:
+// - metrics are refreshed only when more than minSyncPeriod has passed since the last refresh;
+//   a failed query means no estimation at all; an empty result reads as zeros;
+// - the naive predictor with the partial-metrics workaround and the fallback (for more than 10
+//   instances: the smallest running instance's resources) when the total is 0;
+// - critical lag gives the policy maximum, but still waits in PENDING_SCALE_UP;
+// - the state machine of section 7 with its bugs: SATURATED never scales up while lagging,
+//   PENDING_SCALE_DOWN (or no state) + lagging + more needed does nothing;
+// - every change is a rolling update of the instance (a restart).
+import { ScalingStatus } from '../../api/constants.js';
+import { clampToPolicy, policyFallback } from '../../plan/resources.js';
+import type { PolicySpec, SimPolicy } from '../policy.js';
+import { simSetup, type SimSetup } from '../setup.js';
+import { newUnit, type Unit, type World } from '../world.js';
+import type { PartitionSample } from '../../autoscale/signals.js';
+
+const ceilToMultiple = (x: number, step: number) => (x % step === 0 ? x : x + step - (x % step));
+
+interface Requests {
+  cpu: number;
+  memory: number;
+}
+
+export interface InstanceState {
+  status: ScalingStatus | undefined;
+  changedAt: number;
+}
+
+export interface TransitionInput {
+  /** Target requests vs current: CPU first, memory when CPU is equal. */
+  cmp: number;
+  lagging: boolean;
+  /** CPU the policy kept from the estimate, millicores. */
+  shortage: number;
+  nowMs: number;
+}
+
+/**
+ * The original's section 7 table, bugs included: SATURATED + lagging + more needed only
+ * refreshes the annotation (never applies); PENDING_SCALE_DOWN (or no state) + lagging + more
+ * needed does nothing; the pending timers start at the state change.
+ */
+export function originalTransition(
+  state: InstanceState,
+  input: TransitionInput,
+  settings: { pendingScaleUpMs: number; pendingScaleDownMs: number },
+): InstanceState & { apply: boolean } {
+  const { cmp, lagging, shortage, nowMs } = input;
+  const set = (status: ScalingStatus, apply = false) => ({
+    status,
+    changedAt: status === state.status ? state.changedAt : nowMs,
+    apply,
+  });
+  const annotate = (apply = false) =>
+    set(shortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, apply);
+  const same = { ...state, apply: false };
+  if (cmp === 0) return lagging ? annotate() : set(ScalingStatus.running);
+  if (cmp > 0) {
+    if (!lagging) return state.status === ScalingStatus.saturated ? annotate() : set(ScalingStatus.running);
+    if (state.status === ScalingStatus.running) return set(ScalingStatus.pendingScaleUp);
+    if (state.status === ScalingStatus.pendingScaleUp)
+      return nowMs - state.changedAt >= settings.pendingScaleUpMs ? annotate(true) : same;
+    if (state.status === ScalingStatus.saturated) return annotate();
+    return same; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (bug 11.8)
+  }
+  if (lagging) return annotate();
+  if (
+    state.status === ScalingStatus.pendingScaleDown &&
+    nowMs - state.changedAt >= settings.pendingScaleDownMs
+  )
+    return annotate(true);
+  return set(ScalingStatus.pendingScaleDown);
+}
+
+/** Section 6.2 for one instance; undefined when the total is 0 (the fallback applies). */
+export function originalEstimate(
+  partitions: readonly number[],
+  samples: ReadonlyMap<number, PartitionSample>,
+  setup: SimSetup,
+): { cpu: number; cpuLimit: number; memory: number } | undefined {
+  const s = setup.config.settings;
+  const recSec = Math.trunc(s.recoveryTimeMs / 1000);
+  const expected = partitions.map((p) => {
+    const production = Math.trunc(samples.get(p)?.production ?? 0);
+    const behind = Math.trunc(samples.get(p)?.behind ?? 0);
+    const lagSec = production !== 0 ? Math.floor(behind / production) : 0;
+    return lagSec <= 0 ? production : Math.floor((lagSec * production + production * recSec) / recSec);
+  });
+  const m = Math.max(...expected);
+  const total = expected.reduce((sum, e) => sum + (e > 0 ? e : m), 0);
+  if (total === 0) return undefined;
+  const cpu = ceilToMultiple(Math.floor((total * 1000) / s.ratePerCore), s.cpuIncrementMillis);
+  const cpuLimit = ceilToMultiple(cpu, 1000);
+  return { cpu, cpuLimit, memory: Math.round((cpuLimit / 1000) * s.ramPerCoreBytes) };
+}
+
+/** Max lag of an instance in seconds, as the original: floor(behind / production), 0 without production. */
+function maxLagSeconds(partitions: readonly number[], samples: ReadonlyMap<number, PartitionSample>): number {
+  let max = 0;
+  for (const p of partitions) {
+    const production = Math.trunc(samples.get(p)?.production ?? 0);
+    const behind = Math.trunc(samples.get(p)?.behind ?? 0);
+    if (production !== 0) max = Math.max(max, Math.floor(behind / production));
+  }
+  return max;
+}
+
+export const originalPolicy: PolicySpec = {
+  id: 'original',
+  label: 'Original v1.2.2',
+  description:
+    'The original operator’s naive policy with its state machine (5m/15m pending), refresh only after minSyncPeriod, zeros for missing metrics, and its bugs (SATURATED and PENDING_SCALE_DOWN block scale-ups).',
+  create({ setup }): SimPolicy {
+    const s = setup.config.settings;
+    const states: InstanceState[] = [];
+    let lastSyncMs = 0;
+    const clamp = (r: { cpu: number; cpuLimit: number; memory: number }) =>
+      clampToPolicy(
+        { cpuRequest: r.cpu, cpuLimit: r.cpuLimit, memoryRequest: r.memory, memoryLimit: r.memory },
+        setup.policy,
+      );
+
+    const fallback = (world: World): Requests => {
+      const instances = setup.buckets.length;
+      // Section 6.3: more than 10 instances, more than half listed: copy the smallest running one.
+      if (instances > 10 && world.units.length > Math.floor(instances / 2)) {
+        const smallest = world.units.reduce((a, b) => (b.cpuMillis < a.cpuMillis ? b : a));
+        return { cpu: smallest.cpuMillis, memory: smallest.memoryBytes };
+      }
+      const f = policyFallback(setup.policy, s.fallbackStrategy);
+      return { cpu: f.cpuRequest ?? 0, memory: f.memoryRequest ?? 0 };
+    };
+
+    const estimateInstance = (
+      world: World,
+      unit: Unit,
+      state: InstanceState,
+      samples: ReadonlyMap<number, PartitionSample>,
+    ) => {
+      const now = world.nowMs;
+      const estimate = originalEstimate(unit.partitions, samples, setup);
+      const lagSec = maxLagSeconds(unit.partitions, samples);
+      const lagging = lagSec * 1000 >= s.tolerableLagMs;
+      const critical = s.criticalLagMs !== undefined && lagSec * 1000 >= s.criticalLagMs;
+      let target: Requests;
+      let shortage = 0;
+      if (!estimate) {
+        target = fallback(world);
+      } else if (critical && setup.policy?.maxAllowed) {
+        const max = policyFallback(setup.policy, 'max');
+        target = { cpu: max.cpuRequest ?? estimate.cpu, memory: max.memoryRequest ?? estimate.memory };
+        shortage = estimate.cpu - target.cpu;
+      } else {
+        const limited = clamp(estimate);
+        target = { cpu: limited.cpuRequest!, memory: limited.memoryRequest! };
+        shortage = estimate.cpu - target.cpu;
+      }
+      const cmp =
+        target.cpu !== unit.cpuMillis
+          ? Math.sign(target.cpu - unit.cpuMillis)
+          : Math.sign(target.memory - unit.memoryBytes);
+      const step = originalTransition(state, { cmp, lagging, shortage, nowMs: now }, s);
+      state.status = step.status;
+      state.changedAt = step.changedAt;
+      if (step.apply) world.resize(unit, target.cpu, target.memory, 'restart');
+    };
+
+    return {
+      start(world) {
+        // New instances get the estimate from the live metrics at once (section 6.7).
+        const samples = new Map(
+          Array.from(
+            { length: world.partitions },
+            (_, p) => [p, { production: world.rate(p), behind: 0 }] as const,
+          ),
+        );
+        world.units = setup.buckets.map((partitions) => {
+          const estimate = originalEstimate(partitions, samples, setup);
+          const limited = estimate ? clamp(estimate) : policyFallback(setup.policy, s.fallbackStrategy);
+          states.push({ status: ScalingStatus.running, changedAt: 0 });
+          return newUnit(partitions, limited.cpuRequest ?? 0, limited.memoryRequest ?? 0);
+        });
+        lastSyncMs = 0;
+      },
+      step(world) {
+        // Refresh only when strictly more than minSyncPeriod has passed (section 8.2).
+        if (world.nowMs - lastSyncMs <= setup.config.minSyncPeriodMs) return;
+        const reading = world.read();
+        if (reading.error) return; // failed query: no estimation, retried next reconcile
+        lastSyncMs = world.nowMs;
+        world.units.forEach((unit, i) => estimateInstance(world, unit, states[i]!, reading.samples));
+      },
+    };
+  },
+};
+
+/**
+ * The original with settings chosen for the SLO instead of its defaults: it reacts at 40 % of
+ * the Consumer's tolerableLag (2 minutes for 5) after 1 minute pending, so its lag stays under
+ * the tolerableLag the figures are measured against. Shows what the SLO costs with its rules.
+ */
+export const originalTunedPolicy: PolicySpec = {
+  id: 'original-tuned',
+  label: 'Original v1.2.2, tuned (reacts at 40 % of tolerableLag, pending up 1m)',
+  description:
+    'The original as above, configured for the SLO: its tolerableLag set to 40 % of the measured one (2m for 5m) and pendingScaleUpDuration 1m.',
+  create(context) {
+    const spec = structuredClone(context.setup.spec);
+    const section = spec.autoscaler[spec.autoscaler.mode as 'prometheus'];
+    if (section)
+      section.tolerableLag = `${Math.round((context.setup.config.settings.tolerableLagMs * 0.4) / 1000)}s`;
+    spec.autoscaler.pendingScaleUpDuration = '1m';
+    return originalPolicy.create({ ...context, setup: simSetup(spec) });
+  },
+};

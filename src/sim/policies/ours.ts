@@ -1,0 +1,133 @@
+// Our operator, through its real decision code: every minSyncPeriod it reads the metrics (a
+// failed read decides nothing, as src/controller/autoscaling.ts), runs `autoscale()` over the
+// instances with the Consumer's resolved settings and predictor, and applies what it decides.
+// The operator renders a decision into the instance's Deployment, which rolls the pod: a
+// restart. The in-place variant is a what-if (the operator does not resize pods in place).
+import { ScalingStatus } from '../../api/constants.js';
+import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
+import { limitToPolicy } from '../../autoscale/limiter.js';
+import type { ScalingState } from '../../autoscale/policy.js';
+import { predictors } from '../../autoscale/predictor.js';
+import { instanceSignal, type PartitionSample } from '../../autoscale/signals.js';
+import type { Sizing } from '../../plan/resources.js';
+import type { PolicySpec, SimPolicy } from '../policy.js';
+import { newUnit, type ChangeMode } from '../world.js';
+
+export interface OursOptions {
+  id: string;
+  label: string;
+  description: string;
+  mode: ChangeMode;
+  /** Use this predictor instead of the Consumer's. */
+  predictor?: string;
+}
+
+export function oursPolicy(options: OursOptions): PolicySpec {
+  return {
+    id: options.id,
+    label: options.label,
+    description: options.description,
+    create({ setup }): SimPolicy {
+      const predictor = options.predictor ? predictors[options.predictor]! : setup.config.predictor;
+      const config = options.predictor
+        ? {
+            ...setup.config,
+            settings: { ...setup.config.settings, proactive: options.predictor === 'proactive' },
+          }
+        : setup.config;
+      const sizings: Sizing[] = [];
+      const states: ScalingState[] = [];
+      let lastAttemptMs = -Infinity;
+      return {
+        start(world) {
+          // New instances start at the prediction from the latest reading (here: the true rates).
+          const samples = new Map<number, PartitionSample>(
+            Array.from({ length: world.partitions }, (_, p) => [
+              p,
+              { production: world.rate(p), consumption: world.rate(p), behind: 0 },
+            ]),
+          );
+          world.units = setup.buckets.map((partitions) => {
+            const signal = instanceSignal(
+              partitions,
+              samples,
+              config.settings.tolerableLagMs,
+              config.settings.criticalLagMs,
+            );
+            const limited = limitToPolicy(
+              predictor(signal.partitions, config.settings)!,
+              setup.policy,
+              signal.critical,
+            );
+            sizings.push(limited.target);
+            states.push({
+              status: limited.cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running,
+              changedAt: new Date(0),
+              lagFreeSyncs: 0,
+            });
+            return newUnit(partitions, limited.target.cpuRequest!, limited.target.memoryRequest!);
+          });
+          lastAttemptMs = 0; // the reading that created the instances
+        },
+        step(world) {
+          if (world.nowMs - lastAttemptMs < config.minSyncPeriodMs) return;
+          lastAttemptMs = world.nowMs;
+          const reading = world.read();
+          if (reading.error) return; // MetricsAvailable=False: nothing is resized
+          const instances: InstanceInput[] = world.units.map((unit, id) => ({
+            id,
+            partitions: unit.partitions,
+            policy: setup.policy,
+            current: sizings[id]!,
+            state: states[id]!,
+            paused: false,
+          }));
+          const result = autoscale({
+            settings: config.settings,
+            predictor,
+            now: new Date(world.nowMs),
+            samples: reading.samples,
+            instances,
+            ...(config.budget ? { budget: config.budget } : {}),
+          });
+          for (const outcome of result.instances) {
+            states[outcome.id] = outcome.decision.state;
+            if (!outcome.decision.apply) continue;
+            sizings[outcome.id] = outcome.sizing;
+            world.resize(
+              world.units[outcome.id]!,
+              outcome.sizing.cpuRequest ?? 0,
+              outcome.sizing.memoryRequest ?? 0,
+              options.mode,
+            );
+          }
+        },
+      };
+    },
+  };
+}
+
+export const oursDefault = oursPolicy({
+  id: 'ours',
+  label: 'Ours (default)',
+  description:
+    'konsumerator with the Consumer’s settings and the default predictor; changes roll the pod (restart).',
+  mode: 'restart',
+});
+
+export const oursNaive = oursPolicy({
+  id: 'ours-naive',
+  label: 'Ours, predictor naive',
+  description:
+    'konsumerator with `predictor: naive` (the original formula, the original’s bugs fixed); changes roll the pod.',
+  mode: 'restart',
+  predictor: 'naive',
+});
+
+export const oursInPlace = oursPolicy({
+  id: 'ours-in-place',
+  label: 'Ours, in-place (what-if)',
+  description:
+    'What-if: the same decisions applied by an in-place pod resize (5 s, no restart). The operator does not do this today.',
+  mode: 'in-place',
+});

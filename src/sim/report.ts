@@ -1,0 +1,188 @@
+// The benchmark report: docs/benchmarks/README.md (tables, target checks, plots), results.json
+// (machine-readable) and the SVG plots. Other benchmarks add their own Markdown sections
+// (`extraSections`), which appear after the autoscaling part.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PolicyFigures, SimBenchmark, SimBenchmarkRun, TraceResults } from './benchmark.js';
+import { costLagChart, cpuChart, lagChart, renderSvg } from './charts.js';
+
+export interface ReportSection {
+  title: string;
+  /** Markdown body, without the heading. */
+  markdown: string;
+}
+
+export const SLO_TARGET_PERCENT = 99.5;
+export const COST_TARGET_RATIO = 1.3;
+
+const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+export function figuresTable(results: SimBenchmark, trace: TraceResults): string {
+  const header =
+    '| policy | core-h / oracle | GiB-h / oracle | within tolerableLag (% partition-min) | p99 lag (s) | max lag (s) | restarts / partition-day | scale actions |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const lines = results.policies
+    .filter((p) => trace.figures[p.id])
+    .map((p) => {
+      const f = trace.figures[p.id]!;
+      return `| ${p.label} | ${fixed(f.coreHoursRatio, 2)} | ${fixed(f.gibHoursRatio, 2)} | ${fixed(f.withinSloPercent, 2)} | ${fixed(f.p99LagSeconds, 0)} | ${fixed(f.maxLagSeconds, 0)} | ${fixed(f.restartsPerPartitionDay, 1)} | ${f.scaleActions} |`;
+    });
+  return [header, ...lines].join('\n');
+}
+
+export interface TargetCheck {
+  trace: string;
+  withinCost: boolean;
+  withinSlo: boolean;
+  cheaperThanOriginal: boolean;
+  lessLagThanOriginal: boolean;
+}
+
+export function checkTargets(trace: TraceResults): TargetCheck | undefined {
+  const ours = trace.figures['ours'];
+  const original = trace.figures['original'];
+  if (!ours || !original) return undefined;
+  return {
+    trace: trace.name,
+    withinCost: ours.coreHoursRatio <= COST_TARGET_RATIO,
+    withinSlo: ours.withinSloPercent >= SLO_TARGET_PERCENT,
+    cheaperThanOriginal: ours.coreHours < original.coreHours,
+    lessLagThanOriginal:
+      ours.withinSloPercent >= original.withinSloPercent && ours.p99LagSeconds <= original.p99LagSeconds,
+  };
+}
+
+const mark = (ok: boolean) => (ok ? 'yes' : '**no**');
+
+function targetsTable(results: SimBenchmark): string {
+  const rows = results.traces.map((t) => {
+    const c = checkTargets(t);
+    const ours = t.figures['ours'];
+    const original = t.figures['original'];
+    if (!c || !ours || !original) return `| ${t.title} | – | – | – | – |`;
+    return `| ${t.title} | ${fixed(ours.coreHoursRatio, 2)} (${mark(c.withinCost)}) | ${fixed(ours.withinSloPercent, 2)} % (${mark(c.withinSlo)}) | ${fixed(ours.coreHours / original.coreHours, 3)} (${mark(c.cheaperThanOriginal)}) | ${fixed(ours.withinSloPercent, 2)} vs ${fixed(original.withinSloPercent, 2)} %, p99 ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(original.p99LagSeconds, 0)} s (${mark(c.lessLagThanOriginal)}) |`;
+  });
+  return [
+    `| trace | ours: core-h / oracle ≤ ${COST_TARGET_RATIO} | ours: within tolerableLag ≥ ${SLO_TARGET_PERCENT} % | ours / original core-h < 1 | lag: ours vs original |`,
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function paramsList(results: SimBenchmark): string {
+  const p = results.params;
+  return [
+    `- step ${p.tickMs / 1000} s; seed ${results.seed}; true throughput ${p.ratePerCore} msg/s per core (the Consumer's ratePerCore), per-partition noise ${p.throughputNoise * 100} % (AR(1), ${p.noiseCorrelationMs / 60_000} min correlation);`,
+    `- metrics: scrapes every ${p.scrapeIntervalMs / 1000} s, \`rate()\` over ${p.rateWindowMs / 60_000} min, read at most once per minSyncPeriod;`,
+    `- a rollout restart: the new pod starts in ${p.restart.startMs / 1000} s (the old one keeps consuming), a ${p.restart.pauseMs / 1000} s hand-over with no consumption, then ${p.restart.warmupMs / 1000} s of warm-up from ${p.restart.warmupFloor * 100} % throughput; an in-place resize: ${p.inPlaceDelayMs / 1000} s, no pause; a consumer-group rebalance: ${p.rebalancePauseMs / 1000} s with no consumption in the whole group;`,
+    `- memory in use = ${(p.memoryBaseBytes / 1024 ** 3).toFixed(2)} GiB + ${(p.memoryPerBusyCoreBytes / 1024 ** 3).toFixed(2)} GiB per busy core; above the memory limit the pod is OOM-killed (a restart).`,
+  ].join('\n');
+}
+
+function policyList(results: SimBenchmark): string {
+  return results.policies.map((p) => `- **${p.label}** (\`${p.id}\`): ${p.description}`).join('\n');
+}
+
+const imagePath = (trace: string, kind: string) => `img/${trace}-${kind}.svg`;
+
+export function renderReport(results: SimBenchmark, extraSections: readonly ReportSection[] = []): string {
+  const week = results.traces.find((t) => t.name === 'week');
+  const parts: string[] = [];
+  parts.push('# Benchmarks');
+  parts.push(
+    'Generated by `npm run bench` (`scripts/bench.ts`); machine-readable figures in [results.json](results.json). ' +
+      `The simulation part took ${results.elapsedSeconds.toFixed(0)} s. How the simulator works: [docs/simulator.md](../simulator.md).`,
+  );
+  parts.push('## Autoscaling quality (closed-loop simulation)');
+  parts.push(
+    'Every policy runs on the same traces, with the same seed, against the same Consumer: 16 partitions, one per instance, ' +
+      'the original sample settings (`minSyncPeriod: 1m`, `tolerableLag: 5m`, `criticalLag: 60m`, `recoveryTime: 30m`, ' +
+      'pending durations 5m/15m), `ratePerCore: 1000`, `ramPerCore: 1Gi`, CPU 100m–16. Our operator runs through its real ' +
+      '`autoscale()` code. Figures: core-hours and GiB-hours (sum of requests over time) relative to the oracle; the share of ' +
+      'partition-minutes whose worst lag (age of the oldest unconsumed message) stayed within `tolerableLag`; p99 and maximum ' +
+      'of the per-minute worst lag; partition disruptions (restarts, OOM kills, rebalances) per partition-day; applied changes.',
+  );
+  parts.push('Model:\n\n' + paramsList(results));
+  parts.push('Policies:\n\n' + policyList(results));
+  if (week) parts.push(`### ${week.title}\n\n${week.description}\n\n${figuresTable(results, week)}`);
+  parts.push(`### Targets for our default policy\n\n${targetsTable(results)}`);
+  parts.push(TARGET_NOTES);
+  for (const trace of results.traces) {
+    parts.push(
+      [
+        `### ${trace.title} (\`${trace.name}\`)`,
+        `${trace.description} ${trace.partitions} partitions, ${trace.hours} h.`,
+        figuresTable(results, trace),
+        `![allocated CPU](${imagePath(trace.name, 'cpu')})`,
+        `![lag](${imagePath(trace.name, 'lag')})`,
+        `![cost vs lag](${imagePath(trace.name, 'cost-lag')})`,
+      ].join('\n\n'),
+    );
+  }
+  for (const section of extraSections) parts.push(`## ${section.title}\n\n${section.markdown.trim()}`);
+  return parts.join('\n\n') + '\n';
+}
+
+const TARGET_NOTES = `Why some targets are not met:
+
+- **Cheaper than the original (its defaults).** The original's core-hours are at, or even below, the oracle's
+  because it runs *behind*: it sizes an instance for exactly the production rate and only grows once the lag
+  has reached \`tolerableLag\` and then stayed there for the 5-minute pending period. While an instance is
+  behind, every core it has is busy, so nothing is wasted — the bill is low because the lag is high (it
+  spends 0.5–15 % of the partition-minutes above \`tolerableLag\`). Keeping the lag within \`tolerableLag\`
+  needs capacity a little above production at the right moments (rounding to \`cpuIncrement\`, a 2 %
+  headroom, a 10 % scale-down margin against noise, the drain after every restart — a rollout costs about
+  30 s of consumption), so ours pays 3–8 % more core-hours than the original's defaults. The row
+  *Original v1.2.2, tuned* shows the same rules configured for the SLO (reacting at 40 % of
+  \`tolerableLag\`, 1 minute pending): it also meets the SLO, within a few percent of our cost — cheaper
+  than ours on slow traces (it uses the lag itself as its buffer), dearer or worse on bursts and outages,
+  and a user has to find those settings. The original's bugs (absent metrics read as zeros, a SATURATED
+  or PENDING_SCALE_DOWN instance that never grows) are not tunable away: see *Gaps in metrics*.
+- **Stalled consumer.** While a consumer processes nothing, no amount of CPU helps: even the oracle spends
+  the stall above \`tolerableLag\`. After the stall, draining 20 and 45 minutes of backlog takes our operator a
+  few minutes more than the oracle (it must see consumption restart, roll the pod, warm it up), which puts it
+  just under 99.5 %.`;
+
+export async function writeReport(
+  dir: string,
+  run: SimBenchmarkRun | undefined,
+  results: SimBenchmark,
+  extraSections: readonly ReportSection[] = [],
+): Promise<void> {
+  mkdirSync(join(dir, 'img'), { recursive: true });
+  if (run) {
+    for (const trace of results.traces) {
+      const series = (run.series.get(trace.name) ?? []).map((s) => ({
+        policy: s.policy.id,
+        label: s.policy.label,
+        points: s.points,
+      }));
+      const plotted = series.filter((s) => s.policy !== 'ours-naive');
+      const tolerable = results.params.tolerableLagMs / 1000;
+      const labels = results.policies.map((p) => p.label);
+      writeFileSync(
+        join(dir, imagePath(trace.name, 'cpu')),
+        await renderSvg(cpuChart(trace.title, plotted, labels)),
+      );
+      writeFileSync(
+        join(dir, imagePath(trace.name, 'lag')),
+        await renderSvg(lagChart(trace.title, plotted, tolerable, labels)),
+      );
+      const points = results.policies
+        .filter((p) => trace.figures[p.id])
+        .map((p) => ({
+          label: p.label,
+          costRatio: trace.figures[p.id]!.coreHoursRatio,
+          withinSlo: trace.figures[p.id]!.withinSloPercent,
+        }));
+      writeFileSync(
+        join(dir, imagePath(trace.name, 'cost-lag')),
+        await renderSvg(costLagChart(trace.title, points)),
+      );
+    }
+  }
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(dir, 'README.md'), renderReport(results, extraSections));
+}
+
+export type { PolicyFigures };

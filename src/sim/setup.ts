@@ -1,0 +1,46 @@
+// The Consumer being simulated, resolved once with the operator's own code: its autoscaling
+// settings (src/autoscale/config.ts), its instances and the scaled container's policy.
+import type { ConsumerSpec, ContainerPolicy } from '../api/schema.js';
+import { policyFor } from '../api/resolve.js';
+import { resolveSpec } from '../api/resolve.js';
+import { autoscaleConfig, type AutoscaleConfig } from '../autoscale/config.js';
+import { splitIntoBuckets } from '../plan/partitions.js';
+import { cpuMillis } from '../api/units.js';
+
+export interface SimSetup {
+  spec: ConsumerSpec;
+  config: AutoscaleConfig;
+  /** The scaled container's policy. */
+  policy: ContainerPolicy | undefined;
+  /** Partitions of each instance. */
+  buckets: number[][];
+  /** The policy's CPU bounds, millicores (0 / Infinity without one). */
+  minCpuMillis: number;
+  maxCpuMillis: number;
+}
+
+export class SetupError extends Error {}
+
+export function simSetup(spec: ConsumerSpec): SimSetup {
+  const config = autoscaleConfig(spec);
+  if (!config)
+    throw new SetupError(
+      `spec.autoscaler.mode must be prometheus, kafka or static with its section (got "${spec.autoscaler?.mode ?? ''}"): this Consumer does not autoscale`,
+    );
+  if (!config.container)
+    throw new SetupError(
+      'no container has an Auto resource policy (spec.resourcePolicy.containerPolicies): nothing would be scaled',
+    );
+  const resolved = resolveSpec(spec);
+  const policy = policyFor(resolved.containerPolicies, config.container);
+  const min = policy?.minAllowed?.cpu;
+  const max = policy?.maxAllowed?.cpu;
+  return {
+    spec,
+    config,
+    policy,
+    buckets: splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance),
+    minCpuMillis: min === undefined ? 0 : cpuMillis(min),
+    maxCpuMillis: max === undefined ? Infinity : cpuMillis(max),
+  };
+}

@@ -1,0 +1,346 @@
+// The simulated system: partitions that producers fill and consumer units drain. A unit is a
+// pod (an instance Deployment of one or more partitions, or one replica of a horizontally scaled
+// group) with a CPU request that sets its throughput. Changing a unit costs what it costs in a
+// cluster: a rollout restart (the old pod keeps going until the new one has started, then a
+// hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
+// group. All figures are accumulated here, so every policy is measured the same way.
+import { createRandom, type Random } from './random.js';
+import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
+import type { SimParams } from './params.js';
+import { inWindow, rateAt, type Trace } from './trace.js';
+
+export type ChangeMode = 'restart' | 'in-place' | 'free';
+
+export interface Unit {
+  partitions: number[];
+  /** Requested CPU (what is paid for), millicores. */
+  cpuMillis: number;
+  /** Memory request = limit, bytes. */
+  memoryBytes: number;
+  /** The CPU that sets throughput now (the old size until a change takes effect). */
+  activeCpuMillis: number;
+  pendingCpuMillis: number | undefined;
+  pendingAtMs: number;
+  pendingRestart: boolean;
+  pausedUntilMs: number;
+  warmStartMs: number;
+  warmEndMs: number;
+  /** Cores busy in the last step (what a CPU-usage recommender sees). */
+  usageCores: number;
+  /** Memory in use in the last step, bytes. */
+  usageBytes: number;
+  oomKills: number;
+}
+
+export interface WorldCounters {
+  /** Applied resource changes (vertical) or replica-count changes (horizontal). */
+  scaleActions: number;
+  /** Partitions whose consumption was interrupted (restarts, OOM kills, rebalances). */
+  disruptions: number;
+  oomKills: number;
+}
+
+export interface SeriesPoint {
+  timeMs: number;
+  cpuCores: number;
+  memoryGiB: number;
+  /** Worst partition's lag, seconds. */
+  maxLagSeconds: number;
+}
+
+export function newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
+  return {
+    partitions,
+    cpuMillis,
+    memoryBytes,
+    activeCpuMillis: cpuMillis,
+    pendingCpuMillis: undefined,
+    pendingAtMs: 0,
+    pendingRestart: false,
+    pausedUntilMs: 0,
+    warmStartMs: 0,
+    warmEndMs: 0,
+    usageCores: 0,
+    usageBytes: 0,
+    oomKills: 0,
+  };
+}
+
+const GI = 1024 ** 3;
+
+export class World {
+  readonly partitions: number;
+  readonly produced: Float64Array;
+  readonly consumed: Float64Array;
+  /** Messages waiting, kept separately from the counters (the conservation test checks both). */
+  readonly backlog: Float64Array;
+  /** Current throughput multiplier per partition (noise around 1). */
+  readonly noise: Float64Array;
+  units: Unit[] = [];
+  readonly counters: WorldCounters = { scaleActions: 0, disruptions: 0, oomKills: 0 };
+  readonly metrics: MetricsPipeline;
+  nowMs = 0;
+  // Cost integrals, millicore-ms and byte-ms.
+  cpuMilliMs = 0;
+  memoryByteMs = 0;
+  /** Worst lag of each partition in each minute, seconds. */
+  readonly lagByMinute: Float32Array[];
+  readonly series: SeriesPoint[] = [];
+
+  private readonly random: Random[];
+  private readonly history: Float64Array[];
+  private readonly lagCursor: Int32Array;
+  private readonly minuteMax: Float64Array;
+  private readonly ticks: number;
+  private tick = 0;
+  private seriesCpu = 0;
+  private seriesMemory = 0;
+  private seriesLag = 0;
+  private seriesTicks = 0;
+  private readonly noiseDecay: number;
+  private readonly noiseScale: number;
+
+  constructor(
+    readonly trace: Trace,
+    readonly params: SimParams,
+  ) {
+    this.partitions = trace.rates.length;
+    const n = this.partitions;
+    this.produced = new Float64Array(n);
+    this.consumed = new Float64Array(n);
+    this.backlog = new Float64Array(n);
+    this.noise = new Float64Array(n).fill(1);
+    this.random = Array.from({ length: n }, (_, p) => createRandom(params.seed, trace.name, 'noise', p));
+    this.ticks = Math.ceil(trace.durationMs / params.tickMs);
+    this.history = Array.from({ length: n }, () => new Float64Array(this.ticks + 1));
+    this.lagCursor = new Int32Array(n);
+    this.minuteMax = new Float64Array(n);
+    const minutes = Math.ceil(trace.durationMs / 60_000);
+    this.lagByMinute = Array.from({ length: n }, () => new Float32Array(minutes));
+    this.metrics = new MetricsPipeline(n, params.scrapeIntervalMs, params.rateWindowMs, trace.gaps);
+    this.noiseDecay = Math.exp(-params.tickMs / params.noiseCorrelationMs);
+    this.noiseScale = params.throughputNoise * Math.sqrt(1 - this.noiseDecay ** 2);
+    for (let p = 0; p < n; p++) this.noise[p] = 1 + params.throughputNoise * this.random[p]!.normal();
+  }
+
+  get tickCount(): number {
+    return this.ticks;
+  }
+
+  rate(partition: number, timeMs = this.nowMs): number {
+    return rateAt(this.trace, partition, timeMs);
+  }
+
+  stalled(partition: number, timeMs = this.nowMs): boolean {
+    return this.trace.stalls.some((s) => s.partition === partition && inWindow(s, timeMs));
+  }
+
+  read(): Reading {
+    return this.metrics.read(this.nowMs);
+  }
+
+  /** Change a unit's resources. */
+  resize(unit: Unit, cpuMillis: number, memoryBytes: number, mode: ChangeMode): void {
+    if (cpuMillis === unit.cpuMillis && memoryBytes === unit.memoryBytes) return;
+    this.counters.scaleActions++;
+    unit.cpuMillis = cpuMillis;
+    unit.memoryBytes = memoryBytes;
+    if (mode === 'free') {
+      unit.activeCpuMillis = cpuMillis;
+      unit.pendingCpuMillis = undefined;
+      return;
+    }
+    unit.pendingCpuMillis = cpuMillis;
+    unit.pendingRestart = mode === 'restart';
+    unit.pendingAtMs =
+      this.nowMs + (mode === 'restart' ? this.params.restart.startMs : this.params.inPlaceDelayMs);
+  }
+
+  /**
+   * Replace the group's members (a horizontal scaler changed the replica count): new members
+   * start first, then every member stops for a rebalance. The cost changes at once.
+   */
+  regroup(groups: number[][], cpuMillis: number, memoryBytes: number, startDelayMs: number): void {
+    this.counters.scaleActions++;
+    const at = this.nowMs + startDelayMs;
+    const pausedUntil = at + this.params.rebalancePauseMs;
+    this.pendingRegroup = { at, pausedUntil, groups, cpuMillis, memoryBytes };
+    // Pay for the new pods from now (they are being started), keep the old ones running.
+    this.extraCostMillis = Math.max(0, groups.length * cpuMillis - this.units.length * cpuMillis);
+    this.extraCostBytes = Math.max(0, groups.length * memoryBytes - this.units.length * memoryBytes);
+  }
+
+  private pendingRegroup:
+    | { at: number; pausedUntil: number; groups: number[][]; cpuMillis: number; memoryBytes: number }
+    | undefined;
+  private extraCostMillis = 0;
+  private extraCostBytes = 0;
+
+  /** Whether a regroup is still waiting to take effect. */
+  get regrouping(): boolean {
+    return this.pendingRegroup !== undefined;
+  }
+
+  private restartUnit(unit: Unit, fromMs: number): void {
+    const r = this.params.restart;
+    unit.pausedUntilMs = fromMs + r.pauseMs;
+    unit.warmStartMs = unit.pausedUntilMs;
+    unit.warmEndMs = unit.pausedUntilMs + r.warmupMs;
+    this.counters.disruptions += unit.partitions.length;
+  }
+
+  private throughputFactor(unit: Unit, timeMs: number): number {
+    if (timeMs < unit.pausedUntilMs) return 0;
+    if (timeMs >= unit.warmEndMs) return 1;
+    const r = this.params.restart;
+    return (
+      r.warmupFloor +
+      ((1 - r.warmupFloor) * (timeMs - unit.warmStartMs)) / (unit.warmEndMs - unit.warmStartMs)
+    );
+  }
+
+  /**
+   * Start of a step, before the policy decides: scrape if due, and draw this step's throughput
+   * noise (so an oracle can know it).
+   */
+  observe(): void {
+    if (this.metrics.isScrapeDue(this.nowMs)) this.metrics.scrape(this.nowMs, this.produced, this.consumed);
+    if (this.tick > 0)
+      for (let p = 0; p < this.partitions; p++)
+        this.noise[p] =
+          1 + (this.noise[p]! - 1) * this.noiseDecay + this.noiseScale * this.random[p]!.normal();
+  }
+
+  /** Produce and consume over one step, then account for it. */
+  advance(): void {
+    const dt = this.params.tickMs;
+    const seconds = dt / 1000;
+    const now = this.nowMs;
+    const params = this.params;
+    if (this.pendingRegroup && now >= this.pendingRegroup.at) {
+      const g = this.pendingRegroup;
+      this.units = g.groups.map((partitions) => {
+        const u = newUnit(partitions, g.cpuMillis, g.memoryBytes);
+        u.pausedUntilMs = g.pausedUntil;
+        return u;
+      });
+      this.counters.disruptions += this.partitions;
+      this.pendingRegroup = undefined;
+      this.extraCostMillis = 0;
+      this.extraCostBytes = 0;
+    }
+    for (let p = 0; p < this.partitions; p++) {
+      const amount = this.rate(p, now) * seconds;
+      this.produced[p]! += amount;
+      this.backlog[p]! += amount;
+    }
+    let cpu = this.extraCostMillis;
+    let memory = this.extraCostBytes;
+    for (const unit of this.units) {
+      if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
+        unit.activeCpuMillis = unit.pendingCpuMillis;
+        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs);
+        unit.pendingCpuMillis = undefined;
+      }
+      const coreSeconds = (unit.activeCpuMillis / 1000) * this.throughputFactor(unit, now) * seconds;
+      const used = this.consume(unit, coreSeconds, now);
+      unit.usageCores = used / seconds;
+      unit.usageBytes = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * unit.usageCores;
+      if (unit.usageBytes > unit.memoryBytes && now >= unit.pausedUntilMs) {
+        this.counters.oomKills++;
+        unit.oomKills++;
+        this.restartUnit(unit, now);
+      }
+      cpu += unit.cpuMillis;
+      memory += unit.memoryBytes;
+    }
+    this.cpuMilliMs += cpu * dt;
+    this.memoryByteMs += memory * dt;
+    this.tick++;
+    this.nowMs = this.tick * dt;
+    this.recordLag(cpu, memory);
+  }
+
+  /** Share a unit's core-seconds among its partitions (water-filling on what each can use). */
+  private consume(unit: Unit, coreSeconds: number, now: number): number {
+    const rpc = this.params.ratePerCore;
+    if (unit.partitions.length === 1) {
+      const p = unit.partitions[0]!;
+      if (coreSeconds <= 0 || this.stalled(p, now)) return 0;
+      const perCore = rpc * this.noise[p]!;
+      const take = Math.min(this.backlog[p]!, coreSeconds * perCore);
+      this.take(p, take);
+      return take / perCore;
+    }
+    const open = unit.partitions.filter((p) => !this.stalled(p, now) && this.backlog[p]! > 0);
+    let left = coreSeconds;
+    let used = 0;
+    // Cheapest partitions to empty first, so each gets an equal share of what remains.
+    open.sort((a, b) => this.backlog[a]! / this.noise[a]! - this.backlog[b]! / this.noise[b]!);
+    open.forEach((p, i) => {
+      const perCore = rpc * this.noise[p]!;
+      const share = left / (open.length - i);
+      const need = this.backlog[p]! / perCore;
+      const spend = Math.min(share, need);
+      this.take(p, Math.min(this.backlog[p]!, spend * perCore));
+      left -= spend;
+      used += spend;
+    });
+    return used;
+  }
+
+  private take(partition: number, amount: number): void {
+    this.consumed[partition]! += amount;
+    this.backlog[partition]! -= amount;
+    if (this.backlog[partition]! < 1e-9) this.backlog[partition] = 0;
+  }
+
+  /**
+   * Lag of a partition = age of its oldest unconsumed message: the time since the produced
+   * count passed the consumed count (from the produced history, a cursor that only moves on).
+   */
+  lagMs(partition: number): number {
+    const history = this.history[partition]!;
+    const consumed = this.consumed[partition]!;
+    if (this.backlog[partition]! <= 1e-6) return 0;
+    let k = this.lagCursor[partition]!;
+    while (k < this.tick && history[k + 1]! <= consumed) k++;
+    this.lagCursor[partition] = k;
+    const span = history[k + 1]! - history[k]!;
+    const within = span > 0 ? (consumed - history[k]!) / span : 0;
+    return Math.max(0, this.nowMs - (k + within) * this.params.tickMs);
+  }
+
+  private recordLag(cpuMillis: number, memoryBytes: number): void {
+    let worst = 0;
+    for (let p = 0; p < this.partitions; p++) {
+      this.history[p]![this.tick] = this.produced[p]!;
+      const lag = this.lagMs(p);
+      if (lag > this.minuteMax[p]!) this.minuteMax[p] = lag;
+      if (lag > worst) worst = lag;
+    }
+    if (this.nowMs % 60_000 === 0 || this.tick === this.ticks) {
+      const minute = Math.ceil(this.nowMs / 60_000) - 1;
+      for (let p = 0; p < this.partitions; p++) {
+        if (minute < this.lagByMinute[p]!.length) this.lagByMinute[p]![minute] = this.minuteMax[p]! / 1000;
+        this.minuteMax[p] = 0;
+      }
+    }
+    this.seriesCpu += cpuMillis;
+    this.seriesMemory += memoryBytes;
+    this.seriesLag = Math.max(this.seriesLag, worst);
+    this.seriesTicks++;
+    if (this.nowMs % this.params.seriesStepMs === 0 || this.tick === this.ticks) {
+      this.series.push({
+        timeMs: this.nowMs,
+        cpuCores: this.seriesCpu / this.seriesTicks / 1000,
+        memoryGiB: this.seriesMemory / this.seriesTicks / GI,
+        maxLagSeconds: this.seriesLag / 1000,
+      });
+      this.seriesCpu = 0;
+      this.seriesMemory = 0;
+      this.seriesLag = 0;
+      this.seriesTicks = 0;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// The proactive predictor and rules (the default): size for production + headroom + the whole
+// backlog, scale before the lag reaches tolerableLag, shrink with a margin.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { naivePredictor, proactivePredictor, PROACTIVE_HEADROOM } from '../../src/autoscale/predictor.js';
+import { instanceSignal, partitionSignal, type PartitionSample } from '../../src/autoscale/signals.js';
+import { decide, SCALE_DOWN_MARGIN, type ScalingState } from '../../src/autoscale/policy.js';
+import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
+import { autoscaleConfig } from '../../src/autoscale/config.js';
+import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
+
+const MIN = 60_000;
+const settings: AutoscaleSettings = {
+  ratePerCore: 1000,
+  ramPerCoreBytes: 1e9,
+  cpuIncrementMillis: 100,
+  tolerableLagMs: 5 * MIN,
+  criticalLagMs: 60 * MIN,
+  recoveryTimeMs: 30 * MIN,
+  pendingScaleUpMs: 5 * MIN,
+  pendingScaleDownMs: 15 * MIN,
+  scaleDownAfterLagFreeSyncs: 3,
+  fallbackStrategy: 'min',
+  proactive: true,
+};
+const now = new Date('2026-01-01T12:00:00Z');
+const running = (lagFreeSyncs = 0, minutesAgo = 60): ScalingState => ({
+  status: 'RUNNING',
+  changedAt: new Date(now.getTime() - minutesAgo * MIN),
+  lagFreeSyncs,
+});
+const signalOf = (sample: PartitionSample) => instanceSignal([0], new Map([[0, sample]]), 5 * MIN, 60 * MIN);
+const cpu = (millis: number) => ({ cpuRequest: millis, cpuLimit: Math.ceil(millis / 1000) * 1000 });
+
+function decision(currentMillis: number, sample: PartitionSample, state = running()) {
+  const signal = signalOf(sample);
+  const target = proactivePredictor(signal.partitions, settings)!;
+  return {
+    target,
+    ...decide({ settings, now, state, current: cpu(currentMillis), target, cpuShortage: 0, signal }),
+  };
+}
+
+test('proactive predictor: production + headroom + the whole backlog within min(recoveryTime, tolerableLag)', () => {
+  const calm = proactivePredictor([partitionSignal(0, { production: 1000, behind: 0 })], settings)!;
+  assert.equal(calm.cpuRequest, Math.ceil((1000 * (1 + PROACTIVE_HEADROOM)) / 100) * 100);
+  // 60 s of backlog: naive adds production × 60/1800 (and nothing once it is under a second);
+  // proactive drains all of it within tolerableLag (300 s): +200 msg/s.
+  const behind = proactivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!;
+  assert.equal(behind.cpuRequest, 1300);
+  assert.equal(
+    naivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!.cpuRequest,
+    1100,
+  );
+  const tiny = proactivePredictor([partitionSignal(0, { production: 1000, behind: 900 })], settings)!;
+  assert.equal(tiny.cpuRequest, 1100, 'a backlog under a second still counts');
+  assert.equal(proactivePredictor([partitionSignal(0, {})], settings), undefined);
+});
+
+test('an instance that cannot keep up grows before any lag: after the pending period, at once when the lag would break the SLO first', () => {
+  // 1100 msg/s against 1 core: lag grows 0.09 s per s, 300 s away → 55 min: wait the pending period.
+  const slow = decision(1000, { production: 1100, consumption: 1000, behind: 0 });
+  assert.equal(slow.apply, false);
+  assert.equal(slow.state.status, 'PENDING_SCALE_UP');
+  const later = decision(
+    1000,
+    { production: 1100, consumption: 1000, behind: 0 },
+    {
+      status: 'PENDING_SCALE_UP',
+      changedAt: new Date(now.getTime() - 5 * MIN),
+      lagFreeSyncs: 0,
+    },
+  );
+  assert.equal(later.apply, true);
+  assert.equal(later.direction, 'up');
+  // 3000 msg/s against 1 core, 200 s behind: the lag would pass 300 s in 150 s: at once.
+  const burst = decision(1000, { production: 3000, consumption: 1000, behind: 600_000 });
+  assert.equal(burst.apply, true);
+  assert.match(burst.reason, /would reach tolerableLag/);
+  // Keeping up (capacity ≥ production), no backlog: headroom alone does not restart a pod.
+  const fine = decision(1000, { production: 990, consumption: 990, behind: 0 });
+  assert.equal(fine.apply, false);
+  assert.equal(fine.state.status, 'RUNNING');
+  // Stalled: more CPU would not help.
+  const stalled = decision(1000, { production: 1100, consumption: 0, behind: 500_000 });
+  assert.equal(stalled.apply, false);
+});
+
+test('a backlog is drained, not left under tolerableLag: no scale-down while the lag is half of it or more', () => {
+  const draining = decision(5000, { production: 1000, consumption: 2000, behind: 160_000 }, running(10));
+  assert.equal(draining.apply, false);
+  assert.match(draining.reason, /being drained/);
+});
+
+test('scale-down: margin, lag-free syncs, then the pending period', () => {
+  const within = decision(1200, { production: 1090, consumption: 1090, behind: 0 }, running(10));
+  assert.ok(within.target.cpuRequest! > 1200 * (1 - SCALE_DOWN_MARGIN));
+  assert.equal(within.apply, false);
+  assert.equal(within.state.status, 'RUNNING');
+  const early = decision(3000, { production: 1000, consumption: 1000, behind: 0 }, running(0));
+  assert.equal(early.state.status, 'RUNNING', 'waits for the lag-free syncs');
+  const pending = decision(3000, { production: 1000, consumption: 1000, behind: 0 }, running(5));
+  assert.equal(pending.state.status, 'PENDING_SCALE_DOWN');
+  const done = decision(
+    3000,
+    { production: 1000, consumption: 1000, behind: 0 },
+    {
+      status: 'PENDING_SCALE_DOWN',
+      changedAt: new Date(now.getTime() - 15 * MIN),
+      lagFreeSyncs: 20,
+    },
+  );
+  assert.equal(done.apply, true);
+  assert.equal(done.direction, 'down');
+});
+
+test('the default predictor is proactive; naive keeps the original rules', () => {
+  const spec = benchmarkConsumer(2);
+  const byDefault = autoscaleConfig(spec)!;
+  assert.equal(byDefault.predictor, proactivePredictor);
+  assert.equal(byDefault.settings.proactive, true);
+  const naive = autoscaleConfig({ ...spec, autoscaler: { ...spec.autoscaler, predictor: 'naive' } })!;
+  assert.equal(naive.predictor, naivePredictor);
+  assert.equal(naive.settings.proactive, false);
+});

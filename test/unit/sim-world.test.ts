@@ -1,0 +1,173 @@
+// The simulator's mechanics: messages are conserved, the oracle has no lag, a restart costs
+// consumption, the metric pipeline lags behind the world, runs are deterministic.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
+import { defaultParams } from '../../src/sim/params.js';
+import {
+  benchmarkPolicies,
+  oraclePolicy,
+  oursDefault,
+  originalPolicy,
+} from '../../src/sim/policies/index.js';
+import { simulate } from '../../src/sim/run.js';
+import { simSetup } from '../../src/sim/setup.js';
+import type { Trace } from '../../src/sim/trace.js';
+import { burstsTrace } from '../../src/sim/traces.js';
+import { newUnit, World } from '../../src/sim/world.js';
+import { MetricsPipeline } from '../../src/sim/metrics-pipeline.js';
+
+const MINUTE = 60_000;
+
+/** Constant rates, then `factor` × from `stepAtMs` on. */
+function flatTrace(rates: number[], minutes: number, extra: Partial<Trace> = {}): Trace {
+  return {
+    name: 'flat',
+    title: 'flat',
+    description: '',
+    stepMs: MINUTE,
+    durationMs: minutes * MINUTE,
+    rates: rates.map((r) => new Float64Array(minutes).fill(r)),
+    stalls: [],
+    gaps: [],
+    ...extra,
+  };
+}
+
+const shortBursts = () => {
+  const trace = burstsTrace({ seed: 7, partitions: 4, peakRate: 2000 });
+  const minutes = 180;
+  return { ...trace, durationMs: minutes * MINUTE, rates: trace.rates.map((r) => r.slice(0, minutes)) };
+};
+
+test('messages are conserved: produced = consumed + behind, for every partition and policy', () => {
+  const trace = shortBursts();
+  const setup = simSetup(benchmarkConsumer(4));
+  for (const policy of benchmarkPolicies) {
+    const world = new World(trace, defaultParams());
+    const sim = policy.create({ trace, params: world.params, setup });
+    sim.start(world);
+    for (let i = 0; i < world.tickCount; i++) {
+      world.observe();
+      sim.step(world);
+      world.advance();
+    }
+    for (let p = 0; p < 4; p++) {
+      const produced = world.produced[p]!;
+      assert.ok(produced > 0, 'something was produced');
+      assert.ok(
+        Math.abs(produced - world.consumed[p]! - world.backlog[p]!) <= 1e-9 * produced,
+        `${policy.id}, partition ${p}: ${produced} ≠ ${world.consumed[p]} + ${world.backlog[p]}`,
+      );
+      assert.ok(world.backlog[p]! >= 0, 'no negative backlog');
+    }
+  }
+});
+
+test('the oracle never lags (without stalls) and is the cheapest policy', () => {
+  const trace = shortBursts();
+  const setup = simSetup(benchmarkConsumer(4));
+  const params = defaultParams();
+  const oracle = simulate(trace, oraclePolicy, setup, params);
+  assert.equal(oracle.figures.maxLagSeconds, 0);
+  assert.equal(oracle.figures.sloViolationShare, 0);
+  assert.equal(oracle.totals.backlog, 0);
+  const ours = simulate(trace, oursDefault, setup, params);
+  assert.ok(ours.figures.maxLagSeconds > 0, 'a real policy sees some lag');
+  assert.ok(ours.figures.coreHours >= oracle.figures.coreHours, 'the oracle is cheapest');
+});
+
+test('a restart costs consumption; an in-place resize does not', () => {
+  const trace = flatTrace([1000], 30);
+  const params = defaultParams({ throughputNoise: 0 });
+  const consumedAfter = (mode: 'restart' | 'in-place') => {
+    const world = new World(trace, params);
+    world.units = [newUnit([0], 1500, 2 ** 30)];
+    const rates: number[] = [];
+    for (let i = 0; i < world.tickCount; i++) {
+      world.observe();
+      if (world.nowMs === 10 * MINUTE) world.resize(world.units[0]!, 1600, 2 ** 30, mode);
+      const before = world.consumed[0]!;
+      world.advance();
+      rates.push((world.consumed[0]! - before) / (params.tickMs / 1000));
+    }
+    return { world, rates };
+  };
+  const restarted = consumedAfter('restart');
+  const resized = consumedAfter('in-place');
+  // The hand-over pause: steps with no consumption at all, then a warm-up below full speed.
+  assert.ok(
+    restarted.rates.filter((r) => r === 0).length >= params.restart.pauseMs / params.tickMs,
+    'steps without consumption',
+  );
+  assert.equal(resized.rates.filter((r) => r === 0).length, 0);
+  // In the 40 s after the change (start + hand-over), the restarted consumer got less done.
+  const window = (rates: number[]) => rates.slice(120, 128).reduce((a, b) => a + b, 0);
+  assert.ok(window(restarted.rates) < window(resized.rates), 'less consumed after a restart');
+  assert.equal(restarted.world.counters.disruptions, 1);
+  assert.equal(resized.world.counters.disruptions, 0);
+  // The backlog the pause left behind shows as lag in time.
+  assert.ok(
+    Math.max(...Array.from(restarted.world.lagByMinute[0]!)) >= params.restart.pauseMs / 1000,
+    'the pause shows as lag',
+  );
+});
+
+test('a stalled partition consumes nothing, whatever its CPU', () => {
+  const trace = flatTrace([100, 100], 60, {
+    stalls: [{ partition: 1, startMs: 10 * MINUTE, endMs: 20 * MINUTE }],
+  });
+  const result = simulate(trace, oraclePolicy, simSetup(benchmarkConsumer(2)), defaultParams());
+  assert.equal(Math.max(...Array.from(result.lagByMinute[0]!)), 0);
+  const lag1 = Array.from(result.lagByMinute[1]!);
+  assert.ok(Math.abs(lag1[19]! - 600) <= 10, `lag at the end of the stall ${lag1[19]} s`);
+  assert.equal(lag1[25], 0, 'the oracle drains right after');
+});
+
+test('the metric pipeline: the last scrape, rates over the window, absent series and failed queries', () => {
+  const gaps = [
+    { kind: 'absent' as const, startMs: 10 * MINUTE, endMs: 20 * MINUTE },
+    { kind: 'error' as const, startMs: 30 * MINUTE, endMs: 31 * MINUTE },
+  ];
+  const pipeline = new MetricsPipeline(1, 15_000, 2 * MINUTE, gaps);
+  const produced = new Float64Array(1);
+  const consumed = new Float64Array(1);
+  const at = (t: number) => {
+    produced[0] = t * 0.1; // 100 msg/s
+    consumed[0] = t * 0.05; // 50 msg/s
+    pipeline.scrape(t, produced, consumed);
+  };
+  for (let t = 0; t <= 5 * MINUTE; t += 15_000) at(t);
+  const reading = pipeline.read(5 * MINUTE + 10_000).samples.get(0)!;
+  assert.ok(Math.abs(reading.production! - 100) < 1e-9, 'production rate');
+  assert.ok(Math.abs(reading.consumption! - 50) < 1e-9, 'consumption rate');
+  assert.equal(reading.behind, 5 * 60 * 50, 'behind at the last scrape, not now');
+  for (let t = 5 * MINUTE + 15_000; t <= 11 * MINUTE; t += 15_000) at(t);
+  assert.equal(pipeline.read(11 * MINUTE).samples.has(0), true, 'rate() still has samples in its window');
+  assert.equal(pipeline.read(11 * MINUTE).samples.get(0)!.behind, undefined, 'the series is gone');
+  for (let t = 11 * MINUTE + 15_000; t <= 13 * MINUTE; t += 15_000) at(t);
+  assert.equal(pipeline.read(13 * MINUTE).samples.has(0), false, 'no sample left in the window');
+  assert.match(pipeline.read(30 * MINUTE).error ?? '', /unreachable/);
+});
+
+test('the same seed gives the same results; another seed gives others', () => {
+  const trace = shortBursts();
+  const setup = simSetup(benchmarkConsumer(4));
+  const run = (seed: number) =>
+    [oursDefault, originalPolicy].map((p) => simulate(trace, p, setup, defaultParams({ seed })));
+  const a = run(3);
+  const b = run(3);
+  const c = run(4);
+  assert.deepEqual(
+    a.map((r) => r.figures),
+    b.map((r) => r.figures),
+  );
+  assert.deepEqual(
+    a.map((r) => r.series),
+    b.map((r) => r.series),
+  );
+  assert.notDeepEqual(
+    a.map((r) => r.figures),
+    c.map((r) => r.figures),
+  );
+});
