@@ -2,19 +2,22 @@
 //
 //   npm run bench                       everything
 //   npm run bench -- --only sim         only the autoscaling simulation
+//   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //
 // Each part produces its results, then one report is written. A part that is not run keeps its
 // previous figures where it can (the simulation's come from results.json).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSimBenchmark, type SimBenchmark, type SimBenchmarkRun } from '../src/sim/benchmark.js';
 import { writeReport, type ReportSection } from '../src/sim/report.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { runControlPlaneBench, type ControlPlaneResults } from '../src/bench/control-plane.js';
+import { renderControlPlaneSection } from '../src/bench/control-plane-report.js';
 
-const PARTS = ['sim'] as const;
+const PARTS = ['sim', 'control-plane'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -54,8 +57,24 @@ if (wants('sim')) {
   sim = JSON.parse(readFileSync(previous, 'utf8')) as SimBenchmark;
 }
 
-// Further parts add their sections here (e.g. the control-plane cost on the real test plane).
 const sections: ReportSection[] = [];
+const controlPlaneFile = join(outDir, 'control-plane.json');
+let controlPlane: ControlPlaneResults | undefined;
+if (wants('control-plane')) {
+  console.log('bench: control-plane cost on real test planes…');
+  const t0 = performance.now();
+  controlPlane = await runControlPlaneBench({
+    progress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  writeFileSync(controlPlaneFile, `${JSON.stringify(controlPlane, null, 2)}\n`);
+  console.log(`bench: control-plane cost done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} else if (existsSync(controlPlaneFile)) {
+  controlPlane = JSON.parse(readFileSync(controlPlaneFile, 'utf8')) as ControlPlaneResults;
+}
+if (controlPlane)
+  sections.push({ title: 'Control-plane cost', markdown: renderControlPlaneSection(controlPlane) });
 
 await writeReport(outDir, run, sim, sections);
 console.log(`bench: report written to ${join(outDir, 'README.md')}`);
+// The harness's signal handlers and idle sockets would keep the process alive.
+process.exit(0);

@@ -15,8 +15,6 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
   const m = r.memory;
   const perDeploymentKiB = ((m.rssAfterRestartMiB - m.baselineRssMiB) * 1024) / m.deployments;
   const lines = [
-    '## Control-plane cost',
-    '',
     'Measured on real test planes (etcd + kube-apiserver; the convergence run also has the',
     'controller-manager, scheduler and kwok with enough fake nodes for every pod). Write counts come',
     "from the API server's own `apiserver_request_total` (Deployments and Consumers; events are",
