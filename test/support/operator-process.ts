@@ -4,7 +4,7 @@
 // made each request.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { applyObjects } from '../../src/cli/install.js';
 import { OPERATOR_NAME, operatorManifests } from '../../src/cli/manifests.js';
@@ -16,7 +16,10 @@ import { TEST_FIELD_MANAGER } from './crd.js';
 
 export { AUDITED_NAMESPACE };
 
-const workDir = mkdtempSync(join(tmpdir(), 'konsumerator-processes-'));
+// Inside the plane's run directory, which `npm test` removes after a passing run (and keeps, with
+// the operators' logs, after a failing one).
+const planeDir = process.env.KONSUMERATOR_TEST_ENV ? dirname(process.env.KONSUMERATOR_TEST_ENV) : tmpdir();
+const workDir = mkdtempSync(join(planeDir, 'operator-processes-'));
 
 /**
  * Creates ServiceAccount `name` in the audited namespace with the operator's permissions (the
