@@ -11,6 +11,8 @@ import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
 import { LagFreeCounter } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
+import { withDeadlines, type RequestDeadlines } from './kube-config.js';
+import type { WatchTiming } from './cache.js';
 import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
@@ -29,6 +31,10 @@ export interface OperatorOptions {
   healthAddress?: string;
   clock?: () => Date;
   events?: EventSink;
+  /** Deadlines of API requests (default 30 s each). */
+  deadlines?: RequestDeadlines;
+  /** How long the informers' watches last before they are renewed. */
+  watchTiming?: WatchTiming;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -53,8 +59,12 @@ export class Operator {
   private stopping = false;
   private readonly log: Logger;
 
+  private readonly kubeConfig: KubeConfig;
+
   constructor(private readonly options: OperatorOptions) {
-    const { kubeConfig, log } = options;
+    const { log } = options;
+    const kubeConfig = withDeadlines(options.kubeConfig, options.deadlines);
+    this.kubeConfig = kubeConfig;
     this.log = log;
     this.metrics = new OperatorMetrics(options.version);
     this.sources = new MetricsSources(
@@ -68,12 +78,14 @@ export class Operator {
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       () => custom.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, plural: PLURAL }),
       log.child({ cache: 'consumers' }),
+      options.watchTiming,
     );
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       '/apis/apps/v1/deployments',
       () => apps.listDeploymentForAllNamespaces(),
       log.child({ cache: 'deployments' }),
+      options.watchTiming,
     );
     const writer = new KubeWriter(kubeConfig);
     this.reconciler = new Reconciler({
@@ -116,7 +128,7 @@ export class Operator {
     const election = this.options.leaderElection;
     if (!election) return this.startWorkers();
     // Caches stay warm on every replica; only the leader reconciles.
-    this.elector = new LeaderElector({ ...election, kubeConfig: this.options.kubeConfig, log: this.log });
+    this.elector = new LeaderElector({ ...election, kubeConfig: this.kubeConfig, log: this.log });
     this.electionRun = this.elector
       .run(() => this.startWorkers(), this.electionAbort.signal)
       .then((outcome) => {

@@ -17,19 +17,60 @@ export interface ApiServer {
   serviceAccountKeyFile: string;
 }
 
+interface Launch {
+  binDir: string;
+  dir: string;
+  etcdUrl: string;
+  port: number;
+}
+
 export async function startApiServer(binDir: string, dir: string, etcdUrl: string): Promise<ApiServer> {
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
-  const certDir = join(dir, 'certs');
-  const caFile = join(certDir, 'apiserver.crt');
+  const caFile = join(dir, 'certs', 'apiserver.crt');
   const serviceAccountKeyFile = join(dir, 'sa.key');
-  const tokenFile = join(dir, 'tokens.csv');
   const kubeconfigPath = join(dir, 'admin.kubeconfig');
 
   writeServiceAccountKey(serviceAccountKeyFile);
-  const adminToken = writeAdminTokenFile(tokenFile);
+  const adminToken = writeAdminTokenFile(join(dir, 'tokens.csv'));
   writeKubeconfig(kubeconfigPath, { server: url, token: adminToken, caFile });
+  const process = await launchApiServer({ binDir, dir, etcdUrl, port });
+  return { process, url, adminToken, caFile, kubeconfigPath, serviceAccountKeyFile };
+}
 
+export interface RestartOptions {
+  /** How long it stays down between the old process's exit and the new one's start (default 0). */
+  downMs?: number;
+  /** SIGKILL (a crash) instead of SIGTERM (a graceful shutdown). */
+  kill?: boolean;
+}
+
+/**
+ * Stops the API server and starts it again on the same port with the same certificate, tokens
+ * and etcd, as an upgrade or a crash of the control plane would. Resolves with the new process
+ * once it is ready again.
+ */
+export async function restartApiServer(
+  api: ApiServer,
+  binDir: string,
+  dir: string,
+  etcdUrl: string,
+  options: RestartOptions = {},
+): Promise<{ process: ManagedProcess; stopMs: number; startMs: number }> {
+  const t0 = performance.now();
+  await api.process.stop(options.kill ? 0 : undefined);
+  const stopMs = Math.round(performance.now() - t0);
+  if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+  const port = Number(new URL(api.url).port);
+  const t1 = performance.now();
+  const process = await launchApiServer({ binDir, dir, etcdUrl, port });
+  return { process, stopMs, startMs: Math.round(performance.now() - t1) };
+}
+
+async function launchApiServer({ binDir, dir, etcdUrl, port }: Launch): Promise<ManagedProcess> {
+  const url = `https://127.0.0.1:${port}`;
+  const certDir = join(dir, 'certs');
+  const caFile = join(certDir, 'apiserver.crt');
   const process = startProcess({
     name: 'kube-apiserver',
     command: join(binDir, 'kube-apiserver'),
@@ -39,13 +80,14 @@ export async function startApiServer(binDir: string, dir: string, etcdUrl: strin
       // Without it the apiserver looks for a host interface with a default route and may fail.
       '--advertise-address=127.0.0.1',
       `--secure-port=${port}`,
-      // No --tls-cert-file: the apiserver generates a self-signed apiserver.crt/.key here.
+      // No --tls-cert-file: the apiserver generates a self-signed apiserver.crt/.key here (and
+      // reuses them when it is restarted).
       `--cert-dir=${certDir}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${serviceAccountKeyFile}`,
-      `--service-account-signing-key-file=${serviceAccountKeyFile}`,
-      `--token-auth-file=${tokenFile}`,
+      `--service-account-key-file=${join(dir, 'sa.key')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
       // Do not try to publish 127.0.0.1 as the endpoint of the `kubernetes` Service.
       '--endpoint-reconciler-type=none',
@@ -57,7 +99,7 @@ export async function startApiServer(binDir: string, dir: string, etcdUrl: strin
   const opts = { process, timeoutMs: 120_000 };
   // The certificate file appears shortly before the port opens; read it on every try.
   await waitFor('kube-apiserver /readyz', () => isOk(`${url}/readyz`, readFileSync(caFile)), opts);
-  const core = coreApi(kubeconfigPath);
+  const core = coreApi(join(dir, 'admin.kubeconfig'));
   await waitFor('namespace default', () => core.readNamespace({ name: 'default' }), opts);
-  return { process, url, adminToken, caFile, kubeconfigPath, serviceAccountKeyFile };
+  return process;
 }

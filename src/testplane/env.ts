@@ -19,6 +19,9 @@ export interface TestPlaneEnv {
   prometheusUrl?: string;
   /** Directory whose `*.json` file_sd files Prometheus re-reads every second (withPrometheus). */
   prometheusFileSdDir?: string;
+  /** The harness's control endpoint (src/testplane/control.ts), under `npm test`. */
+  controlUrl?: string;
+  controlToken?: string;
   /** Process ids by component name, e.g. for reading their memory. */
   pids: Record<string, number>;
 }
