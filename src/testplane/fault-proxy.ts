@@ -5,7 +5,7 @@
 // lists, watches and writes as they happened on the wire.
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 
 export interface ProxiedRequest {
   method: string;
@@ -14,6 +14,8 @@ export interface ProxiedRequest {
   query: URLSearchParams;
   /** A Kubernetes watch (`?watch=true` or `1`). */
   watch: boolean;
+  /** The request body (requests are read whole before a rule is chosen). */
+  body: string;
 }
 
 export type FaultAction =
@@ -43,7 +45,7 @@ export interface FaultRule {
   name?: string;
 }
 
-export interface ProxyLogEntry extends ProxiedRequest {
+export interface ProxyLogEntry extends Omit<ProxiedRequest, 'body'> {
   at: number;
   /** The status the client got (0 for hang/reset, or before the answer started). */
   status: number;
@@ -159,6 +161,12 @@ export class FaultProxy {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => this.decide(req, res, Buffer.concat(chunks)));
+  }
+
+  private decide(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const watchParam = url.searchParams.get('watch');
     const info: ProxiedRequest = {
@@ -166,10 +174,14 @@ export class FaultProxy {
       path: url.pathname,
       query: url.searchParams,
       watch: watchParam === 'true' || watchParam === '1',
+      body: body.toString('utf8'),
     };
     const rule = this.take(info);
     const entry: ProxyLogEntry = {
-      ...info,
+      method: info.method,
+      path: info.path,
+      query: info.query,
+      watch: info.watch,
       at: Date.now(),
       status: 0,
       ...(rule ? { fault: rule.name ?? rule.action.kind } : {}),
@@ -182,14 +194,12 @@ export class FaultProxy {
     const action = rule?.action;
     switch (action?.kind) {
       case 'respond':
-        req.resume();
         return answer(
           action.status,
           { 'content-type': action.contentType ?? 'application/json' },
           action.body,
         );
       case 'watch-error': {
-        req.resume();
         const status = {
           kind: 'Status',
           apiVersion: 'v1',
@@ -206,24 +216,24 @@ export class FaultProxy {
         );
       }
       case 'hang':
-        req.resume();
         return;
       case 'reset':
         req.socket.destroy();
         return;
       case 'delay':
-        setTimeout(() => this.forward(req, res, entry, undefined, action.chunkMs), action.ms);
+        setTimeout(() => this.forward(req, res, body, entry, undefined, action.chunkMs), action.ms);
         return;
       case 'rewrite':
-        return this.forward(req, res, entry, action);
+        return this.forward(req, res, body, entry, action);
       default:
-        return this.forward(req, res, entry);
+        return this.forward(req, res, body, entry);
     }
   }
 
   private forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
+    body: Buffer,
     entry: ProxyLogEntry,
     rewrite?: Extract<FaultAction, { kind: 'rewrite' }>,
     chunkMs?: number,
@@ -234,6 +244,7 @@ export class FaultProxy {
       if (!HOP_BY_HOP.has(name) && name !== 'host' && value !== undefined) headers[name] = value;
     }
     headers.host = this.upstream.host;
+    if (body.length > 0) headers['content-length'] = String(body.length);
     const client = this.upstream.protocol === 'https:' ? https : http;
     const upstreamReq = client.request(
       {
@@ -256,11 +267,11 @@ export class FaultProxy {
           upstreamRes.on('data', (c: Buffer) => chunks.push(c));
           upstreamRes.on('end', () => {
             this.upstreamRequests.delete(upstreamReq);
-            const body = rewrite.rewrite(Buffer.concat(chunks).toString('utf8'), status);
+            const rewritten = rewrite.rewrite(Buffer.concat(chunks).toString('utf8'), status);
             delete outHeaders['content-length'];
             delete outHeaders['content-encoding'];
             entry.status = rewrite.status ?? status;
-            res.writeHead(entry.status, outHeaders).end(body);
+            res.writeHead(entry.status, outHeaders).end(rewritten);
           });
           return;
         }
@@ -298,7 +309,7 @@ export class FaultProxy {
     res.on('close', () => {
       if (!upstreamReq.destroyed && !res.writableFinished) upstreamReq.destroy();
     });
-    req.pipe(upstreamReq);
+    upstreamReq.end(body);
   }
 }
 
@@ -313,4 +324,76 @@ export function kubeStatus(code: number, reason: string, message: string): strin
     reason,
     code,
   });
+}
+
+/**
+ * A TCP endpoint in front of a real server (e.g. a Kafka broker) that forwards, holds every
+ * connection open without a byte in either direction (a hung server), or listens on nothing at
+ * all (a server that is down). The port stays the same across modes.
+ */
+export type TcpMode = 'forward' | 'blackhole' | 'down';
+
+export class TcpFaultSwitch {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(
+    private readonly upstream: { host: string; port: number },
+    private current: TcpMode = 'forward',
+  ) {}
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get mode(): TcpMode {
+    return this.current;
+  }
+
+  /** Reserves the port (listening, unless the mode is `down`). */
+  async start(): Promise<void> {
+    await this.listen();
+    if (this.current === 'down') await this.unlisten();
+  }
+
+  /** Changes the mode; connections made under the previous mode are dropped. */
+  async set(mode: TcpMode): Promise<void> {
+    this.current = mode;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    if (mode === 'down') await this.unlisten();
+    else if (!this.server) await this.listen();
+  }
+
+  async stop(): Promise<void> {
+    await this.set('down');
+  }
+
+  private async listen(): Promise<void> {
+    const server = net.createServer((client) => {
+      this.sockets.add(client);
+      client.on('close', () => this.sockets.delete(client));
+      client.on('error', () => undefined);
+      if (this.current !== 'forward') return; // blackhole: accept, never answer
+      const upstream = net.connect(this.upstream.port, this.upstream.host);
+      this.sockets.add(upstream);
+      upstream.on('close', () => this.sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  private async unlisten(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
 }

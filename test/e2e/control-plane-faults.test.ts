@@ -1,18 +1,19 @@
 // Control-plane faults under a running operator: the API server restarted (gracefully and by
 // SIGKILL), watches that expire (410 Gone) while changes are made, write conflicts (409), and a
-// slow API server. The operator talks to the real API server through a fault proxy, which also
+// slow API server, and one that accepts requests and never answers. The operator talks to the real API server through a fault proxy, which also
 // shows its requests as they happened on the wire; the periodic resync is set to 10 minutes, so
 // nothing here is repaired by it: whatever happened while the operator was not watching must come
 // back through the watches and relists.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
-import type { Operator } from '../../src/controller/operator.js';
+import { Operator } from '../../src/controller/operator.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeStatus, type FaultProxy } from '../../src/testplane/fault-proxy.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { ConsumerClient } from '../support/operator.js';
 import { baseSpec } from '../support/consumers.js';
 import { apiServerProxy, isApplyOf, isList, isWatch, restartApiServer } from '../support/faults.js';
 
@@ -28,7 +29,16 @@ before(async () => {
   await installCrd(kubeConfig());
   const made = await apiServerProxy();
   proxy = made.proxy;
-  operator = await startOperator(made.config, 600_000);
+  operator = new Operator({
+    kubeConfig: made.config,
+    log: process.env.KONSUMERATOR_TEST_LOGS ? createLogger('debug') : silentLogger(),
+    version: 'test',
+    resyncMs: 600_000,
+    workers: 4,
+    // Shorter than the 30 s default, to keep the hung-request test short.
+    deadlines: { requestMs: 5000, watchHeadersMs: 5000 },
+  });
+  await operator.start();
 });
 after(async () => {
   if (skip) return;
@@ -349,5 +359,53 @@ test(
     } finally {
       slow();
     }
+  },
+);
+
+test(
+  'an API server that accepts requests and never answers: the watch and the write give up at their deadline and are retried',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const ns = await newNamespace('cp-hang');
+    await consumers.create(ns, 'h', spec(ns, 'h', 2));
+    const before = await waitForDeployments(ns, ['h-0', 'h-1']);
+    await consumers.waitReady(ns, 'h');
+    const mark = proxy.log.length;
+    const releaseWatch = proxy.add({
+      name: 'hung-watch',
+      match: (r) => r.watch && r.path === DEPLOYMENTS,
+      action: { kind: 'hang' },
+    });
+    proxy.add({
+      name: 'hung-apply',
+      match: (r) => r.method === 'PATCH' && r.path === `/apis/apps/v1/namespaces/${ns}/deployments/h-1`,
+      action: { kind: 'hang' },
+      times: 1,
+    });
+    proxy.cutConnections();
+    await waitFor('a hung Deployment watch', async () =>
+      proxy.count((e) => e.fault === 'hung-watch', mark) > 0 ? true : undefined,
+    );
+    await apps.deleteNamespacedDeployment({ namespace: ns, name: 'h-1' });
+    // From now on watches are answered, but the one already hanging stays so until its deadline.
+    releaseWatch();
+    const t0 = Date.now();
+    // The deletion is immediate (background propagation): h-1 present again means re-created.
+    const after = (await waitForDeployments(ns, ['h-0', 'h-1'], 60_000)).get('h-1')!;
+    const repairedMs = Date.now() - t0;
+    assert.notEqual(after.metadata!.uid, before.get('h-1')!.metadata!.uid);
+    assert.equal(
+      proxy.count((e) => e.fault === 'hung-apply', mark),
+      1,
+      'the first apply hung',
+    );
+    assert.equal(
+      proxy.count((e) => isApplyOf(ns, 'h-1')(e) && e.status >= 200 && e.status < 300, mark),
+      1,
+      'then one apply went through',
+    );
+    t.diagnostic(
+      `hung watch and hung apply (5 s deadlines): h-1 re-created ${seconds(repairedMs)} after the watch could resume`,
+    );
   },
 );

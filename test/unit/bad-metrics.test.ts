@@ -7,6 +7,9 @@ import { autoscale } from '../../src/autoscale/autoscale.js';
 import { naivePredictor } from '../../src/autoscale/predictor.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
 import type { PartitionSample } from '../../src/autoscale/signals.js';
+import { resolveSpec } from '../../src/api/resolve.js';
+import type { ConsumerSpec } from '../../src/api/schema.js';
+import { baseSpec } from '../support/consumers.js';
 
 const settings: AutoscaleSettings = {
   ratePerCore: 100,
@@ -93,4 +96,27 @@ test('values beyond 2^53 are implausible: unknown, with a warning', () => {
   assert.ok(outcome.ok);
   assert.deepEqual([...outcome.values], [[2, 9007199254740991]]);
   assert.deepEqual(outcome.warnings, ['implausibly large value for partitions 0-1: unknown']);
+});
+
+test('without metrics, new instances get the fallback of the active section (kafka too, not only prometheus)', () => {
+  const kafka = {
+    brokers: ['k:9092'],
+    topic: 't',
+    groupId: 'g',
+    minSyncPeriod: '1s',
+    ratePerCore: 1,
+    ramPerCore: '1M',
+  };
+  const spec = (autoscaler: object) => ({ ...baseSpec(), autoscaler }) as ConsumerSpec;
+  assert.equal(
+    resolveSpec(spec({ mode: 'kafka', kafka: { ...kafka, fallbackStrategy: 'max' } })).fallbackStrategy,
+    'max',
+  );
+  assert.equal(resolveSpec(spec({ mode: 'kafka', kafka })).fallbackStrategy, 'min');
+  // The original read the prometheus section whatever the mode.
+  assert.equal(
+    resolveSpec(spec({ mode: '', prometheus: { ...kafka, address: ['http://p'], fallbackStrategy: 'max' } }))
+      .fallbackStrategy,
+    'max',
+  );
 });
