@@ -1,9 +1,10 @@
-// Control-plane faults under a running operator: the API server restarted (gracefully and by
-// SIGKILL), watches that expire (410 Gone) while changes are made, write conflicts (409), and a
-// slow API server, and one that accepts requests and never answers. The operator talks to the real API server through a fault proxy, which also
-// shows its requests as they happened on the wire; the periodic resync is set to 10 minutes, so
-// nothing here is repaired by it: whatever happened while the operator was not watching must come
-// back through the watches and relists.
+// Control-plane faults under a running operator: the API server killed and restarted (with the
+// operator cut off, and with it connected), watches that expire (410 Gone) while changes are
+// made, write conflicts (409), a slow API server, and one that accepts requests and never
+// answers. The operator talks to the real API server through a fault proxy, which also shows its
+// requests as they happened on the wire; the periodic resync is set to 10 minutes, so nothing
+// here is repaired by it: whatever happened while the operator was not watching must come back
+// through the watches and relists.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
@@ -82,6 +83,7 @@ function appliesSince(ns: string, names: string[], mark: number): Record<string,
 
 const ones = (names: string[]) => Object.fromEntries(names.map((n) => [n, 1]));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const relative = (ms: number) => `${seconds(Math.abs(ms))} ${ms < 0 ? 'before' : 'after'}`;
 
 test(
   'API server restarted while the operator is cut off: what changed meanwhile is handled once it reconnects',
@@ -94,7 +96,7 @@ test(
 
     // The operator loses the API server; the API server restarts; the world changes.
     await proxy.stop();
-    const restart = await restartApiServer();
+    const restart = await restartApiServer({ kill: true });
     await consumers.create(ns, 'b', spec(ns, 'b', 2));
     await apps.deleteNamespacedDeployment({ namespace: ns, name: 'a-0' });
     await consumers.setSpec(ns, 'a', spec(ns, 'a', 3));
@@ -123,8 +125,7 @@ test(
     const lists = proxy.count(isList(DEPLOYMENTS), mark);
     const watches = proxy.count(isWatch(DEPLOYMENTS), mark);
     t.diagnostic(
-      `API server unavailable ${seconds(restart.unavailableMs)} (graceful stop ${seconds(restart.stopMs)}, ` +
-        `start ${seconds(restart.startMs)}); after reconnecting: converged in ${seconds(convergedMs)}, ` +
+      `API server unavailable ${seconds(restart.unavailableMs)} (SIGKILL, start ${seconds(restart.startMs)}); after reconnecting: converged in ${seconds(convergedMs)}, ` +
         `${lists} Deployment relist(s), ${watches} Deployment watch request(s)`,
     );
     assert.ok(watches >= 1);
@@ -158,8 +159,8 @@ test(
     assert.ok(Number.isFinite(consumersBack), 'the Consumer watch was re-established');
     t.diagnostic(
       `API server unavailable ${seconds(restart.unavailableMs)} (SIGKILL, 1 s down, start ${seconds(restart.startMs)}); ` +
-        `watches re-established ${seconds(deploymentsBack - back)} (Deployments) and ${seconds(consumersBack - back)} (Consumers) ` +
-        `after it was ready; a Consumer created then was Ready after ${seconds(handledMs)}; ` +
+        `watches re-established ${relative(deploymentsBack - back)} (Deployments) and ${relative(consumersBack - back)} (Consumers) ` +
+        `it passed /readyz; a Consumer created then was Ready after ${seconds(handledMs)}; ` +
         `${proxy.count(isList(DEPLOYMENTS), mark)} Deployment relist(s), ` +
         `${proxy.count((e) => e.watch && e.status === 0, mark)} watch attempt(s) refused while it was down`,
     );

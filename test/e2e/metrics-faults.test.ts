@@ -275,6 +275,8 @@ test(
       );
       assert.deepEqual(await cpuOf(ns), [BIG_CPU, BIG_CPU], `${fault.name}: nothing resized`);
       timings.push(`${fault.name} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      // Reads still held by the proxy would delay the next fault's first read.
+      if (fault.rule.action.kind === 'delay') proxy!.cutConnections();
     }
 
     // Duplicated series that disagree: the larger backlog counts, so nothing shrinks (it may grow).
