@@ -105,16 +105,13 @@ test(
     await proxy.start();
 
     const after = await waitForDeployments(ns, ['a-0', 'a-1', 'a-2', 'b-0', 'b-1']);
-    const convergedMs = Date.now() - t0;
     assert.notEqual(after.get('a-0')!.metadata!.uid, before.get('a-0')!.metadata!.uid, 'a-0 re-created');
-    assert.equal(
-      after
-        .get('a-1')!
-        .spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'KONSUMERATOR_NUM_PARTITIONS')
-        ?.value,
-      '3',
-      'a-1 updated to the new spec',
-    );
+    await waitFor('a-1 updated to the new spec', async () => {
+      const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'a-1' });
+      const env = d.spec!.template.spec!.containers[0]!.env ?? [];
+      return env.find((e) => e.name === 'KONSUMERATOR_NUM_PARTITIONS')?.value === '3' ? true : undefined;
+    });
+    const convergedMs = Date.now() - t0;
     await consumers.waitReady(ns, 'a');
     await consumers.waitReady(ns, 'b');
     // Each change was written once: no Deployment written twice.
