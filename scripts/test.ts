@@ -17,6 +17,7 @@ import {
 } from '../src/testplane/index.js';
 import { isAbandoned, isAlive, killProcessesUsing } from '../src/testplane/orphans.js';
 import { startProcess } from '../src/testplane/process.js';
+import { serveControl, type ControlServer } from '../src/testplane/control.js';
 
 const TEST_DIR = join(REPO_ROOT, 'test');
 const UNIT_DIR = join(TEST_DIR, 'unit');
@@ -73,7 +74,9 @@ function removeStaleRunDirs(): void {
   }
 }
 
-async function startPlaneForRun(withMetrics: boolean): Promise<{ plane: TestPlane; envFile: string }> {
+async function startPlaneForRun(
+  withMetrics: boolean,
+): Promise<{ plane: TestPlane; envFile: string; control: ControlServer }> {
   const t0 = performance.now();
   const binDir = await ensureBinaries();
   const kafkaLibDir = withMetrics ? await ensureKafkaRuntime() : undefined;
@@ -87,12 +90,15 @@ async function startPlaneForRun(withMetrics: boolean): Promise<{ plane: TestPlan
   });
   const t2 = performance.now();
   const envFile = join(plane.dir, 'env.json');
-  writeEnvFile(envFile, plane.env());
+  // The control endpoint may restart the API server; env.json then gets its new pid.
+  const writeEnv = () => writeEnvFile(envFile, { ...plane.env(), ...control.env });
+  const control = await serveControl(plane, () => writeEnv());
+  writeEnv();
   console.error(
     `test plane: binaries ready in ${seconds(t1 - t0)}, plane up in ${seconds(t2 - t1)} (${relative(REPO_ROOT, plane.dir)})`,
   );
   console.error(`test plane: ready after (ms) ${JSON.stringify(plane.readyAfterMs)}`);
-  return { plane, envFile };
+  return { plane, envFile, control };
 }
 
 async function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -121,12 +127,13 @@ async function main(): Promise<number> {
   if (!needsPlane(files)) return runNodeTests(files, {});
 
   // Interrupts are handled by process.ts: it stops the runner and every component, newest first.
-  const { plane, envFile } = await startPlaneForRun(args.withMetrics);
+  const { plane, envFile, control } = await startPlaneForRun(args.withMetrics);
   let code = 1;
   try {
     code = await runNodeTests(files, { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath });
   } finally {
     const t0 = performance.now();
+    await control.close();
     await plane.stop();
     console.error(`test plane: stopped in ${seconds(performance.now() - t0)}`);
   }

@@ -28,10 +28,21 @@ export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
     partitionsPerInstance: perInstance > 0 ? perInstance : 1,
     deploymentPrefix: spec.name,
     partitionEnvKey: spec.partitionEnvKey || Env.partition,
-    fallbackStrategy: spec.autoscaler?.prometheus?.fallbackStrategy === 'max' ? 'max' : 'min',
+    fallbackStrategy: fallbackStrategyOf(spec),
     containerPolicies: spec.resourcePolicy?.containerPolicies ?? [],
     goMemLimitRatio: spec.goMemLimitRatio ?? DEFAULT_GOMEMLIMIT_RATIO,
   };
+}
+
+/**
+ * The fallback of the active metrics section (kafka and static have their own), else the
+ * prometheus section's, which the original read whatever the mode.
+ */
+function fallbackStrategyOf(spec: ConsumerSpec): FallbackStrategy {
+  const autoscaler = spec.autoscaler;
+  const mode = autoscaler?.mode;
+  const own = mode === 'kafka' || mode === 'static' ? autoscaler[mode]?.fallbackStrategy : undefined;
+  return (own || autoscaler?.prometheus?.fallbackStrategy) === 'max' ? 'max' : 'min';
 }
 
 /** The container's own policy, else the `*` default policy, else none. */

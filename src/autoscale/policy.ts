@@ -2,7 +2,8 @@
 // its bugs fixed (section 11): a pending duration of 0 means "at once"; PENDING_SCALE_DOWN (or no
 // state) turns into PENDING_SCALE_UP when the instance starts lagging; SATURATED can grow again
 // when capacity appears; an instance only shrinks after a number of consecutive syncs without
-// lag; an instance without metrics, or a stalled one, is never moved.
+// lag; an instance without metrics, or a stalled one, is never moved; an instance whose lag is
+// not known for every partition never shrinks (and its lag-free count does not grow).
 import { ScalingStatus } from '../api/constants.js';
 import type { Sizing } from '../plan/resources.js';
 import type { AutoscaleSettings } from './settings.js';
@@ -168,7 +169,7 @@ export function decide(input: PolicyInput): PolicyDecision {
 
 function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
   const { settings, now, state, signal, cpuShortage } = input;
-  const lagFreeSyncs = signal.unknown ? state.lagFreeSyncs : signal.lagging ? 0 : state.lagFreeSyncs + 1;
+  const lagFreeSyncs = signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
   const to = (
     status: ScalingStatus,
     reason: string,
@@ -218,6 +219,8 @@ function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
 
   // cmp < 0: less is needed.
   if (signal.lagging) return settled('less is estimated, but the instance is lagging: no scale-down');
+  if (!signal.lagKnown)
+    return keep('less is estimated, but the lag of a partition is unknown: no scale-down');
   if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs) {
     return to(
       ScalingStatus.running,

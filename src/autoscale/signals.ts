@@ -48,6 +48,11 @@ export interface InstanceSignal {
   stalled: boolean;
   /** No partition has any metric: decisions must not move the instance. */
   unknown: boolean;
+  /**
+   * The lag of every partition is known. Without it "no lag" cannot be told from "no data" (a
+   * failed offset query, NaN, a missing label), so the instance must not shrink.
+   */
+  lagKnown: boolean;
 }
 
 export function instanceSignal(
@@ -72,5 +77,6 @@ export function instanceSignal(
     critical: maxLagMs !== undefined && criticalLagMs !== undefined && maxLagMs >= criticalLagMs,
     stalled: signals.some((s) => s.stalled),
     unknown,
+    lagKnown: signals.every((s) => s.lagMs !== undefined),
   };
 }

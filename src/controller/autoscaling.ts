@@ -278,7 +278,7 @@ function describeInstance(
   const wouldChange =
     cmp > 0
       ? outcome.signal.lagging && !outcome.signal.stalled
-      : cmp < 0 && !outcome.signal.lagging && !outcome.signal.unknown;
+      : cmp < 0 && !outcome.signal.lagging && outcome.signal.lagKnown;
   const action: InstanceStatus['action'] = dryRun
     ? wouldChange
       ? cmp > 0

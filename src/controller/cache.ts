@@ -1,5 +1,13 @@
 // An informer (list + watch) that restarts itself after errors, with a way to wait until the
 // cache has caught up with the operator's own writes.
+//
+// client-node 1.4.0's ListWatch relists after a 410 Gone but stops for good after any other
+// error (a refused connection while the API server restarts, a 5xx, a timeout), so every error
+// here schedules a restart with backoff: the watch resumes from the last resourceVersion it saw,
+// and when that is too old the API server answers 410 and the ListWatch relists, firing deletes
+// for what vanished meanwhile. Watches ask the server to end them after 5 to 10 minutes (as
+// client-go does) and are cut on our side shortly after, so a silently dead connection cannot
+// keep the cache stale for longer than that.
 import {
   ListWatch,
   Watch,
@@ -40,27 +48,6 @@ export function pagedList<T extends KubernetesObject>(
   };
 }
 
-/** A Watch that trims each object before the informer stores it. */
-class TrimmingWatch<T extends KubernetesObject> extends Watch {
-  constructor(
-    config: KubeConfig,
-    private readonly trim: (obj: T) => T,
-  ) {
-    super(config);
-  }
-
-  override watch(
-    path: string,
-    queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
-    done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    const trimmed = (phase: string, apiObj: unknown, watchObj?: unknown) =>
-      callback(phase, phase === 'ERROR' || !apiObj ? apiObj : this.trim(apiObj as T), watchObj);
-    return super.watch(path, queryParams, trimmed, done);
-  }
-}
-
 /** Orders resourceVersions; they are etcd revisions in practice, opaque in theory. */
 export function isAtLeast(resourceVersion: string | undefined, target: string): boolean {
   if (resourceVersion === undefined) return false;
@@ -68,10 +55,75 @@ export function isAtLeast(resourceVersion: string | undefined, target: string): 
   return resourceVersion === target;
 }
 
+export interface WatchTiming {
+  /** Server-side watch timeout: a random value in [min, 2 × min) seconds (default 300). */
+  minWatchSeconds?: number;
+  /** After the server-side timeout, how long before the watch is cut on our side (default 15 s). */
+  graceSeconds?: number;
+}
+
+const FIRST_RESTART_DELAY_MS = 500;
+// Two watches retried every 10 s are no load on an API server, and the operator notices within
+// 10 s that the API server is back (client-go's 30 s cap would leave it idle for up to 30 s).
+const MAX_RESTART_DELAY_MS = 10_000;
+
+/**
+ * Watches with a server-side timeout, bookmarks, and a client-side deadline; each object is
+ * trimmed (see trim.ts) before the informer stores it.
+ */
+class BoundedWatch<T extends KubernetesObject> extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly timing: Required<WatchTiming>,
+    private readonly onOpen: () => void,
+    private readonly trim: (obj: T) => T,
+  ) {
+    super(config);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const { minWatchSeconds, graceSeconds } = this.timing;
+    const timeoutSeconds = Math.floor(minWatchSeconds * (1 + Math.random()));
+    let deadline: NodeJS.Timeout | undefined;
+    let finished = false;
+    const controller = await super.watch(
+      path,
+      { ...queryParams, timeoutSeconds, allowWatchBookmarks: true },
+      (phase, obj, watchObj) => {
+        if (phase !== 'ERROR') this.onOpen();
+        const keep = phase === 'ERROR' || phase === 'BOOKMARK' || !obj ? obj : this.trim(obj as T);
+        callback(phase, keep, watchObj);
+      },
+      (err) => {
+        finished = true;
+        clearTimeout(deadline);
+        done(err);
+      },
+    );
+    if (!finished) {
+      this.onOpen();
+      deadline = setTimeout(() => controller.abort(), (timeoutSeconds + graceSeconds) * 1000);
+      deadline.unref();
+    }
+    return controller;
+  }
+}
+
 export class ResourceCache<T extends KubernetesObject> {
   private readonly informer: ListWatch<T>;
   private stopped = false;
-  private restartDelayMs = 500;
+  private restartDelayMs = FIRST_RESTART_DELAY_MS;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private listed = false;
+  private readonly firstList: Promise<void>;
+  private resolveFirstList: () => void = () => undefined;
+  /** Lists done (the first one and every relist), and restarts after errors: for logs and tests. */
+  readonly stats = { lists: 0, restarts: 0 };
 
   constructor(
     kubeConfig: KubeConfig,
@@ -79,24 +131,54 @@ export class ResourceCache<T extends KubernetesObject> {
     list: ListPage<T>,
     private readonly log: Logger,
     trim: (obj: T) => T = (obj) => obj,
+    timing: WatchTiming = {},
   ) {
-    this.informer = new ListWatch<T>(path, new TrimmingWatch(kubeConfig, trim), pagedList(list, trim), false);
+    this.firstList = new Promise((resolve) => (this.resolveFirstList = resolve));
+    const paged = pagedList(list, trim);
+    const counted: ListPromise<T> = async () => {
+      const result = await paged();
+      this.stats.lists++;
+      if (this.listed) this.log.info({ lists: this.stats.lists }, 'relisted');
+      this.listed = true;
+      this.resolveFirstList();
+      this.succeeded();
+      return result;
+    };
+    const watch = new BoundedWatch<T>(
+      kubeConfig,
+      { minWatchSeconds: timing.minWatchSeconds ?? 300, graceSeconds: timing.graceSeconds ?? 15 },
+      () => this.succeeded(),
+      trim,
+    );
+    this.informer = new ListWatch<T>(path, watch, counted, false);
     this.informer.on('error', (err?: unknown) => this.restart(err));
-    this.informer.on('connect', () => (this.restartDelayMs = 500));
   }
 
+  /** Starts listing and watching; resolves once the first list has succeeded (or on stop()). */
   async start(): Promise<void> {
     await this.informer.start();
+    if (!this.listed) {
+      this.log.warn('waiting for the first list to succeed');
+      await this.firstList;
+    }
+  }
+
+  /** The backoff starts over once the API server answers again. */
+  private succeeded(): void {
+    this.restartDelayMs = FIRST_RESTART_DELAY_MS;
   }
 
   private restart(err: unknown): void {
-    if (this.stopped) return;
-    this.log.warn({ err: String(err), delayMs: this.restartDelayMs }, 'watch failed; restarting');
+    if (this.stopped || this.restartTimer) return;
     const delay = this.restartDelayMs;
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, 30_000);
-    setTimeout(() => {
+    this.log.warn({ err: String(err), delayMs: delay }, 'list or watch failed; restarting');
+    this.stats.restarts++;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       if (!this.stopped) this.informer.start().catch((e: unknown) => this.restart(e));
-    }, delay).unref();
+    }, delay);
+    this.restartTimer.unref();
   }
 
   onChange(handler: Handler<T>): void {
@@ -125,6 +207,8 @@ export class ResourceCache<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.restartTimer);
+    this.resolveFirstList();
     await this.informer.stop();
   }
 }

@@ -19,7 +19,7 @@ import {
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import type { SpecProblem } from '../api/validate.js';
 import { withoutManagedFields } from './trim.js';
-import { ResourceCache } from './cache.js';
+import { ResourceCache, type WatchTiming } from './cache.js';
 import type { ConsumerSource } from './consumer-source.js';
 import type { Logger } from '../util/log.js';
 
@@ -41,6 +41,7 @@ export class ConfigMapConsumerSource implements ConsumerSource {
     kubeConfig: KubeConfig,
     private readonly namespace: string,
     log: Logger,
+    watchTiming?: WatchTiming,
   ) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.cache = new ResourceCache<V1ConfigMap>(
@@ -55,6 +56,7 @@ export class ConfigMapConsumerSource implements ConsumerSource {
         }),
       log.child({ cache: 'configmaps' }),
       withoutManagedFields,
+      watchTiming,
     );
   }
 

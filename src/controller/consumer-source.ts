@@ -7,7 +7,7 @@ import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import type { SpecProblem } from '../api/validate.js';
 import { canonicalJson } from '../plan/hash.js';
 import { withoutManagedFields } from './trim.js';
-import { ResourceCache } from './cache.js';
+import { ResourceCache, type WatchTiming } from './cache.js';
 import type { KubeWriter } from './kube.js';
 import type { Logger } from '../util/log.js';
 
@@ -39,6 +39,7 @@ export class CrdConsumerSource implements ConsumerSource {
     kubeConfig: KubeConfig,
     private readonly writer: KubeWriter,
     log: Logger,
+    watchTiming?: WatchTiming,
   ) {
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.cache = new ResourceCache<Consumer>(
@@ -54,6 +55,7 @@ export class CrdConsumerSource implements ConsumerSource {
         }) as Promise<KubernetesListObject<Consumer>>,
       log.child({ cache: 'consumers' }),
       withoutManagedFields,
+      watchTiming,
     );
   }
 

@@ -133,18 +133,20 @@ export class MetricsSources {
       entry.provider ??= createProvider(consumer, config, this.observerFor(consumer), {});
     }
     entry.lastAttemptAt = now;
+    const deadline = AbortSignal.timeout(READ_TIMEOUT_MS);
     try {
-      const reading = await entry.provider!.read(
-        consumer.spec.numPartitions,
-        AbortSignal.timeout(READ_TIMEOUT_MS),
-      );
+      const reading = await entry.provider!.read(consumer.spec.numPartitions, deadline);
       if (warnings.length > 0) reading.warnings.push(...warnings);
       entry.reading = reading;
       entry.lastReadAt = now;
       entry.lastError = undefined;
       return { fresh: true, reading, error: undefined };
     } catch (error) {
-      entry.lastError = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
+      // A source that hangs (a broker that accepts and never answers) is cut off by the deadline.
+      entry.lastError = deadline.aborted
+        ? `no answer within ${READ_TIMEOUT_MS / 1000} s (${message})`
+        : message;
       return { fresh: false, reading: entry.reading, error: entry.lastError };
     }
   }

@@ -13,6 +13,8 @@ import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
 import { LagFreeCounter } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
+import { withDeadlines, type RequestDeadlines } from './kube-config.js';
+import type { WatchTiming } from './cache.js';
 import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
@@ -36,6 +38,10 @@ export interface OperatorOptions {
    * `konsumerator.lwolf.org/managed` (the original's --namespace); needs no CRD and no ClusterRole.
    */
   namespace?: string;
+  /** Deadlines of API requests (default 30 s each). */
+  deadlines?: RequestDeadlines;
+  /** How long the informers' watches last before they are renewed. */
+  watchTiming?: WatchTiming;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -60,8 +66,12 @@ export class Operator {
   private stopping = false;
   private readonly log: Logger;
 
+  private readonly kubeConfig: KubeConfig;
+
   constructor(private readonly options: OperatorOptions) {
-    const { kubeConfig, log } = options;
+    const { log } = options;
+    const kubeConfig = withDeadlines(options.kubeConfig, options.deadlines);
+    this.kubeConfig = kubeConfig;
     this.log = log;
     this.metrics = new OperatorMetrics(options.version);
     this.sources = new MetricsSources(
@@ -72,8 +82,8 @@ export class Operator {
     const writer = new KubeWriter(kubeConfig);
     const guest = options.namespace;
     this.consumers = guest
-      ? new ConfigMapConsumerSource(kubeConfig, guest, log)
-      : new CrdConsumerSource(kubeConfig, writer, log);
+      ? new ConfigMapConsumerSource(kubeConfig, guest, log, options.watchTiming)
+      : new CrdConsumerSource(kubeConfig, writer, log, options.watchTiming);
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
@@ -85,6 +95,7 @@ export class Operator {
       },
       log.child({ cache: 'deployments' }),
       trimDeployment,
+      options.watchTiming,
     );
     this.reconciler = new Reconciler({
       consumers: this.consumers,
@@ -126,7 +137,7 @@ export class Operator {
     const election = this.options.leaderElection;
     if (!election) return this.startWorkers();
     // Caches stay warm on every replica; only the leader reconciles.
-    this.elector = new LeaderElector({ ...election, kubeConfig: this.options.kubeConfig, log: this.log });
+    this.elector = new LeaderElector({ ...election, kubeConfig: this.kubeConfig, log: this.log });
     this.electionRun = this.elector
       .run(() => this.startWorkers(), this.electionAbort.signal)
       .then((outcome) => {

@@ -41,8 +41,8 @@ export interface RawResponse {
  * matrix (the last sample of each series) keyed by the integer in `partitionLabel`; series it
  * cannot use are left out with a warning:
  * - missing or non-integer partition label, partition >= numPartitions: skipped;
- * - NaN, ±Inf or negative value: unknown (a negative `offset` is kafka_exporter's -1 sentinel for
- *   "nothing committed");
+ * - NaN, ±Inf, negative or above 2^53: unknown (a negative `offset` is kafka_exporter's -1
+ *   sentinel for "nothing committed");
  * - several series for one partition (the query lacks `by (<label>)`): the max is used.
  */
 export function parseQueryResponse(
@@ -209,6 +209,10 @@ function invalidReason(value: number, raw: unknown): string | undefined {
   if (value === Number.POSITIVE_INFINITY) return 'value +Inf';
   if (value === Number.NEGATIVE_INFINITY) return 'value -Inf';
   if (value < 0) return `negative value`;
+  // Beyond 2^53 a double is no longer exact, and no rate or backlog of a real topic gets there:
+  // such a value is garbage, and taken at face value it would size an instance beyond anything
+  // Kubernetes accepts.
+  if (value > Number.MAX_SAFE_INTEGER) return 'implausibly large value';
   return undefined;
 }
 

@@ -39,6 +39,24 @@ export interface ApiServerOptions {
   auditLog?: boolean;
 }
 
+interface Launch {
+  binDir: string;
+  dir: string;
+  etcdUrl: string;
+  port: number;
+  /** Extra flags, e.g. the audit log's. */
+  extraArgs: readonly string[];
+}
+
+/** The audit-log flags (and the policy file they name), when the log is wanted. */
+function auditFlags(dir: string, auditLogPath: string | undefined): string[] {
+  if (!auditLogPath) return [];
+  const policyFile = join(dir, 'audit-policy.json');
+  writeFileSync(policyFile, auditPolicy(AUDITED_NAMESPACE));
+  // The log backend writes each event before the request completes (blocking mode).
+  return [`--audit-policy-file=${policyFile}`, `--audit-log-path=${auditLogPath}`, '--audit-log-format=json'];
+}
+
 export async function startApiServer(
   binDir: string,
   dir: string,
@@ -47,58 +65,16 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
-  const certDir = join(dir, 'certs');
-  const caFile = join(certDir, 'apiserver.crt');
+  const caFile = join(dir, 'certs', 'apiserver.crt');
   const serviceAccountKeyFile = join(dir, 'sa.key');
-  const tokenFile = join(dir, 'tokens.csv');
   const kubeconfigPath = join(dir, 'admin.kubeconfig');
 
   writeServiceAccountKey(serviceAccountKeyFile);
-  const adminToken = writeAdminTokenFile(tokenFile);
+  const adminToken = writeAdminTokenFile(join(dir, 'tokens.csv'));
   writeKubeconfig(kubeconfigPath, { server: url, token: adminToken, caFile });
   const auditLogPath = options.auditLog ? join(dir, 'audit.log') : undefined;
-  const auditArgs: string[] = [];
-  if (auditLogPath) {
-    const policyFile = join(dir, 'audit-policy.json');
-    writeFileSync(policyFile, auditPolicy(AUDITED_NAMESPACE));
-    // The log backend writes each event before the request completes (blocking mode).
-    auditArgs.push(
-      `--audit-policy-file=${policyFile}`,
-      `--audit-log-path=${auditLogPath}`,
-      '--audit-log-format=json',
-    );
-  }
-
-  const process = startProcess({
-    name: 'kube-apiserver',
-    command: join(binDir, 'kube-apiserver'),
-    args: [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      // Without it the apiserver looks for a host interface with a default route and may fail.
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${port}`,
-      // No --tls-cert-file: the apiserver generates a self-signed apiserver.crt/.key here.
-      `--cert-dir=${certDir}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${serviceAccountKeyFile}`,
-      `--service-account-signing-key-file=${serviceAccountKeyFile}`,
-      `--token-auth-file=${tokenFile}`,
-      '--authorization-mode=RBAC',
-      // Do not try to publish 127.0.0.1 as the endpoint of the `kubernetes` Service.
-      '--endpoint-reconciler-type=none',
-      '--allow-privileged=true',
-      ...auditArgs,
-    ],
-    logFile: join(dir, 'kube-apiserver.log'),
-  });
-
-  const opts = { process, timeoutMs: 120_000 };
-  // The certificate file appears shortly before the port opens; read it on every try.
-  await waitFor('kube-apiserver /readyz', () => isOk(`${url}/readyz`, readFileSync(caFile)), opts);
-  const core = coreApi(kubeconfigPath);
-  await waitFor('namespace default', () => core.readNamespace({ name: 'default' }), opts);
+  const extraArgs = auditFlags(dir, auditLogPath);
+  const process = await launchApiServer({ binDir, dir, etcdUrl, port, extraArgs });
   return {
     process,
     url,
@@ -108,4 +84,72 @@ export async function startApiServer(
     serviceAccountKeyFile,
     ...(auditLogPath ? { auditLogPath } : {}),
   };
+}
+
+export interface RestartOptions {
+  /** How long it stays down between the old process's exit and the new one's start (default 0). */
+  downMs?: number;
+  /** SIGKILL (a crash) instead of SIGTERM (a graceful shutdown). */
+  kill?: boolean;
+}
+
+/**
+ * Stops the API server and starts it again on the same port with the same certificate, tokens
+ * and etcd, as an upgrade or a crash of the control plane would. Resolves with the new process
+ * once it is ready again.
+ */
+export async function restartApiServer(
+  api: ApiServer,
+  binDir: string,
+  dir: string,
+  etcdUrl: string,
+  options: RestartOptions = {},
+): Promise<{ process: ManagedProcess; stopMs: number; startMs: number }> {
+  const t0 = performance.now();
+  await api.process.stop(options.kill ? 0 : undefined);
+  const stopMs = Math.round(performance.now() - t0);
+  if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+  const port = Number(new URL(api.url).port);
+  const t1 = performance.now();
+  const extraArgs = auditFlags(dir, api.auditLogPath);
+  const process = await launchApiServer({ binDir, dir, etcdUrl, port, extraArgs });
+  return { process, stopMs, startMs: Math.round(performance.now() - t1) };
+}
+
+async function launchApiServer({ binDir, dir, etcdUrl, port, extraArgs }: Launch): Promise<ManagedProcess> {
+  const url = `https://127.0.0.1:${port}`;
+  const certDir = join(dir, 'certs');
+  const caFile = join(certDir, 'apiserver.crt');
+  const process = startProcess({
+    name: 'kube-apiserver',
+    command: join(binDir, 'kube-apiserver'),
+    args: [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      // Without it the apiserver looks for a host interface with a default route and may fail.
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${port}`,
+      // No --tls-cert-file: the apiserver generates a self-signed apiserver.crt/.key here (and
+      // reuses them when it is restarted).
+      `--cert-dir=${certDir}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(dir, 'sa.key')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      // Do not try to publish 127.0.0.1 as the endpoint of the `kubernetes` Service.
+      '--endpoint-reconciler-type=none',
+      '--allow-privileged=true',
+      ...extraArgs,
+    ],
+    logFile: join(dir, 'kube-apiserver.log'),
+  });
+
+  const opts = { process, timeoutMs: 120_000 };
+  // The certificate file appears shortly before the port opens; read it on every try.
+  await waitFor('kube-apiserver /readyz', () => isOk(`${url}/readyz`, readFileSync(caFile)), opts);
+  const core = coreApi(join(dir, 'admin.kubeconfig'));
+  await waitFor('namespace default', () => core.readNamespace({ name: 'default' }), opts);
+  return process;
 }

@@ -21,6 +21,9 @@ export interface TestPlaneEnv {
   prometheusFileSdDir?: string;
   /** The API server's audit log of AUDITED_NAMESPACE's ServiceAccounts (plane started with auditLog). */
   auditLogPath?: string;
+  /** The harness's control endpoint (src/testplane/control.ts), under `npm test`. */
+  controlUrl?: string;
+  controlToken?: string;
   /** Process ids by component name, e.g. for reading their memory. */
   pids: Record<string, number>;
 }

@@ -3,7 +3,7 @@
 //   → (Kafka broker → kafka_exporter) → (Prometheus).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startApiServer } from './apiserver.js';
+import { restartApiServer, startApiServer, type RestartOptions } from './apiserver.js';
 import { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
 import { coreApi } from './client.js';
 import { startControllerManager, startScheduler } from './controllers.js';
@@ -79,6 +79,13 @@ export interface TestPlane {
   readyAfterMs: Readonly<Record<string, number>>;
   /** What a test process needs, to be written to env.json. */
   env(): TestPlaneEnv;
+  /**
+   * Stops the API server and starts it again on the same address with the same certificate and
+   * data (for fault tests); resolves once it is ready, with how long it was unavailable.
+   */
+  restartApiServer(
+    options?: RestartOptions,
+  ): Promise<{ pid: number; unavailableMs: number; stopMs: number; startMs: number }>;
   /** Stops every component, in reverse start order. */
   stop(): Promise<void>;
 }
@@ -131,6 +138,14 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       processes: started,
       readyAfterMs,
       stop: () => stopInReverse(started),
+      restartApiServer: async (restart: RestartOptions = {}) => {
+        const t0 = performance.now();
+        const index = started.indexOf(api.process);
+        const { process, stopMs, startMs } = await restartApiServer(api, binDir, dir, etcd.url, restart);
+        api.process = process;
+        if (index >= 0) started[index] = process;
+        return { pid: process.pid, unavailableMs: Math.round(performance.now() - t0), stopMs, startMs };
+      },
     };
     return { ...plane, env: () => envOf(plane, withControllers) };
   } catch (err) {
