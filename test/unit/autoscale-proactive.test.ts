@@ -2,7 +2,12 @@
 // backlog, scale before the lag reaches tolerableLag, shrink with a margin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { naivePredictor, proactivePredictor, PROACTIVE_HEADROOM } from '../../src/autoscale/predictor.js';
+import {
+  MEMORY_FLOOR_CORES,
+  naivePredictor,
+  proactivePredictor,
+  PROACTIVE_HEADROOM,
+} from '../../src/autoscale/predictor.js';
 import { instanceSignal, partitionSignal, type PartitionSample } from '../../src/autoscale/signals.js';
 import { decide, SCALE_DOWN_MARGIN, type ScalingState } from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
@@ -55,6 +60,28 @@ test('proactive predictor: production + headroom + the whole backlog within min(
   const tiny = proactivePredictor([partitionSignal(0, { production: 1000, behind: 900 })], settings)!;
   assert.equal(tiny.cpuRequest, 1100, 'a backlog under a second still counts');
   assert.equal(proactivePredictor([partitionSignal(0, {})], settings), undefined);
+});
+
+test('proactive memory follows the CPU request (at least MEMORY_FLOOR_CORES of ramPerCore); naive keeps ramPerCore × limit cores', () => {
+  const MiB = 1024 * 1024;
+  const gi = { ...settings, ramPerCoreBytes: 1024 * MiB };
+  const at = (production: number) => [partitionSignal(0, { production, behind: 0 })];
+  // 1,100 msg/s → 1.2 cores requested (1,122 rounded up to 100m), limit 2 cores.
+  const busy = proactivePredictor(at(1100), gi)!;
+  assert.equal(busy.cpuRequest, 1200);
+  assert.equal(busy.cpuLimit, 2000);
+  assert.equal(busy.memoryRequest, Math.ceil(1.2 * 1024) * MiB);
+  assert.equal(busy.memoryLimit, busy.memoryRequest);
+  assert.equal(naivePredictor(at(1100), gi)!.memoryRequest, 2 * 1024 * MiB, 'naive: per whole limit core');
+  // A nearly idle partition: 100m of CPU, but the memory floor (a consumer's fixed base).
+  const idle = proactivePredictor(at(10), gi)!;
+  assert.equal(idle.cpuRequest, 100);
+  assert.equal(idle.memoryRequest, MEMORY_FLOOR_CORES * 1024 * MiB);
+  // Rounded up to whole MiB: 0.7 × 1e9 bytes is not a whole number of MiB.
+  const odd = proactivePredictor(at(650), settings)!;
+  assert.equal(odd.cpuRequest, 700);
+  assert.equal(odd.memoryRequest! % MiB, 0);
+  assert.ok(odd.memoryRequest! >= 0.7e9 && odd.memoryRequest! < 0.7e9 + MiB);
 });
 
 test('an instance that cannot keep up grows before any lag: after the pending period, at once when the lag would break the SLO first', () => {
