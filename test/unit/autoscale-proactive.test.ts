@@ -52,7 +52,7 @@ test('proactive predictor: production + headroom + the whole backlog within min(
   // 60 s of backlog: naive adds production × 60/1800 (and nothing once it is under a second);
   // proactive drains all of it within tolerableLag (300 s): +200 msg/s.
   const behind = proactivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!;
-  assert.equal(behind.cpuRequest, 1300);
+  assert.equal(behind.cpuRequest, Math.ceil((1000 * (1 + PROACTIVE_HEADROOM) + 200) / 100) * 100);
   assert.equal(
     naivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!.cpuRequest,
     1100,
@@ -66,13 +66,13 @@ test('proactive memory follows the CPU request (at least MEMORY_FLOOR_CORES of r
   const MiB = 1024 * 1024;
   const gi = { ...settings, ramPerCoreBytes: 1024 * MiB };
   const at = (production: number) => [partitionSignal(0, { production, behind: 0 })];
-  // 1,100 msg/s → 1.2 cores requested (1,122 rounded up to 100m), limit 2 cores.
-  const busy = proactivePredictor(at(1100), gi)!;
+  // 1,150 msg/s → 1.2 cores requested (rounded up to 100m), limit 2 cores.
+  const busy = proactivePredictor(at(1150), gi)!;
   assert.equal(busy.cpuRequest, 1200);
   assert.equal(busy.cpuLimit, 2000);
   assert.equal(busy.memoryRequest, Math.ceil(1.2 * 1024) * MiB);
   assert.equal(busy.memoryLimit, busy.memoryRequest);
-  assert.equal(naivePredictor(at(1100), gi)!.memoryRequest, 2 * 1024 * MiB, 'naive: per whole limit core');
+  assert.equal(naivePredictor(at(1150), gi)!.memoryRequest, 2 * 1024 * MiB, 'naive: per whole limit core');
   // A nearly idle partition: 100m of CPU, but the memory floor (a consumer's fixed base).
   const idle = proactivePredictor(at(10), gi)!;
   assert.equal(idle.cpuRequest, 100);
@@ -120,8 +120,9 @@ test('a backlog is drained, not left under tolerableLag: no scale-down while the
 });
 
 test('scale-down: margin, lag-free syncs, then the pending period', () => {
-  const within = decision(1200, { production: 1090, consumption: 1090, behind: 0 }, running(10));
-  assert.ok(within.target.cpuRequest! > 1200 * (1 - SCALE_DOWN_MARGIN));
+  const within = decision(2400, { production: 2300, consumption: 2300, behind: 0 }, running(10));
+  assert.ok(within.target.cpuRequest! < 2400);
+  assert.ok(within.target.cpuRequest! > 2400 * (1 - SCALE_DOWN_MARGIN));
   assert.equal(within.apply, false);
   assert.equal(within.state.status, 'RUNNING');
   const early = decision(3000, { production: 1000, consumption: 1000, behind: 0 }, running(0));
