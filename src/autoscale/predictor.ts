@@ -1,6 +1,6 @@
 // Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
 // original's formula, kept exact (reference 6.2); `proactive` (the default) sizes for production
-// with headroom and drains the whole backlog.
+// and drains the whole backlog.
 import type { Sizing } from '../plan/resources.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';
@@ -86,7 +86,7 @@ export const PROACTIVE_HEADROOM = 0;
 
 /**
  * Messages per second a partition needs under the proactive predictor: its production plus
- * headroom, plus its whole backlog drained within min(recoveryTime, tolerableLag). Unlike the
+ * PROACTIVE_HEADROOM (none), plus its whole backlog drained within min(recoveryTime, tolerableLag). Unlike the
  * naive formula (whose backlog term shrinks with the lag, so a backlog settles just under
  * tolerableLag), the backlog term is in messages: it stays until the backlog is gone.
  */
