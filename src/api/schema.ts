@@ -365,7 +365,7 @@ export const Autoscaler = object(
     predictor: Type.Optional(
       StringEnum(['proactive', 'naive'], {
         description:
-          '(new) How metrics become resources: proactive (default) = production + 2 % headroom + the backlog drained within min(recoveryTime, tolerableLag), scaling up before the lag reaches tolerableLag; naive = the original formula and rules.',
+          '(new) How metrics become resources: proactive (default) = production + the backlog drained within min(recoveryTime, tolerableLag), scaling up before the lag reaches tolerableLag; naive = the original formula and rules.',
       }),
     ),
     dryRun: Type.Optional(

@@ -148,8 +148,12 @@ function decideProactively(input: PolicyInput): PolicyDecision {
   return to(ScalingStatus.pendingScaleDown, 'less is needed');
 }
 
-/** Proactive mode: an instance shrinks only when the target is at least this share below what it has. */
-export const SCALE_DOWN_MARGIN = 0.1;
+/**
+ * Proactive mode: an instance shrinks only when the target is at least this share below what it
+ * has, so throughput noise does not restart pods. 5 %: against 10 % it saved about 1 % of the
+ * core-hours in the simulator for one more restart per partition-day, with the same lag.
+ */
+export const SCALE_DOWN_MARGIN = 0.05;
 
 /** Messages per second the instance's partitions produce (known ones) and its capacity now. */
 function throughput(input: PolicyInput): { production: number; capacity: number; growth: number } {

@@ -1,6 +1,6 @@
 // Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
 // original's formula, kept exact (reference 6.2); `proactive` (the default) sizes for production
-// with headroom and drains the whole backlog.
+// and drains the whole backlog.
 import type { Sizing } from '../plan/resources.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';
@@ -24,8 +24,28 @@ export function expectedConsumption(signal: PartitionSignal, recoveryTimeMs: num
   return Math.floor((lagSeconds * production + production * recoverySeconds) / recoverySeconds);
 }
 
-/** CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores, memory per limit core. */
-export function sizeForRate(messagesPerSecond: number, settings: AutoscaleSettings): Sizing {
+/** How memory follows CPU: per whole core of the limit (the original), or per core of the request. */
+export type MemoryRule = 'per-limit-core' | 'per-request-core';
+
+/**
+ * Proactive memory floor, in cores of `ramPerCore`: a consumer holds a fixed base (runtime, client
+ * buffers, caches) that does not shrink with its throughput, so a 100m instance still gets half a
+ * core's memory. The original never gave less than one whole core's.
+ */
+export const MEMORY_FLOOR_CORES = 0.5;
+
+const MiB = 1024 * 1024;
+
+/**
+ * CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores.
+ * Memory (request = limit): `per-limit-core` = ramPerCore × limit cores (the original's rule);
+ * `per-request-core` = ramPerCore × max(request, MEMORY_FLOOR_CORES) cores, rounded up to a MiB.
+ */
+export function sizeForRate(
+  messagesPerSecond: number,
+  settings: AutoscaleSettings,
+  memoryRule: MemoryRule = 'per-limit-core',
+): Sizing {
   const step = settings.cpuIncrementMillis;
   // Absurd metrics (a broken exporter's 1e300) overflow to Infinity, or NaN through Infinity × 0:
   // cap them at a million cores, far above any policy maximum, so the limiter clamps a number.
@@ -34,7 +54,10 @@ export function sizeForRate(messagesPerSecond: number, settings: AutoscaleSettin
   // Never a zero request: the original could produce 0m for a nearly idle partition.
   const cpuRequest = Math.max(step, ceilToMultiple(capped, step));
   const cpuLimit = ceilToMultiple(cpuRequest, 1000);
-  const memory = Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes);
+  const memory =
+    memoryRule === 'per-limit-core'
+      ? Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes)
+      : Math.ceil((Math.max(cpuRequest / 1000, MEMORY_FLOOR_CORES) * settings.ramPerCoreBytes) / MiB) * MiB;
   return { cpuRequest, cpuLimit, memoryRequest: memory, memoryLimit: memory };
 }
 
@@ -53,12 +76,17 @@ export const naivePredictor: Predictor = (partitions, settings) => {
   return sizeForRate(total, settings);
 };
 
-/** Share of production added on top, for throughput noise and growth between two syncs. */
-export const PROACTIVE_HEADROOM = 0.02;
+/**
+ * Share of production added on top, for throughput noise and growth between two syncs. None: the
+ * request is rounded up to cpuIncrement anyway, and an instance that falls short grows by the
+ * policy's rules; in the simulator a 2 % headroom cost 1 % more core-hours and kept no extra
+ * partition-minute within tolerableLag (two seeds, every trace).
+ */
+export const PROACTIVE_HEADROOM = 0;
 
 /**
  * Messages per second a partition needs under the proactive predictor: its production plus
- * headroom, plus its whole backlog drained within min(recoveryTime, tolerableLag). Unlike the
+ * PROACTIVE_HEADROOM (none), plus its whole backlog drained within min(recoveryTime, tolerableLag). Unlike the
  * naive formula (whose backlog term shrinks with the lag, so a backlog settles just under
  * tolerableLag), the backlog term is in messages: it stays until the backlog is gone.
  */
@@ -84,7 +112,7 @@ export const proactivePredictor: Predictor = (partitions, settings) => {
   const expected = known.map((p) => proactiveConsumption(p, settings));
   const busiest = Math.max(0, ...expected);
   const total = expected.reduce((sum, e) => sum + e, 0) + busiest * (partitions.length - known.length);
-  return sizeForRate(Math.ceil(total), settings);
+  return sizeForRate(Math.ceil(total), settings, 'per-request-core');
 };
 
 export const DEFAULT_PREDICTOR = 'proactive';

@@ -13,6 +13,8 @@ import type { SeriesPoint } from './world.js';
 export interface PolicyFigures extends SimFigures {
   coreHoursRatio: number;
   gibHoursRatio: number;
+  /** Core-hours and GiB-hours priced at CPU_TO_MEMORY_PRICE_RATIO, relative to the oracle's. */
+  costRatio: number;
   /** % of partition-minutes within tolerableLag. */
   withinSloPercent: number;
 }
@@ -39,6 +41,18 @@ export interface SimBenchmarkRun {
   results: SimBenchmark;
   /** Time series per trace and policy, for the plots (not stored in the JSON). */
   series: Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>;
+}
+
+/**
+ * An assumption, for the combined cost only: one vCPU-hour costs as much as this many GiB-hours.
+ * On-demand list prices put it between about 7.5 (Google Compute Engine E2/N2 per-vCPU and per-GiB
+ * prices) and 9 (AWS Fargate, GKE Autopilot); 8 is a round figure between them.
+ */
+export const CPU_TO_MEMORY_PRICE_RATIO = 8;
+
+/** Cost in GiB-hour units: core-hours × CPU_TO_MEMORY_PRICE_RATIO + GiB-hours. */
+export function combinedCost(figures: Pick<SimFigures, 'coreHours' | 'gibHours'>): number {
+  return figures.coreHours * CPU_TO_MEMORY_PRICE_RATIO + figures.gibHours;
 }
 
 export interface BenchmarkOptions {
@@ -75,6 +89,7 @@ export function runSimBenchmark(options: BenchmarkOptions = {}): SimBenchmarkRun
         ...result.figures,
         coreHoursRatio: oracle ? result.figures.coreHours / oracle.coreHours : NaN,
         gibHoursRatio: oracle ? result.figures.gibHours / oracle.gibHours : NaN,
+        costRatio: oracle ? combinedCost(result.figures) / combinedCost(oracle) : NaN,
         withinSloPercent: 100 * (1 - result.figures.sloViolationShare),
       };
     }

@@ -3,7 +3,13 @@
 // (`extraSections`), which appear after the autoscaling part.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PolicyFigures, SimBenchmark, SimBenchmarkRun, TraceResults } from './benchmark.js';
+import {
+  CPU_TO_MEMORY_PRICE_RATIO,
+  type PolicyFigures,
+  type SimBenchmark,
+  type SimBenchmarkRun,
+  type TraceResults,
+} from './benchmark.js';
 import { costLagChart, cpuChart, lagChart, renderSvg } from './charts.js';
 
 export interface ReportSection {
@@ -19,13 +25,13 @@ const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(dig
 
 export function figuresTable(results: SimBenchmark, trace: TraceResults): string {
   const header =
-    '| policy | core-h / oracle | GiB-h / oracle | within tolerableLag (% partition-min) | p99 lag (s) | max lag (s) | restarts / partition-day | scale actions |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| policy | core-h / oracle | GiB-h / oracle | cost / oracle | within tolerableLag (% partition-min) | p99 lag (s) | max lag (s) | restarts / partition-day | scale actions |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
   const lines = results.policies
     .filter((p) => trace.figures[p.id])
     .map((p) => {
       const f = trace.figures[p.id]!;
-      return `| ${p.label} | ${fixed(f.coreHoursRatio, 2)} | ${fixed(f.gibHoursRatio, 2)} | ${fixed(f.withinSloPercent, 2)} | ${fixed(f.p99LagSeconds, 0)} | ${fixed(f.maxLagSeconds, 0)} | ${fixed(f.restartsPerPartitionDay, 1)} | ${f.scaleActions} |`;
+      return `| ${p.label} | ${fixed(f.coreHoursRatio, 2)} | ${fixed(f.gibHoursRatio, 2)} | ${fixed(f.costRatio, 2)} | ${fixed(f.withinSloPercent, 2)} | ${fixed(f.p99LagSeconds, 0)} | ${fixed(f.maxLagSeconds, 0)} | ${fixed(f.restartsPerPartitionDay, 1)} | ${f.scaleActions} |`;
     });
   return [header, ...lines].join('\n');
 }
@@ -34,9 +40,14 @@ export interface TargetCheck {
   trace: string;
   withinCost: boolean;
   withinSlo: boolean;
+  /** Ours below the original (v1.2.2 defaults) on core-hours, GiB-hours and the combined cost. */
+  fewerCoreHours: boolean;
+  fewerGibHours: boolean;
   cheaperThanOriginal: boolean;
   lessLagThanOriginal: boolean;
 }
+
+const combined = (f: PolicyFigures) => f.coreHours * CPU_TO_MEMORY_PRICE_RATIO + f.gibHours;
 
 export function checkTargets(trace: TraceResults): TargetCheck | undefined {
   const ours = trace.figures['ours'];
@@ -46,7 +57,9 @@ export function checkTargets(trace: TraceResults): TargetCheck | undefined {
     trace: trace.name,
     withinCost: ours.coreHoursRatio <= COST_TARGET_RATIO,
     withinSlo: ours.withinSloPercent >= SLO_TARGET_PERCENT,
-    cheaperThanOriginal: ours.coreHours < original.coreHours,
+    fewerCoreHours: ours.coreHours < original.coreHours,
+    fewerGibHours: ours.gibHours < original.gibHours,
+    cheaperThanOriginal: combined(ours) < combined(original),
     lessLagThanOriginal:
       ours.withinSloPercent >= original.withinSloPercent && ours.p99LagSeconds <= original.p99LagSeconds,
   };
@@ -59,12 +72,12 @@ function targetsTable(results: SimBenchmark): string {
     const c = checkTargets(t);
     const ours = t.figures['ours'];
     const original = t.figures['original'];
-    if (!c || !ours || !original) return `| ${t.title} | – | – | – | – |`;
-    return `| ${t.title} | ${fixed(ours.coreHoursRatio, 2)} (${mark(c.withinCost)}) | ${fixed(ours.withinSloPercent, 2)} % (${mark(c.withinSlo)}) | ${fixed(ours.coreHours / original.coreHours, 3)} (${mark(c.cheaperThanOriginal)}) | ${fixed(ours.withinSloPercent, 2)} vs ${fixed(original.withinSloPercent, 2)} %, p99 ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(original.p99LagSeconds, 0)} s (${mark(c.lessLagThanOriginal)}) |`;
+    if (!c || !ours || !original) return `| ${t.title} | – | – | – | – | – | – |`;
+    return `| ${t.title} | ${fixed(ours.coreHoursRatio, 2)} (${mark(c.withinCost)}) | ${fixed(ours.withinSloPercent, 2)} % (${mark(c.withinSlo)}) | ${fixed(ours.coreHours / original.coreHours, 3)} (${mark(c.fewerCoreHours)}) | ${fixed(ours.gibHours / original.gibHours, 3)} (${mark(c.fewerGibHours)}) | ${fixed(combined(ours) / combined(original), 3)} (${mark(c.cheaperThanOriginal)}) | ${fixed(ours.withinSloPercent, 2)} vs ${fixed(original.withinSloPercent, 2)} %, p99 ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(original.p99LagSeconds, 0)} s (${mark(c.lessLagThanOriginal)}) |`;
   });
   return [
-    `| trace | ours: core-h / oracle ≤ ${COST_TARGET_RATIO} | ours: within tolerableLag ≥ ${SLO_TARGET_PERCENT} % | ours / original core-h < 1 | lag: ours vs original |`,
-    '| --- | --- | --- | --- | --- |',
+    `| trace | ours: core-h / oracle ≤ ${COST_TARGET_RATIO} | ours: within tolerableLag ≥ ${SLO_TARGET_PERCENT} % | ours / original core-h < 1 | ours / original GiB-h < 1 | ours / original cost < 1 | lag: ours vs original |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }
@@ -102,6 +115,13 @@ export function renderReport(results: SimBenchmark, extraSections: readonly Repo
       'partition-minutes whose worst lag (age of the oldest unconsumed message) stayed within `tolerableLag`; p99 and maximum ' +
       'of the per-minute worst lag; partition disruptions (restarts, OOM kills, rebalances) per partition-day; applied changes.',
   );
+  parts.push(
+    `**Cost** combines both at an assumed price ratio: one core-hour costs as much as ${CPU_TO_MEMORY_PRICE_RATIO} GiB-hours ` +
+      '(cost = core-hours × ' +
+      `${CPU_TO_MEMORY_PRICE_RATIO} + GiB-hours, relative to the oracle's). This is an assumption, not a measurement: on-demand ` +
+      'list prices put one vCPU-hour at about 7.5 GiB-hours (Google Compute Engine E2/N2) to 9 GiB-hours (AWS Fargate, ' +
+      'GKE Autopilot); discounts, node shapes and bin-packing move it. Core-hours and GiB-hours are shown apart for that reason.',
+  );
   parts.push('Model:\n\n' + paramsList(results));
   parts.push('Policies:\n\n' + policyList(results));
   if (week) parts.push(`### ${week.title}\n\n${week.description}\n\n${figuresTable(results, week)}`);
@@ -123,25 +143,45 @@ export function renderReport(results: SimBenchmark, extraSections: readonly Repo
   return parts.join('\n\n') + '\n';
 }
 
-const TARGET_NOTES = `Why some targets are not met:
+const TARGET_NOTES = `Per trace, ours against the original (v1.2.2 with its defaults): less lag on every trace (a larger share
+within \`tolerableLag\` and a lower p99); fewer GiB-hours on every trace; a lower cost at the assumed price
+ratio on every trace (on the stalled trace only just); **more core-hours on every trace**. Why some targets are not met:
 
-- **Cheaper than the original (its defaults).** The original's core-hours are at, or even below, the oracle's
-  because it runs *behind*: it sizes an instance for exactly the production rate and only grows once the lag
-  has reached \`tolerableLag\` and then stayed there for the 5-minute pending period. While an instance is
-  behind, every core it has is busy, so nothing is wasted — the bill is low because the lag is high (it
-  spends 0.5–15 % of the partition-minutes above \`tolerableLag\`). Keeping the lag within \`tolerableLag\`
-  needs capacity a little above production at the right moments (rounding to \`cpuIncrement\`, a 2 %
-  headroom, a 10 % scale-down margin against noise, the drain after every restart — a rollout costs about
-  30 s of consumption), so ours pays 3–8 % more core-hours than the original's defaults. The row
-  *Original v1.2.2, tuned* shows the same rules configured for the SLO (reacting at 40 % of
-  \`tolerableLag\`, 1 minute pending): it also meets the SLO, within a few percent of our cost — cheaper
-  than ours on slow traces (it uses the lag itself as its buffer), dearer or worse on bursts and outages,
-  and a user has to find those settings. The original's bugs (absent metrics read as zeros, a SATURATED
-  or PENDING_SCALE_DOWN instance that never grows) are not tunable away: see *Gaps in metrics*.
-- **Stalled consumer.** While a consumer processes nothing, no amount of CPU helps: even the oracle spends
-  the stall above \`tolerableLag\`. After the stall, draining 20 and 45 minutes of backlog takes our operator a
-  few minutes more than the oracle (it must see consumption restart, roll the pod, warm it up), which puts it
-  just under 99.5 %.`;
+- **Core-hours below the original's (not met on any trace: ours uses 2.7–6.9 % more).** The original's
+  core-hours are at, or even below, the oracle's because it runs *behind*: it sizes an instance for exactly
+  the production rate and only grows once the lag has reached \`tolerableLag\` and then stayed there for the
+  5-minute pending period. While an instance is behind, every core it has is busy, so nothing is wasted — the
+  bill is low because the lag is high (it spends 0.5–15 % of the partition-minutes above \`tolerableLag\`).
+  Keeping the lag within \`tolerableLag\` needs capacity a little above production at the right moments
+  (rounding up to \`cpuIncrement\`, a 5 % scale-down margin against noise, the drain after every restart — a
+  rollout costs about 30 s of consumption). Our policy already runs without production headroom and with a
+  5 % (formerly 10 %) margin: measured on seeds 42 and 7, that saved 1–2 % of the core-hours at the same lag;
+  shrinking sooner after a drain (skipping the pending period for a large drop) saved about 2 % more but
+  raised restarts (a third more on the week, nearly twice as many on bursts), the p99 lag and OOM kills, so
+  it was left out. The row *Original v1.2.2, tuned* shows the
+  same rules configured for the SLO (reacting at 40 % of \`tolerableLag\`, 1 minute pending): it meets the SLO
+  on 6 of the 8 traces (not *Stalled consumer*, nor *Gaps in metrics*) with 1–3 % fewer core-hours than ours
+  (it uses the lag itself as its buffer), but its whole-core memory makes it dearer at the assumed price
+  ratio, and a user has to find those settings. The original's bugs (absent metrics read as zeros, a SATURATED or PENDING_SCALE_DOWN instance that
+  never grows) are not tunable away: see *Gaps in metrics*.
+- **GiB-hours (met on every trace: 0.57–0.67× the original's).** Ours gives memory = \`ramPerCore\` × the CPU
+  *request* (at least half a core's worth), the original \`ramPerCore\` × the CPU *limit* in whole cores, so a
+  0.7-core instance gets 0.7 GiB instead of 1 GiB. No pod of ours was OOM-killed in any run. Without the
+  half-core floor, the smallest instances ran out of memory in the simulator's model (0.2 GiB + 0.5 GiB per
+  busy core) and the week fell to 91 % of partition-minutes within \`tolerableLag\`. How much a real consumer
+  saves depends on how its memory really grows with throughput.
+- **Combined cost (met on every trace at 8 GiB-hours per core-hour: 0.93–0.98× the original's; the stalled
+  trace 0.997, a tie).** The saving in memory outweighs the extra core-hours unless a core-hour costs more
+  than this many GiB-hours: 8.4 (stalled), 13.5 (bursts), 17.6 (step), 21–23 (diurnal, zipf, hot partition,
+  gaps), 26 (week). At AWS Fargate's ratio (about 9) the stalled trace tips to the original.
+- **Stalled consumer (99.41 % within \`tolerableLag\`).** While a consumer processes nothing, no amount of CPU
+  helps: even the oracle spends the stall above \`tolerableLag\` (99.52 %). After the stall, draining 20 and 45
+  minutes of backlog takes our operator a few minutes more than the oracle (it must see consumption restart,
+  roll the pod, warm it up), which puts it just under 99.5 %.
+- **Another seed.** With seed 7 the picture is the same, except that *Gaps in metrics* reaches 99.39 % within
+  \`tolerableLag\` (with the previous settings too: the metrics vanish during the morning ramp, and no
+  metrics-driven policy can grow an instance it cannot see), and that on *Stalled consumer* the combined cost
+  is 1.003× the original's: a tie that tips the other way.`;
 
 export async function writeReport(
   dir: string,

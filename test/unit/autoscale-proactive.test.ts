@@ -2,7 +2,12 @@
 // backlog, scale before the lag reaches tolerableLag, shrink with a margin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { naivePredictor, proactivePredictor, PROACTIVE_HEADROOM } from '../../src/autoscale/predictor.js';
+import {
+  MEMORY_FLOOR_CORES,
+  naivePredictor,
+  proactivePredictor,
+  PROACTIVE_HEADROOM,
+} from '../../src/autoscale/predictor.js';
 import { instanceSignal, partitionSignal, type PartitionSample } from '../../src/autoscale/signals.js';
 import { decide, SCALE_DOWN_MARGIN, type ScalingState } from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
@@ -47,7 +52,7 @@ test('proactive predictor: production + headroom + the whole backlog within min(
   // 60 s of backlog: naive adds production × 60/1800 (and nothing once it is under a second);
   // proactive drains all of it within tolerableLag (300 s): +200 msg/s.
   const behind = proactivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!;
-  assert.equal(behind.cpuRequest, 1300);
+  assert.equal(behind.cpuRequest, Math.ceil((1000 * (1 + PROACTIVE_HEADROOM) + 200) / 100) * 100);
   assert.equal(
     naivePredictor([partitionSignal(0, { production: 1000, behind: 60_000 })], settings)!.cpuRequest,
     1100,
@@ -55,6 +60,28 @@ test('proactive predictor: production + headroom + the whole backlog within min(
   const tiny = proactivePredictor([partitionSignal(0, { production: 1000, behind: 900 })], settings)!;
   assert.equal(tiny.cpuRequest, 1100, 'a backlog under a second still counts');
   assert.equal(proactivePredictor([partitionSignal(0, {})], settings), undefined);
+});
+
+test('proactive memory follows the CPU request (at least MEMORY_FLOOR_CORES of ramPerCore); naive keeps ramPerCore × limit cores', () => {
+  const MiB = 1024 * 1024;
+  const gi = { ...settings, ramPerCoreBytes: 1024 * MiB };
+  const at = (production: number) => [partitionSignal(0, { production, behind: 0 })];
+  // 1,150 msg/s → 1.2 cores requested (rounded up to 100m), limit 2 cores.
+  const busy = proactivePredictor(at(1150), gi)!;
+  assert.equal(busy.cpuRequest, 1200);
+  assert.equal(busy.cpuLimit, 2000);
+  assert.equal(busy.memoryRequest, Math.ceil(1.2 * 1024) * MiB);
+  assert.equal(busy.memoryLimit, busy.memoryRequest);
+  assert.equal(naivePredictor(at(1150), gi)!.memoryRequest, 2 * 1024 * MiB, 'naive: per whole limit core');
+  // A nearly idle partition: 100m of CPU, but the memory floor (a consumer's fixed base).
+  const idle = proactivePredictor(at(10), gi)!;
+  assert.equal(idle.cpuRequest, 100);
+  assert.equal(idle.memoryRequest, MEMORY_FLOOR_CORES * 1024 * MiB);
+  // Rounded up to whole MiB: 0.7 × 1e9 bytes is not a whole number of MiB.
+  const odd = proactivePredictor(at(650), settings)!;
+  assert.equal(odd.cpuRequest, 700);
+  assert.equal(odd.memoryRequest! % MiB, 0);
+  assert.ok(odd.memoryRequest! >= 0.7e9 && odd.memoryRequest! < 0.7e9 + MiB);
 });
 
 test('an instance that cannot keep up grows before any lag: after the pending period, at once when the lag would break the SLO first', () => {
@@ -93,8 +120,9 @@ test('a backlog is drained, not left under tolerableLag: no scale-down while the
 });
 
 test('scale-down: margin, lag-free syncs, then the pending period', () => {
-  const within = decision(1200, { production: 1090, consumption: 1090, behind: 0 }, running(10));
-  assert.ok(within.target.cpuRequest! > 1200 * (1 - SCALE_DOWN_MARGIN));
+  const within = decision(2400, { production: 2300, consumption: 2300, behind: 0 }, running(10));
+  assert.ok(within.target.cpuRequest! < 2400);
+  assert.ok(within.target.cpuRequest! > 2400 * (1 - SCALE_DOWN_MARGIN));
   assert.equal(within.apply, false);
   assert.equal(within.state.status, 'RUNNING');
   const early = decision(3000, { production: 1000, consumption: 1000, behind: 0 }, running(0));
