@@ -91,7 +91,8 @@ function outcomes(input: PolicyInput, lagFreeSyncs: number) {
  */
 function decideProactively(input: PolicyInput): PolicyDecision {
   const { settings, now, state, signal } = input;
-  const lagFreeSyncs = signal.unknown ? state.lagFreeSyncs : signal.lagging ? 0 : state.lagFreeSyncs + 1;
+  // A read in which some partition's lag is unknown proves nothing about lag: it is not counted.
+  const lagFreeSyncs = signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
   const { to, settled, keep } = outcomes(input, lagFreeSyncs);
   if (signal.unknown) return keep('no metrics for its partitions: resources stay as they are');
   const cmp = compareRequests(input.target, input.current);
@@ -129,6 +130,8 @@ function decideProactively(input: PolicyInput): PolicyDecision {
   // cmp < 0: less is needed.
   if (signal.lagging || lagMs >= half)
     return settled('less is estimated, but a backlog is still being drained: no scale-down');
+  if (!signal.lagKnown)
+    return keep('less is estimated, but the lag of a partition is unknown: no scale-down');
   const cpuTarget = input.target.cpuRequest ?? 0;
   const cpuNow = input.current.cpuRequest ?? 0;
   if (cpuTarget > cpuNow * (1 - SCALE_DOWN_MARGIN))

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseQueryResponse } from '../../src/metrics/prometheus-parse.js';
 import { autoscale } from '../../src/autoscale/autoscale.js';
-import { naivePredictor } from '../../src/autoscale/predictor.js';
+import { naivePredictor, proactivePredictor } from '../../src/autoscale/predictor.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
 import type { PartitionSample } from '../../src/autoscale/signals.js';
 import { resolveSpec } from '../../src/api/resolve.js';
@@ -25,10 +25,10 @@ const settings: AutoscaleSettings = {
 };
 const big = { cpuRequest: 2000, cpuLimit: 2000, memoryRequest: 200e6, memoryLimit: 200e6 };
 
-function step(samples: PartitionSample[], lagFreeSyncs = 5) {
+function step(samples: PartitionSample[], lagFreeSyncs = 5, proactive = false) {
   return autoscale({
-    settings,
-    predictor: naivePredictor,
+    settings: { ...settings, proactive },
+    predictor: proactive ? proactivePredictor : naivePredictor,
     now: new Date('2026-01-01T00:00:00Z'),
     samples: new Map(samples.map((s, p) => [p, s])),
     instances: [
@@ -63,6 +63,29 @@ test('an instance whose lag is unknown for a partition does not shrink, and its 
   assert.equal(known.decision.apply, true);
   assert.equal(known.decision.direction, 'down');
   assert.equal(known.decision.state.lagFreeSyncs, 6);
+});
+
+test('the proactive default rules do not shrink an instance whose lag is unknown either', () => {
+  const unknown = step(
+    [
+      { production: 10, consumption: 10, behind: 0 },
+      { production: 10, consumption: 10 },
+    ],
+    5,
+    true,
+  );
+  assert.equal(unknown.decision.apply, false);
+  assert.match(unknown.decision.reason, /lag of a partition is unknown/);
+  assert.equal(unknown.decision.state.lagFreeSyncs, 5);
+  const known = step(
+    [
+      { production: 10, consumption: 10, behind: 0 },
+      { production: 10, consumption: 10, behind: 0 },
+    ],
+    5,
+    true,
+  );
+  assert.equal(known.decision.direction, 'down', 'with the backlog known it shrinks');
 });
 
 test('an instance lagging on a known partition still grows when another partition is unknown', () => {
