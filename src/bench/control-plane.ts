@@ -219,6 +219,13 @@ class Bench {
   }
 }
 
+/**
+ * The node flags of the image's entrypoint (Dockerfile); the bench runs the operator with them.
+ * A 1 MiB young generation and V8's optimize-for-size mode: with 10,000 Deployments the operator
+ * stayed at 149–157 MiB instead of 233–548 MiB (same run, same plane), for slower bulk writes.
+ */
+export const OPERATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
+
 /** Compiles the operator as the image does (`npm run build` → dist/). */
 async function buildOperator(): Promise<void> {
   const tsc = startProcess({
@@ -241,6 +248,8 @@ async function startOperatorProcess(
     name: 'konsumerator',
     command: globalThis.process.execPath,
     args: [
+      ...(globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ??
+        OPERATOR_NODE_FLAGS),
       join(REPO_ROOT, 'dist/cli/main.js'),
       'run',
       '--kubeconfig',
@@ -462,7 +471,7 @@ async function convergeRun(
   }
 }
 
-async function memoryRun(
+export async function memoryRun(
   dir: string,
   deployments: number,
   progress: (line: string) => void,
