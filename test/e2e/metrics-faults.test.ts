@@ -311,7 +311,7 @@ test(
     // Good data again: the Consumer says so, and the overdue scale-down happens.
     proxy!.clearRules();
     const t0 = Date.now();
-    await waitMetricsCondition(ns, 'p', 'Read', /^read at /);
+    await waitMetricsCondition(ns, 'p', 'Read', /^metrics read for all \d+ partitions$/);
     const recovered = await waitFor(
       'scaled down on good data',
       async () => {
