@@ -129,7 +129,9 @@ function assertGoodReading(r: MetricsReading, readAt: number): void {
       const value = sample[field];
       assert.ok(value !== undefined, `partition ${p} ${field} known`);
       assert.ok(
-        Math.abs(value - spec[field]) <= 0.05 * spec[field] + 0.01,
+        // rate() over late scrapes on a busy machine reads up to ~6 % off; the partitions' rates
+        // differ by far more than 10 %, so this still tells them apart.
+        Math.abs(value - spec[field]) <= 0.1 * spec[field] + 0.01,
         `partition ${p} ${field}: ${value} ≈ ${spec[field]}`,
       );
     }
