@@ -10,6 +10,7 @@ import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
 import { buildStatus, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
+import { parsePartitionList } from '../plan/partitions.js';
 import { Annotation } from '../api/constants.js';
 import type { ResourceCache } from './cache.js';
 import { isAtLeast } from './cache.js';
@@ -154,8 +155,17 @@ export class Reconciler {
   private async execute(consumer: Consumer, actions: readonly Action[]): Promise<string[]> {
     const failures: string[] = [];
     const concurrency = this.deps.writeConcurrency ?? 8;
-    for (const type of ['create', 'update', 'delete'] as const) {
-      const batch = actions.filter((a) => a.type === type);
+    const updates = actions.filter((a) => a.type === 'update');
+    const keeps = updates.filter((a) => !this.dropsPartitions(a));
+    const phases: Action[][] = [
+      actions.filter((a) => a.type === 'create'),
+      // Updates that give up partitions go after those that take them on: a partition moving from
+      // one instance to another is never in neither's spec.
+      keeps,
+      updates.filter((a) => !keeps.includes(a)),
+      actions.filter((a) => a.type === 'delete'),
+    ];
+    for (const batch of phases) {
       const done: Done[] = [];
       await withConcurrency(batch, concurrency, async (action) => {
         const failure = await this.executeOne(consumer, action, done);
@@ -164,6 +174,15 @@ export class Reconciler {
       this.recordDone(consumer, done);
     }
     return failures;
+  }
+
+  /** The update leaves out a partition the Deployment has now. */
+  private dropsPartitions(action: Action): boolean {
+    if (action.type !== 'update') return false;
+    const { name, namespace } = action.deployment.metadata!;
+    const now = parsePartitionList(partitionsOf(this.deps.deployments.get(name!, namespace!) ?? {}));
+    const next = new Set(parsePartitionList(partitionsOf(action.deployment)) ?? []);
+    return (now ?? []).some((p) => !next.has(p));
   }
 
   /**
