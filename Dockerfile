@@ -15,7 +15,5 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
-# A small young generation and V8's optimize-for-size mode keep the resident memory low
-# (docs/benchmarks: about 155 MiB with 10,000 Deployments instead of 233 MiB).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/cli/main.js"]
+ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["run"]

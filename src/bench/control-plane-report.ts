@@ -18,7 +18,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     'Measured on real test planes (etcd + kube-apiserver; the convergence run also has the',
     'controller-manager, scheduler and kwok with enough fake nodes for every pod). Write counts come',
     "from the API server's own `apiserver_request_total` (Deployments and Consumers; events are",
-    'counted separately). The operator runs compiled, as the image runs it (`node --max-semi-space-size=1 --optimize-for-size dist/cli/main.js run`), in its own',
+    'counted separately). The operator runs compiled, as the image runs it (`node dist/cli/main.js run`), in its own',
     `process, resync ${r.idle.resyncSeconds} s. Baselines are measured in the same run.`,
     '',
     '| measurement | target | result |',
