@@ -136,19 +136,7 @@ function decideProactively(input: PolicyInput): PolicyDecision {
   const cpuNow = input.current.cpuRequest ?? 0;
   if (cpuTarget > cpuNow * (1 - SCALE_DOWN_MARGIN))
     return to(ScalingStatus.running, 'less is estimated, within the scale-down margin');
-  if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs)
-    return to(
-      ScalingStatus.running,
-      `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
-    );
-  if (state.status === ScalingStatus.pendingScaleDown) {
-    return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
-      ? settled('no lag for the whole pending period: scaling down', true, 'down')
-      : keep('no lag: waiting for the pending period before scaling down');
-  }
-  if (settings.pendingScaleDownMs === 0)
-    return settled('no lag: scaling down at once (no pending period)', true, 'down');
-  return to(ScalingStatus.pendingScaleDown, 'less is needed');
+  return scaleDownWhenDue(input, lagFreeSyncs);
 }
 
 /**
@@ -170,34 +158,36 @@ function throughput(input: PolicyInput): { production: number; capacity: number;
   return { production, capacity, growth };
 }
 
+/**
+ * The last steps of a scale-down, the same in both rules: enough lag-free reads, then the pending
+ * period (none when it is 0).
+ */
+function scaleDownWhenDue(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
+  const { settings, now, state } = input;
+  const { to, settled, keep } = outcomes(input, lagFreeSyncs);
+  if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs)
+    return to(
+      ScalingStatus.running,
+      `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
+    );
+  if (state.status === ScalingStatus.pendingScaleDown) {
+    return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
+      ? settled('no lag for the whole pending period: scaling down', true, 'down')
+      : keep('no lag: waiting for the pending period before scaling down');
+  }
+  if (settings.pendingScaleDownMs === 0)
+    return settled('no lag: scaling down at once (no pending period)', true, 'down');
+  return to(ScalingStatus.pendingScaleDown, 'less is needed');
+}
+
 export function decide(input: PolicyInput): PolicyDecision {
   return input.settings.proactive ? decideProactively(input) : decideAsTheOriginal(input);
 }
 
 function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
-  const { settings, now, state, signal, cpuShortage } = input;
+  const { settings, now, state, signal } = input;
   const lagFreeSyncs = signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
-  const to = (
-    status: ScalingStatus,
-    reason: string,
-    apply = false,
-    direction: Direction = 'none',
-  ): PolicyDecision => ({
-    apply,
-    direction: apply ? direction : 'none',
-    state: { status, changedAt: status === state.status ? state.changedAt : now, lagFreeSyncs },
-    saturationMillis: status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
-    reason,
-  });
-  const settled = (reason: string, apply = false, direction: Direction = 'none') =>
-    to(cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, reason, apply, direction);
-  const keep = (reason: string): PolicyDecision => ({
-    apply: false,
-    direction: 'none',
-    state: { ...state, lagFreeSyncs },
-    saturationMillis: state.status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
-    reason,
-  });
+  const { to, settled, keep } = outcomes(input, lagFreeSyncs);
 
   if (signal.unknown) return keep('no metrics for its partitions: resources stay as they are');
   const cmp = compareRequests(input.target, input.current);
@@ -228,18 +218,5 @@ function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
   if (signal.lagging) return settled('less is estimated, but the instance is lagging: no scale-down');
   if (!signal.lagKnown)
     return keep('less is estimated, but the lag of a partition is unknown: no scale-down');
-  if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs) {
-    return to(
-      ScalingStatus.running,
-      `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
-    );
-  }
-  if (state.status === ScalingStatus.pendingScaleDown) {
-    return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
-      ? settled('no lag for the whole pending period: scaling down', true, 'down')
-      : keep('no lag: waiting for the pending period before scaling down');
-  }
-  if (settings.pendingScaleDownMs === 0)
-    return settled('no lag: scaling down at once (no pending period)', true, 'down');
-  return to(ScalingStatus.pendingScaleDown, 'less is needed');
+  return scaleDownWhenDue(input, lagFreeSyncs);
 }
