@@ -13,6 +13,10 @@ cache_root=${KONSUMERATOR_CACHE:-$HOME/.cache/konsumerator}
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
 pom_hash=$(sha256sum "$pom" | cut -c1-12)
 out="$cache_root/kafka-$kafka_version-$pom_hash"
+mkdir -p "$out"
+# Several test runs (or worktrees) may ask at once: one copies, the others wait for it.
+exec 9>"$out/.lock"
+flock 9
 
 if [ ! -f "$out/lib/.complete" ]; then
   for tool in mvn java; do

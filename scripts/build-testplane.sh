@@ -17,6 +17,9 @@ mod_hash=$(cat "$here/testplane/go/go.mod" "$here/testplane/go/go.sum" "$here/te
 out="$cache_root/testplane-$K8S_VERSION-$go_version-$mod_hash"
 mkdir -p "$out/bin"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
+# Several test runs (or worktrees) may ask at once: one builds, the others wait for it.
+exec 9>"$out/.lock"
+flock 9
 
 if [ ! -x "$out/bin/testplane" ]; then
   echo "building kube-apiserver/controller-manager/scheduler/etcd $K8S_VERSION into $out (cold: ~30 min on 2 cores)" >&2
