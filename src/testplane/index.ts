@@ -1,5 +1,5 @@
 // Starts the real components the tests and the demo run against, on 127.0.0.1:
-// etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + one fake node)
+// etcd → kube-apiserver → (kube-controller-manager, kube-scheduler, kwok + its fake nodes)
 //   → (Kafka broker → kafka_exporter) → (Prometheus).
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,8 +10,9 @@ import { startControllerManager, startScheduler } from './controllers.js';
 import type { TestPlaneEnv } from './env.js';
 import { startEtcd } from './etcd.js';
 import { startKafkaExporter } from './exporter.js';
+import { NEIGHBOUR_NAMESPACE } from './fake-nodes.js';
 import { ensureKafkaClassArchive, startKafka, type KafkaParams } from './kafka.js';
-import { FAKE_NODE_NAME, startKwokWithFakeNode } from './kwok.js';
+import { FAKE_NODE_NAME, placeNeighbours, startKwokWithFakeNodes } from './kwok.js';
 import { claimPlaneDir } from './orphans.js';
 import { liveProcesses, type ManagedProcess } from './process.js';
 import { freePort } from './ports.js';
@@ -27,6 +28,16 @@ import { waitFor } from './wait.js';
 export { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
 export { readEnvFile, writeEnvFile, type TestPlaneEnv } from './env.js';
 export { FAKE_NODE_NAME } from './kwok.js';
+export {
+  DEFAULT_NODE,
+  FAKE_NODES,
+  NEIGHBOUR_NAMESPACE,
+  NODE_ROLE_KEY,
+  SMALL_NODE,
+  STATIC_CPU_NODE,
+  placeOnNode,
+  type FakeNodeSpec,
+} from './fake-nodes.js';
 export { AUDITED_NAMESPACE } from './apiserver.js';
 export {
   addScrapeTarget,
@@ -121,9 +132,12 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
       const params = { binDir, dir, ...api };
       started.push(ready('kube-controller-manager', await startControllerManager(params)));
       started.push(ready('kube-scheduler', await startScheduler(params)));
-      started.push(ready('kwok', await startKwokWithFakeNode(params)));
-      await waitForDefaultServiceAccount(api.kubeconfigPath);
+      started.push(ready('kwok', await startKwokWithFakeNodes(params)));
+      await waitForDefaultServiceAccount(api.kubeconfigPath, 'default');
       ready('serviceaccount default', true);
+      await waitForDefaultServiceAccount(api.kubeconfigPath, NEIGHBOUR_NAMESPACE);
+      await placeNeighbours(api.kubeconfigPath);
+      ready('neighbour pods', true);
     }
     const kafka = kafkaLibDir ? { libDir: kafkaLibDir, dir, classArchive: kafkaClassArchive } : undefined;
     const metrics = await startMetricsComponents({ ...options, dir }, kafka, started, ready);
@@ -235,11 +249,11 @@ const COMPONENT_LOGS = [
 ].map((name) => `${name}.log`);
 
 /** The ServiceAccount admission plugin refuses pods in a namespace until its `default` SA exists. */
-async function waitForDefaultServiceAccount(kubeconfigPath: string): Promise<void> {
+async function waitForDefaultServiceAccount(kubeconfigPath: string, namespace: string): Promise<void> {
   const core = coreApi(kubeconfigPath);
   await waitFor(
-    'serviceaccount default/default',
-    () => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }),
+    `serviceaccount ${namespace}/default`,
+    () => core.readNamespacedServiceAccount({ name: 'default', namespace }),
     {
       timeoutMs: 60_000,
     },
