@@ -1,7 +1,8 @@
 // The interface every metrics source implements. A source is one file in this folder that owns
 // everything mode-specific: the `spec.autoscaler.<mode>` section of the CRD, the settings it
 // resolves to, the checks the schema cannot express, the Secrets it reads and how it reads the
-// metrics. The registry (index.ts) lists them by mode; nothing else switches on the mode.
+// metrics. The registry (index.ts) lists them by mode; the rest of the code asks it instead of
+// switching on the mode.
 //
 // A source file stays pure when loaded: it imports schema parts and types only, and loads its
 // client code (HTTP, Kafka) with import() inside `create`, so the API layer can import every
