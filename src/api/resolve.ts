@@ -1,10 +1,11 @@
 // Defaults applied in code (as the original did), so that stored objects stay as users wrote them.
 import type { ConsumerSpec, ContainerPolicy } from './schema.js';
 import { Env } from './constants.js';
+import { isMetricsMode } from '../metrics/sources/index.js';
 
 export const DEFAULT_PENDING_SCALE_UP = '5m';
 export const DEFAULT_PENDING_SCALE_DOWN = '15m';
-export const DEFAULT_CPU_INCREMENT = '100m';
+export { DEFAULT_CPU_INCREMENT } from '../metrics/sources/estimation.js';
 
 export type FallbackStrategy = 'min' | 'max';
 
@@ -35,13 +36,13 @@ export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
 }
 
 /**
- * The fallback of the active metrics section (kafka and static have their own), else the
+ * The fallback of the active metrics section (every source's section has one), else the
  * prometheus section's, which the original read whatever the mode.
  */
 function fallbackStrategyOf(spec: ConsumerSpec): FallbackStrategy {
   const autoscaler = spec.autoscaler;
   const mode = autoscaler?.mode;
-  const own = mode === 'kafka' || mode === 'static' ? autoscaler[mode]?.fallbackStrategy : undefined;
+  const own = isMetricsMode(mode) ? autoscaler[mode]?.fallbackStrategy : undefined;
   return (own || autoscaler?.prometheus?.fallbackStrategy) === 'max' ? 'max' : 'min';
 }
 

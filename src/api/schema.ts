@@ -1,71 +1,20 @@
 // The Consumer API, defined once: the TypeScript types are derived from these schemas, and the
 // CRD in deploy/ is generated from them (see crd.ts). Every field of the original operator keeps
 // its name, type and meaning; everything new is optional.
-import { Type, type Static, type TSchema, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
-import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from './units.js';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
 import { Env } from './constants.js';
+import { Duration, object, q, Quantity, rules, StringEnum, StringMap, type Rule } from './schema-parts.js';
+import type { KafkaSection } from '../metrics/sources/kafka.js';
+import type { PrometheusSection } from '../metrics/sources/prometheus.js';
+import { describeModes, METRICS_MODES, sectionSchemas, specRules } from '../metrics/sources/index.js';
+
+export { Quantity } from './schema-parts.js';
 
 /** Env vars the operator injects besides the partition list. */
 const RESERVED_ENV = [Env.instance, Env.numPartitions, Env.numInstances, Env.goMaxProcs, Env.goMemLimit];
 
-type Rule = { rule: string; message: string; fieldPath?: string; reason?: string };
-const rules = (...list: Rule[]) => ({ 'x-kubernetes-validations': list });
-const object = <T extends TProperties>(
-  properties: T,
-  options: ObjectOptions & Record<string, unknown> = {},
-) => Type.Object(properties, options);
-
-/**
- * A string enum in the form a CRD accepts (`type` + `enum`; TypeBox's union of literals becomes
- * `anyOf`/`const`, which a structural schema may not use).
- */
-const StringEnum = <const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
-
-/**
- * A map with string keys in the form a CRD accepts (`additionalProperties`; TypeBox's Record
- * becomes `patternProperties`, which a structural schema may not use).
- */
-const StringMap = <T extends TSchema>(value: T, options: Record<string, unknown> = {}) =>
-  Type.Unsafe<Record<string, Static<T>>>({ type: 'object', additionalProperties: value, ...options });
-
-// The CEL rule makes the API server parse the value: a duration beyond Go's time.Duration
-// (about 2562047h) matches the pattern but is refused instead of overflowing in the operator.
-const withinRange: Rule = {
-  rule: "duration(self) <= duration('8760h')",
-  message: 'must be at most 8760h (one year)',
-};
-const Duration = (description: string, extra: { rules?: Rule[] } = {}) =>
-  Type.String({
-    description,
-    pattern: GO_DURATION_PATTERN,
-    maxLength: 64,
-    ...rules(withinRange, ...(extra.rules ?? [])),
-  });
-
-const positiveDuration = (description: string) =>
-  Duration(description, {
-    rules: [{ rule: "duration(self) > duration('0s')", message: 'must be a positive duration' }],
-  });
-
-/** At least one second: the predictor works in whole seconds of lag and recovery. */
-const wholeSecondsDuration = (description: string) =>
-  Duration(description, {
-    rules: [{ rule: "duration(self) >= duration('1s')", message: 'must be at least 1s' }],
-  });
-
-export const Quantity = Type.Union([Type.Integer(), Type.String()], {
-  'x-kubernetes-int-or-string': true,
-  pattern: QUANTITY_PATTERN,
-  // Bounds the cost the API server estimates for the CEL rules that parse quantities.
-  maxLength: 64,
-});
-export type Quantity = Static<typeof Quantity>;
-
-/** CEL: the quantity value of `expr` (an int-or-string). */
-const q = (expr: string) => `quantity(string(${expr}))`;
 const nonNegativeQuantities = {
   rule: `self.all(k, !${q('self[k]')}.isLessThan(quantity('0')))`,
   message: 'resource quantities must not be negative',
@@ -73,264 +22,6 @@ const nonNegativeQuantities = {
 
 const ResourceList = (description: string) =>
   StringMap(Quantity, { description, maxProperties: 32, ...rules(nonNegativeQuantities) });
-
-const Query = object(
-  {
-    query: Type.String({
-      description: 'PromQL returning one series per partition.',
-      minLength: 1,
-      maxLength: 16384,
-    }),
-    partitionLabel: Type.String({
-      description: 'Label of the series that holds the partition number.',
-      minLength: 1,
-      maxLength: 256,
-      pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$',
-    }),
-  },
-  { description: 'A PromQL query and the label that carries the partition number.' },
-);
-
-// Credentials of the metrics sources come from Secrets in the Consumer's own namespace (there is
-// deliberately no namespace field): the operator reads each one with a GET by name, which a
-// namespace owner grants with a Role limited by resourceNames (docs/credentials.md).
-const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';
-const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
-
-const SecretName = Type.String({
-  description: "Name of a Secret in the Consumer's namespace.",
-  minLength: 1,
-  maxLength: 253,
-  pattern: SECRET_NAME_PATTERN,
-});
-
-const SecretKey = (description: string) =>
-  Type.Optional(Type.String({ description, minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN }));
-
-const SecretRef = (description: string) => object({ name: SecretName }, { description });
-
-const ServerName = Type.Optional(
-  Type.String({
-    description:
-      "Host name to verify the server's certificate against, when it differs from the address's host.",
-    minLength: 1,
-    maxLength: 253,
-    pattern: '^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$',
-  }),
-);
-
-const CaSecretRef = object(
-  {
-    name: SecretName,
-    key: SecretKey('Key of the PEM CA bundle in the Secret (default ca.crt).'),
-  },
-  {
-    description:
-      "Secret holding the PEM CA bundle that signs the server's certificate; it replaces the system CAs.",
-  },
-);
-
-const CertSecretRef = object(
-  {
-    name: SecretName,
-    certKey: SecretKey('Key of the PEM client certificate (default tls.crt).'),
-    keyKey: SecretKey('Key of the PEM private key (default tls.key).'),
-  },
-  {
-    description:
-      'Secret holding a client certificate and key for mutual TLS (a kubernetes.io/tls Secret fits).',
-  },
-);
-
-const tlsFields = {
-  insecureSkipVerify: Type.Optional(
-    Type.Boolean({ description: 'Accept any server certificate (insecure: for tests only).' }),
-  ),
-  caSecretRef: Type.Optional(CaSecretRef),
-  certSecretRef: Type.Optional(CertSecretRef),
-  serverName: ServerName,
-};
-
-export const PrometheusAuth = object(
-  {
-    secretRef: SecretRef("Secret in the Consumer's namespace holding the credentials."),
-    bearerTokenKey: SecretKey('Key of the bearer token in the Secret (sent as Authorization: Bearer).'),
-    usernameKey: SecretKey('Key of the basic-auth user name in the Secret (with passwordKey).'),
-    passwordKey: SecretKey('Key of the basic-auth password in the Secret (with usernameKey).'),
-  },
-  {
-    description:
-      '(new) Credentials sent to every address: a bearer token (bearerTokenKey) or basic auth ' +
-      '(usernameKey and passwordKey), read from a Secret the operator is allowed to get (docs/credentials.md).',
-    ...rules(
-      {
-        rule: '!has(self.bearerTokenKey) || (!has(self.usernameKey) && !has(self.passwordKey))',
-        message: 'set either bearerTokenKey or usernameKey and passwordKey, not both',
-      },
-      {
-        rule: 'has(self.bearerTokenKey) || (has(self.usernameKey) && has(self.passwordKey))',
-        message: 'set bearerTokenKey, or both usernameKey and passwordKey',
-      },
-    ),
-  },
-);
-
-export const PrometheusTls = object(tlsFields, {
-  description:
-    "(new) TLS settings for https addresses; certificates come from Secrets in the Consumer's namespace.",
-});
-
-export const KafkaTls = object(
-  {
-    enabled: Type.Boolean({ description: 'Connect to the brokers with TLS.' }),
-    ...tlsFields,
-  },
-  {
-    description: "(new) TLS to the brokers; certificates come from Secrets in the Consumer's namespace.",
-    ...rules({
-      rule:
-        'self.enabled || (!has(self.insecureSkipVerify) && !has(self.caSecretRef) && ' +
-        '!has(self.certSecretRef) && !has(self.serverName))',
-      message: 'insecureSkipVerify, caSecretRef, certSecretRef and serverName need enabled: true',
-    }),
-  },
-);
-
-export const KafkaSasl = object(
-  {
-    mechanism: StringEnum(['plain', 'scram-sha-256', 'scram-sha-512'], {
-      description: 'SASL mechanism (plain sends the password as is: use it with TLS).',
-    }),
-    secretRef: SecretRef("Secret in the Consumer's namespace holding the user name and password."),
-    usernameKey: SecretKey('Key of the user name in the Secret (default username).'),
-    passwordKey: SecretKey('Key of the password in the Secret (default password).'),
-  },
-  { description: '(new) SASL authentication to the brokers, credentials read from a Secret.' },
-);
-
-/** How the metrics turn into resources; the same fields in every provider's section. */
-const estimationFields = {
-  minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
-  fallbackStrategy: Type.Optional(
-    StringEnum(['min', 'max', ''], {
-      description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
-    }),
-  ),
-  ratePerCore: Type.Integer({
-    description: 'Messages per second one full CPU core processes.',
-    format: 'int64',
-    minimum: 1,
-  }),
-  ramPerCore: {
-    ...Quantity,
-    description: 'Memory per whole core of the CPU limit.',
-    ...rules({ rule: `${q('self')}.isGreaterThan(quantity('0'))`, message: 'must be greater than zero' }),
-  },
-  cpuIncrement: Type.Optional({
-    ...Quantity,
-    description: 'CPU request granularity (default 100m); requests are rounded up to a multiple of it.',
-    ...rules({ rule: `${q('self')}.compareTo(quantity('1m')) >= 0`, message: 'must be at least 1m' }),
-  }),
-  // 0 would make every instance lag forever (lag >= 0), so nothing could ever scale down.
-  tolerableLag: wholeSecondsDuration('Lag (in time) at and above which an instance counts as lagging.'),
-  criticalLag: Duration('Lag at and above which an instance gets its policy maximum.'),
-  recoveryTime: wholeSecondsDuration(
-    'Time in which a backlog should be drained while keeping up with production.',
-  ),
-};
-
-const lagOrder = rules({
-  rule: 'duration(self.tolerableLag) <= duration(self.criticalLag)',
-  message: 'tolerableLag must not be greater than criticalLag',
-  fieldPath: '.tolerableLag',
-});
-
-export const PrometheusAutoscaler = object(
-  {
-    address: Type.Array(
-      Type.String({
-        pattern: '^https?://[^\\s]+$',
-        maxLength: 2048,
-        ...rules({
-          rule: "isURL(self) && url(self).getHostname() != '' && (url(self).getPort() == '' || (int(url(self).getPort()) >= 1 && int(url(self).getPort()) <= 65535))",
-          message: 'must be an http(s) URL with a host name and a port from 1 to 65535',
-        }),
-      }),
-      {
-        description: 'Prometheus base URLs (e.g. http://prometheus:9090), queried in parallel.',
-        minItems: 1,
-        maxItems: 16,
-      },
-    ),
-    offset: { ...Query, description: 'Messages behind (lag in messages) per partition.' },
-    production: { ...Query, description: 'Produced messages per second per partition.' },
-    consumption: { ...Query, description: 'Consumed messages per second per partition.' },
-    auth: Type.Optional(PrometheusAuth),
-    tls: Type.Optional(PrometheusTls),
-    ...estimationFields,
-  },
-  { description: 'Prometheus metrics provider settings.', ...lagOrder },
-);
-
-export const KafkaAutoscaler = object(
-  {
-    brokers: Type.Array(
-      Type.String({
-        pattern: '^[^\\s:/]+:[0-9]{1,5}$',
-        maxLength: 512,
-        ...rules({
-          rule: "int(self.substring(self.lastIndexOf(':') + 1)) >= 1 && int(self.substring(self.lastIndexOf(':') + 1)) <= 65535",
-          message: 'the port must be from 1 to 65535',
-        }),
-      }),
-      {
-        description:
-          'Bootstrap brokers (host:port). Offsets are read with the Kafka admin API; no Prometheus needed.',
-        minItems: 1,
-        maxItems: 32,
-      },
-    ),
-    topic: Type.String({
-      description: 'The topic the group consumes.',
-      minLength: 1,
-      maxLength: 249,
-      pattern: '^[a-zA-Z0-9._-]+$',
-    }),
-    groupId: Type.String({
-      description: 'The consumer group whose committed offsets give the lag.',
-      minLength: 1,
-      maxLength: 255,
-    }),
-    tls: Type.Optional(KafkaTls),
-    sasl: Type.Optional(KafkaSasl),
-    ...estimationFields,
-  },
-  {
-    description: '(new) Kafka admin API metrics provider: lag and rates straight from the brokers.',
-    ...lagOrder,
-  },
-);
-
-const StaticSample = object({
-  production: Type.Optional(Type.Number({ minimum: 0, description: 'Produced messages per second.' })),
-  consumption: Type.Optional(Type.Number({ minimum: 0, description: 'Consumed messages per second.' })),
-  behind: Type.Optional(Type.Number({ minimum: 0, description: 'Messages behind.' })),
-});
-
-export const StaticAutoscaler = object(
-  {
-    partitions: StringMap(StaticSample, {
-      description: 'Metrics per partition number; partitions not listed are unknown.',
-      maxProperties: 10000,
-      ...rules({
-        rule: "self.all(k, k.matches('^(0|[1-9][0-9]{0,5})$'))",
-        message: 'keys must be partition numbers (0, 1, 2, ...)',
-      }),
-    }),
-    ...estimationFields,
-  },
-  { description: '(new) Inline metrics, for demos, tests and what-if runs.', ...lagOrder },
-);
 
 const sectionRequired = (mode: string): Rule => ({
   rule: `self.mode != '${mode}' || has(self.${mode})`,
@@ -341,10 +32,10 @@ const sectionRequired = (mode: string): Rule => ({
 
 export const Autoscaler = object(
   {
-    mode: StringEnum(['prometheus', 'kafka', 'static', 'none', 'vpa', ''], {
+    mode: StringEnum([...METRICS_MODES, 'none', 'vpa', ''], {
       description:
-        'Metrics source: "prometheus" (PromQL queries), "kafka" (the brokers\' admin API) or "static" (inline ' +
-        'values); "none" (and the legacy "vpa" and "") only runs the instances with the resource policy fallback.',
+        `Metrics source: ${describeModes()}; ` +
+        '"none" (and the legacy "vpa" and "") only runs the instances with the resource policy fallback.',
     }),
     pendingScaleUpDuration: Type.Optional(
       Duration('How long an instance stays PENDING_SCALE_UP before it grows (default 5m; 0 means at once).'),
@@ -383,13 +74,12 @@ export const Autoscaler = object(
         pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
       }),
     ),
-    prometheus: Type.Optional(PrometheusAutoscaler),
-    kafka: Type.Optional(KafkaAutoscaler),
-    static: Type.Optional(StaticAutoscaler),
+    // One section per metrics source (src/metrics/sources/), named by its mode.
+    ...sectionSchemas(),
   },
   {
     description: 'How resources are estimated.',
-    ...rules(sectionRequired('prometheus'), sectionRequired('kafka'), sectionRequired('static')),
+    ...rules(...METRICS_MODES.map(sectionRequired)),
   },
 );
 
@@ -507,13 +197,7 @@ export const ConsumerSpec = object(
         message: `partitionEnvKey must not be one of the variables the operator sets itself (${RESERVED_ENV.join(', ')})`,
         fieldPath: '.partitionEnvKey',
       },
-      {
-        rule:
-          '!has(self.autoscaler.static) || ' +
-          "self.autoscaler.static.partitions.all(k, !k.matches('^[0-9]{1,6}$') || int(k) < self.numPartitions)",
-        message: 'autoscaler.static.partitions names a partition not below numPartitions',
-        fieldPath: '.autoscaler.static.partitions',
-      },
+      ...specRules(),
       {
         // Each instance runs this many pods; an absurd count would flood the cluster with pods.
         rule:
@@ -627,8 +311,8 @@ export type ConsumerSpec = Static<typeof ConsumerSpec>;
 export type ConsumerStatus = Static<typeof ConsumerStatus>;
 export type ContainerPolicy = Static<typeof ContainerPolicy>;
 export type ResourcePolicy = Static<typeof ResourcePolicy>;
-export type PrometheusAutoscaler = Static<typeof PrometheusAutoscaler>;
-export type KafkaAutoscaler = Static<typeof KafkaAutoscaler>;
+export type PrometheusAutoscaler = PrometheusSection;
+export type KafkaAutoscaler = KafkaSection;
 
 export interface Consumer {
   apiVersion?: string;

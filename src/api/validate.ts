@@ -1,6 +1,7 @@
 // Checks the API server's schema cannot express. Each problem names the field, so the message on
 // the Consumer's status tells the user exactly what to fix.
 import type { V1LabelSelector } from '@kubernetes/client-node';
+import { isMetricsMode, metricsSource } from '../metrics/sources/index.js';
 import type { Consumer } from './schema.js';
 import { Env } from './constants.js';
 import { policyFor, resolveSpec } from './resolve.js';
@@ -94,7 +95,10 @@ export function validateConsumer(consumer: Consumer): Validation {
       message: `names container "${scaled}", which the pod template does not have`,
     });
   }
-  const autoscales = ['prometheus', 'kafka', 'static'].includes(spec.autoscaler?.mode ?? '');
+  const source = sourceChecks(consumer);
+  problems.push(...source.errors);
+  warnings.push(...source.warnings);
+  const autoscales = isMetricsMode(spec.autoscaler?.mode);
   const policies = spec.resourcePolicy?.containerPolicies ?? [];
   const anyAuto = [...names].some((n) => {
     const policy =
@@ -108,6 +112,17 @@ export function validateConsumer(consumer: Consumer): Validation {
     });
   }
   return { errors: problems, warnings };
+}
+
+/** What the metrics source checks in its own section beyond the schema. */
+function sourceChecks(consumer: Consumer): Validation {
+  const autoscaler = consumer.spec.autoscaler;
+  const mode = autoscaler?.mode;
+  const section = isMetricsMode(mode) ? autoscaler[mode] : undefined;
+  if (!isMetricsMode(mode) || !section) return { errors: [], warnings: [] };
+  const checked = metricsSource(mode).check?.(section) ?? {};
+  const inSpec = (p: SpecProblem) => ({ field: `spec.autoscaler.${mode}.${p.field}`, message: p.message });
+  return { errors: (checked.errors ?? []).map(inSpec), warnings: (checked.warnings ?? []).map(inSpec) };
 }
 
 /** The selector of every instance Deployment: the API server refuses one that is empty or misses the pod labels. */
@@ -155,7 +170,7 @@ function selectorProblems(
 function budgetWarnings(consumer: Consumer, instances: number): SpecProblem[] {
   const spec = consumer.spec;
   const budget = spec.resourcePolicy?.globalPolicy?.maxAllowed;
-  if (!budget || !['prometheus', 'kafka', 'static'].includes(spec.autoscaler?.mode ?? '')) return [];
+  if (!budget || !isMetricsMode(spec.autoscaler?.mode)) return [];
   const container = scaledContainer(spec);
   const policy = container ? policyFor(spec.resourcePolicy?.containerPolicies ?? [], container) : undefined;
   const warnings: SpecProblem[] = [];

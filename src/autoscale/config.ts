@@ -1,20 +1,16 @@
 // The autoscaling part of a Consumer spec, resolved: which metrics source, the numbers, the
 // budget and the container whose resources follow the metrics.
 import type { ConsumerSpec, ContainerPolicy } from '../api/schema.js';
-import {
-  policyFor,
-  DEFAULT_CPU_INCREMENT,
-  DEFAULT_PENDING_SCALE_DOWN,
-  DEFAULT_PENDING_SCALE_UP,
-} from '../api/resolve.js';
+import { policyFor, DEFAULT_PENDING_SCALE_DOWN, DEFAULT_PENDING_SCALE_UP } from '../api/resolve.js';
 import { cpuMillis, memoryBytes, parseDuration } from '../api/units.js';
+import { isMetricsMode, metricsSource, type MetricsMode } from '../metrics/sources/index.js';
 import type { Budget } from './autoscale.js';
 import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
 
 export const DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS = 3;
 
-export type MetricsMode = 'prometheus' | 'kafka' | 'static';
+export type { MetricsMode } from '../metrics/sources/index.js';
 
 export interface AutoscaleConfig {
   mode: MetricsMode;
@@ -28,28 +24,21 @@ export interface AutoscaleConfig {
   dryRun: boolean;
 }
 
-type Section = NonNullable<NonNullable<ConsumerSpec['autoscaler']>['prometheus']>;
-
 /** undefined when the Consumer does not autoscale (mode none, or the legacy vpa and ""). */
 export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined {
   const autoscaler = spec.autoscaler;
   const mode = autoscaler?.mode;
-  if (mode !== 'prometheus' && mode !== 'kafka' && mode !== 'static') return undefined;
-  const section = autoscaler[mode] as Pick<Section, keyof Section & string> | undefined;
+  if (!isMetricsMode(mode)) return undefined;
+  const section = autoscaler[mode];
   if (!section) return undefined;
   const predictorName = autoscaler.predictor ?? DEFAULT_PREDICTOR;
+  const { minSyncPeriodMs, ...fromSection } = metricsSource(mode).settings(section);
   const settings: AutoscaleSettings = {
-    ratePerCore: section.ratePerCore,
-    ramPerCoreBytes: memoryBytes(section.ramPerCore),
-    cpuIncrementMillis: cpuMillis(section.cpuIncrement ?? DEFAULT_CPU_INCREMENT),
-    tolerableLagMs: parseDuration(section.tolerableLag),
-    criticalLagMs: parseDuration(section.criticalLag),
-    recoveryTimeMs: parseDuration(section.recoveryTime),
+    ...fromSection,
     pendingScaleUpMs: parseDuration(autoscaler.pendingScaleUpDuration ?? DEFAULT_PENDING_SCALE_UP),
     pendingScaleDownMs: parseDuration(autoscaler.pendingScaleDownDuration ?? DEFAULT_PENDING_SCALE_DOWN),
     scaleDownAfterLagFreeSyncs:
       autoscaler.scaleDownAfterLagFreeSyncs ?? DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS,
-    fallbackStrategy: section.fallbackStrategy === 'max' ? 'max' : 'min',
     proactive: predictorName === 'proactive',
   };
   const max = spec.resourcePolicy?.globalPolicy?.maxAllowed;
@@ -62,7 +51,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
       : undefined;
   return {
     mode,
-    minSyncPeriodMs: parseDuration(section.minSyncPeriod),
+    minSyncPeriodMs,
     settings,
     predictor: predictors[predictorName]!,
     budget,

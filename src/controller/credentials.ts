@@ -1,281 +1,21 @@
-// Credentials of the metrics sources, from Secrets in the Consumer's own namespace.
+// Reading the Secrets a Consumer's metrics source needs, and explaining why they could not be had.
 //
 // The operator reads each referenced Secret with one GET by name (never list or watch: the
 // shipped ClusterRole grants nothing on Secrets, and a namespace owner grants `get` on exactly
-// the named Secrets with a Role limited by resourceNames; docs/credentials.md). The pure part
-// turns Secret data into provider options; the I/O part reads the Secrets and explains failures.
+// the named Secrets with a Role limited by resourceNames; docs/credentials.md). Which keys a spec
+// needs and how their values become client options is pure, in src/metrics/credentials.ts.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { ConsumerSpec, KafkaAutoscaler, PrometheusAutoscaler } from '../api/schema.js';
-import type { MetricsMode } from '../autoscale/config.js';
-import type { HttpAuth, HttpTls, KafkaSasl, KafkaTls } from '../metrics/index.js';
+import {
+  buildCredentials,
+  credentialsVersion,
+  quoteKeys,
+  secretNames,
+  type MetricsCredentials,
+  type SecretUse,
+  type SecretValue,
+} from '../metrics/credentials.js';
+import type { CredentialsPlan } from '../metrics/sources/source.js';
 import { describeApiError } from './kube.js';
-
-/** A Secret as the operator sees it: its identity, version and decoded data. */
-export interface SecretValue {
-  name: string;
-  uid: string;
-  resourceVersion: string;
-  data: Record<string, Buffer>;
-}
-
-/** One key the spec wants from a Secret. */
-export interface SecretUse {
-  secret: string;
-  key: string;
-  /** The spec field that names the Secret, e.g. `spec.autoscaler.prometheus.auth.secretRef`. */
-  ref: string;
-  /** The spec field that names the key; `default` when the key is the default. */
-  keyField: string;
-  defaulted: boolean;
-  /** `text` values (tokens, passwords) lose a trailing newline; `pem` values must look like PEM. */
-  kind: 'text' | 'pem';
-}
-
-export interface PrometheusCredentials {
-  auth?: HttpAuth;
-  tls?: HttpTls;
-}
-
-export interface KafkaCredentials {
-  tls?: boolean | KafkaTls;
-  sasl?: KafkaSasl;
-}
-
-export interface MetricsCredentials {
-  prometheus?: PrometheusCredentials;
-  kafka?: KafkaCredentials;
-}
-
-export const DEFAULT_KEYS = {
-  ca: 'ca.crt',
-  cert: 'tls.crt',
-  key: 'tls.key',
-  username: 'username',
-  password: 'password',
-} as const;
-
-type Autoscaler = ConsumerSpec['autoscaler'];
-type TlsSection = NonNullable<PrometheusAutoscaler['tls']>;
-
-const use = (
-  secret: string,
-  ref: string,
-  keyField: string,
-  key: string | undefined,
-  fallback: string | undefined,
-  kind: SecretUse['kind'],
-): SecretUse => ({
-  secret,
-  key: key ?? fallback ?? '',
-  ref,
-  keyField,
-  defaulted: key === undefined,
-  kind,
-});
-
-function tlsUses(tls: TlsSection | undefined, path: string): SecretUse[] {
-  const uses: SecretUse[] = [];
-  const ca = tls?.caSecretRef;
-  if (ca)
-    uses.push(use(ca.name, `${path}.caSecretRef`, `${path}.caSecretRef.key`, ca.key, DEFAULT_KEYS.ca, 'pem'));
-  const cert = tls?.certSecretRef;
-  if (cert) {
-    const ref = `${path}.certSecretRef`;
-    uses.push(use(cert.name, ref, `${ref}.certKey`, cert.certKey, DEFAULT_KEYS.cert, 'pem'));
-    uses.push(use(cert.name, ref, `${ref}.keyKey`, cert.keyKey, DEFAULT_KEYS.key, 'pem'));
-  }
-  return uses;
-}
-
-function prometheusUses(p: PrometheusAutoscaler): SecretUse[] {
-  const uses: SecretUse[] = [];
-  const base = 'spec.autoscaler.prometheus';
-  const auth = p.auth;
-  if (auth) {
-    const ref = `${base}.auth.secretRef`;
-    const name = auth.secretRef.name;
-    if (auth.bearerTokenKey !== undefined) {
-      uses.push(use(name, ref, `${base}.auth.bearerTokenKey`, auth.bearerTokenKey, undefined, 'text'));
-    } else {
-      uses.push(use(name, ref, `${base}.auth.usernameKey`, auth.usernameKey, DEFAULT_KEYS.username, 'text'));
-      uses.push(use(name, ref, `${base}.auth.passwordKey`, auth.passwordKey, DEFAULT_KEYS.password, 'text'));
-    }
-  }
-  return [...uses, ...tlsUses(p.tls, `${base}.tls`)];
-}
-
-function kafkaUses(k: KafkaAutoscaler): SecretUse[] {
-  const base = 'spec.autoscaler.kafka';
-  const uses = k.tls?.enabled ? tlsUses(k.tls, `${base}.tls`) : [];
-  const sasl = k.sasl;
-  if (sasl) {
-    const ref = `${base}.sasl.secretRef`;
-    const name = sasl.secretRef.name;
-    uses.push(use(name, ref, `${base}.sasl.usernameKey`, sasl.usernameKey, DEFAULT_KEYS.username, 'text'));
-    uses.push(use(name, ref, `${base}.sasl.passwordKey`, sasl.passwordKey, DEFAULT_KEYS.password, 'text'));
-  }
-  return uses;
-}
-
-/** Every Secret key the metrics source of `mode` needs (empty: no credentials from Secrets). */
-export function secretUses(autoscaler: Autoscaler, mode: MetricsMode): SecretUse[] {
-  if (mode === 'prometheus' && autoscaler.prometheus) return prometheusUses(autoscaler.prometheus);
-  if (mode === 'kafka' && autoscaler.kafka) return kafkaUses(autoscaler.kafka);
-  return [];
-}
-
-/** The distinct Secret names, in the order the spec mentions them. */
-export const secretNames = (uses: readonly SecretUse[]): string[] => [...new Set(uses.map((u) => u.secret))];
-
-/** Identifies the Secrets' contents: the same string means the same credentials. */
-export function credentialsVersion(secrets: Iterable<SecretValue>): string {
-  return [...secrets]
-    .map((s) => `${s.name}:${s.uid}:${s.resourceVersion}`)
-    .sort()
-    .join(',');
-}
-
-const quoteKeys = (keys: readonly string[]) =>
-  `key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
-
-/** Looks the uses up in the Secrets; `problems` names each missing or unusable key. */
-class ValueLookup {
-  readonly problems: string[] = [];
-  constructor(
-    private readonly namespace: string,
-    private readonly secrets: ReadonlyMap<string, SecretValue>,
-  ) {}
-
-  get(u: SecretUse): string | undefined {
-    const secret = this.secrets.get(u.secret);
-    if (!secret) {
-      this.problems.push(`Secret ${this.namespace}/${u.secret} was not read (${u.ref})`);
-      return undefined;
-    }
-    const where = u.defaulted ? `the default of ${u.keyField}` : u.keyField;
-    const raw = secret.data[u.key];
-    if (raw === undefined) {
-      const present = Object.keys(secret.data).sort();
-      this.problems.push(
-        `Secret ${this.namespace}/${u.secret} has no key ${JSON.stringify(u.key)} (${where}); ` +
-          (present.length ? `it has ${quoteKeys(present)}` : 'it has no data'),
-      );
-      return undefined;
-    }
-    const text = raw.toString('utf8');
-    const value = u.kind === 'text' ? text.replace(/\r?\n$/, '') : text;
-    if (value.length === 0) {
-      this.problems.push(
-        `key ${JSON.stringify(u.key)} of Secret ${this.namespace}/${u.secret} is empty (${where})`,
-      );
-      return undefined;
-    }
-    if (u.kind === 'pem' && !value.includes('-----BEGIN ')) {
-      this.problems.push(
-        `key ${JSON.stringify(u.key)} of Secret ${this.namespace}/${u.secret} does not hold PEM data ` +
-          `(no "-----BEGIN" line; ${where})`,
-      );
-      return undefined;
-    }
-    return value;
-  }
-}
-
-function tlsValues(
-  tls: TlsSection,
-  uses: readonly SecretUse[],
-  lookup: ValueLookup,
-): { ca?: string; cert?: string; key?: string } {
-  const find = (suffix: string) => uses.find((u) => u.keyField.endsWith(suffix));
-  const ca = find('.caSecretRef.key');
-  const cert = find('.certSecretRef.certKey');
-  const key = find('.certSecretRef.keyKey');
-  const out: { ca?: string; cert?: string; key?: string } = {};
-  if (tls.caSecretRef && ca) {
-    const value = lookup.get(ca);
-    if (value !== undefined) out.ca = value;
-  }
-  if (tls.certSecretRef && cert && key) {
-    const c = lookup.get(cert);
-    const k = lookup.get(key);
-    if (c !== undefined) out.cert = c;
-    if (k !== undefined) out.key = k;
-  }
-  return out;
-}
-
-function prometheusCredentials(p: PrometheusAutoscaler, lookup: ValueLookup): PrometheusCredentials {
-  const uses = prometheusUses(p);
-  const out: PrometheusCredentials = {};
-  if (p.auth) {
-    const value = (field: string) => {
-      const u = uses.find((x) => x.keyField === `spec.autoscaler.prometheus.auth.${field}`);
-      return u ? lookup.get(u) : undefined;
-    };
-    if (p.auth.bearerTokenKey !== undefined) {
-      const bearerToken = value('bearerTokenKey');
-      if (bearerToken !== undefined) out.auth = { bearerToken };
-    } else {
-      const username = value('usernameKey');
-      const password = value('passwordKey');
-      if (username !== undefined && password !== undefined) out.auth = { username, password };
-    }
-  }
-  if (p.tls) {
-    out.tls = {
-      ...tlsValues(p.tls, uses, lookup),
-      ...(p.tls.insecureSkipVerify !== undefined ? { insecureSkipVerify: p.tls.insecureSkipVerify } : {}),
-      ...(p.tls.serverName !== undefined ? { serverName: p.tls.serverName } : {}),
-    };
-  }
-  return out;
-}
-
-function kafkaCredentials(k: KafkaAutoscaler, lookup: ValueLookup): KafkaCredentials {
-  const uses = kafkaUses(k);
-  const out: KafkaCredentials = {};
-  const tls = k.tls;
-  if (tls?.enabled) {
-    const custom =
-      tls.caSecretRef || tls.certSecretRef || tls.insecureSkipVerify !== undefined || tls.serverName;
-    out.tls = custom
-      ? {
-          ...tlsValues(tls, uses, lookup),
-          rejectUnauthorized: !tls.insecureSkipVerify,
-          ...(tls.serverName !== undefined ? { serverName: tls.serverName } : {}),
-        }
-      : true;
-  }
-  if (k.sasl) {
-    const username = lookup.get(uses.find((u) => u.keyField.endsWith('.sasl.usernameKey'))!);
-    const password = lookup.get(uses.find((u) => u.keyField.endsWith('.sasl.passwordKey'))!);
-    if (username !== undefined && password !== undefined)
-      out.sasl = { mechanism: k.sasl.mechanism, username, password };
-  }
-  return out;
-}
-
-/**
- * Secret data → provider options for the metrics source of `mode` (pure). `problems` lists every
- * missing, empty or malformed key, naming the Secret (`namespace/name`), the key and the field;
- * the credentials are usable only when it is empty.
- */
-export function buildCredentials(
-  namespace: string,
-  autoscaler: Autoscaler,
-  mode: MetricsMode,
-  secrets: ReadonlyMap<string, SecretValue>,
-): { credentials: MetricsCredentials; problems: string[] } {
-  const lookup = new ValueLookup(namespace, secrets);
-  const credentials: MetricsCredentials = {};
-  if (mode === 'prometheus' && autoscaler.prometheus)
-    credentials.prometheus = prometheusCredentials(autoscaler.prometheus, lookup);
-  if (mode === 'kafka' && autoscaler.kafka) credentials.kafka = kafkaCredentials(autoscaler.kafka, lookup);
-  return { credentials, problems: lookup.problems };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the Secrets.
 
 export type SecretFailure = 'NotFound' | 'Forbidden' | 'Failed';
 
@@ -295,27 +35,21 @@ export interface SecretReader {
   read(namespace: string, name: string): Promise<SecretValue>;
 }
 
-/** Reads Secrets with CoreV1Api.readNamespacedSecret: a GET by name, nothing else. */
+/**
+ * Reads Secrets with CoreV1Api.readNamespacedSecret: a GET by name, nothing else. The request's
+ * deadline is the client's own: give it a KubeConfig with deadlines (`withDeadlines`, as the
+ * operator does), so an API server that never answers fails the read instead of hanging it.
+ */
 export class ApiSecretReader implements SecretReader {
   private readonly core: CoreV1Api;
 
-  constructor(
-    kubeConfig: KubeConfig,
-    private readonly timeoutMs = 10_000,
-  ) {
+  constructor(kubeConfig: KubeConfig) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
   async read(namespace: string, name: string): Promise<SecretValue> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new SecretReadError('Failed', name, `timed out after ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-    });
     try {
-      const secret = await Promise.race([this.core.readNamespacedSecret({ name, namespace }), timeout]);
+      const secret = await this.core.readNamespacedSecret({ name, namespace });
       const data: Record<string, Buffer> = {};
       for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
       return {
@@ -325,12 +59,12 @@ export class ApiSecretReader implements SecretReader {
         data,
       };
     } catch (error) {
-      if (error instanceof SecretReadError) throw error;
       const { code, message } = describeApiError(error);
       const failure: SecretFailure = code === 404 ? 'NotFound' : code === 403 ? 'Forbidden' : 'Failed';
-      throw new SecretReadError(failure, name, code ? `HTTP ${code}: ${message}` : message);
-    } finally {
-      clearTimeout(timer);
+      // The client's deadline ends the request with an abort ("The user aborted a request.").
+      const aborted = (error as { name?: unknown }).name === 'AbortError';
+      const detail = aborted ? `no answer within the API request deadline (${message})` : message;
+      throw new SecretReadError(failure, name, code ? `HTTP ${code}: ${message}` : detail);
     }
   }
 }
@@ -383,18 +117,17 @@ export interface LoadedCredentials {
 }
 
 /**
- * Reads the Secrets the Consumer's metrics source needs (in its own namespace, in parallel, one
- * GET each) and builds the provider options. Rejects with a CredentialsError whose message names
- * every problem: a missing Secret or key (`namespace/name` and the key), a Secret the operator may
- * not read (with the command that grants it), any other API error.
+ * Reads the Secrets `plan` names (in the Consumer's namespace, in parallel, one GET each) and
+ * builds the client options. Rejects with a CredentialsError whose message names every problem:
+ * a missing Secret or key (`namespace/name` and the key), a Secret the operator may not read
+ * (with the command that grants it), any other API error.
  */
 export async function loadCredentials(
   reader: SecretReader,
   namespace: string,
-  autoscaler: Autoscaler,
-  mode: MetricsMode,
+  plan: CredentialsPlan<MetricsCredentials>,
 ): Promise<LoadedCredentials> {
-  const uses = secretUses(autoscaler, mode);
+  const uses = plan.uses;
   const names = secretNames(uses);
   const results = await Promise.allSettled(names.map((name) => reader.read(namespace, name)));
   const secrets = new Map<string, SecretValue>();
@@ -435,7 +168,7 @@ export async function loadCredentials(
       notFound.length === 0 && forbidden.length === 0 && failed.length > 0,
     );
   }
-  const built = buildCredentials(namespace, autoscaler, mode, secrets);
+  const built = buildCredentials(namespace, plan, secrets);
   if (built.problems.length > 0) throw new CredentialsError(built.problems.join('; '), false);
   return { version: credentialsVersion(secrets.values()), credentials: built.credentials };
 }

@@ -1,29 +1,23 @@
 // One metrics provider per Consumer, kept between reconciles (the Kafka provider computes rates
 // from its own history), re-created when the Consumer's metrics settings change, and read at
 // most once per minSyncPeriod — also across operator restarts, through status.lastSyncTime.
-// Credentials come from Secrets (credentials.ts), re-read with one GET each when a read is due
-// and at most once per minSyncPeriod; the provider is re-created when a Secret's uid or
-// resourceVersion changes.
+// The provider comes from the Consumer's metrics source (src/metrics/sources/). Credentials come
+// from Secrets (credentials.ts), re-read with one GET each when a read is due and at most once
+// per minSyncPeriod; the provider is re-created when a Secret's uid or resourceVersion changes.
 import type { Consumer } from '../api/schema.js';
 import type { AutoscaleConfig } from '../autoscale/config.js';
 import {
-  createKafkaProvider,
-  createPrometheusProvider,
-  createStaticProvider,
   fromLastSyncState,
   noopObserver,
   type MetricsProvider,
   type MetricsReading,
   type ProviderObserver,
 } from '../metrics/index.js';
+import { buildCredentials, credentialsPlan, type MetricsCredentials } from '../metrics/credentials.js';
+import { metricsSource } from '../metrics/sources/index.js';
+import type { CredentialsPlan } from '../metrics/sources/source.js';
 import { canonicalJson } from '../plan/hash.js';
-import {
-  CredentialsError,
-  loadCredentials,
-  secretUses,
-  type MetricsCredentials,
-  type SecretReader,
-} from './credentials.js';
+import { CredentialsError, loadCredentials, type SecretReader } from './credentials.js';
 
 export interface MetricsSync {
   /** Read in this reconcile: decisions may be made from it. */
@@ -35,6 +29,8 @@ export interface MetricsSync {
 
 interface Entry {
   key: string;
+  /** The Secrets the metrics settings name and how they become client options (walked once per settings). */
+  plan: CredentialsPlan<MetricsCredentials>;
   /** Created when the first read is due (and its credentials could be read). */
   provider: MetricsProvider | undefined;
   lastReadAt: Date | undefined;
@@ -52,37 +48,6 @@ interface Entry {
 }
 
 const READ_TIMEOUT_MS = 20_000;
-
-function createProvider(
-  consumer: Consumer,
-  config: AutoscaleConfig,
-  observer: ProviderObserver,
-  credentials: MetricsCredentials,
-): MetricsProvider {
-  const autoscaler = consumer.spec.autoscaler;
-  if (config.mode === 'prometheus') {
-    const p = autoscaler.prometheus!;
-    return createPrometheusProvider({
-      addresses: p.address,
-      offset: p.offset,
-      production: p.production,
-      consumption: p.consumption,
-      observer,
-      ...credentials.prometheus,
-    });
-  }
-  if (config.mode === 'kafka') {
-    const k = autoscaler.kafka!;
-    return createKafkaProvider({
-      brokers: k.brokers,
-      topic: k.topic,
-      groupId: k.groupId,
-      clientId: `konsumerator-${consumer.metadata.name}`,
-      ...credentials.kafka,
-    });
-  }
-  return createStaticProvider({ partitions: autoscaler.static!.partitions });
-}
 
 export class MetricsSources {
   private readonly entries = new Map<string, Entry>();
@@ -105,6 +70,7 @@ export class MetricsSources {
       await entry?.provider?.close?.().catch(() => undefined);
       entry = {
         key,
+        plan: credentialsPlan(consumer.spec.autoscaler, config.mode),
         provider: undefined,
         ...warmStart(consumer),
         credentialsVersion: undefined,
@@ -118,7 +84,7 @@ export class MetricsSources {
     }
     // A read is due: the credentials first (when they are due too), then the read.
     const warnings: string[] = [];
-    if (secretUses(consumer.spec.autoscaler, config.mode).length > 0) {
+    if (entry.plan.uses.length > 0) {
       const checked = entry.credentialsCheckedAt;
       if (!checked || now.getTime() - checked.getTime() >= config.minSyncPeriodMs) {
         await this.refreshCredentials(entry, consumer, config, now);
@@ -129,8 +95,10 @@ export class MetricsSources {
       }
       // An API hiccup while re-reading: keep the credentials read before, and say so.
       if (failure) warnings.push(`${failure.message}; using the credentials read before`);
-    } else {
-      entry.provider ??= createProvider(consumer, config, this.observerFor(consumer), {});
+    } else if (!entry.provider) {
+      // Nothing from Secrets: the client options are the section's own (e.g. TLS with the system CAs).
+      const { credentials } = buildCredentials(consumer.metadata.namespace, entry.plan, new Map());
+      entry.provider = await this.createProvider(consumer, config, credentials);
     }
     entry.lastAttemptAt = now;
     const deadline = AbortSignal.timeout(READ_TIMEOUT_MS);
@@ -161,16 +129,12 @@ export class MetricsSources {
     entry.credentialsCheckedAt = now;
     try {
       if (!this.secrets) throw new CredentialsError('credentials from Secrets are not available here', false);
-      const loaded = await loadCredentials(
-        this.secrets,
-        consumer.metadata.namespace,
-        consumer.spec.autoscaler,
-        config.mode,
-      );
+      const loaded = await loadCredentials(this.secrets, consumer.metadata.namespace, entry.plan);
       entry.credentialsError = undefined;
       if (entry.provider && entry.credentialsVersion === loaded.version) return;
       await entry.provider?.close?.().catch(() => undefined);
-      entry.provider = createProvider(consumer, config, this.observerFor(consumer), loaded.credentials);
+      entry.provider = undefined;
+      entry.provider = await this.createProvider(consumer, config, loaded.credentials);
       entry.credentialsVersion = loaded.version;
     } catch (error) {
       entry.credentialsError =
@@ -178,6 +142,22 @@ export class MetricsSources {
           ? error
           : new CredentialsError(error instanceof Error ? error.message : String(error), true);
     }
+  }
+
+  /** The provider of the Consumer's metrics source, with the client options from its Secrets. */
+  private createProvider(
+    consumer: Consumer,
+    config: AutoscaleConfig,
+    credentials: MetricsCredentials,
+  ): Promise<MetricsProvider> {
+    return metricsSource(config.mode).create(
+      consumer.spec.autoscaler[config.mode],
+      credentials[config.mode],
+      {
+        consumerName: consumer.metadata.name,
+        observer: this.observerFor(consumer),
+      },
+    );
   }
 
   /** When the next read is due, for requeueing. */

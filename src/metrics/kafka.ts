@@ -206,10 +206,6 @@ export class KafkaProvider implements MetricsProvider {
   }
 }
 
-export function createKafkaProvider(options: KafkaProviderOptions): KafkaProvider {
-  return new KafkaProvider(options);
-}
-
 function tlsOptions(tls: KafkaTls): NonNullable<Exclude<KafkaConfig['ssl'], boolean>> {
   return {
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),

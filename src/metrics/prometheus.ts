@@ -149,10 +149,6 @@ export class PrometheusProvider implements MetricsProvider {
   }
 }
 
-export function createPrometheusProvider(options: PrometheusProviderOptions): PrometheusProvider {
-  return new PrometheusProvider(options);
-}
-
 /** `<address>/api/v1/query`, keeping a path prefix (e.g. http://host/prometheus). */
 export function queryUrl(address: string): URL {
   let base: URL;

@@ -53,10 +53,6 @@ export class StaticProvider implements MetricsProvider {
   }
 }
 
-export function createStaticProvider(options: StaticProviderOptions): StaticProvider {
-  return new StaticProvider(options);
-}
-
 /** Validates inline values: integer keys, finite non-negative numbers. Throws listing every problem. */
 export function parseStaticPartitions(
   partitions: Record<string, PartitionSample>,

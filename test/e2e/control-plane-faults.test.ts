@@ -7,7 +7,7 @@
 // through the watches and relists.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
@@ -22,6 +22,7 @@ const skip = testEnv().controlUrl ? false : 'no harness control endpoint (run vi
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
 const consumers = new ConsumerClient();
 const apps = kubeConfig().makeApiClient(AppsV1Api);
+const core = kubeConfig().makeApiClient(CoreV1Api);
 let proxy: FaultProxy;
 let operator: Operator | undefined;
 
@@ -414,6 +415,76 @@ test(
     );
     t.diagnostic(
       `hung watch and hung apply (5 s deadlines): h-1 re-created ${seconds(repairedMs)} after the watch could resume`,
+    );
+  },
+);
+
+test(
+  'a Secret GET that never answers: the credentials read fails at the client deadline, and the next read gets the Secret',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const ns = await newNamespace('cp-secret-hang');
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'prom-auth' }, stringData: { token: 't' } },
+    });
+    const secretPath = `/api/v1/namespaces/${ns}/secrets/prom-auth`;
+    const mark = proxy.log.length;
+    proxy.add({
+      name: 'hung-secret',
+      match: (r) => r.method === 'GET' && r.path === secretPath,
+      action: { kind: 'hang' },
+      times: 1,
+    });
+    const query = { query: 'vector(1)', partitionLabel: 'partition' };
+    const s = spec(ns, 's', 1);
+    s.autoscaler = {
+      mode: 'prometheus',
+      prometheus: {
+        // Nothing listens there: once the Secret is read, the read fails on the connection instead.
+        address: ['http://127.0.0.1:1'],
+        offset: query,
+        production: query,
+        consumption: query,
+        auth: { secretRef: { name: 'prom-auth' }, bearerTokenKey: 'token' },
+        // The Secrets are read again once per minSyncPeriod: the first failure stays on the
+        // status for about 10 s after the 5 s deadline, long enough to be seen.
+        minSyncPeriod: '15s',
+        ratePerCore: 100,
+        ramPerCore: '100M',
+        tolerableLag: '5s',
+        criticalLag: '1h',
+        recoveryTime: '10s',
+      },
+    };
+    const t0 = Date.now();
+    await consumers.create(ns, 's', s);
+    const metricsMessage = async (pattern: RegExp) => {
+      const c = await consumers.get(ns, 's');
+      const metrics = c.status?.conditions?.find((x) => x.type === 'MetricsAvailable');
+      if (metrics?.status === 'False' && pattern.test(metrics.message)) return metrics.message;
+      throw new Error(`MetricsAvailable is ${metrics?.status} (${metrics?.message})`);
+    };
+    const failed = await waitFor('the hung Secret GET reported', () =>
+      metricsMessage(
+        new RegExp(
+          `cannot read Secret ${ns}/prom-auth \\(wanted: key "token".*\\): no answer within the API request deadline`,
+        ),
+      ),
+    );
+    const failedMs = Date.now() - t0;
+    await waitFor('the Secret read on the next try', () => metricsMessage(/prometheus: no usable answer/));
+    assert.equal(
+      proxy.count((e) => e.fault === 'hung-secret', mark),
+      1,
+      'the first GET hung',
+    );
+    assert.ok(
+      proxy.count((e) => e.path === secretPath && e.status === 200, mark) >= 1,
+      'a later GET read the Secret',
+    );
+    t.diagnostic(
+      `hung Secret GET (5 s request deadline) reported ${seconds(failedMs)} after create: ${failed}`,
     );
   },
 );

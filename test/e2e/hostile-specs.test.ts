@@ -631,7 +631,15 @@ export const CONTROLLER: ControllerCase[] = [
       });
       await createConsumer(ns, s);
     },
-    verify: (ns) => expectMetricsUnavailable(ns, /no-such-secret/),
+    verify: async (ns) => {
+      await expectMetricsUnavailable(ns, /no-such-secret/);
+      // The source's own check: SASL plain without TLS sends the password in clear.
+      await expectEvent(
+        ns,
+        'SpecWarning',
+        /spec\.autoscaler\.kafka\.sasl\.mechanism: is plain without tls\.enabled/,
+      );
+    },
   },
   {
     title: 'a broker address that does not resolve',

@@ -6,15 +6,18 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   buildCredentials,
+  credentialsPlan,
   credentialsVersion,
+  secretNames,
+  secretUses,
+  type SecretValue,
+} from '../../src/metrics/credentials.js';
+import {
   grantSecretsCommand,
   loadCredentials,
   SecretReadError,
-  secretNames,
-  secretUses,
   serviceAccountOf,
   type SecretReader,
-  type SecretValue,
 } from '../../src/controller/credentials.js';
 import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import { autoscaleConfig } from '../../src/autoscale/config.js';
@@ -88,8 +91,7 @@ describe('Secret data → provider options', () => {
     assert.deepEqual(secretNames(uses), ['prom-auth', 'prom-ca', 'prom-client']);
     const { credentials, problems } = buildCredentials(
       'shop',
-      spec.autoscaler,
-      'prometheus',
+      credentialsPlan(spec.autoscaler, 'prometheus'),
       secretsOf(
         secret('prom-auth', { token: 's3cret\n' }),
         secret('prom-ca', { 'ca.crt': PEM('CERTIFICATE') }),
@@ -117,8 +119,7 @@ describe('Secret data → provider options', () => {
     });
     const { credentials, problems } = buildCredentials(
       'shop',
-      spec.autoscaler,
-      'prometheus',
+      credentialsPlan(spec.autoscaler, 'prometheus'),
       secretsOf(secret('prom-auth', { user: 'reader', pass: 'pa ss ' })),
     );
     assert.deepEqual(problems, []);
@@ -136,8 +137,7 @@ describe('Secret data → provider options', () => {
     });
     const { problems } = buildCredentials(
       'shop',
-      spec.autoscaler,
-      'prometheus',
+      credentialsPlan(spec.autoscaler, 'prometheus'),
       secretsOf(
         secret('prom-auth', { tokn: 'x' }),
         secret('prom-ca', { 'ca.crt': 'not a certificate' }),
@@ -151,8 +151,7 @@ describe('Secret data → provider options', () => {
     ]);
     const empty = buildCredentials(
       'shop',
-      spec.autoscaler,
-      'prometheus',
+      credentialsPlan(spec.autoscaler, 'prometheus'),
       secretsOf(
         secret('prom-auth', { token: '\n' }),
         secret('prom-ca', {}),
@@ -170,8 +169,7 @@ describe('Secret data → provider options', () => {
     const sasl = { mechanism: 'scram-sha-512' as const, secretRef: { name: 'kafka-user' } };
     const plain = buildCredentials(
       'shop',
-      kafkaSpec({ tls: { enabled: true }, sasl }).autoscaler,
-      'kafka',
+      credentialsPlan(kafkaSpec({ tls: { enabled: true }, sasl }).autoscaler, 'kafka'),
       secretsOf(user),
     );
     assert.deepEqual(plain, {
@@ -185,8 +183,7 @@ describe('Secret data → provider options', () => {
     assert.deepEqual(
       buildCredentials(
         'shop',
-        withCa.autoscaler,
-        'kafka',
+        credentialsPlan(withCa.autoscaler, 'kafka'),
         secretsOf(secret('kafka-ca', { 'ca.pem': PEM('CERTIFICATE') })),
       ).credentials.kafka,
       { tls: { ca: PEM('CERTIFICATE'), rejectUnauthorized: true } },
@@ -194,16 +191,21 @@ describe('Secret data → provider options', () => {
     const insecure = kafkaSpec({
       tls: { enabled: true, insecureSkipVerify: true, serverName: 'kafka.test' },
     });
-    assert.deepEqual(buildCredentials('shop', insecure.autoscaler, 'kafka', new Map()).credentials.kafka, {
-      tls: { rejectUnauthorized: false, serverName: 'kafka.test' },
-    });
+    assert.deepEqual(
+      buildCredentials('shop', credentialsPlan(insecure.autoscaler, 'kafka'), new Map()).credentials.kafka,
+      {
+        tls: { rejectUnauthorized: false, serverName: 'kafka.test' },
+      },
+    );
     const off = kafkaSpec({ tls: { enabled: false } });
     assert.deepEqual(secretUses(off.autoscaler, 'kafka'), []);
-    assert.deepEqual(buildCredentials('shop', off.autoscaler, 'kafka', new Map()).credentials.kafka, {});
+    assert.deepEqual(
+      buildCredentials('shop', credentialsPlan(off.autoscaler, 'kafka'), new Map()).credentials.kafka,
+      {},
+    );
     const missing = buildCredentials(
       'shop',
-      kafkaSpec({ sasl }).autoscaler,
-      'kafka',
+      credentialsPlan(kafkaSpec({ sasl }).autoscaler, 'kafka'),
       secretsOf(secret('kafka-user', { user: 'x' })),
     );
     assert.deepEqual(missing.problems, [
@@ -255,7 +257,7 @@ describe('loading the Secrets', () => {
   test('a missing Secret and a forbidden one: one message, with the command that grants access', async () => {
     const reader = new MemorySecrets();
     reader.failures.set('prom-ca', forbidden('prom-ca'));
-    await assert.rejects(loadCredentials(reader, 'shop', spec.autoscaler, 'prometheus'), {
+    await assert.rejects(loadCredentials(reader, 'shop', credentialsPlan(spec.autoscaler, 'prometheus')), {
       name: 'CredentialsError',
       transient: false,
       message:
@@ -271,14 +273,14 @@ describe('loading the Secrets', () => {
     const reader = new MemorySecrets();
     reader.failures.set('prom-auth', new SecretReadError('Failed', 'prom-auth', 'HTTP 500: etcd timeout'));
     reader.put(secret('prom-ca', { 'ca.crt': PEM('CERTIFICATE') }));
-    await assert.rejects(loadCredentials(reader, 'shop', spec.autoscaler, 'prometheus'), {
+    await assert.rejects(loadCredentials(reader, 'shop', credentialsPlan(spec.autoscaler, 'prometheus')), {
       transient: true,
       message:
         'cannot read Secret shop/prom-auth (wanted: key "token" for spec.autoscaler.prometheus.auth.secretRef): HTTP 500: etcd timeout',
     });
     reader.failures.clear();
     reader.put(secret('prom-auth', { token: 't' }, '5'));
-    const loaded = await loadCredentials(reader, 'shop', spec.autoscaler, 'prometheus');
+    const loaded = await loadCredentials(reader, 'shop', credentialsPlan(spec.autoscaler, 'prometheus'));
     assert.deepEqual(loaded.credentials.prometheus, {
       auth: { bearerToken: 't' },
       tls: { ca: PEM('CERTIFICATE') },
