@@ -3,9 +3,7 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { Consumer } from './schema.js';
 import { Env } from './constants.js';
-import { policyFor, resolveSpec } from './resolve.js';
-import { scaledContainer } from '../autoscale/config.js';
-import { splitIntoBuckets } from '../plan/partitions.js';
+import { instanceCount, isAutoPolicy, policyFor, resolveSpec, scaledContainer } from './resolve.js';
 import { cpuMillis, memoryBytes } from './units.js';
 
 export interface SpecProblem {
@@ -46,7 +44,7 @@ export function validateConsumer(consumer: Consumer): Validation {
   }
   problems.push(...selectorProblems(spec.deploymentTemplate?.selector, template?.metadata?.labels ?? {}));
   const resolved = resolveSpec(spec);
-  const instances = splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance).length;
+  const instances = instanceCount(resolved.numPartitions, resolved.partitionsPerInstance);
   const longestName = `${spec.name}-${Math.max(0, instances - 1)}`;
   if (longestName.length > MAX_DEPLOYMENT_NAME) {
     problems.push({
@@ -96,11 +94,7 @@ export function validateConsumer(consumer: Consumer): Validation {
   }
   const autoscales = ['prometheus', 'kafka', 'static'].includes(spec.autoscaler?.mode ?? '');
   const policies = spec.resourcePolicy?.containerPolicies ?? [];
-  const anyAuto = [...names].some((n) => {
-    const policy =
-      policies.find((p) => p.containerName === n) ?? policies.find((p) => p.containerName === '*');
-    return policy !== undefined && policy.mode !== 'Off';
-  });
+  const anyAuto = [...names].some((n) => isAutoPolicy(policyFor(policies, n)));
   if (autoscales && !anyAuto) {
     warnings.push({
       field: 'spec.resourcePolicy.containerPolicies',

@@ -1,13 +1,14 @@
 // One autoscaling pass over the instances of a Consumer: signals → prediction → instance limits
 // → state machine → global budget. Pure: the same inputs and time give the same decisions.
 import type { ContainerPolicy } from '../api/schema.js';
-import type { Sizing } from '../plan/resources.js';
+import type { Sizing } from './sizing.js';
 import { allocateBudget } from './budget.js';
 import { limitToPolicy } from './limiter.js';
 import { decide, type PolicyDecision, type ScalingState } from './policy.js';
 import type { Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
-import { instanceSignal, type InstanceSignal, type PartitionSample } from './signals.js';
+import type { PartitionSample } from '../metrics/types.js';
+import { instanceSignal, type InstanceSignal } from './signals.js';
 import { cpuMillis, memoryBytes } from '../api/units.js';
 
 export interface InstanceInput {

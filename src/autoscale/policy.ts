@@ -5,7 +5,7 @@
 // lag; an instance without metrics, or a stalled one, is never moved; an instance whose lag is
 // not known for every partition never shrinks (and its lag-free count does not grow).
 import { ScalingStatus } from '../api/constants.js';
-import type { Sizing } from '../plan/resources.js';
+import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { InstanceSignal } from './signals.js';
 

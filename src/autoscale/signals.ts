@@ -1,14 +1,6 @@
 // From per-partition metrics to what the policy needs: lag in time, drain time, and whether the
 // consumer is stalled. A value that is not known stays undefined; it is never taken as zero.
-
-export interface PartitionSample {
-  /** Produced messages per second. */
-  production?: number;
-  /** Consumed (committed) messages per second. */
-  consumption?: number;
-  /** Messages behind the log end. */
-  behind?: number;
-}
+import type { PartitionSample } from '../metrics/types.js';
 
 export interface PartitionSignal {
   partition: number;

@@ -15,7 +15,8 @@ import type { InstanceOverride } from '../plan/render.js';
 import { instanceName, rfc3339Seconds } from '../plan/render.js';
 import { limitToPolicy } from '../autoscale/limiter.js';
 import { instanceSignal } from '../autoscale/signals.js';
-import { sizingOf, type Sizing } from '../plan/resources.js';
+import { sizingOf } from '../plan/resources.js';
+import type { Sizing } from '../autoscale/sizing.js';
 import { formatCpu, formatMemory } from '../api/units.js';
 import type { MetricsSources } from './metrics-sources.js';
 

@@ -16,7 +16,7 @@ import {
   type MetricsReading,
   type ProviderObserver,
 } from '../metrics/index.js';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import {
   CredentialsError,
   loadCredentials,

@@ -19,6 +19,7 @@ import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
 import type { Logger } from '../util/log.js';
+import { instanceIdFromName } from '../plan/render.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -186,7 +187,7 @@ export class Operator {
     const name = deployment.metadata?.name ?? '';
     for (const consumer of this.consumers.list(namespace)) {
       const prefix = consumer.spec?.name;
-      if (prefix && name.startsWith(`${prefix}-`) && /^\d+$/.test(name.slice(prefix.length + 1))) {
+      if (prefix && instanceIdFromName(name, prefix) !== undefined) {
         this.queue.add(consumerKey(namespace, consumer.metadata.name));
       }
     }

@@ -8,8 +8,9 @@ import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
 import { limitToPolicy } from '../../autoscale/limiter.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
-import { instanceSignal, type PartitionSample } from '../../autoscale/signals.js';
-import type { Sizing } from '../../plan/resources.js';
+import { instanceSignal } from '../../autoscale/signals.js';
+import type { PartitionSample } from '../../metrics/types.js';
+import type { Sizing } from '../../autoscale/sizing.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { newUnit, type ChangeMode } from '../world.js';
 
