@@ -11,7 +11,7 @@ import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
-import { LagFreeCounter } from './autoscaling.js';
+import { ScalingMemory } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
 import { withDeadlines, type RequestDeadlines } from './kube-config.js';
 import type { WatchTiming } from './cache.js';
@@ -107,7 +107,7 @@ export class Operator {
       log,
       clock: options.clock ?? (() => new Date()),
       sources: this.sources,
-      lagFree: new LagFreeCounter(),
+      scalingMemory: new ScalingMemory(),
     });
   }
 
