@@ -8,7 +8,8 @@ import { policyFor, resolveSpec } from '../api/resolve.js';
 import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
-import { toLastSyncState, partitionRanges } from '../metrics/index.js';
+import { toLastSyncState, partitionRanges, type MetricsReading } from '../metrics/index.js';
+import { hasAnyMetric } from '../autoscale/signals.js';
 import { observeInstances } from '../plan/consumer-plan.js';
 import type { InstanceOverride } from '../plan/render.js';
 import { instanceName, rfc3339Seconds } from '../plan/render.js';
@@ -145,15 +146,7 @@ export async function autoscaleStep(
     };
   }
   const reading = sync.reading!;
-  const metricsCondition: ConditionInput = {
-    type: 'MetricsAvailable',
-    status: 'True',
-    reason: reading.warnings.length ? 'PartialData' : 'Read',
-    message: reading.warnings.length
-      ? reading.warnings.slice(0, 5).join('; ').slice(0, 2000)
-      : // No time here: a message that changed at every read would be a status write per read.
-        `metrics read for all ${consumer.spec.numPartitions} partitions`,
-  };
+  const metricsCondition = metricsAvailable(config.mode, consumer.spec.numPartitions, reading);
   const { buckets, byId } = observeInstances(consumer, deployments);
   const policies = consumer.spec.resourcePolicy?.containerPolicies ?? [];
   const policy = policyFor(policies, config.container);
@@ -279,6 +272,50 @@ export async function autoscaleStep(
       allocated: result.allocated,
       budget: config.budget,
     },
+  };
+}
+
+/**
+ * MetricsAvailable for a reading: False (NoData) when no partition has any value, since nothing
+ * can be decided; True otherwise, PartialData when some values are missing or the source warned.
+ * No time in the messages: a message that changed at every read would be a status write per read.
+ * The NoData message is built from the spec alone.
+ */
+export function metricsAvailable(
+  mode: string,
+  numPartitions: number,
+  reading: MetricsReading,
+): ConditionInput {
+  const unknown: number[] = [];
+  for (let p = 0; p < numPartitions; p++) if (!hasAnyMetric(reading.partitions.get(p))) unknown.push(p);
+  const known = numPartitions - unknown.length;
+  if (numPartitions > 0 && known === 0) {
+    return {
+      type: 'MetricsAvailable',
+      status: 'False',
+      reason: 'NoData',
+      message: `the ${mode} source answered, but with no value for any of the ${numPartitions} partitions; no instance is resized until it has some`,
+    };
+  }
+  if (unknown.length === 0 && reading.warnings.length === 0) {
+    return {
+      type: 'MetricsAvailable',
+      status: 'True',
+      reason: 'Read',
+      message: `metrics read for all ${numPartitions} partitions`,
+    };
+  }
+  const coverage =
+    unknown.length > 0
+      ? [
+          `metrics for ${known} of ${numPartitions} partitions, none for partitions ${partitionRanges(unknown)}`,
+        ]
+      : [];
+  return {
+    type: 'MetricsAvailable',
+    status: 'True',
+    reason: 'PartialData',
+    message: [...coverage, ...reading.warnings.slice(0, 5)].join('; ').slice(0, 2000),
   };
 }
 

@@ -1,6 +1,6 @@
 // One sizing path: `autoscale()` decides for new and existing instances alike, its outcome says
 // what it saw, predicted, clamped and when the next change may come, and the controller renders
-// (or, in dry-run, only reports) that outcome.
+// (or, in dry-run, only reports) that outcome; MetricsAvailable says what the reading holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Deployment } from '@kubernetes/client-node';
@@ -9,7 +9,7 @@ import { autoscale, type InstanceInput } from '../../src/autoscale/autoscale.js'
 import { naivePredictor, proactivePredictor } from '../../src/autoscale/predictor.js';
 import { limitedByBudget, decideStart, type ScalingState } from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
-import { autoscaleStep, ScalingMemory } from '../../src/controller/autoscaling.js';
+import { autoscaleStep, metricsAvailable, ScalingMemory } from '../../src/controller/autoscaling.js';
 import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import type { PartitionSample } from '../../src/metrics/types.js';
 import { planConsumer } from '../../src/plan/consumer-plan.js';
@@ -331,4 +331,67 @@ test('dry-run keeps its own state: the pending period runs, then the recommendat
   } finally {
     await sources.closeAll();
   }
+});
+
+test('MetricsAvailable: False (NoData) when no partition has any value; PartialData counts the known ones', () => {
+  const reading = (entries: [number, PartitionSample][], warnings: string[] = []) => ({
+    time: now,
+    partitions: new Map(entries),
+    warnings,
+  });
+  assert.deepEqual(
+    metricsAvailable(
+      'prometheus',
+      3,
+      reading(
+        [
+          [0, {}],
+          [1, {}],
+          [2, {}],
+        ],
+        ['no series'],
+      ),
+    ),
+    {
+      type: 'MetricsAvailable',
+      status: 'False',
+      reason: 'NoData',
+      message:
+        'the prometheus source answered, but with no value for any of the 3 partitions; no instance is resized until it has some',
+    },
+  );
+  const partial = metricsAvailable(
+    'kafka',
+    4,
+    reading(
+      [
+        [0, { behind: 0 }],
+        [1, {}],
+        [2, { production: 1 }],
+        [3, {}],
+      ],
+      ['first read'],
+    ),
+  );
+  assert.equal(partial.status, 'True');
+  assert.equal(partial.reason, 'PartialData');
+  assert.equal(partial.message, 'metrics for 2 of 4 partitions, none for partitions 1,3; first read');
+  // Every partition known, but the source warned (a value left out, duplicated series...).
+  const warned = metricsAvailable('prometheus', 1, reading([[0, { behind: 3 }]], ['production_rate: NaN']));
+  assert.deepEqual(
+    [warned.status, warned.reason, warned.message],
+    ['True', 'PartialData', 'production_rate: NaN'],
+  );
+  const read = metricsAvailable(
+    'static',
+    2,
+    reading([
+      [0, { behind: 0 }],
+      [1, { production: 0 }],
+    ]),
+  );
+  assert.deepEqual(
+    [read.status, read.reason, read.message],
+    ['True', 'Read', 'metrics read for all 2 partitions'],
+  );
 });
