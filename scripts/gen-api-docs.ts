@@ -16,7 +16,7 @@ import {
   DEFAULT_PENDING_SCALE_DOWN,
   DEFAULT_PENDING_SCALE_UP,
 } from '../src/api/resolve.js';
-import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from '../src/api/units.js';
+import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from '../src/util/units.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 
 const OUT = join(REPO_ROOT, 'docs', 'api.md');

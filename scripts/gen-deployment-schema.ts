@@ -38,7 +38,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import * as prettier from 'prettier';
-import { QUANTITY_PATTERN } from '../src/api/units.js';
+import { QUANTITY_PATTERN } from '../src/util/units.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import { startTestPlane } from '../src/testplane/index.js';
 

@@ -23,7 +23,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 import { Kafka, logLevel } from 'kafkajs';
 import { GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { Consumer } from '../src/api/schema.js';
-import { parseDuration } from '../src/api/units.js';
+import { parseDuration } from '../src/util/units.js';
 import { applyObjects, installCrd } from '../src/cli/install.js';
 import { operatorManifests, OPERATOR_NAME } from '../src/cli/manifests.js';
 import { demoConsumerSpec } from '../src/cli/demo-consumer.js';

@@ -4,7 +4,7 @@
 // extensions the rules use: quantities (`quantity()`, `isLessThan`, `isGreaterThan`, `compareTo`)
 // and URLs (`isURL()`, `url()`, `getHostname`, `getPort`, read with the WHATWG URL parser).
 import { Environment } from '@marcbachmann/cel-js';
-import { GO_DURATION_PATTERN, parseQuantity } from './units.js';
+import { GO_DURATION_PATTERN, parseQuantity } from '../util/units.js';
 
 /** A Kubernetes resource.Quantity in CEL, by its value in base units. */
 class Quantity {

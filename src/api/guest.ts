@@ -9,7 +9,7 @@ import { API_VERSION, GROUP, KIND } from './constants.js';
 import { ConsumerSpec, type Condition, type Consumer, type ConsumerStatus } from './schema.js';
 import { checkStructural } from './structural.js';
 import type { SpecProblem } from './validate.js';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from '../util/hash.js';
 
 const prefix = `${GROUP}/`;
 

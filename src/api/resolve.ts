@@ -2,6 +2,7 @@
 import type { ConsumerSpec, ContainerPolicy } from './schema.js';
 import { Env } from './constants.js';
 import { isMetricsMode } from '../metrics/sources/index.js';
+import { cpuMillis } from '../util/units.js';
 
 export const DEFAULT_PENDING_SCALE_UP = '5m';
 export const DEFAULT_PENDING_SCALE_DOWN = '15m';
@@ -21,6 +22,14 @@ export interface ResolvedSpec {
 }
 
 export const DEFAULT_GOMEMLIMIT_RATIO = 0.8;
+
+/**
+ * How many instances `numPartitions` split into buckets of `perInstance` make: ceil(n / per),
+ * a bucket size below 1 counting as 1 (the original's rule; plan/partitions.ts splits them).
+ */
+export function instanceCount(numPartitions: number, perInstance: number): number {
+  return numPartitions <= 0 ? 0 : Math.ceil(numPartitions / (perInstance > 0 ? perInstance : 1));
+}
 
 export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
   const perInstance = spec.numPartitionsPerInstance ?? 0;
@@ -54,4 +63,27 @@ export function policyFor(
   return (
     policies.find((p) => p.containerName === containerName) ?? policies.find((p) => p.containerName === '*')
   );
+}
+
+/** The operator owns this policy's container's CPU and memory: a policy whose mode is not Off. */
+export const isAutoPolicy = (policy: ContainerPolicy | undefined): policy is ContainerPolicy =>
+  policy !== undefined && policy.mode !== 'Off';
+
+const fixedCpu = (policy: ContainerPolicy) =>
+  policy.minAllowed?.cpu !== undefined &&
+  policy.maxAllowed?.cpu !== undefined &&
+  cpuMillis(policy.minAllowed.cpu) === cpuMillis(policy.maxAllowed.cpu);
+
+/**
+ * The container that follows the metrics: `autoscaler.container`, else the first container with
+ * an Auto policy whose CPU range is not fixed (a sidecar pinned to min = max is not it), else the
+ * first container with an Auto policy.
+ */
+export function scaledContainer(spec: ConsumerSpec): string | undefined {
+  const names = (spec.deploymentTemplate?.template?.spec?.containers ?? []).map((c) => c.name);
+  const policies = spec.resourcePolicy?.containerPolicies ?? [];
+  if (spec.autoscaler?.container && names.includes(spec.autoscaler.container))
+    return spec.autoscaler.container;
+  const auto = names.filter((n) => isAutoPolicy(policyFor(policies, n)));
+  return auto.find((n) => !fixedCpu(policyFor(policies, n)!)) ?? auto[0];
 }

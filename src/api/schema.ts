@@ -5,12 +5,21 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
 import { Env } from './constants.js';
-import { Duration, object, q, Quantity, rules, StringEnum, StringMap, type Rule } from './schema-parts.js';
+import {
+  Duration,
+  object,
+  q,
+  Quantity,
+  rules,
+  StringEnum,
+  StringMap,
+  type Rule,
+} from '../util/schema-parts.js';
 import type { KafkaSection } from '../metrics/sources/kafka.js';
 import type { PrometheusSection } from '../metrics/sources/prometheus.js';
 import { describeModes, METRICS_MODES, sectionSchemas, specRules } from '../metrics/sources/index.js';
 
-export { Quantity } from './schema-parts.js';
+export { Quantity } from '../util/schema-parts.js';
 
 /** Env vars the operator injects besides the partition list. */
 const RESERVED_ENV = [Env.instance, Env.numPartitions, Env.numInstances, Env.goMaxProcs, Env.goMemLimit];

@@ -4,10 +4,8 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import { isMetricsMode, metricsSource } from '../metrics/sources/index.js';
 import type { Consumer } from './schema.js';
 import { Env } from './constants.js';
-import { policyFor, resolveSpec } from './resolve.js';
-import { scaledContainer } from '../autoscale/config.js';
-import { splitIntoBuckets } from '../plan/partitions.js';
-import { cpuMillis, memoryBytes } from './units.js';
+import { instanceCount, isAutoPolicy, policyFor, resolveSpec, scaledContainer } from './resolve.js';
+import { cpuMillis, memoryBytes } from '../util/units.js';
 
 export interface SpecProblem {
   field: string;
@@ -47,7 +45,7 @@ export function validateConsumer(consumer: Consumer): Validation {
   }
   problems.push(...selectorProblems(spec.deploymentTemplate?.selector, template?.metadata?.labels ?? {}));
   const resolved = resolveSpec(spec);
-  const instances = splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance).length;
+  const instances = instanceCount(resolved.numPartitions, resolved.partitionsPerInstance);
   const longestName = `${spec.name}-${Math.max(0, instances - 1)}`;
   if (longestName.length > MAX_DEPLOYMENT_NAME) {
     problems.push({
@@ -100,11 +98,7 @@ export function validateConsumer(consumer: Consumer): Validation {
   warnings.push(...source.warnings);
   const autoscales = isMetricsMode(spec.autoscaler?.mode);
   const policies = spec.resourcePolicy?.containerPolicies ?? [];
-  const anyAuto = [...names].some((n) => {
-    const policy =
-      policies.find((p) => p.containerName === n) ?? policies.find((p) => p.containerName === '*');
-    return policy !== undefined && policy.mode !== 'Off';
-  });
+  const anyAuto = [...names].some((n) => isAutoPolicy(policyFor(policies, n)));
   if (autoscales && !anyAuto) {
     warnings.push({
       field: 'spec.resourcePolicy.containerPolicies',

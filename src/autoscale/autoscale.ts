@@ -1,25 +1,37 @@
-// One autoscaling pass over the instances of a Consumer: signals → prediction → instance limits
-// → state machine → global budget. Pure: the same inputs and time give the same decisions.
+// One autoscaling pass over the instances of a Consumer, new and existing alike: signals →
+// prediction → instance limits → when to change (policy.ts) → global budget. It is the only place
+// where a sizing is decided: the controller renders its outcomes (or, in dry-run, reports them),
+// and the simulator applies them. Pure: the same inputs and time give the same outcomes.
 import type { ContainerPolicy } from '../api/schema.js';
-import type { Sizing } from '../plan/resources.js';
+import { cpuMillis, memoryBytes } from '../util/units.js';
+import type { PartitionSample } from '../metrics/types.js';
 import { allocateBudget } from './budget.js';
 import { limitToPolicy } from './limiter.js';
-import { decide, type PolicyDecision, type ScalingState } from './policy.js';
+import { decide, decideStart, limitedByBudget, type PolicyDecision, type ScalingState } from './policy.js';
 import type { Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
-import { instanceSignal, type InstanceSignal, type PartitionSample } from './signals.js';
-import { cpuMillis, memoryBytes } from '../api/units.js';
+import { instanceSignal, type InstanceSignal } from './signals.js';
+import type { Sizing } from './sizing.js';
 
 export interface InstanceInput {
   id: number;
   partitions: readonly number[];
   /** Policy of the scaled container. */
   policy: ContainerPolicy | undefined;
-  /** The scaled container's resources now. */
+  /**
+   * The scaled container's resources now. For a new instance: what it starts with when there is
+   * no prediction (the fallback).
+   */
   current: Sizing;
   state: ScalingState;
   /** The Deployment carries the disable-autoscaler annotation. */
   paused: boolean;
+  /**
+   * The instance has no Deployment yet: it starts at once at its prediction within its policy, or
+   * at `current` without a prediction. The global budget does not hold it back (the original
+   * ignored the budget when it created an instance); it counts from the instance's next read on.
+   */
+  isNew?: boolean;
 }
 
 export interface Budget {
@@ -36,16 +48,34 @@ export interface AutoscaleInput {
   budget?: Budget;
 }
 
+/**
+ * Everything about one instance's decision, from its inputs to when it may change next: what the
+ * controller renders, the dry-run reports, and what an explanation of the decision would show.
+ */
 export interface InstanceOutcome {
   id: number;
+  /** No Deployment yet: `sizing` is what it is created with. */
+  isNew: boolean;
+  /** Its partitions' metrics as the decision saw them: lag, stalls, what is unknown. */
   signal: InstanceSignal;
-  /** What the predictor asked for; undefined without metrics. */
+  /** Its resources before this pass (for a new instance: the fallback). */
+  current: Sizing;
+  /** What the predictor asked for; undefined without a production rate. */
   prediction: Sizing | undefined;
-  /** Within the policy (and the budget). */
+  /**
+   * The prediction within the container policy (the policy maximum at critical lag); `current`
+   * without a prediction.
+   */
   target: Sizing;
+  /** CPU the policy kept from the prediction, millicores (0: none). */
+  policyShortageMillis: number;
+  /** What the global budget kept from the change, when it kept anything. */
+  budgetCut: { cpuMillis: number; memoryBytes: number } | undefined;
   decision: PolicyDecision;
-  /** What the scaled container gets: the target when applied, else its current resources. */
+  /** What the scaled container gets: the target (or the budget's share of it) when applied, else `current`. */
   sizing: Sizing;
+  /** When the pending period the decision waits for ends, if it waits for one. */
+  nextChangeAt: Date | undefined;
 }
 
 export interface AutoscaleResult {
@@ -83,18 +113,12 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
       settings.tolerableLagMs,
       settings.criticalLagMs,
     );
-    const prediction = signal.unknown ? undefined : input.predictor(signal.partitions, settings);
+    const prediction = input.predictor(signal.partitions, settings);
     const limited = prediction
       ? limitToPolicy(prediction, instance.policy, signal.critical)
       : { target: instance.current, cpuShortage: 0 };
-    const decision = instance.paused
-      ? {
-          apply: false,
-          direction: 'none' as const,
-          state: instance.state,
-          saturationMillis: undefined,
-          reason: 'paused by annotation',
-        }
+    const decision = instance.isNew
+      ? decideStart({ now, cpuShortage: limited.cpuShortage, predicted: prediction !== undefined })
       : decide({
           settings,
           now,
@@ -103,6 +127,7 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
           target: limited.target,
           cpuShortage: limited.cpuShortage,
           signal,
+          paused: instance.paused,
         });
     return {
       instance,
@@ -114,17 +139,17 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
     };
   });
 
+  const existing = first.filter((f) => !f.instance.isNew);
   const grant = (key: 'cpu' | 'memory', cap: number | undefined) => {
     if (cap === undefined) return undefined;
     const pick = (s: Sizing) => (key === 'cpu' ? s.cpuRequest : s.memoryRequest) ?? 0;
     return allocateBudget(
-      first.map((f) => ({
+      existing.map((f) => ({
         id: f.instance.id,
         current: pick(f.instance.current),
         proposed: pick(f.proposed),
-        // A paused instance, or one whose metrics are unknown, is never cut by the budget.
-        floor:
-          f.instance.paused || f.signal.unknown ? pick(f.instance.current) : floorOf(f.instance.policy, key),
+        // An instance the policy holds as it is (paused, no metrics) is not cut by the budget either.
+        floor: f.decision.held ? pick(f.instance.current) : floorOf(f.instance.policy, key),
         lagging: f.signal.lagging,
       })),
       cap,
@@ -134,40 +159,34 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
   const memoryGrants = grant('memory', input.budget?.memoryBytes);
 
   const instances = first.map((f): InstanceOutcome => {
-    const sizing = withGranted(f.proposed, cpuGrants?.get(f.instance.id), memoryGrants?.get(f.instance.id));
-    const cutByBudget = (f.proposed.cpuRequest ?? 0) - (sizing.cpuRequest ?? 0);
-    let decision = f.decision;
-    if (cutByBudget > 0 || (sizing.memoryRequest ?? 0) < (f.proposed.memoryRequest ?? 0)) {
-      // The budget took part of the change: decide again against what can be had, so the state
-      // says SATURATED with the missing CPU, and a forced cut is applied.
-      const changed =
-        sizing.cpuRequest !== f.instance.current.cpuRequest ||
-        sizing.memoryRequest !== f.instance.current.memoryRequest;
-      const shortage = f.limited.cpuShortage + Math.max(0, cutByBudget);
-      decision = {
-        ...f.decision,
-        apply: changed,
-        direction: changed
-          ? (sizing.cpuRequest ?? 0) >= (f.instance.current.cpuRequest ?? 0)
-            ? 'up'
-            : 'down'
-          : 'none',
-        state: {
-          ...f.decision.state,
-          status: 'SATURATED',
-          changedAt: f.instance.state.status === 'SATURATED' ? f.instance.state.changedAt : now,
-        },
-        saturationMillis: shortage > 0 ? shortage : undefined,
-        reason: `${f.decision.reason}; limited by the global budget`,
-      };
-    }
+    const granted = withGranted(f.proposed, cpuGrants?.get(f.instance.id), memoryGrants?.get(f.instance.id));
+    const cpuCut = (f.proposed.cpuRequest ?? 0) - (granted.cpuRequest ?? 0);
+    const memoryCut = (f.proposed.memoryRequest ?? 0) - (granted.memoryRequest ?? 0);
+    const cut = cpuCut > 0 || memoryCut > 0;
+    const decision = cut
+      ? limitedByBudget({
+          now,
+          state: f.instance.state,
+          current: f.instance.current,
+          decision: f.decision,
+          granted,
+          cpuShortage: f.limited.cpuShortage + Math.max(0, cpuCut),
+        })
+      : f.decision;
+    const waiting = decision.waiting;
     return {
       id: f.instance.id,
+      isNew: f.instance.isNew === true,
       signal: f.signal,
+      current: f.instance.current,
       prediction: f.prediction,
       target: f.limited.target,
+      policyShortageMillis: f.limited.cpuShortage,
+      budgetCut: cut ? { cpuMillis: Math.max(0, cpuCut), memoryBytes: Math.max(0, memoryCut) } : undefined,
       decision,
-      sizing: decision.apply ? sizing : f.instance.current,
+      sizing: decision.apply ? granted : f.instance.current,
+      nextChangeAt:
+        waiting?.for === 'pending-period' ? new Date(now.getTime() + waiting.remainingMs) : undefined,
     };
   });
   const sum = (pick: (s: Sizing) => number | undefined) =>

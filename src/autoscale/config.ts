@@ -1,8 +1,8 @@
 // The autoscaling part of a Consumer spec, resolved: which metrics source, the numbers, the
 // budget and the container whose resources follow the metrics.
-import type { ConsumerSpec, ContainerPolicy } from '../api/schema.js';
-import { policyFor, DEFAULT_PENDING_SCALE_DOWN, DEFAULT_PENDING_SCALE_UP } from '../api/resolve.js';
-import { cpuMillis, memoryBytes, parseDuration } from '../api/units.js';
+import type { ConsumerSpec } from '../api/schema.js';
+import { scaledContainer, DEFAULT_PENDING_SCALE_DOWN, DEFAULT_PENDING_SCALE_UP } from '../api/resolve.js';
+import { cpuMillis, memoryBytes, parseDuration } from '../util/units.js';
 import { isMetricsMode, metricsSource, type MetricsMode } from '../metrics/sources/index.js';
 import type { Budget } from './autoscale.js';
 import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
@@ -58,24 +58,4 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
   };
-}
-
-const isAuto = (policy: ContainerPolicy | undefined) => policy !== undefined && policy.mode !== 'Off';
-const fixedCpu = (policy: ContainerPolicy) =>
-  policy.minAllowed?.cpu !== undefined &&
-  policy.maxAllowed?.cpu !== undefined &&
-  cpuMillis(policy.minAllowed.cpu) === cpuMillis(policy.maxAllowed.cpu);
-
-/**
- * The container that follows the metrics: `autoscaler.container`, else the first container with
- * an Auto policy whose CPU range is not fixed (a sidecar pinned to min = max is not it), else the
- * first container with an Auto policy.
- */
-export function scaledContainer(spec: ConsumerSpec): string | undefined {
-  const names = (spec.deploymentTemplate?.template?.spec?.containers ?? []).map((c) => c.name);
-  const policies = spec.resourcePolicy?.containerPolicies ?? [];
-  if (spec.autoscaler?.container && names.includes(spec.autoscaler.container))
-    return spec.autoscaler.container;
-  const auto = names.filter((n) => isAuto(policyFor(policies, n)));
-  return auto.find((n) => !fixedCpu(policyFor(policies, n)!)) ?? auto[0];
 }

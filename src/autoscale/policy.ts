@@ -3,9 +3,11 @@
 // state) turns into PENDING_SCALE_UP when the instance starts lagging; SATURATED can grow again
 // when capacity appears; an instance only shrinks after a number of consecutive syncs without
 // lag; an instance without metrics, or a stalled one, is never moved; an instance whose lag is
-// not known for every partition never shrinks (and its lag-free count does not grow).
+// not known for every partition never shrinks (and its lag-free count does not grow). A new
+// instance starts at its target at once; a change the global budget cuts short ends SATURATED.
+// Every state, and every rule about missing metrics, is decided here.
 import { ScalingStatus } from '../api/constants.js';
-import type { Sizing } from '../plan/resources.js';
+import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { InstanceSignal } from './signals.js';
 
@@ -28,9 +30,25 @@ export interface PolicyInput {
   /** CPU the policy or the budget kept from the prediction, millicores. */
   cpuShortage: number;
   signal: InstanceSignal;
+  /** The Deployment carries the disable-autoscaler annotation. */
+  paused?: boolean;
 }
 
-export type Direction = 'up' | 'down' | 'none';
+/** `start`: a new instance is created with its target. */
+export type Direction = 'up' | 'down' | 'start' | 'none';
+
+/** What an instance waits for before its resources may change; none: the next read may change them. */
+export type Waiting =
+  /** The pending period: it ends `remainingMs` from now, if the need lasts that long. */
+  | { for: 'pending-period'; direction: 'up' | 'down'; remainingMs: number }
+  /** This many more reads without lag before a scale-down. */
+  | { for: 'lag-free-reads'; remaining: number }
+  /** Metrics (or the lag of every partition, for a scale-down): nothing moves without them. */
+  | { for: 'metrics' }
+  /** A partition behind that consumes nothing: more CPU would not help. */
+  | { for: 'consumption' }
+  /** The disable-autoscaler annotation to be removed. */
+  | { for: 'unpause' };
 
 export interface PolicyDecision {
   /** Apply `target` now. */
@@ -40,6 +58,9 @@ export interface PolicyDecision {
   /** For the cpu-saturation-level annotation; undefined removes it. */
   saturationMillis: number | undefined;
   reason: string;
+  /** Paused, or without metrics: nothing moves this instance, not even the global budget. */
+  held: boolean;
+  waiting: Waiting | undefined;
 }
 
 /** Compares requests, CPU first and memory only when CPU is equal (as the original since v1.1.0). */
@@ -58,26 +79,58 @@ function outcomes(input: PolicyInput, lagFreeSyncs: number) {
     reason: string,
     apply = false,
     direction: Direction = 'none',
+    waiting?: Waiting,
   ): PolicyDecision => ({
     apply,
     direction: apply ? direction : 'none',
     state: { status, changedAt: status === state.status ? state.changedAt : now, lagFreeSyncs },
     saturationMillis: status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
     reason,
+    held: false,
+    waiting,
   });
   return {
     to,
     settled: (reason: string, apply = false, direction: Direction = 'none') =>
       to(cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, reason, apply, direction),
-    keep: (reason: string): PolicyDecision => ({
+    keep: (reason: string, waiting?: Waiting, held = false): PolicyDecision => ({
       apply: false,
       direction: 'none',
       state: { ...state, lagFreeSyncs },
       saturationMillis: state.status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
       reason,
+      held,
+      waiting,
     }),
   };
 }
+
+/**
+ * Consecutive reads without lag, this one included. A read in which some partition's lag is
+ * unknown proves nothing about lag: it is not counted (nor does it reset the count).
+ */
+function countLagFree(state: ScalingState, signal: InstanceSignal): number {
+  return signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
+}
+
+/** Decisions that come before any rule: a paused instance, an instance without metrics. */
+function held(input: PolicyInput, lagFreeSyncs: number): PolicyDecision | undefined {
+  const { keep } = outcomes(input, lagFreeSyncs);
+  // Paused: not even the lag-free count moves, and no saturation is reported.
+  if (input.paused)
+    return {
+      ...keep('paused by annotation', { for: 'unpause' }, true),
+      state: input.state,
+      saturationMillis: undefined,
+    };
+  if (input.signal.unknown)
+    return keep('no metrics for its partitions: resources stay as they are', { for: 'metrics' }, true);
+  return undefined;
+}
+
+/** Time left of a pending period that started at `since`. */
+const remaining = (since: Date | undefined, now: Date, periodMs: number) =>
+  Math.max(0, periodMs - elapsed(since, now));
 
 /**
  * The proactive rules (default predictor). Scale-ups do not wait for the lag to reach
@@ -89,12 +142,9 @@ function outcomes(input: PolicyInput, lagFreeSyncs: number) {
  * the pending period, and a target at least SCALE_DOWN_MARGIN below the current request (so
  * noise does not restart pods).
  */
-function decideProactively(input: PolicyInput): PolicyDecision {
+function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
   const { settings, now, state, signal } = input;
-  // A read in which some partition's lag is unknown proves nothing about lag: it is not counted.
-  const lagFreeSyncs = signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
   const { to, settled, keep } = outcomes(input, lagFreeSyncs);
-  if (signal.unknown) return keep('no metrics for its partitions: resources stay as they are');
   const cmp = compareRequests(input.target, input.current);
   const lagMs = signal.maxLagMs ?? 0;
   const half = settings.tolerableLagMs / 2;
@@ -109,7 +159,10 @@ function decideProactively(input: PolicyInput): PolicyDecision {
         ? settled('more is estimated, but the instance keeps up')
         : to(ScalingStatus.running, 'more is estimated, but the instance keeps up');
     }
-    if (signal.stalled) return keep('behind, but a partition consumes nothing: more CPU would not help');
+    if (signal.stalled)
+      return keep('behind, but a partition consumes nothing: more CPU would not help', {
+        for: 'consumption',
+      });
     const breachMs = signal.lagging ? 0 : growth > 0 ? (settings.tolerableLagMs - lagMs) / growth : Infinity;
     if (breachMs <= settings.pendingScaleUpMs)
       return settled(
@@ -122,16 +175,26 @@ function decideProactively(input: PolicyInput): PolicyDecision {
     if (state.status === ScalingStatus.pendingScaleUp) {
       return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
         ? settled('short of capacity for the whole pending period: scaling up', true, 'up')
-        : keep('short of capacity: waiting for the pending period before scaling up');
+        : keep('short of capacity: waiting for the pending period before scaling up', {
+            for: 'pending-period',
+            direction: 'up',
+            remainingMs: remaining(state.changedAt, now, settings.pendingScaleUpMs),
+          });
     }
-    return to(ScalingStatus.pendingScaleUp, 'short of capacity: more is needed');
+    return to(ScalingStatus.pendingScaleUp, 'short of capacity: more is needed', false, 'none', {
+      for: 'pending-period',
+      direction: 'up',
+      remainingMs: settings.pendingScaleUpMs,
+    });
   }
 
   // cmp < 0: less is needed.
   if (signal.lagging || lagMs >= half)
     return settled('less is estimated, but a backlog is still being drained: no scale-down');
   if (!signal.lagKnown)
-    return keep('less is estimated, but the lag of a partition is unknown: no scale-down');
+    return keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
+      for: 'metrics',
+    });
   const cpuTarget = input.target.cpuRequest ?? 0;
   const cpuNow = input.current.cpuRequest ?? 0;
   if (cpuTarget > cpuNow * (1 - SCALE_DOWN_MARGIN))
@@ -169,27 +232,42 @@ function scaleDownWhenDue(input: PolicyInput, lagFreeSyncs: number): PolicyDecis
     return to(
       ScalingStatus.running,
       `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
+      false,
+      'none',
+      { for: 'lag-free-reads', remaining: settings.scaleDownAfterLagFreeSyncs - lagFreeSyncs },
     );
   if (state.status === ScalingStatus.pendingScaleDown) {
     return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
       ? settled('no lag for the whole pending period: scaling down', true, 'down')
-      : keep('no lag: waiting for the pending period before scaling down');
+      : keep('no lag: waiting for the pending period before scaling down', {
+          for: 'pending-period',
+          direction: 'down',
+          remainingMs: remaining(state.changedAt, now, settings.pendingScaleDownMs),
+        });
   }
   if (settings.pendingScaleDownMs === 0)
     return settled('no lag: scaling down at once (no pending period)', true, 'down');
-  return to(ScalingStatus.pendingScaleDown, 'less is needed');
+  return to(ScalingStatus.pendingScaleDown, 'less is needed', false, 'none', {
+    for: 'pending-period',
+    direction: 'down',
+    remainingMs: settings.pendingScaleDownMs,
+  });
 }
 
+/** When and how an existing instance's resources change: the rules of its predictor. */
 export function decide(input: PolicyInput): PolicyDecision {
-  return input.settings.proactive ? decideProactively(input) : decideAsTheOriginal(input);
+  const lagFreeSyncs = countLagFree(input.state, input.signal);
+  return (
+    held(input, lagFreeSyncs) ??
+    (input.settings.proactive
+      ? decideProactively(input, lagFreeSyncs)
+      : decideAsTheOriginal(input, lagFreeSyncs))
+  );
 }
 
-function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
+function decideAsTheOriginal(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
   const { settings, now, state, signal } = input;
-  const lagFreeSyncs = signal.lagging ? 0 : signal.lagKnown ? state.lagFreeSyncs + 1 : state.lagFreeSyncs;
   const { to, settled, keep } = outcomes(input, lagFreeSyncs);
-
-  if (signal.unknown) return keep('no metrics for its partitions: resources stay as they are');
   const cmp = compareRequests(input.target, input.current);
 
   if (cmp === 0)
@@ -203,20 +281,94 @@ function decideAsTheOriginal(input: PolicyInput): PolicyDecision {
         ? settled('more is estimated, but there is no lag')
         : to(ScalingStatus.running, 'more is estimated, but there is no lag');
     }
-    if (signal.stalled) return keep('lagging, but a partition consumes nothing: more CPU would not help');
+    if (signal.stalled)
+      return keep('lagging, but a partition consumes nothing: more CPU would not help', {
+        for: 'consumption',
+      });
     if (state.status === ScalingStatus.pendingScaleUp) {
       return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
         ? settled('lagging for the whole pending period: scaling up', true, 'up')
-        : keep('lagging: waiting for the pending period before scaling up');
+        : keep('lagging: waiting for the pending period before scaling up', {
+            for: 'pending-period',
+            direction: 'up',
+            remainingMs: remaining(state.changedAt, now, settings.pendingScaleUpMs),
+          });
     }
     if (settings.pendingScaleUpMs === 0)
       return settled('lagging: scaling up at once (no pending period)', true, 'up');
-    return to(ScalingStatus.pendingScaleUp, 'lagging: more is needed');
+    return to(ScalingStatus.pendingScaleUp, 'lagging: more is needed', false, 'none', {
+      for: 'pending-period',
+      direction: 'up',
+      remainingMs: settings.pendingScaleUpMs,
+    });
   }
 
   // cmp < 0: less is needed.
   if (signal.lagging) return settled('less is estimated, but the instance is lagging: no scale-down');
   if (!signal.lagKnown)
-    return keep('less is estimated, but the lag of a partition is unknown: no scale-down');
+    return keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
+      for: 'metrics',
+    });
   return scaleDownWhenDue(input, lagFreeSyncs);
+}
+
+/**
+ * A new instance (no Deployment yet) starts at its target at once, whatever the rules: no pending
+ * period and no lag condition, as the original created instances. It is SATURATED when the policy
+ * kept CPU from the prediction. Without a prediction its target is the fallback.
+ */
+export function decideStart(input: { now: Date; cpuShortage: number; predicted: boolean }): PolicyDecision {
+  const saturated = input.cpuShortage > 0;
+  return {
+    apply: true,
+    direction: 'start',
+    state: {
+      status: saturated ? ScalingStatus.saturated : ScalingStatus.running,
+      changedAt: input.now,
+      lagFreeSyncs: 0,
+    },
+    saturationMillis: saturated ? input.cpuShortage : undefined,
+    reason: input.predicted
+      ? 'a new instance starts at the prediction'
+      : 'no metrics for its partitions: a new instance starts at the fallback',
+    held: false,
+    waiting: undefined,
+  };
+}
+
+export interface BudgetInput {
+  now: Date;
+  /** The state before this read. */
+  state: ScalingState;
+  current: Sizing;
+  /** The decision without a budget. */
+  decision: PolicyDecision;
+  /** What the budget grants: the decision's sizing with its requests cut. */
+  granted: Sizing;
+  /** CPU kept from the prediction by the policy and the budget together, millicores. */
+  cpuShortage: number;
+}
+
+/**
+ * The budget took part of the change: decide again against what can be had. The instance is
+ * SATURATED with the missing CPU; what the budget grants is applied when it differs from what
+ * the instance has (also a cut it forces when the cap was lowered).
+ */
+export function limitedByBudget(input: BudgetInput): PolicyDecision {
+  const { now, state, current, decision, granted, cpuShortage } = input;
+  const changed =
+    granted.cpuRequest !== current.cpuRequest || granted.memoryRequest !== current.memoryRequest;
+  return {
+    ...decision,
+    apply: changed,
+    direction: changed ? ((granted.cpuRequest ?? 0) >= (current.cpuRequest ?? 0) ? 'up' : 'down') : 'none',
+    state: {
+      ...decision.state,
+      status: ScalingStatus.saturated,
+      changedAt: state.status === ScalingStatus.saturated ? state.changedAt : now,
+    },
+    saturationMillis: cpuShortage > 0 ? cpuShortage : undefined,
+    reason: `${decision.reason}; limited by the global budget`,
+    waiting: changed ? undefined : decision.waiting,
+  };
 }

@@ -1,7 +1,7 @@
 // Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
 // original's formula, kept exact (reference 6.2); `proactive` (the default) sizes for production
 // and drains the whole backlog.
-import type { Sizing } from '../plan/resources.js';
+import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';
 
@@ -64,8 +64,10 @@ export function sizeForRate(
 /**
  * The original's naive predictor. A partition whose production rate is unknown counts as the
  * busiest partition that has one (the original's partial-metrics rule, which it also applied to
- * partitions that produce nothing; here a known 0 stays 0). With no production rate at all there
- * is no prediction, and the caller keeps what the instance has.
+ * partitions that produce nothing; here a known 0 stays 0). An idle instance gets the smallest
+ * size of the formula (one CPU step), where the original used the policy fallback: both rules of
+ * the original were about missing data, which it could not tell from a measured 0. With no
+ * production rate at all there is no prediction, and the caller keeps what the instance has.
  */
 export const naivePredictor: Predictor = (partitions, settings) => {
   const known = partitions.filter((p) => p.sample.production !== undefined);

@@ -1,14 +1,10 @@
 // From per-partition metrics to what the policy needs: lag in time, drain time, and whether the
 // consumer is stalled. A value that is not known stays undefined; it is never taken as zero.
+import type { PartitionSample } from '../metrics/types.js';
 
-export interface PartitionSample {
-  /** Produced messages per second. */
-  production?: number;
-  /** Consumed (committed) messages per second. */
-  consumption?: number;
-  /** Messages behind the log end. */
-  behind?: number;
-}
+/** Something is known about the partition: one of its three values at least. */
+export const hasAnyMetric = (sample: PartitionSample | undefined): boolean =>
+  sample?.production !== undefined || sample?.behind !== undefined || sample?.consumption !== undefined;
 
 export interface PartitionSignal {
   partition: number;
@@ -64,12 +60,7 @@ export function instanceSignal(
   const signals = partitions.map((p) => partitionSignal(p, samples.get(p)));
   const lags = signals.map((s) => s.lagMs).filter((l): l is number => l !== undefined);
   const maxLagMs = lags.length > 0 ? Math.max(...lags) : undefined;
-  const unknown = signals.every(
-    (s) =>
-      s.sample.production === undefined &&
-      s.sample.behind === undefined &&
-      s.sample.consumption === undefined,
-  );
+  const unknown = signals.every((s) => !hasAnyMetric(s.sample));
   return {
     partitions: signals,
     maxLagMs,

@@ -26,7 +26,7 @@ import {
 } from './demo-consumer.js';
 import { renderConsumer, renderInstances } from './table.js';
 import { VERSION as BINARY_VERSION } from './version.js';
-import { parseDuration } from '../api/units.js';
+import { parseDuration } from '../util/units.js';
 
 export interface DemoOptions {
   kubeconfig?: string;

@@ -1,7 +1,7 @@
 // `konsumerator loadgen` and `konsumerator simulate-group`: the load generator and the simulated
 // consumer group of src/loadgen as commands, for demos and experiments against real clusters.
 import { runConsumerGroup, runLoad, type LoadProfile } from '../loadgen/index.js';
-import { parseDuration } from '../api/units.js';
+import { parseDuration } from '../util/units.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
 export interface LoadgenOptions {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
-import { parseDuration } from '../api/units.js';
+import { parseDuration } from '../util/units.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { DEFAULT_NAMESPACE, VERSION } from './version.js';
 

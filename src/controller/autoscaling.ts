@@ -4,19 +4,18 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
 import type { Condition, Consumer, ConsumerStatus, InstanceStatus } from '../api/schema.js';
-import { compareRequests } from '../autoscale/policy.js';
-import { policyFor } from '../api/resolve.js';
+import { policyFor, resolveSpec } from '../api/resolve.js';
 import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
-import { toLastSyncState, partitionRanges } from '../metrics/index.js';
+import { toLastSyncState, partitionRanges, type MetricsReading } from '../metrics/index.js';
+import { hasAnyMetric } from '../autoscale/signals.js';
 import { observeInstances } from '../plan/consumer-plan.js';
 import type { InstanceOverride } from '../plan/render.js';
 import { instanceName, rfc3339Seconds } from '../plan/render.js';
-import { limitToPolicy } from '../autoscale/limiter.js';
-import { instanceSignal } from '../autoscale/signals.js';
-import { sizingOf, type Sizing } from '../plan/resources.js';
-import { formatCpu, formatMemory } from '../api/units.js';
+import { decideSizing, runningFallback, sizingOf } from '../plan/resources.js';
+import type { Sizing } from '../autoscale/sizing.js';
+import { formatCpu, formatMemory } from '../util/units.js';
 import type { MetricsSources } from './metrics-sources.js';
 
 type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
@@ -52,6 +51,9 @@ const NONE: AutoscaleStep = {
   requeueAfterMs: undefined,
 };
 
+/** A new instance has no state yet. */
+const NO_STATE: ScalingState = { status: undefined, changedAt: undefined, lagFreeSyncs: 0 };
+
 const isStatus = (value: string | undefined): value is ScalingStatus =>
   value !== undefined && (Object.values(ScalingStatus) as string[]).includes(value);
 
@@ -71,14 +73,36 @@ const describe = (s: Sizing) =>
   `cpu ${s.cpuRequest !== undefined ? formatCpu(s.cpuRequest) : '-'}/${s.cpuLimit !== undefined ? formatCpu(s.cpuLimit) : '-'}, ` +
   `memory ${s.memoryRequest !== undefined ? formatMemory(s.memoryRequest) : '-'}`;
 
-/** In-memory count of consecutive lag-free syncs per instance (lost on restart: scale-down then waits longer). */
-export class LagFreeCounter {
-  private readonly counts = new Map<string, number>();
-  get(uid: string, id: number): number {
-    return this.counts.get(`${uid}/${id}`) ?? 0;
+/**
+ * What the autoscaler remembers of each instance between reads, in memory (lost on restart: a
+ * scale-down then waits for its lag-free reads again, a dry-run's pending periods start over):
+ * the count of consecutive lag-free reads, and in dry-run the state the instance would be in
+ * (the annotations, where the state lives otherwise, are not written in dry-run).
+ */
+export class ScalingMemory {
+  private readonly lagFree = new Map<string, number>();
+  private readonly dryRun = new Map<string, ScalingState>();
+  private readonly key = (uid: string, id: number) => `${uid}/${id}`;
+
+  lagFreeSyncs(uid: string, id: number): number {
+    return this.lagFree.get(this.key(uid, id)) ?? 0;
   }
-  set(uid: string, id: number, value: number): void {
-    this.counts.set(`${uid}/${id}`, value);
+
+  dryRunState(uid: string, id: number): ScalingState | undefined {
+    return this.dryRun.get(this.key(uid, id));
+  }
+
+  remember(uid: string, id: number, lagFreeSyncs: number, dryRunState: ScalingState | undefined): void {
+    const key = this.key(uid, id);
+    this.lagFree.set(key, lagFreeSyncs);
+    if (dryRunState) this.dryRun.set(key, dryRunState);
+    else this.dryRun.delete(key);
+  }
+
+  /** Drops what is remembered of Consumers other than these. */
+  retain(uids: ReadonlySet<string>): void {
+    for (const map of [this.lagFree, this.dryRun])
+      for (const key of map.keys()) if (!uids.has(key.slice(0, key.lastIndexOf('/')))) map.delete(key);
   }
 }
 
@@ -86,7 +110,7 @@ export async function autoscaleStep(
   consumer: Consumer,
   deployments: readonly V1Deployment[],
   sources: MetricsSources,
-  lagFree: LagFreeCounter,
+  memory: ScalingMemory,
   now: Date,
 ): Promise<AutoscaleStep> {
   const config = autoscaleConfig(consumer.spec);
@@ -122,59 +146,45 @@ export async function autoscaleStep(
     };
   }
   const reading = sync.reading!;
-  const metricsCondition: ConditionInput = {
-    type: 'MetricsAvailable',
-    status: 'True',
-    reason: reading.warnings.length ? 'PartialData' : 'Read',
-    message: reading.warnings.length
-      ? reading.warnings.slice(0, 5).join('; ').slice(0, 2000)
-      : // No time here: a message that changed at every read would be a status write per read.
-        `metrics read for all ${consumer.spec.numPartitions} partitions`,
-  };
+  const metricsCondition = metricsAvailable(config.mode, consumer.spec.numPartitions, reading);
   const { buckets, byId } = observeInstances(consumer, deployments);
   const policies = consumer.spec.resourcePolicy?.containerPolicies ?? [];
   const policy = policyFor(policies, config.container);
   const container = config.container;
-  const overrides = new Map<number, InstanceOverride>();
-
-  // New instances start at the prediction from the latest reading (as the original did).
-  buckets.forEach((partitions, id) => {
-    if (byId.has(id) || config.dryRun) return;
-    const signal = instanceSignal(
-      partitions,
-      reading.partitions,
-      config.settings.tolerableLagMs,
-      config.settings.criticalLagMs,
-    );
-    const prediction = signal.unknown ? undefined : config.predictor(signal.partitions, config.settings);
-    if (!prediction) return;
-    const limited = limitToPolicy(prediction, policy, signal.critical);
-    overrides.set(id, {
-      container,
-      sizing: limited.target,
-      scaling: {
-        status: limited.cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running,
-        changedAt: now,
-        saturationMillis: limited.cpuShortage > 0 ? limited.cpuShortage : undefined,
-      },
-    });
+  const uid = consumer.metadata.uid;
+  const { fallbackStrategy } = resolveSpec(consumer.spec);
+  // What a new instance gets without a prediction: the same fallback the plan renders.
+  const fallback = decideSizing({
+    policy,
+    current: undefined,
+    strategy: fallbackStrategy,
+    fallbackFromRunning: runningFallback(container, buckets.length, [...byId.values()], fallbackStrategy),
   });
 
-  if (!sync.fresh) {
-    // Between reads nothing is decided: instances keep their resources and state.
-    return { overrides, status: {}, conditions: [metricsCondition], events: [], requeueAfterMs };
-  }
-
-  const inputs: InstanceInput[] = [...byId.entries()].map(([id, deployment]) => ({
-    id,
-    partitions: buckets[id]!,
-    policy,
-    current: sizingOf(
-      deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.resources,
-    ),
-    state: stateOf(deployment, lagFree.get(consumer.metadata.uid, id)),
-    paused: deployment.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
-  }));
+  // New instances start at the prediction from the latest reading (as the original did), fresh
+  // or not; existing ones are decided about only on a fresh read.
+  const inputs: InstanceInput[] = [];
+  buckets.forEach((partitions, id) => {
+    const deployment = byId.get(id);
+    if (!deployment) {
+      inputs.push({ id, partitions, policy, current: fallback, state: NO_STATE, paused: false, isNew: true });
+      return;
+    }
+    if (!sync.fresh) return;
+    const state = stateOf(deployment, memory.lagFreeSyncs(uid, id));
+    inputs.push({
+      id,
+      partitions,
+      policy,
+      current: sizingOf(
+        deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.resources,
+      ),
+      state: config.dryRun
+        ? { ...(memory.dryRunState(uid, id) ?? state), lagFreeSyncs: state.lagFreeSyncs }
+        : state,
+      paused: deployment.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
+    });
+  });
   const result = autoscale({
     settings: config.settings,
     predictor: config.predictor,
@@ -183,26 +193,42 @@ export async function autoscaleStep(
     instances: inputs,
     ...(config.budget ? { budget: config.budget } : {}),
   });
+  const overrides = new Map<number, InstanceOverride>();
   const events: ScaleEvent[] = [];
   const instanceStatus: InstanceStatus[] = [];
+  const existing = result.instances.filter((o) => !o.isNew);
   for (const outcome of result.instances) {
-    const input = inputs.find((i) => i.id === outcome.id)!;
-    instanceStatus.push(describeInstance(outcome, input, buckets[outcome.id]!, config.dryRun));
+    if (!outcome.isNew) {
+      instanceStatus.push(describeInstance(outcome, buckets[outcome.id]!, config.dryRun));
+      // Dry-run: after a change it would make, the instance stays in the state that led to it
+      // (nothing changed), so the recommendation stands for as long as its reasons do.
+      const input = inputs.find((i) => i.id === outcome.id)!;
+      const dryRunState = config.dryRun
+        ? outcome.decision.apply
+          ? input.state
+          : outcome.decision.state
+        : undefined;
+      memory.remember(uid, outcome.id, outcome.decision.state.lagFreeSyncs, dryRunState);
+    }
     if (config.dryRun) continue; // dry-run: instances keep their resources and annotations
-    lagFree.set(consumer.metadata.uid, outcome.id, outcome.decision.state.lagFreeSyncs);
-    const status = outcome.decision.state.status ?? ScalingStatus.running;
     overrides.set(outcome.id, {
       container,
       sizing: outcome.sizing,
       scaling: {
-        status,
+        status: outcome.decision.state.status ?? ScalingStatus.running,
         changedAt: outcome.decision.state.changedAt,
         saturationMillis: outcome.decision.saturationMillis,
       },
     });
-    if (outcome.decision.apply) events.push(scaleEvent(consumer, outcome, input.current));
+    if (outcome.decision.apply && !outcome.isNew) events.push(scaleEvent(consumer, outcome));
   }
-  const stalled = result.instances.flatMap((o) =>
+
+  if (!sync.fresh) {
+    // Between reads nothing is decided: instances keep their resources and state.
+    return { overrides, status: {}, conditions: [metricsCondition], events: [], requeueAfterMs };
+  }
+
+  const stalled = existing.flatMap((o) =>
     o.signal.partitions.filter((p) => p.stalled).map((p) => p.partition),
   );
   const conditions: ConditionInput[] = [
@@ -229,7 +255,7 @@ export async function autoscaleStep(
       instances: mostInteresting(instanceStatus),
       lastSyncTime: rfc3339Seconds(now),
       lastSyncState: toLastSyncState(reading),
-      lagging: result.instances.filter((o) => o.signal.lagging).length,
+      lagging: existing.filter((o) => o.signal.lagging).length,
     },
     conditions,
     events,
@@ -237,7 +263,7 @@ export async function autoscaleStep(
     syncCheckpointMs: Math.max(SYNC_CHECKPOINT_MS, config.minSyncPeriodMs),
     observed: {
       lagSecondsByPartition: new Map(
-        result.instances.flatMap((o) =>
+        existing.flatMap((o) =>
           o.signal.partitions
             .filter((p) => p.lagMs !== undefined)
             .map((p) => [p.partition, p.lagMs! / 1000] as const),
@@ -246,6 +272,50 @@ export async function autoscaleStep(
       allocated: result.allocated,
       budget: config.budget,
     },
+  };
+}
+
+/**
+ * MetricsAvailable for a reading: False (NoData) when no partition has any value, since nothing
+ * can be decided; True otherwise, PartialData when some values are missing or the source warned.
+ * No time in the messages: a message that changed at every read would be a status write per read.
+ * The NoData message is built from the spec alone.
+ */
+export function metricsAvailable(
+  mode: string,
+  numPartitions: number,
+  reading: MetricsReading,
+): ConditionInput {
+  const unknown: number[] = [];
+  for (let p = 0; p < numPartitions; p++) if (!hasAnyMetric(reading.partitions.get(p))) unknown.push(p);
+  const known = numPartitions - unknown.length;
+  if (numPartitions > 0 && known === 0) {
+    return {
+      type: 'MetricsAvailable',
+      status: 'False',
+      reason: 'NoData',
+      message: `the ${mode} source answered, but with no value for any of the ${numPartitions} partitions; no instance is resized until it has some`,
+    };
+  }
+  if (unknown.length === 0 && reading.warnings.length === 0) {
+    return {
+      type: 'MetricsAvailable',
+      status: 'True',
+      reason: 'Read',
+      message: `metrics read for all ${numPartitions} partitions`,
+    };
+  }
+  const coverage =
+    unknown.length > 0
+      ? [
+          `metrics for ${known} of ${numPartitions} partitions, none for partitions ${partitionRanges(unknown)}`,
+        ]
+      : [];
+  return {
+    type: 'MetricsAvailable',
+    status: 'True',
+    reason: 'PartialData',
+    message: [...coverage, ...reading.warnings.slice(0, 5)].join('; ').slice(0, 2000),
   };
 }
 
@@ -268,35 +338,25 @@ function mostInteresting(list: InstanceStatus[]): InstanceStatus[] {
 const cpuText = (millis: number | undefined) => (millis === undefined ? undefined : formatCpu(millis));
 const memoryText = (bytes: number | undefined) => (bytes === undefined ? undefined : formatMemory(bytes));
 
+/** The instance's line in status.instances, from its decision (in dry-run: the decision not applied). */
 function describeInstance(
   outcome: InstanceOutcome,
-  input: InstanceInput,
   partitions: readonly number[],
   dryRun: boolean,
 ): InstanceStatus {
-  const cmp = compareRequests(outcome.target, input.current);
-  const wouldChange =
-    cmp > 0
-      ? outcome.signal.lagging && !outcome.signal.stalled
-      : cmp < 0 && !outcome.signal.lagging && outcome.signal.lagKnown;
-  const action: InstanceStatus['action'] = dryRun
-    ? wouldChange
-      ? cmp > 0
-        ? 'would-scale-up'
-        : 'would-scale-down'
-      : 'none'
-    : outcome.decision.apply
-      ? outcome.decision.direction === 'down'
-        ? 'scale-down'
-        : 'scale-up'
-      : 'none';
+  const { decision } = outcome;
+  const direction = decision.direction === 'down' ? 'down' : 'up';
+  const action: InstanceStatus['action'] = !decision.apply
+    ? 'none'
+    : dryRun
+      ? `would-scale-${direction}`
+      : `scale-${direction}`;
   const entry: InstanceStatus = { id: outcome.id, partitions: partitionRanges(partitions), action };
-  const state = dryRun ? input.state.status : outcome.decision.state.status;
-  if (state) entry.state = state;
+  if (decision.state.status) entry.state = decision.state.status;
   if (outcome.signal.maxLagMs !== undefined) entry.lagSeconds = Math.floor(outcome.signal.maxLagMs / 1000);
   const fields: [keyof InstanceStatus, string | undefined][] = [
-    ['cpu', cpuText(input.current.cpuRequest)],
-    ['memory', memoryText(input.current.memoryRequest)],
+    ['cpu', cpuText(outcome.current.cpuRequest)],
+    ['memory', memoryText(outcome.current.memoryRequest)],
     ['targetCpu', cpuText(outcome.target.cpuRequest)],
     ['targetMemory', memoryText(outcome.target.memoryRequest)],
   ];
@@ -304,13 +364,13 @@ function describeInstance(
   return entry;
 }
 
-function scaleEvent(consumer: Consumer, outcome: InstanceOutcome, current: Sizing): ScaleEvent {
+function scaleEvent(consumer: Consumer, outcome: InstanceOutcome): ScaleEvent {
   const name = instanceName(consumer.spec.name, outcome.id);
   const lag =
     outcome.signal.maxLagMs !== undefined ? `, lag ${Math.round(outcome.signal.maxLagMs / 1000)}s` : '';
   return {
     type: 'Normal',
     reason: outcome.decision.direction === 'down' ? 'ScaledDown' : 'ScaledUp',
-    message: `${name}: ${describe(current)} → ${describe(outcome.sizing)} (${outcome.decision.reason}${lag})`,
+    message: `${name}: ${describe(outcome.current)} → ${describe(outcome.sizing)} (${outcome.decision.reason}${lag})`,
   };
 }

@@ -5,7 +5,7 @@ import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@k
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import type { SpecProblem } from '../api/validate.js';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { withoutManagedFields } from './trim.js';
 import { ResourceCache, type WatchTiming } from './cache.js';
 import type { KubeWriter } from './kube.js';

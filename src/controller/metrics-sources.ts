@@ -16,7 +16,7 @@ import {
 import { buildCredentials, credentialsPlan, type MetricsCredentials } from '../metrics/credentials.js';
 import { metricsSource } from '../metrics/sources/index.js';
 import type { CredentialsPlan } from '../metrics/sources/source.js';
-import { canonicalJson } from '../plan/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import { CredentialsError, loadCredentials, type SecretReader } from './credentials.js';
 
 export interface MetricsSync {

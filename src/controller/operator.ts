@@ -11,7 +11,7 @@ import { Reconciler, consumerKey } from './reconciler.js';
 import { MetricsSources } from './metrics-sources.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
-import { LagFreeCounter } from './autoscaling.js';
+import { ScalingMemory } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
 import { withDeadlines, type RequestDeadlines } from './kube-config.js';
 import type { WatchTiming } from './cache.js';
@@ -19,6 +19,7 @@ import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
 import type { Logger } from '../util/log.js';
+import { instanceIdFromName } from '../plan/render.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -106,7 +107,7 @@ export class Operator {
       log,
       clock: options.clock ?? (() => new Date()),
       sources: this.sources,
-      lagFree: new LagFreeCounter(),
+      scalingMemory: new ScalingMemory(),
     });
   }
 
@@ -186,7 +187,7 @@ export class Operator {
     const name = deployment.metadata?.name ?? '';
     for (const consumer of this.consumers.list(namespace)) {
       const prefix = consumer.spec?.name;
-      if (prefix && name.startsWith(`${prefix}-`) && /^\d+$/.test(name.slice(prefix.length + 1))) {
+      if (prefix && instanceIdFromName(name, prefix) !== undefined) {
         this.queue.add(consumerKey(namespace, consumer.metadata.name));
       }
     }

@@ -3,7 +3,7 @@
 // status and events and retried with backoff, and never stops the others.
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
-import { autoscaleStep, type AutoscaleStep, type LagFreeCounter } from './autoscaling.js';
+import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autoscaling.js';
 import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
@@ -30,7 +30,8 @@ export interface ReconcilerDeps {
   log: Logger;
   clock: () => Date;
   sources: MetricsSources;
-  lagFree: LagFreeCounter;
+  /** What the autoscaler remembers of each instance between reads. */
+  scalingMemory: ScalingMemory;
   /** How many writes run at once within one reconcile. */
   writeConcurrency?: number;
 }
@@ -104,7 +105,7 @@ export class Reconciler {
       return { failures: [] };
     }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
-    const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.lagFree, now);
+    const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (
       step.conditions.some(
         (c) => c.type === 'MetricsAvailable' && c.status === 'False' && c.reason === 'ReadFailed',
@@ -301,9 +302,10 @@ export class Reconciler {
       metrics.globalMemoryLimit.set({ consumer: name }, budget.memoryBytes);
   }
 
-  /** Closes the metrics providers of Consumers that no longer exist. */
+  /** Closes the metrics providers of Consumers that no longer exist, and forgets their instances. */
   private async forgetRemovedSources(): Promise<void> {
     const live = new Set(this.deps.consumers.list().map((c) => c.metadata.uid));
+    this.deps.scalingMemory.retain(live);
     for (const uid of this.deps.sources.uids()) if (!live.has(uid)) await this.deps.sources.forget(uid);
   }
 

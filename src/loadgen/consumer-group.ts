@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { Annotation } from '../api/constants.js';
-import { parseQuantity } from '../api/units.js';
+import { parseQuantity } from '../util/units.js';
 import { parsePartitionList } from '../plan/partitions.js';
 
 export interface ConsumerInstance {

@@ -2,7 +2,6 @@
 // ({ "<partition>": { productionRate, consumptionRate, messageBehind } }, int64 values), so a
 // restarted operator resumes from status. Unknown values are omitted (the fields are optional);
 // the original wrote 0 for missing metrics, so a 0 read back from its status may mean "unknown".
-import type { ConsumerStatus } from '../api/schema.js';
 import {
   checkNumPartitions,
   emptyPartitions,
@@ -11,8 +10,13 @@ import {
   type PartitionSample,
 } from './types.js';
 
-export type LastSyncState = NonNullable<ConsumerStatus['lastSyncState']>;
-type PartitionState = LastSyncState[string];
+/** One partition in `status.lastSyncState` (the Consumer schema declares the same fields). */
+interface PartitionState {
+  productionRate?: number;
+  consumptionRate?: number;
+  messageBehind?: number;
+}
+export type LastSyncState = Record<string, PartitionState>;
 
 const FIELD_MAP = [
   ['production', 'productionRate'],

@@ -1,7 +1,7 @@
 // Drift detection: is everything the operator renders present, with the same value, in what the
 // API server holds? The server adds defaults (so extra fields are fine), drops empty values
 // (Go's omitempty) and canonicalises quantities, so those count as equal.
-import { parseQuantity } from '../api/units.js';
+import { parseQuantity } from '../util/units.js';
 
 const isEmptyValue = (v: unknown) =>
   v === undefined ||

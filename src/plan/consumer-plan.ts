@@ -7,6 +7,7 @@ import type { Consumer } from '../api/schema.js';
 import { resolveSpec } from '../api/resolve.js';
 import { splitIntoBuckets } from './partitions.js';
 import {
+  instanceIdFromName,
   instanceName,
   renderInstance,
   type Instance,
@@ -15,7 +16,7 @@ import {
 } from './render.js';
 import { runningFallback } from './resources.js';
 import { driftPaths } from './compare.js';
-import { stableHash } from './hash.js';
+import { stableHash } from '../util/hash.js';
 
 export type UpdateReason = 'outdated' | 'adopt' | 'drift';
 
@@ -72,11 +73,8 @@ interface Sorted {
 
 /** The instance id a Deployment's name stands for (`<prefix>-<id>` with id < expected), if any. */
 function idFromName(name: string, prefix: string, expected: number): number | undefined {
-  if (!name.startsWith(`${prefix}-`)) return undefined;
-  const rest = name.slice(prefix.length + 1);
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(rest)) return undefined;
-  const id = Number(rest);
-  return id < expected ? id : undefined;
+  const id = instanceIdFromName(name, prefix);
+  return id !== undefined && id < expected ? id : undefined;
 }
 
 function sortOwned(owned: readonly V1Deployment[], prefix: string, expected: number): Sorted {

@@ -2,7 +2,7 @@
 // entry of the same name is replaced in place, new ones are appended in the original's order.
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { Env } from '../api/constants.js';
-import type { Sizing } from './resources.js';
+import type { Sizing } from '../autoscale/sizing.js';
 
 const MiB = 1024 * 1024;
 /** The original's fixed share of the memory limit in GOMEMLIMIT. */

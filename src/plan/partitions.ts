@@ -1,5 +1,6 @@
 // How partitions are split into instances. Matches the original's SplitIntoBuckets exactly, so
 // that an operator taking over produces the same instances.
+import { instanceCount } from '../api/resolve.js';
 
 /**
  * Splits partitions `0..size-1` into contiguous buckets of about `desired` partitions:
@@ -7,9 +8,8 @@
  * (10, 3) gives [0,1,2] [3,4,5] [6,7] [8,9].
  */
 export function splitIntoBuckets(size: number, desired: number): number[][] {
-  if (size <= 0) return [];
-  const perBucket = desired > 0 ? desired : 1;
-  const count = Math.ceil(size / perBucket);
+  const count = instanceCount(size, desired);
+  if (count === 0) return [];
   const base = Math.floor(size / count);
   const larger = size % count;
   const buckets: number[][] = [];

@@ -5,11 +5,12 @@ import { Annotation, Label, ScalingStatus } from '../api/constants.js';
 import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
 import { policyFor, type ResolvedSpec } from '../api/resolve.js';
-import { applySizing, decideSizing, isSized, sizingOf, type Sizing } from './resources.js';
+import type { Sizing } from '../autoscale/sizing.js';
+import { applySizing, decideSizing, isSized, sizingOf } from './resources.js';
 import { renderEnv } from './env.js';
 import { partitionsLabel } from './partitions.js';
 import { toLabelValue } from './labels.js';
-import { stableHash } from './hash.js';
+import { stableHash } from '../util/hash.js';
 
 export interface Instance {
   id: number;
@@ -38,7 +39,16 @@ export interface RenderContext {
   now: Date;
 }
 
+/** An instance's Deployment name: `<spec.name>-<id>`. */
 export const instanceName = (prefix: string, id: number) => `${prefix}-${id}`;
+
+/** The instance id a Deployment name stands for (the inverse of instanceName), if it is one. */
+export function instanceIdFromName(name: string, prefix: string): number | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const rest = name.slice(prefix.length + 1);
+  // Ids as instanceName writes them: no sign, no leading zero, at most 9 digits (as consumer-id).
+  return /^(0|[1-9][0-9]{0,8})$/.test(rest) ? Number(rest) : undefined;
+}
 
 /** The Consumer resource, or in guest mode its ConfigMap, controls the Deployment. */
 export function ownerReference(consumer: Consumer): V1OwnerReference {

@@ -4,23 +4,13 @@
 // Consumers, what the running instances already have.
 import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { ContainerPolicy } from '../api/schema.js';
-import { policyFor, type FallbackStrategy } from '../api/resolve.js';
-import { cpuMillis, formatCpu, formatMemory, memoryBytes, type QuantityValue } from '../api/units.js';
-
-/** CPU in millicores and memory in bytes; an absent field is left as the template has it. */
-export interface Sizing {
-  cpuRequest?: number;
-  cpuLimit?: number;
-  memoryRequest?: number;
-  memoryLimit?: number;
-}
-
-type Bounds = { min?: number; max?: number };
+import { isAutoPolicy, policyFor, type FallbackStrategy } from '../api/resolve.js';
+import { cpuMillis, formatCpu, formatMemory, memoryBytes, type QuantityValue } from '../util/units.js';
+import { clampToPolicy, compactSizing, policyFallback, type Sizing } from '../autoscale/sizing.js';
 
 /** Whether the operator owns this container's CPU and memory (it has an Auto policy of its own or via `*`). */
 export function isSized(policies: readonly ContainerPolicy[], containerName: string): boolean {
-  const policy = policyFor(policies, containerName);
-  return policy !== undefined && policy.mode !== 'Off';
+  return isAutoPolicy(policyFor(policies, containerName));
 }
 
 const read = (
@@ -30,7 +20,7 @@ const read = (
 ) => (list?.[key] === undefined ? undefined : parse(list[key]!));
 
 export function sizingOf(resources: V1ResourceRequirements | undefined): Sizing {
-  return dropUndefined({
+  return compactSizing({
     cpuRequest: read(resources?.requests, 'cpu', cpuMillis),
     cpuLimit: read(resources?.limits, 'cpu', cpuMillis),
     memoryRequest: read(resources?.requests, 'memory', memoryBytes),
@@ -39,40 +29,6 @@ export function sizingOf(resources: V1ResourceRequirements | undefined): Sizing 
 }
 
 const isEmpty = (s: Sizing) => Object.keys(s).length === 0;
-
-function dropUndefined(s: Sizing): Sizing {
-  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Sizing;
-}
-
-const clamp = (value: number | undefined, { min, max }: Bounds) =>
-  value === undefined ? undefined : Math.min(max ?? Infinity, Math.max(min ?? -Infinity, value));
-
-function bounds(policy: ContainerPolicy | undefined, key: 'cpu' | 'memory'): Bounds {
-  const parse = key === 'cpu' ? cpuMillis : memoryBytes;
-  return { min: read(policy?.minAllowed, key, parse), max: read(policy?.maxAllowed, key, parse) };
-}
-
-/** Clamps limits into [min, max] and requests into [min, limit], per resource (reference 6.4). */
-export function clampToPolicy(sizing: Sizing, policy: ContainerPolicy | undefined): Sizing {
-  const cpu = bounds(policy, 'cpu');
-  const memory = bounds(policy, 'memory');
-  const cpuLimit = clamp(sizing.cpuLimit, cpu);
-  const memoryLimit = clamp(sizing.memoryLimit, memory);
-  return dropUndefined({
-    cpuLimit,
-    cpuRequest: clamp(sizing.cpuRequest, { min: cpu.min, max: cpuLimit ?? cpu.max }),
-    memoryLimit,
-    memoryRequest: clamp(sizing.memoryRequest, { min: memory.min, max: memoryLimit ?? memory.max }),
-  });
-}
-
-/** requests = limits = the policy's minimum (strategy min) or maximum (strategy max). */
-export function policyFallback(policy: ContainerPolicy | undefined, strategy: FallbackStrategy): Sizing {
-  const side = strategy === 'max' ? policy?.maxAllowed : policy?.minAllowed;
-  const cpu = read(side, 'cpu', cpuMillis);
-  const memory = read(side, 'memory', memoryBytes);
-  return dropUndefined({ cpuRequest: cpu, cpuLimit: cpu, memoryRequest: memory, memoryLimit: memory });
-}
 
 /**
  * The original's fallback for large Consumers: when more than 10 instances are expected and more

@@ -3,7 +3,7 @@
 // checked, and every problem names its field.
 import { parse as parseYaml } from 'yaml';
 import type { ConsumerSpec } from '../api/schema.js';
-import { cpuMillis, memoryBytes, parseDuration } from '../api/units.js';
+import { cpuMillis, memoryBytes, parseDuration } from '../util/units.js';
 import { predictors } from '../autoscale/predictor.js';
 
 export class ConsumerFileError extends Error {

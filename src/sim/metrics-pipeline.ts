@@ -5,7 +5,7 @@
 // last window: the delays any real pipeline has. During an `absent` gap the exporter is gone (the
 // scrapes record nothing: the series vanish, a rate needs two samples in its window); during an
 // `error` gap the query itself fails.
-import type { PartitionSample } from '../autoscale/signals.js';
+import type { PartitionSample } from '../metrics/types.js';
 import { inWindow, type MetricGap } from './trace.js';
 
 export interface Reading {

@@ -5,7 +5,7 @@ import { policyFor } from '../api/resolve.js';
 import { resolveSpec } from '../api/resolve.js';
 import { autoscaleConfig, type AutoscaleConfig } from '../autoscale/config.js';
 import { splitIntoBuckets } from '../plan/partitions.js';
-import { cpuMillis } from '../api/units.js';
+import { cpuMillis } from '../util/units.js';
 
 export interface SimSetup {
   spec: ConsumerSpec;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import { cpuMillis, memoryBytes } from '../api/units.js';
+import { cpuMillis, memoryBytes } from '../util/units.js';
 import { REPO_ROOT } from './binaries.js';
 import type { FakeNodeSpec } from './fake-nodes.js';
 

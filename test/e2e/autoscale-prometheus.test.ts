@@ -9,7 +9,7 @@ import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
-import { cpuMillis } from '../../src/api/units.js';
+import { cpuMillis } from '../../src/util/units.js';
 import { FakeExporter } from '../support/faker.js';
 
 const env = testEnv();

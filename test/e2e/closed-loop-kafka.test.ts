@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
-import { cpuMillis } from '../../src/api/units.js';
+import { cpuMillis } from '../../src/util/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';

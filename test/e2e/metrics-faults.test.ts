@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ConsumerSpec } from '../../src/api/schema.js';
-import { cpuMillis } from '../../src/api/units.js';
+import { cpuMillis } from '../../src/util/units.js';
 import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/fault-proxy.js';
 import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
-import { cpuMillis } from '../../src/api/units.js';
+import { cpuMillis } from '../../src/util/units.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';

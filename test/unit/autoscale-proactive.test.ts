@@ -8,7 +8,8 @@ import {
   proactivePredictor,
   PROACTIVE_HEADROOM,
 } from '../../src/autoscale/predictor.js';
-import { instanceSignal, partitionSignal, type PartitionSample } from '../../src/autoscale/signals.js';
+import { instanceSignal, partitionSignal } from '../../src/autoscale/signals.js';
+import type { PartitionSample } from '../../src/metrics/types.js';
 import { decide, SCALE_DOWN_MARGIN, type ScalingState } from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
 import { autoscaleConfig } from '../../src/autoscale/config.js';

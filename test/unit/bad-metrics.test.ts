@@ -6,7 +6,7 @@ import { parseQueryResponse } from '../../src/metrics/prometheus-parse.js';
 import { autoscale } from '../../src/autoscale/autoscale.js';
 import { naivePredictor, proactivePredictor } from '../../src/autoscale/predictor.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
-import type { PartitionSample } from '../../src/autoscale/signals.js';
+import type { PartitionSample } from '../../src/metrics/types.js';
 import { resolveSpec } from '../../src/api/resolve.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { baseSpec } from '../support/consumers.js';

@@ -11,7 +11,7 @@ import { checkStructural } from '../../src/api/structural.js';
 import { MAX_CEL_VALUES, evaluateRule, parseCel } from '../../src/api/cel.js';
 import { consumerFromConfigMap } from '../../src/api/guest.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
-import { GO_DURATION_PATTERN } from '../../src/api/units.js';
+import { GO_DURATION_PATTERN } from '../../src/util/units.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

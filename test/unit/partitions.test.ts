@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parsePartitionList, partitionsLabel, splitIntoBuckets } from '../../src/plan/partitions.js';
+import { instanceCount } from '../../src/api/resolve.js';
+import { instanceIdFromName, instanceName } from '../../src/plan/render.js';
 
 test('splits partitions exactly as the original (reference 4.2)', () => {
   assert.deepEqual(splitIntoBuckets(10, 3), [
@@ -50,4 +52,33 @@ test('partition annotation parsing rejects anything but a list of numbers', () =
   assert.equal(parsePartitionList(''), undefined);
   assert.equal(parsePartitionList('0,x'), undefined);
   assert.equal(parsePartitionList(undefined), undefined);
+});
+
+test('one instance-count rule: the spec check and the split agree', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: -3, max: 3000 }), fc.integer({ min: -2, max: 400 }), (size, desired) => {
+      assert.equal(instanceCount(size, desired), splitIntoBuckets(size, desired).length);
+    }),
+  );
+});
+
+test('one instance-name rule: a name is read back to its id, anything else is no instance', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 999_999_999 }), (id) => {
+      assert.equal(instanceIdFromName(instanceName('orders', id), 'orders'), id);
+      assert.equal(instanceIdFromName(instanceName('my-orders', id), 'my-orders'), id);
+    }),
+  );
+  for (const name of [
+    'orders-007',
+    'orders--1',
+    'orders-1a',
+    'orders-',
+    'orders-1-2',
+    'other-1',
+    'orders-1234567890',
+  ])
+    assert.equal(instanceIdFromName(name, 'orders'), undefined, name);
+  // A longer prefix that shares the start is not this Consumer's instance.
+  assert.equal(instanceIdFromName('orders-eu-3', 'orders'), undefined);
 });

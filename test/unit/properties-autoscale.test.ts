@@ -13,8 +13,9 @@ import { limitToPolicy } from '../../src/autoscale/limiter.js';
 import { decide, type ScalingState } from '../../src/autoscale/policy.js';
 import { predictors } from '../../src/autoscale/predictor.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
-import { instanceSignal, partitionSignal, type PartitionSample } from '../../src/autoscale/signals.js';
-import type { Sizing } from '../../src/plan/resources.js';
+import { instanceSignal, partitionSignal } from '../../src/autoscale/signals.js';
+import type { PartitionSample } from '../../src/metrics/types.js';
+import type { Sizing } from '../../src/autoscale/sizing.js';
 import { check } from '../support/properties.js';
 
 const SEC = 1000;

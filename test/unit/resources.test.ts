@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  applySizing,
-  clampToPolicy,
-  decideSizing,
-  isSized,
-  policyFallback,
-  runningFallback,
-} from '../../src/plan/resources.js';
+import { applySizing, decideSizing, isSized, runningFallback } from '../../src/plan/resources.js';
+import { clampToPolicy, policyFallback } from '../../src/autoscale/sizing.js';
 import type { V1Deployment } from '@kubernetes/client-node';
 
 const policy = {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalJson } from '../../src/plan/hash.js';
+import { canonicalJson } from '../../src/util/hash.js';
 import { planConsumer } from '../../src/plan/consumer-plan.js';
 import { buildStatus, withPersistedSync, type Outcome } from '../../src/plan/status.js';
 import { consumer } from '../support/consumers.js';

@@ -8,7 +8,7 @@ import {
   memoryBytes,
   parseDuration,
   parseQuantity,
-} from '../../src/api/units.js';
+} from '../../src/util/units.js';
 
 test('parses Go durations', () => {
   assert.equal(parseDuration('0'), 0);

@@ -8,8 +8,8 @@ import {
   rules,
   StringEnum,
   wholeSecondsDuration,
-} from '../../api/schema-parts.js';
-import { cpuMillis, memoryBytes, parseDuration } from '../../api/units.js';
+} from '../../util/schema-parts.js';
+import { cpuMillis, memoryBytes, parseDuration } from '../../util/units.js';
 import type { SourceSettings } from './source.js';
 
 export const DEFAULT_CPU_INCREMENT = '100m';

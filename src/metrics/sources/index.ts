@@ -2,7 +2,7 @@
 // in this folder (see source.ts) and one line in SOURCES; the CRD, the settings, the checks, the
 // Secrets and the reads all follow from it. Importing this module loads no client code.
 import { Type, type TOptional, type TSchema } from '@sinclair/typebox';
-import type { Rule } from '../../api/schema-parts.js';
+import type { Rule } from '../../util/schema-parts.js';
 import { kafkaSource } from './kafka.js';
 import { prometheusSource } from './prometheus.js';
 import type { MetricsSource } from './source.js';

@@ -2,7 +2,7 @@
 // and SASL with credentials from Secrets. The Kafka client (kafkajs, in ../kafka.ts) is loaded
 // when the first provider is made, so an operator without a kafka Consumer never loads it.
 import { Type, type Static } from '@sinclair/typebox';
-import { object, rules, StringEnum } from '../../api/schema-parts.js';
+import { object, rules, StringEnum } from '../../util/schema-parts.js';
 import type { KafkaSasl, KafkaTls } from '../kafka.js';
 import { estimationFields, estimationSettings, lagOrder } from './estimation.js';
 import { DEFAULT_KEYS, SecretKey, SecretRef, secretUse, tlsFields, tlsSecrets } from './secret-refs.js';

@@ -2,7 +2,7 @@
 // consumption rates per partition), sent to every address; optional bearer or basic auth and TLS
 // from Secrets. The HTTP client is in ../prometheus.ts, loaded when the first provider is made.
 import { Type, type Static } from '@sinclair/typebox';
-import { object, rules } from '../../api/schema-parts.js';
+import { object, rules } from '../../util/schema-parts.js';
 import type { HttpAuth, HttpTls } from '../http.js';
 import { estimationFields, estimationSettings, lagOrder } from './estimation.js';
 import { DEFAULT_KEYS, SecretKey, SecretRef, secretUse, tlsFields, tlsSecrets } from './secret-refs.js';

@@ -5,7 +5,7 @@
 // namespace field): the operator reads each one with a GET by name, which a namespace owner
 // grants with a Role limited by resourceNames (docs/credentials.md).
 import { Type } from '@sinclair/typebox';
-import { object } from '../../api/schema-parts.js';
+import { object } from '../../util/schema-parts.js';
 import type { CredentialsPlan, SecretUse } from './source.js';
 
 const SECRET_NAME_PATTERN = '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$';

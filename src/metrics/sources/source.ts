@@ -8,7 +8,7 @@
 // client code (HTTP, Kafka) with import() inside `create`, so the API layer can import every
 // source while the Kafka client is loaded only once a Consumer uses mode kafka.
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Rule } from '../../api/schema-parts.js';
+import type { Rule } from '../../util/schema-parts.js';
 import type { ProviderObserver } from '../instrumentation.js';
 import type { MetricsProvider } from '../types.js';
 

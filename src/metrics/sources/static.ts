@@ -1,6 +1,6 @@
 // Mode `static`: inline per-partition values in the spec, for demos, tests and what-if runs.
 import { Type, type Static } from '@sinclair/typebox';
-import { object, rules, StringMap } from '../../api/schema-parts.js';
+import { object, rules, StringMap } from '../../util/schema-parts.js';
 import { estimationFields, estimationSettings, lagOrder } from './estimation.js';
 import { noCredentials } from './secret-refs.js';
 import { defineSource } from './source.js';

@@ -8,7 +8,7 @@
 // Sizing a replica: the hottest partition's peak in the trace + 15 % (a replica may end up alone
 // with it); lagThreshold = what one replica consumes in 60 s (KEDA's default of 10 messages
 // would pin the group at the partition count).
-import { clampToPolicy } from '../../plan/resources.js';
+import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { peakRate } from '../trace.js';

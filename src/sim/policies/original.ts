@@ -9,11 +9,11 @@
 //   PENDING_SCALE_DOWN (or no state) + lagging + more needed does nothing;
 // - every change is a rolling update of the instance (a restart).
 import { ScalingStatus } from '../../api/constants.js';
-import { clampToPolicy, policyFallback } from '../../plan/resources.js';
+import { clampToPolicy, policyFallback } from '../../autoscale/sizing.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { simSetup, type SimSetup } from '../setup.js';
 import { newUnit, type Unit, type World } from '../world.js';
-import type { PartitionSample } from '../../autoscale/signals.js';
+import type { PartitionSample } from '../../metrics/types.js';
 
 const ceilToMultiple = (x: number, step: number) => (x % step === 0 ? x : x + step - (x % step));
 

@@ -1,15 +1,14 @@
-// Our operator, through its real decision code: every minSyncPeriod it reads the metrics (a
-// failed read decides nothing, as src/controller/autoscaling.ts), runs `autoscale()` over the
-// instances with the Consumer's resolved settings and predictor, and applies what it decides.
+// Our operator, through its real decision code: it creates the instances with `autoscale()` from
+// the first reading, then every minSyncPeriod it reads the metrics (a failed read decides
+// nothing, as src/controller/autoscaling.ts), runs `autoscale()` over the instances with the
+// Consumer's resolved settings and predictor, and applies what it decides.
 // The operator renders a decision into the instance's Deployment, which rolls the pod: a
 // restart. The in-place variant is a what-if (the operator does not resize pods in place).
-import { ScalingStatus } from '../../api/constants.js';
 import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
-import { limitToPolicy } from '../../autoscale/limiter.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
-import { instanceSignal, type PartitionSample } from '../../autoscale/signals.js';
-import type { Sizing } from '../../plan/resources.js';
+import { clampToPolicy, policyFallback, type Sizing } from '../../autoscale/sizing.js';
+import type { PartitionSample } from '../../metrics/types.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { newUnit, type ChangeMode } from '../world.js';
 
@@ -40,34 +39,41 @@ export function oursPolicy(options: OursOptions): PolicySpec {
       let lastAttemptMs = -Infinity;
       return {
         start(world) {
-          // New instances start at the prediction from the latest reading (here: the true rates).
+          // New instances start where the operator starts them, from the latest reading (here:
+          // the true rates).
           const samples = new Map<number, PartitionSample>(
             Array.from({ length: world.partitions }, (_, p) => [
               p,
               { production: world.rate(p), consumption: world.rate(p), behind: 0 },
             ]),
           );
-          world.units = setup.buckets.map((partitions) => {
-            const signal = instanceSignal(
+          const fallback = policyFallback(setup.policy, config.settings.fallbackStrategy);
+          const result = autoscale({
+            settings: config.settings,
+            predictor,
+            now: new Date(world.nowMs),
+            samples,
+            instances: setup.buckets.map((partitions, id) => ({
+              id,
               partitions,
-              samples,
-              config.settings.tolerableLagMs,
-              config.settings.criticalLagMs,
-            );
-            const limited = limitToPolicy(
-              predictor(signal.partitions, config.settings)!,
-              setup.policy,
-              signal.critical,
-            );
-            sizings.push(limited.target);
-            states.push({
-              status: limited.cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running,
-              changedAt: new Date(0),
-              lagFreeSyncs: 0,
-            });
-            return newUnit(partitions, limited.target.cpuRequest!, limited.target.memoryRequest!);
+              policy: setup.policy,
+              current: clampToPolicy(fallback, setup.policy),
+              state: { status: undefined, changedAt: undefined, lagFreeSyncs: 0 },
+              paused: false,
+              isNew: true,
+            })),
+            ...(config.budget ? { budget: config.budget } : {}),
           });
-          lastAttemptMs = 0; // the reading that created the instances
+          world.units = result.instances.map((outcome) => {
+            sizings.push(outcome.sizing);
+            states.push(outcome.decision.state);
+            return newUnit(
+              setup.buckets[outcome.id]!,
+              outcome.sizing.cpuRequest!,
+              outcome.sizing.memoryRequest!,
+            );
+          });
+          lastAttemptMs = world.nowMs; // the reading that created the instances
         },
         step(world) {
           if (world.nowMs - lastAttemptMs < config.minSyncPeriodMs) return;

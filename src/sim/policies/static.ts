@@ -1,7 +1,7 @@
 // Static peak provisioning: every instance is sized once for the highest production its
 // partitions reach in the whole trace, plus 15 % headroom, and never changed (what teams do
 // without an autoscaler).
-import { clampToPolicy } from '../../plan/resources.js';
+import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
 import type { PolicySpec } from '../policy.js';
 import { newUnit } from '../world.js';

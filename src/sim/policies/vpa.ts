@@ -11,7 +11,7 @@
 // Usage is capped by the request here, so a throttled consumer looks like it needs 15 % more —
 // VPA's well-known blindness to throttling.
 import type { PolicySpec, SimPolicy } from '../policy.js';
-import { clampToPolicy } from '../../plan/resources.js';
+import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
 import { newUnit } from '../world.js';
 

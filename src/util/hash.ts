@@ -1,3 +1,5 @@
+// Canonical JSON and a stable hash of any value: equal values always give equal text and hash
+// (the generation and render-hash annotations, keys that tell whether settings changed).
 import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted, so that equal values always give equal text. */
