@@ -1,6 +1,6 @@
 // kwok simulates the kubelet of a fake Node: it marks the node Ready, keeps its lease fresh and
 // moves the pods bound to it through Running/Ready and deletion. No container ever runs.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { coreApi } from './client.js';
 import { startProcess, type ManagedProcess } from './process.js';
@@ -37,7 +37,7 @@ function startKwok({ binDir, dir, kubeconfigPath }: KwokParams): ManagedProcess 
     args: [
       `--kubeconfig=${kubeconfigPath}`,
       // The standalone binary has no built-in stages; build-testplane.sh extracts kwok's "fast" ones.
-      `--config=${join(binDir, '..', 'kwok-stages.yaml')}`,
+      `--config=${join(dirname(binDir), 'kwok-stages.yaml')}`,
       '--manage-all-nodes=false',
       `--manage-nodes-with-annotation-selector=${KWOK_ANNOTATION}=fake`,
       '--manage-nodes-with-label-selector=',
