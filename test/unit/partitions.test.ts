@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parsePartitionList, partitionsLabel, splitIntoBuckets } from '../../src/plan/partitions.js';
 
-test('splits partitions exactly as the original (reference 4.2)', () => {
+test('splits partitions exactly as the original: contiguous buckets, the first ones one larger', () => {
   assert.deepEqual(splitIntoBuckets(10, 3), [
     [0, 1, 2],
     [3, 4, 5],
