@@ -1,10 +1,10 @@
 // Checks that the installed Consumer CRD is the one this version expects, at start and then
-// periodically. A CRD without this version's schema hash (the original operator's, or an older
-// konsumerator's, still installed or re-applied by an old deploy pipeline) makes the API server
-// prune every field it does not know: the conditions the operator writes, new spec fields, and
-// in the original's case the pod template's labels of every Consumer stored under it. The
-// operator keeps reconciling (nothing crashes, Consumers whose spec survived are still served)
-// but says so loudly: an error log, a Warning event on every Consumer it reconciles, and a
+// periodically. A CRD without this version's schema hash (the original operator's, or another
+// konsumerator version's, still installed or re-applied by an old deploy pipeline) makes the API
+// server prune every field it does not know, on every read: new spec fields, the conditions the
+// operator writes, and with the original's CRD the pod template's labels. The stored objects keep
+// those fields until something writes them, so the operator keeps running but holds its writes
+// (see the reconciler) and says so loudly: an error log, a Warning event on every Consumer, and a
 // failing /readyz, each with the command that fixes it.
 import { ApiextensionsV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { CRD_NAME, CRD_SCHEMA_HASH_ANNOTATION } from '../api/constants.js';
@@ -48,9 +48,10 @@ export function judgeCrd(annotations: Record<string, string> | undefined, expect
   return {
     state: 'outdated',
     message:
-      `the installed CRD ${CRD_NAME} ${which}: the API server drops every field it does not know, ` +
-      `so Consumer conditions and new fields are lost, and Consumers stored under the original's ` +
-      `CRD lost deploymentTemplate.template.metadata; ${FIX}, then apply the affected Consumers again`,
+      `the installed CRD ${CRD_NAME} ${which}: the API server drops every field it does not know ` +
+      `(conditions, new spec fields, with the original's CRD deploymentTemplate.template.metadata), ` +
+      `so konsumerator writes nothing until it is fixed; ${FIX}, then apply again the Consumers ` +
+      `created under the original's CRD`,
   };
 }
 

@@ -97,7 +97,8 @@ export class Operator {
           log,
           expectedHash: expectedCrdHash(),
           ...(options.crdCheckIntervalMs ? { intervalMs: options.crdCheckIntervalMs } : {}),
-          // Every Consumer hears of it (an event now, its status once the CRD keeps it).
+          // Every Consumer is reconciled again: an event while the CRD is wrong, the held writes
+          // once it is right.
           onChange: () => this.enqueueAll(),
         });
     this.deployments = new ResourceCache<V1Deployment>(

@@ -92,7 +92,10 @@ export class Reconciler {
 
   private async reconcileConsumer(consumer: Consumer, now: Date): Promise<ReconcileResult> {
     const { events } = this.deps;
-    // Reconciling goes on: a Consumer whose spec survived the pruning is still served.
+    // Under a CRD this version does not expect, the API server prunes (on every read) the fields
+    // that CRD lacks: this spec may have lost its pod template labels, dryRun, credentials, ...
+    // Nothing is written from it, not even status: a write would store the pruned spec for good,
+    // where the stored object keeps it until the right CRD is back. Events only.
     const crdProblem = this.deps.crdProblem?.();
     if (crdProblem) events.emit(consumer, 'Warning', 'CRDOutdated', crdProblem);
     // A ConfigMap (guest mode) may not even hold a spec; the API server checks Consumer resources.
@@ -105,9 +108,10 @@ export class Reconciler {
     if (validation.errors.length > 0) {
       const message = describeProblems(validation.errors);
       events.emit(consumer, 'Warning', 'InvalidSpec', message);
-      await this.writeStatus(consumer, undefined, { specErrors: message }, now);
+      if (!crdProblem) await this.writeStatus(consumer, undefined, { specErrors: message }, now);
       return { failures: [] };
     }
+    if (crdProblem) return { failures: [] };
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.lagFree, now);
     if (
@@ -349,9 +353,8 @@ export class Reconciler {
       endTimer();
     }
     // Wait for the cache to hold the new status, so that the reconcile this write triggers
-    // compares against it and writes nothing. Under a CRD this version does not expect, the API
-    // server prunes what that CRD lacks (the conditions): the cache would never hold it.
-    if (!this.deps.crdProblem?.()) await consumers.awaitStatus(consumer, status);
+    // compares against it and writes nothing.
+    await consumers.awaitStatus(consumer, status);
     return status;
   }
 }

@@ -1,17 +1,20 @@
 // The migration runbook of docs/compatibility.md ("Migrating from the original operator"), followed
 // on the real control plane, in the order a hurried migration takes it: the original's CRD is
 // still installed when this operator starts. The operator must say so (error log, CRDOutdated
-// event, failing /readyz, each with the command that fixes it), keep its hands off the Deployments
-// of a Consumer whose pod template the original's CRD pruned (and name that cause), recover once
-// the CRD is applied as the runbook says, and adopt the original's Deployments without restarting
-// a pod once the Consumer is applied again. Then an old pipeline re-applies the original's CRD,
-// and the runbook's rollback leaves every Deployment and pod in place.
+// event, failing /readyz, each with the command that fixes it), write nothing while it lasts
+// (what it reads through that CRD is pruned), name the cause of a Consumer whose pod template the
+// original's CRD pruned, recover once the CRD is applied as the runbook says, and adopt the
+// original's Deployments without restarting a pod once the Consumer is applied again. Then an old
+// pipeline re-applies the original's CRD: the operator holds its writes again, so nothing is lost
+// when the CRD is fixed; and the runbook's rollback leaves every Deployment and pod in place.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
   ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
   type KubernetesObject,
   type V1Deployment,
 } from '@kubernetes/client-node';
@@ -81,6 +84,12 @@ async function servedSchemaKeepsTemplateLabels(ns: string): Promise<boolean> {
 async function readyz(): Promise<{ status: number; body: string }> {
   const response = await fetch(healthUrl);
   return { status: response.status, body: await response.text() };
+}
+
+/** Reconciles of the Consumer that have finished (the count of the duration summary). */
+async function reconcilesDone(): Promise<number> {
+  const { values } = await operator!.metrics.reconcileDuration.get();
+  return values.find((v) => v.metricName?.endsWith('_count') && v.labels.consumer === 'legacy')?.value ?? 0;
 }
 
 async function events(reason: string): Promise<string[]> {
@@ -175,7 +184,8 @@ after(async () => {
   await deleteTestNamespaces();
 });
 
-test("under the original's CRD the operator reports it loudly and leaves the pruned Consumer's Deployments alone", async () => {
+test("under the original's CRD the operator reports it loudly and writes nothing", async () => {
+  const stored0 = await consumers.get(namespace, 'legacy');
   const probe = await readyz();
   assert.equal(probe.status, 503);
   assert.match(
@@ -203,15 +213,16 @@ test("under the original's CRD the operator reports it loudly and leaves the pru
     /spec\.deploymentTemplate\.template\.metadata: is empty, as the original operator's CRD leaves it/,
   );
 
-  // Reconciling goes on: the status fields the original's CRD knows are written; the conditions
-  // are pruned by the API server.
-  const stored = await waitFor('the status written', async () => {
-    const c = await consumers.get(namespace, 'legacy');
-    return c.status?.observedGeneration === c.metadata.generation ? c : undefined;
-  });
-  assert.equal(stored.status?.conditions, undefined);
-
-  // Nothing was written to the original's Deployments.
+  // Once a reconcile has finished: no status written (it would store the pruned spec), and
+  // nothing written to the original's Deployments.
+  await waitFor('a finished reconcile', async () => (await reconcilesDone()) >= 1);
+  const stored = await consumers.get(namespace, 'legacy');
+  assert.equal(
+    stored.metadata.resourceVersion,
+    stored0.metadata.resourceVersion,
+    'the Consumer was not written',
+  );
+  assert.equal(stored.status, undefined);
   assert.deepEqual(await snapshot(namespace), before0);
   for (const d of await cluster.deployments(namespace))
     assert.equal(d.metadata!.annotations!['konsumerator.lwolf.org/render-hash'], undefined);
@@ -251,19 +262,46 @@ test("after the runbook's CRD apply the operator recovers, names the pruned temp
   assert.equal(adopted.filter((m) => m.endsWith('adopted it')).length, 2, adopted.join('\n'));
 });
 
-test('an old pipeline re-applying the original CRD is caught again; the rollback leaves every Deployment and pod in place', async () => {
+test('an old pipeline re-applying the original CRD is caught again and loses nothing; the rollback leaves every Deployment and pod in place', async () => {
+  const adopted = await snapshot(namespace);
+  const stored0 = await consumers.get(namespace, 'legacy');
+  const done = await reconcilesDone();
   await installCrd(admin, KUBECTL, originalCrd());
   await waitFor('/readyz fails again', async () => (await readyz()).status === 503);
   assert.match((await readyz()).body, /is the original operator's/);
+  // The API server prunes on read: the operator sees the template without labels. A change that
+  // would change the status (one instance paused) is reconciled, and nothing is written: a status
+  // write would store the pruned spec for good.
+  await waitFor('a reconcile under the original CRD', async () => (await reconcilesDone()) > done);
+  const done1 = await reconcilesDone();
+  await cluster.apps.patchNamespacedDeployment(
+    {
+      namespace,
+      name: 'test-consumer-0',
+      body: { metadata: { annotations: { 'konsumerator.lwolf.org/disable-autoscaler': 'true' } } },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+  await waitFor('a reconcile after the change', async () => (await reconcilesDone()) > done1);
+  const pruned = await consumers.get(namespace, 'legacy');
+  assert.deepEqual(pruned.spec.deploymentTemplate.template.metadata ?? {}, {});
+  assert.equal(pruned.metadata.resourceVersion, stored0.metadata.resourceVersion, 'not written');
 
-  // Rollback: stop this operator; the original's CRD is already back.
+  // Runbook step 1 again: the stored Consumer kept everything, so nothing needs applying again.
+  await installCrd(admin, KUBECTL);
+  await waitFor('/readyz passes again', async () => (await readyz()).status === 200);
+  const back = await consumers.get(namespace, 'legacy');
+  assert.deepEqual(back.spec, stored0.spec);
+  await consumers.waitReady(namespace, 'legacy');
+  assert.deepEqual(plain(await snapshot(namespace)), plain(adopted));
+
+  // Rollback: stop this operator and keep this CRD, as the runbook advises.
   await operator?.stop();
   operator = undefined;
   const after0 = await snapshot(namespace);
-  assert.deepEqual(after0.pods, before0.pods);
+  assert.deepEqual(after0.pods, before0.pods, 'the pods of the original still run');
   assert.deepEqual(after0.replicaSets, before0.replicaSets);
   const left = await consumers.get(namespace, 'legacy');
-  assert.equal(left.spec.numPartitions, 4, 'the Consumer is still there for the original');
   for (const d of await cluster.deployments(namespace)) {
     assert.equal(d.metadata!.ownerReferences?.[0]?.uid, left.metadata.uid, 'still owned by the Consumer');
   }
