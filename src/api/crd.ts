@@ -36,59 +36,56 @@ const column = (name: string, jsonPath: string, type: string, description?: stri
 
 /** The CRD, its metadata annotated with the hash of its spec. */
 export function consumerCrd(): V1CustomResourceDefinition {
-  const spec = consumerCrdSpec();
-  return {
+  const crd: V1CustomResourceDefinition = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAME, annotations: { [CRD_SCHEMA_HASH_ANNOTATION]: crdSpecHash(spec) } },
-    spec,
+    metadata: { name: CRD_NAME },
+    spec: {
+      group: GROUP,
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: KIND.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            column('Expected', '.status.expected', 'integer', 'Number of instances supposed to run'),
+            column('Running', '.status.running', 'integer'),
+            column('Paused', '.status.paused', 'integer'),
+            column('Missing', '.status.missing', 'integer'),
+            column('Lagging', '.status.lagging', 'integer'),
+            column('Outdated', '.status.outdated', 'integer'),
+            column('Autoscaler', '.spec.autoscaler.mode', 'string', 'Autoscaler in use'),
+            column('Age', '.metadata.creationTimestamp', 'date'),
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description: 'Consumer runs a Kafka consumer group as one Deployment per partition bucket.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: plain(ConsumerSpec),
+                status: plain(ConsumerStatus),
+              },
+            },
+          },
+        },
+      ],
+    },
   };
+  crd.metadata!.annotations = { [CRD_SCHEMA_HASH_ANNOTATION]: crdSpecHash(crd.spec) };
+  return crd;
 }
 
 let expectedHash: string | undefined;
 
 /** The schema hash of the CRD this version installs (computed once). */
 export function expectedCrdHash(): string {
-  expectedHash ??= crdSpecHash(consumerCrdSpec());
+  expectedHash ??= crdSpecHash(consumerCrd().spec);
   return expectedHash;
-}
-
-function consumerCrdSpec(): V1CustomResourceDefinition['spec'] {
-  return {
-    group: GROUP,
-    names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: KIND.toLowerCase() },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: [
-          column('Expected', '.status.expected', 'integer', 'Number of instances supposed to run'),
-          column('Running', '.status.running', 'integer'),
-          column('Paused', '.status.paused', 'integer'),
-          column('Missing', '.status.missing', 'integer'),
-          column('Lagging', '.status.lagging', 'integer'),
-          column('Outdated', '.status.outdated', 'integer'),
-          column('Autoscaler', '.spec.autoscaler.mode', 'string', 'Autoscaler in use'),
-          column('Age', '.metadata.creationTimestamp', 'date'),
-        ],
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: 'Consumer runs a Kafka consumer group as one Deployment per partition bucket.',
-            required: ['spec'],
-            properties: {
-              apiVersion: { type: 'string' },
-              kind: { type: 'string' },
-              metadata: { type: 'object' },
-              spec: plain(ConsumerSpec),
-              status: plain(ConsumerStatus),
-            },
-          },
-        },
-      },
-    ],
-  };
 }

@@ -144,11 +144,6 @@ export class Operator {
     return this.synced ? undefined : 'caches not synced yet';
   }
 
-  /** The verdict on the installed CRD (undefined in guest mode). */
-  get crd() {
-    return this.crdGuard?.current;
-  }
-
   async start(): Promise<void> {
     const { metricsAddress, healthAddress } = this.options;
     if (metricsAddress)
