@@ -1,13 +1,12 @@
 // Writes docs/api.md, the field reference of the Consumer CRD, from the schema the CRD is built
-// from (src/api/crd.ts) and, to mark what is new, the original operator's CRD in
-// ../shared/reference/original-manifests/.
+// from (src/api/crd.ts) and, to mark what is new, the fields of the original operator's CRD
+// (test/fixtures/original/crd.ts).
 //
 //   npx tsx scripts/gen-api-docs.ts [--out docs/api.md]
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
 import * as prettier from 'prettier';
 import { consumerCrd } from '../src/api/crd.js';
 import { CRD_NAME, Env, GROUP, KIND, VERSION } from '../src/api/constants.js';
@@ -18,17 +17,9 @@ import {
 } from '../src/api/resolve.js';
 import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from '../src/util/units.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { originalCrd } from '../test/fixtures/original/crd.js';
 
 const OUT = join(REPO_ROOT, 'docs', 'api.md');
-const ORIGINAL_CRD = join(
-  REPO_ROOT,
-  '..',
-  'shared',
-  'reference',
-  'original-manifests',
-  'config_crd_bases_konsumerator.lwolf.org_consumers.yaml',
-);
-
 type Node = { [key: string]: unknown } & {
   type?: string;
   description?: string;
@@ -74,7 +65,7 @@ const NOTES: Record<string, string> = {
   'spec.resourcePolicy.containerPolicies[].maxAllowed':
     'A resource missing from maxAllowed is not capped (the original capped it to 0).',
   'spec.resourcePolicy.globalPolicy.maxAllowed':
-    'The original only capped the increases made within one reconcile (its bug 11.2).',
+    'The original only capped the increases made within one reconcile, so totals grew past the cap.',
   'status.observedGeneration':
     'The original stored a hash of spec.deploymentTemplate here; it is now metadata.generation, as in every Kubernetes API.',
 };
@@ -165,7 +156,7 @@ function fields(node: Node, path: string, isRequired: boolean, original: Set<str
 
 /** The field paths of the original CRD, in the same notation. */
 function originalPaths(): Set<string> {
-  const crd = parse(readFileSync(ORIGINAL_CRD, 'utf8')) as {
+  const crd = originalCrd() as unknown as {
     spec: { versions: Array<{ schema: { openAPIV3Schema: Node } }> };
   };
   const root = crd.spec.versions[0]!.schema.openAPIV3Schema;

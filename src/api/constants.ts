@@ -7,6 +7,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Consumer';
 export const PLURAL = 'consumers';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
+/** New: on the CRD, the hash of its spec; the operator checks the installed CRD is its own. */
+export const CRD_SCHEMA_HASH_ANNOTATION = `${GROUP}/schema-hash`;
 
 /** Field manager for every write the operator makes (server-side apply and status). */
 export const FIELD_MANAGER = 'konsumerator';

@@ -1,8 +1,28 @@
 // Builds the CustomResourceDefinition from the schemas in schema.ts. deploy/crd.yaml is this
 // object serialised; a unit test fails when the committed file is stale.
+//
+// The CRD carries a hash of its own spec in an annotation. The operator compares the installed
+// CRD's annotation with the hash of the CRD it was built with: an older CRD, or the original
+// operator's (which has no such annotation), makes the API server prune the fields it does not
+// know (conditions, new spec fields, the pod template's labels), so the operator reports it.
+import { createHash } from 'node:crypto';
 import type { V1CustomResourceDefinition, V1JSONSchemaProps } from '@kubernetes/client-node';
 import { ConsumerSpec, ConsumerStatus } from './schema.js';
-import { CRD_NAME, GROUP, KIND, PLURAL, VERSION } from './constants.js';
+import { CRD_NAME, CRD_SCHEMA_HASH_ANNOTATION, GROUP, KIND, PLURAL, VERSION } from './constants.js';
+
+/** The commands that install this version's CRD (from a checkout, or from the package). */
+export const CRD_APPLY_COMMAND = 'kubectl apply --server-side --force-conflicts -f deploy/crd.yaml';
+export const CRD_APPLY_PIPE_COMMAND =
+  'konsumerator manifests --crd-only | kubectl apply --server-side --force-conflicts -f -';
+
+/**
+ * Hash of a CRD spec: 16 hex digits of the SHA-256 of its JSON. The spec is built by code in a
+ * fixed key order, so the same version always gives the same hash; any change of the schema,
+ * descriptions included, gives another.
+ */
+export function crdSpecHash(spec: unknown): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+}
 
 /** Plain JSON (TypeBox keeps its bookkeeping in symbol keys, which JSON drops). */
 const plain = (schema: unknown): V1JSONSchemaProps => JSON.parse(JSON.stringify(schema)) as V1JSONSchemaProps;
@@ -14,8 +34,9 @@ const column = (name: string, jsonPath: string, type: string, description?: stri
   ...(description ? { description } : {}),
 });
 
+/** The CRD, its metadata annotated with the hash of its spec. */
 export function consumerCrd(): V1CustomResourceDefinition {
-  return {
+  const crd: V1CustomResourceDefinition = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: CRD_NAME },
@@ -57,4 +78,14 @@ export function consumerCrd(): V1CustomResourceDefinition {
       ],
     },
   };
+  crd.metadata!.annotations = { [CRD_SCHEMA_HASH_ANNOTATION]: crdSpecHash(crd.spec) };
+  return crd;
+}
+
+let expectedHash: string | undefined;
+
+/** The schema hash of the CRD this version installs (computed once). */
+export function expectedCrdHash(): string {
+  expectedHash ??= crdSpecHash(consumerCrd().spec);
+  return expectedHash;
 }

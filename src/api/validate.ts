@@ -4,6 +4,8 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import { isMetricsMode, metricsSource } from '../metrics/sources/index.js';
 import type { Consumer } from './schema.js';
 import { Env } from './constants.js';
+import { CRD_APPLY_COMMAND } from './crd.js';
+import { CONFIGMAP_KIND } from './guest.js';
 import { instanceCount, isAutoPolicy, policyFor, resolveSpec, scaledContainer } from './resolve.js';
 import { cpuMillis, memoryBytes } from '../util/units.js';
 
@@ -43,7 +45,21 @@ export function validateConsumer(consumer: Consumer): Validation {
       message: 'must list at least one container',
     });
   }
-  problems.push(...selectorProblems(spec.deploymentTemplate?.selector, template?.metadata?.labels ?? {}));
+  const selectorMismatch = selectorProblems(
+    spec.deploymentTemplate?.selector,
+    template?.metadata?.labels ?? {},
+  );
+  problems.push(...selectorMismatch);
+  const unmatched = selectorMismatch.some((p) => p.field !== 'spec.deploymentTemplate.selector');
+  const isResource = consumer.kind !== CONFIGMAP_KIND;
+  if (isResource && unmatched && Object.keys(template?.metadata ?? {}).length === 0) {
+    // What a Consumer resource keeps of its pod template metadata once stored under the
+    // original's CRD (guest mode's ConfigMaps have no CRD).
+    problems.push({
+      field: 'spec.deploymentTemplate.template.metadata',
+      message: `is empty, as the original operator's CRD leaves it: its schema prunes the pod template's labels and annotations from every Consumer stored under it; apply this version's CRD (${CRD_APPLY_COMMAND}), then apply this Consumer again`,
+    });
+  }
   const resolved = resolveSpec(spec);
   const instances = instanceCount(resolved.numPartitions, resolved.partitionsPerInstance);
   const longestName = `${spec.name}-${Math.max(0, instances - 1)}`;

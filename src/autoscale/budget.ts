@@ -1,6 +1,6 @@
 // The global budget (`resourcePolicy.globalPolicy.maxAllowed`): a real cap on the sum of the
 // requests of all instances, shared deterministically. The original reset its pool every
-// reconcile, so totals grew past the cap (bug 11.2).
+// reconcile, so totals grew past the cap.
 
 export interface BudgetClaim {
   id: number;

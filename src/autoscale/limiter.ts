@@ -1,4 +1,4 @@
-// Instance limits (reference 6.4): clamp the prediction into the container policy; at critical
+// Instance limits, as the original's: clamp the prediction into the container policy; at critical
 // lag the instance gets the policy maximum. The shortage is what the clamp took away.
 import type { ContainerPolicy } from '../api/schema.js';
 import { clampToPolicy, policyFallback, type Sizing } from './sizing.js';

@@ -1,11 +1,11 @@
-// When an instance's resources change: the original's state machine (reference section 7) with
-// its bugs fixed (section 11): a pending duration of 0 means "at once"; PENDING_SCALE_DOWN (or no
-// state) turns into PENDING_SCALE_UP when the instance starts lagging; SATURATED can grow again
-// when capacity appears; an instance only shrinks after a number of consecutive syncs without
-// lag; an instance without metrics, or a stalled one, is never moved; an instance whose lag is
-// not known for every partition never shrinks (and its lag-free count does not grow). A new
-// instance starts at its target at once; a change the global budget cuts short ends SATURATED.
-// Every state, and every rule about missing metrics, is decided here.
+// When an instance's resources change: the original's scaling state machine with its bugs
+// fixed: a pending duration of 0 means "at once"; PENDING_SCALE_DOWN (or no state) turns into
+// PENDING_SCALE_UP when the instance starts lagging; SATURATED can grow again when capacity
+// appears; an instance only shrinks after a number of consecutive syncs without lag; an instance
+// without metrics, or a stalled one, is never moved; an instance whose lag is not known for every
+// partition never shrinks (and its lag-free count does not grow).
+// A new instance starts at its target at once; a change the global budget cuts short ends
+// SATURATED. Every state, and every rule about missing metrics, is decided here.
 import { ScalingStatus } from '../api/constants.js';
 import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';

@@ -1,6 +1,6 @@
 // Predictors: from partition metrics to the CPU and memory one instance needs. `naive` is the
-// original's formula, kept exact (reference 6.2); `proactive` (the default) sizes for production
-// and drains the whole backlog.
+// original's formula, kept exact; `proactive` (the default) sizes for production and drains the
+// whole backlog.
 import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';

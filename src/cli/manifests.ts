@@ -4,7 +4,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { consumerCrd } from '../api/crd.js';
-import { GROUP, PLURAL } from '../api/constants.js';
+import { CRD_NAME, GROUP, PLURAL } from '../api/constants.js';
 
 export interface ManifestOptions {
   namespace: string;
@@ -13,7 +13,10 @@ export interface ManifestOptions {
 
 export const OPERATOR_NAME = 'konsumerator';
 
-/** The cluster-wide permissions: read Consumers, write their status, manage Deployments, record events. */
+/**
+ * The cluster-wide permissions: read Consumers, write their status, manage Deployments, record
+ * events, read the Consumer CRD.
+ */
 export function clusterRole(): KubernetesObject & { rules: unknown[] } {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -31,6 +34,13 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      // Only the Consumer CRD, to check it is the one this version expects (its schema hash).
+      {
+        apiGroups: ['apiextensions.k8s.io'],
+        resources: ['customresourcedefinitions'],
+        resourceNames: [CRD_NAME],
+        verbs: ['get'],
+      },
     ],
   };
 }

@@ -1,4 +1,4 @@
-// Operator metrics under the original's names and labels (reference 9.5), so existing dashboards
+// Operator metrics under the original's names and labels, so existing dashboards
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
 import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { ProviderObserver } from '../metrics/index.js';

@@ -18,6 +18,8 @@ import type { WatchTiming } from './cache.js';
 import { ApiEventSink, type EventSink } from './events.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
+import { CrdGuard } from './crd-guard.js';
+import { expectedCrdHash } from '../api/crd.js';
 import type { Logger } from '../util/log.js';
 import { instanceIdFromName } from '../plan/render.js';
 
@@ -43,6 +45,8 @@ export interface OperatorOptions {
   deadlines?: RequestDeadlines;
   /** How long the informers' watches last before they are renewed. */
   watchTiming?: WatchTiming;
+  /** How often the installed CRD is checked against this version's (default 30 s; not in guest mode). */
+  crdCheckIntervalMs?: number;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -66,6 +70,8 @@ export class Operator {
   private readonly electionAbort = new AbortController();
   private stopping = false;
   private readonly log: Logger;
+  /** Whether the installed CRD is this version's; none in guest mode, which has no CRD. */
+  private readonly crdGuard: CrdGuard | undefined;
 
   private readonly kubeConfig: KubeConfig;
 
@@ -85,6 +91,17 @@ export class Operator {
     this.consumers = guest
       ? new ConfigMapConsumerSource(kubeConfig, guest, log, options.watchTiming)
       : new CrdConsumerSource(kubeConfig, writer, log, options.watchTiming);
+    this.crdGuard = guest
+      ? undefined
+      : new CrdGuard({
+          kubeConfig,
+          log,
+          expectedHash: expectedCrdHash(),
+          ...(options.crdCheckIntervalMs ? { intervalMs: options.crdCheckIntervalMs } : {}),
+          // Every Consumer is reconciled again: an event while the CRD is wrong, the held writes
+          // once it is right.
+          onChange: () => this.enqueueAll(),
+        });
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
@@ -108,6 +125,7 @@ export class Operator {
       clock: options.clock ?? (() => new Date()),
       sources: this.sources,
       scalingMemory: new ScalingMemory(),
+      ...(this.crdGuard ? { crdProblem: () => this.crdGuard?.problem } : {}),
     });
   }
 
@@ -116,7 +134,15 @@ export class Operator {
   }
 
   get ready(): boolean {
-    return this.synced && !this.stopping;
+    return this.notReadyReason === undefined;
+  }
+
+  /** Why /readyz fails: caches not synced, stopping, or a CRD this version does not expect. */
+  get notReadyReason(): string | undefined {
+    if (this.stopping) return 'stopping';
+    const crd = this.crdGuard?.problem;
+    if (crd) return crd;
+    return this.synced ? undefined : 'caches not synced yet';
   }
 
   async start(): Promise<void> {
@@ -124,17 +150,22 @@ export class Operator {
     if (metricsAddress)
       this.endpoints.push(await serve(metricsAddress, { '/metrics': metricsRoute(this.metrics.registry) }));
     if (healthAddress) {
-      const probe = (ok: () => boolean) => async () =>
-        ok() ? { status: 200, body: 'ok\n' } : { status: 503, body: 'not ready\n' };
-      this.endpoints.push(
-        await serve(healthAddress, { '/healthz': probe(() => true), '/readyz': probe(() => this.ready) }),
-      );
+      const healthy = async () => ({ status: 200, body: 'ok\n' });
+      const ready = async () => {
+        const reason = this.notReadyReason;
+        return reason === undefined
+          ? { status: 200, body: 'ok\n' }
+          : { status: 503, body: `not ready: ${reason}\n` };
+      };
+      this.endpoints.push(await serve(healthAddress, { '/healthz': healthy, '/readyz': ready }));
     }
+    // Before the caches: without the CRD their first list would wait, silently, for it to appear.
+    await this.crdGuard?.start();
     this.consumers.onChange((c) => this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name)));
     this.deployments.onChange((d) => this.enqueueOwnerOf(d));
     await Promise.all([this.consumers.start(), this.deployments.start()]);
     this.synced = true;
-    for (const c of this.consumers.list()) this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
+    this.enqueueAll();
     const election = this.options.leaderElection;
     if (!election) return this.startWorkers();
     // Caches stay warm on every replica; only the leader reconciles.
@@ -168,11 +199,12 @@ export class Operator {
     const workers = this.options.workers ?? 4;
     for (let i = 0; i < workers; i++) this.workerLoops.push(this.work());
     const resyncMs = this.options.resyncMs ?? 60_000;
-    this.resyncTimer = setInterval(() => {
-      for (const c of this.consumers.list())
-        this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
-    }, resyncMs);
+    this.resyncTimer = setInterval(() => this.enqueueAll(), resyncMs);
     this.log.info({ workers, resyncMs }, 'operator started');
+  }
+
+  private enqueueAll(): void {
+    for (const c of this.consumers.list()) this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name));
   }
 
   /** Deployments enqueue their controlling Consumer, or Consumers whose instance name they take. */
@@ -222,6 +254,7 @@ export class Operator {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.crdGuard?.stop();
     this.electionAbort.abort();
     await this.electionRun;
     if (this.resyncTimer) clearInterval(this.resyncTimer);

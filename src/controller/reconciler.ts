@@ -34,6 +34,8 @@ export interface ReconcilerDeps {
   scalingMemory: ScalingMemory;
   /** How many writes run at once within one reconcile. */
   writeConcurrency?: number;
+  /** What is wrong with the installed CRD (with the fix), if anything. */
+  crdProblem?: () => string | undefined;
 }
 
 export interface ReconcileResult {
@@ -91,6 +93,12 @@ export class Reconciler {
 
   private async reconcileConsumer(consumer: Consumer, now: Date): Promise<ReconcileResult> {
     const { events } = this.deps;
+    // Under a CRD this version does not expect, the API server prunes (on every read) the fields
+    // that CRD lacks: this spec may have lost its pod template labels, dryRun, credentials, ...
+    // Nothing is written from it, not even status: a write would store the pruned spec for good,
+    // where the stored object keeps it until the right CRD is back. Events only.
+    const crdProblem = this.deps.crdProblem?.();
+    if (crdProblem) events.emit(consumer, 'Warning', 'CRDOutdated', crdProblem);
     // A ConfigMap (guest mode) may not even hold a spec; the API server checks Consumer resources.
     const readProblems = this.deps.consumers.readProblems(consumer);
     const validation =
@@ -101,9 +109,10 @@ export class Reconciler {
     if (validation.errors.length > 0) {
       const message = describeProblems(validation.errors);
       events.emit(consumer, 'Warning', 'InvalidSpec', message);
-      await this.writeStatus(consumer, undefined, { specErrors: message }, now);
+      if (!crdProblem) await this.writeStatus(consumer, undefined, { specErrors: message }, now);
       return { failures: [] };
     }
+    if (crdProblem) return { failures: [] };
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (

@@ -1,5 +1,6 @@
 // Hooks a provider calls so the operator can count its requests (mapped by the controller to the
-// original's konsumerator_prometheus_mp_* metrics, reference 9.5). No dependency on prom-client.
+// original's konsumerator_prometheus_mp_* metrics, names and labels included). No dependency on
+// prom-client.
 import type { MetricType } from './types.js';
 
 export interface ProviderObserver {

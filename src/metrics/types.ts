@@ -34,7 +34,7 @@ export interface MetricsProvider {
   close?(): Promise<void>;
 }
 
-/** The three per-partition quantities, named as the original's metric label `type` (reference 9.5). */
+/** The three per-partition quantities, named as the original's metric label `type` values. */
 export type MetricType = 'production_rate' | 'consumption_rate' | 'offset';
 
 export const METRIC_TYPES: readonly MetricType[] = ['production_rate', 'consumption_rate', 'offset'];

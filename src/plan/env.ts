@@ -1,5 +1,6 @@
-// Env vars injected into every container (reference 3.4): template entries keep their order, an
-// entry of the same name is replaced in place, new ones are appended in the original's order.
+// Env vars injected into every container, as the original injects them: template entries keep
+// their order, an entry of the same name is replaced in place, new ones are appended in the
+// original's order.
 import type { V1EnvVar } from '@kubernetes/client-node';
 import { Env } from '../api/constants.js';
 import type { Sizing } from '../autoscale/sizing.js';

@@ -1,7 +1,7 @@
 // Resources of the containers the operator sizes. Until a metrics provider decides otherwise, an
 // existing instance keeps what it has (clamped into its policy) and a new one gets the fallback
-// of the original (section 6.3 of the reference): the policy minimum or maximum, or, in large
-// Consumers, what the running instances already have.
+// of the original: the policy minimum or maximum, or, in large Consumers, what the running
+// instances already have.
 import type { V1Container, V1Deployment, V1ResourceRequirements } from '@kubernetes/client-node';
 import type { ContainerPolicy } from '../api/schema.js';
 import { isAutoPolicy, policyFor, type FallbackStrategy } from '../api/resolve.js';

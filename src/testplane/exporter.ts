@@ -1,5 +1,5 @@
 // Runs the kafka_exporter stand-in (kafka-exporter.ts) as its own process, after the broker is up,
-// with the flags testplane.md §5 gives for the real one.
+// with the flags the real kafka_exporter would be given (listed in docs/testplane.md).
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { REPO_ROOT } from './binaries.js';

@@ -2,7 +2,7 @@
 // moves the pods bound to them through Running/Ready and deletion, and answers in-place resizes
 // (testplane/kwok/pod-stages.yaml). No container ever runs.
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { coreApi } from './client.js';
 import { DEFAULT_NODE, FAKE_NODES, NODE_ROLE_KEY, neighbourPod, type FakeNodeSpec } from './fake-nodes.js';
@@ -54,7 +54,7 @@ function startKwok({ binDir, dir, kubeconfigPath }: KwokParams): ManagedProcess 
     args: [
       `--kubeconfig=${kubeconfigPath}`,
       // The standalone binary has no built-in stages; build-testplane.sh extracts kwok's "fast" ones.
-      `--config=${join(binDir, '..', 'kwok-stages.yaml')}`,
+      `--config=${join(dirname(binDir), 'kwok-stages.yaml')}`,
       // Ours: a pod-ready that reports resources, and the in-place resize stages.
       `--config=${podStages}`,
       '--manage-all-nodes=false',

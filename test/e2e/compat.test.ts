@@ -2,17 +2,15 @@
 // give the Deployments it would give, and Deployments it created are adopted without restarts.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
-import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
-import { REPO_ROOT } from '../../src/testplane/binaries.js';
+import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeConfig, newNamespace, waitFor, deleteTestNamespaces } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView, env, rawGet } from '../support/cluster.js';
+import { originalCiConsumer, originalSampleConsumer } from '../fixtures/original/consumers.js';
+import { originalDeployment } from '../fixtures/original/deployments.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
@@ -24,10 +22,6 @@ after(async () => {
 
 /** Typed client objects as plain JSON, for deep comparisons. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
-
-const ORIGINAL = join(REPO_ROOT, '..', 'shared', 'reference', 'original-manifests');
-const readSample = (file: string) =>
-  parseAllDocuments(readFileSync(join(ORIGINAL, file), 'utf8')).map((d) => d.toJSON() as Consumer)[0]!;
 
 async function ensureNamespace(name: string): Promise<void> {
   try {
@@ -43,11 +37,11 @@ async function ensureNamespace(name: string): Promise<void> {
 test("the original's sample Consumers apply unchanged and give the original's Deployments", async () => {
   await installCrd(kubeConfig());
   operator ??= await startOperator();
-  for (const [file, instances, containers] of [
-    ['config_samples_konsumerator_v1alpha1_consumer.yaml', 10, ['consumer']],
-    ['hack_ci_consumer-test.yaml', 4, ['busybox-info', 'consumer']],
+  for (const [readSample, instances, containers] of [
+    [originalSampleConsumer, 10, ['consumer']],
+    [originalCiConsumer, 4, ['busybox-info', 'consumer']],
   ] as const) {
-    const sample = readSample(file);
+    const sample = readSample();
     const ns = sample.spec.namespace;
     await ensureNamespace(ns);
     await consumers.custom.createNamespacedCustomObject({
@@ -107,66 +101,13 @@ test("the original's sample Consumers apply unchanged and give the original's De
   }
 });
 
-/** A Deployment exactly as the Go operator v1.2.2 writes it for instance `id` (reference section 3). */
-function originalDeployment(
-  consumer: Consumer,
-  id: number,
-  partitions: number[],
-  instances: number,
-): V1Deployment {
-  const spec = consumer.spec;
-  const template = structuredClone(spec.deploymentTemplate);
-  template.template.spec!.containers = template.template.spec!.containers.map((c) => ({
-    ...c,
-    resources: { requests: { cpu: '300m', memory: '300M' }, limits: { cpu: '1', memory: '300M' } },
-    env: [
-      ...(c.env ?? []),
-      { name: 'KONSUMERATOR_PARTITION', value: partitions.join(',') },
-      { name: 'GOMAXPROCS', value: '1' },
-      { name: 'GOMEMLIMIT', value: '240MiB' },
-      { name: 'KONSUMERATOR_INSTANCE', value: String(id) },
-      { name: 'KONSUMERATOR_NUM_PARTITIONS', value: String(spec.numPartitions) },
-      { name: 'KONSUMERATOR_NUM_INSTANCES', value: String(instances) },
-    ],
-  }));
-  return {
-    metadata: {
-      name: `${spec.name}-${id}`,
-      namespace: consumer.metadata.namespace,
-      labels: {
-        app: spec.name,
-        controller: consumer.metadata.name,
-        partitions: `${partitions[0]}-${partitions.at(-1)}`,
-      },
-      annotations: {
-        'konsumerator.lwolf.org/partition': partitions.join(','),
-        'konsumerator.lwolf.org/consumer-id': String(id),
-        'konsumerator.lwolf.org/generation': '-4180461289468766133',
-        'konsumerator.lwolf.org/scaling-status': 'RUNNING',
-        'konsumerator.lwolf.org/scaling-status-change': '2025-01-01T00:00:00Z',
-      },
-      ownerReferences: [
-        {
-          apiVersion: 'konsumerator.lwolf.org/v1',
-          kind: 'Consumer',
-          name: consumer.metadata.name,
-          uid: consumer.metadata.uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
-    spec: template,
-  };
-}
-
 test('Deployments created by the original operator are adopted without restarting their pods', async () => {
   await installCrd(kubeConfig());
   await operator?.stop();
   operator = undefined;
   const ns = await newNamespace('adopt');
   const spec: ConsumerSpec = {
-    ...readSample('config_samples_konsumerator_v1alpha1_consumer.yaml').spec,
+    ...originalSampleConsumer().spec,
     namespace: ns,
     numPartitions: 4,
     numPartitionsPerInstance: 2,

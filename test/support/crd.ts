@@ -10,15 +10,21 @@ import { waitFor as poll } from '../../src/testplane/wait.js';
 
 export const TEST_FIELD_MANAGER = 'konsumerator-tests';
 
-/** Server-side applies the CRD of src/api/crd.ts and waits for its Established condition. */
-export async function installCrd(kubeConfig: KubeConfig): Promise<void> {
-  const crd = consumerCrd() as KubernetesObject;
+/**
+ * Server-side applies the CRD of src/api/crd.ts (or `crd`) as `fieldManager` and waits for its
+ * Established condition.
+ */
+export async function installCrd(
+  kubeConfig: KubeConfig,
+  fieldManager = TEST_FIELD_MANAGER,
+  crd: KubernetesObject = consumerCrd() as KubernetesObject,
+): Promise<void> {
   let refusal: Error | undefined;
   await poll(
     `server-side apply of CRD ${CRD_NAME}`,
     async () => {
       try {
-        await applyRaw(kubeConfig, crd, TEST_FIELD_MANAGER);
+        await applyRaw(kubeConfig, crd, fieldManager);
         return true;
       } catch (err) {
         // 409 (a concurrent writer), 429 and 5xx may pass; a refusal of the CRD itself will not.

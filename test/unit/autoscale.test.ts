@@ -144,7 +144,7 @@ const run = (over: Partial<PolicyInput>) =>
     ...over,
   });
 
-test('state table (reference section 7), row by row', () => {
+test("the original's scaling state table, with its bugs fixed, row by row", () => {
   const rows: [string, Partial<PolicyInput>, boolean, string][] = [
     ['equal, lagging', { signal: lagging }, false, 'RUNNING'],
     ['equal, lagging, clamped', { signal: lagging, cpuShortage: 200 }, false, 'SATURATED'],

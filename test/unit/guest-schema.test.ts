@@ -2,16 +2,13 @@
 // included: the specs the API server refuses in test/e2e/crd-validation.test.ts are refused here,
 // naming the same field, and the original's samples (its guest-mode ConfigMap too) are accepted.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
 import { ConsumerSpec } from '../../src/api/schema.js';
 import { checkStructural } from '../../src/api/structural.js';
 import { MAX_CEL_VALUES, evaluateRule, parseCel } from '../../src/api/cel.js';
 import { consumerFromConfigMap } from '../../src/api/guest.js';
-import { REPO_ROOT } from '../../src/testplane/binaries.js';
 import { GO_DURATION_PATTERN } from '../../src/util/units.js';
+import { originalExampleConsumers, originalGuestConfigMap } from '../fixtures/original/consumers.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -246,16 +243,10 @@ describe('guest mode: the CRD schema without the API server', () => {
   }
 
   it("accepts the original's sample Consumers and its guest-mode ConfigMap", () => {
-    const dir = join(REPO_ROOT, '..', 'shared', 'reference', 'original-manifests');
-    for (const file of ['config_samples_konsumerator_v1alpha1_consumer.yaml', 'hack_ci_consumer-test.yaml']) {
-      for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
-        const object = doc.toJSON() as JsonObject;
-        if (object.kind === 'Consumer') assert.deepEqual(check(object.spec), [], file);
-      }
+    for (const { title, consumer } of originalExampleConsumers()) {
+      assert.deepEqual(check(consumer.spec), [], title);
     }
-    const configMap = parseAllDocuments(
-      readFileSync(join(dir, 'hack_ci_consumer-test-configmap.yaml'), 'utf8'),
-    )[0]!.toJSON() as never;
+    const configMap = originalGuestConfigMap() as never;
     const decoded = consumerFromConfigMap({
       ...(configMap as object),
       metadata: {

@@ -5,7 +5,7 @@ import { parsePartitionList, partitionsLabel, splitIntoBuckets } from '../../src
 import { instanceCount } from '../../src/api/resolve.js';
 import { instanceIdFromName, instanceName } from '../../src/plan/render.js';
 
-test('splits partitions exactly as the original (reference 4.2)', () => {
+test('splits partitions exactly as the original: contiguous buckets, the first ones one larger', () => {
   assert.deepEqual(splitIntoBuckets(10, 3), [
     [0, 1, 2],
     [3, 4, 5],

@@ -96,7 +96,7 @@ test('only containers with an Auto policy (own or *) are sized', () => {
   );
 });
 
-test('large Consumers give new instances what running ones have (reference 6.3)', () => {
+test("large Consumers give new instances what running ones have (the original's fallback)", () => {
   const running = (cpu: string): V1Deployment => ({
     spec: {
       selector: {},

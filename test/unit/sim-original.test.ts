@@ -1,4 +1,5 @@
-// The original v1.2.2 baseline behaves as the reference says, bugs included.
+// The original v1.2.2 baseline behaves as the original does, bugs included: its estimate, its
+// state table and its metrics refresh.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { originalEstimate, originalPolicy, originalTransition } from '../../src/sim/policies/original.js';

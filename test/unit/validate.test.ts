@@ -53,6 +53,35 @@ test('selectors: empty, or with expressions the pod labels do not meet, are erro
   );
 });
 
+test("a pod template pruned by the original's CRD: the selector mismatch names that cause and the fix", () => {
+  const pruned = baseSpec();
+  pruned.deploymentTemplate.template.metadata = {};
+  const errors = validateConsumer(consumer(pruned)).errors;
+  assert.deepEqual(
+    errors.map((e) => e.field),
+    ['spec.deploymentTemplate.selector.matchLabels', 'spec.deploymentTemplate.template.metadata'],
+  );
+  assert.match(errors[0]!.message, /selects app=orders-consumer, which the pod template labels do not carry/);
+  assert.match(errors[1]!.message, /original operator's CRD/);
+  assert.match(errors[1]!.message, /kubectl apply --server-side --force-conflicts -f deploy\/crd\.yaml/);
+  assert.match(errors[1]!.message, /apply this Consumer again/);
+  // No metadata at all reads the same.
+  delete pruned.deploymentTemplate.template.metadata;
+  assert.equal(validateConsumer(consumer(pruned)).errors.length, 2);
+  // Labels that merely differ, or a guest-mode ConfigMap (no CRD), get no such hint.
+  const mismatched = baseSpec();
+  mismatched.deploymentTemplate.template.metadata = { labels: { app: 'other' } };
+  assert.deepEqual(
+    validateConsumer(consumer(mismatched)).errors.map((e) => e.field),
+    ['spec.deploymentTemplate.selector.matchLabels'],
+  );
+  const fromConfigMap = { ...consumer(pruned), apiVersion: 'v1', kind: 'ConfigMap' };
+  assert.deepEqual(
+    validateConsumer(fromConfigMap).errors.map((e) => e.field),
+    ['spec.deploymentTemplate.selector.matchLabels'],
+  );
+});
+
 test('Deployment names leave room for the ReplicaSet hash: 242 characters at most', () => {
   const fits = baseSpec({ name: 'n'.repeat(240), numPartitions: 2, numPartitionsPerInstance: 1 });
   assert.deepEqual(validateConsumer(consumer(fits)).errors, []);

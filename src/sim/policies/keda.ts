@@ -1,4 +1,4 @@
-// A KEDA-like horizontal scaler (anchors.md §A): one Deployment of identical replicas in one
+// A KEDA Kafka scaler with an HPA, at their defaults: one Deployment of identical replicas in one
 // consumer group. Every 15 s the HPA reads the summed lag (straight from the brokers, no metric
 // pipeline delay), desired = ceil(totalLag / lagThreshold), capped at the partition count, kept
 // when within ±10 % of the current replicas; scale-down stabilised over 300 s (the highest

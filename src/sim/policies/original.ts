@@ -1,11 +1,12 @@
-// The original konsumerator v1.2.2, as it behaves (reference sections 6–8 and 11), written
-// apart from our operator so that fixing ours never changes the baseline:
+// The original konsumerator v1.2.2 as it behaves (its resource estimate, scaling state machine,
+// metrics refresh and known bugs), written apart from our operator so that fixing ours never
+// changes the baseline:
 // - metrics are refreshed only when more than minSyncPeriod has passed since the last refresh;
 //   a failed query means no estimation at all; an empty result reads as zeros;
 // - the naive predictor with the partial-metrics workaround and the fallback (for more than 10
 //   instances: the smallest running instance's resources) when the total is 0;
 // - critical lag gives the policy maximum, but still waits in PENDING_SCALE_UP;
-// - the state machine of section 7 with its bugs: SATURATED never scales up while lagging,
+// - its scaling state machine with its bugs: SATURATED never scales up while lagging,
 //   PENDING_SCALE_DOWN (or no state) + lagging + more needed does nothing;
 // - every change is a rolling update of the instance (a restart).
 import { ScalingStatus } from '../../api/constants.js';
@@ -37,7 +38,7 @@ export interface TransitionInput {
 }
 
 /**
- * The original's section 7 table, bugs included: SATURATED + lagging + more needed only
+ * The original's scaling state table, bugs included: SATURATED + lagging + more needed only
  * refreshes the annotation (never applies); PENDING_SCALE_DOWN (or no state) + lagging + more
  * needed does nothing; the pending timers start at the state change.
  */
@@ -62,7 +63,7 @@ export function originalTransition(
     if (state.status === ScalingStatus.pendingScaleUp)
       return nowMs - state.changedAt >= settings.pendingScaleUpMs ? annotate(true) : same;
     if (state.status === ScalingStatus.saturated) return annotate();
-    return same; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (bug 11.8)
+    return same; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (the original's bug)
   }
   if (lagging) return annotate();
   if (
@@ -73,7 +74,7 @@ export function originalTransition(
   return set(ScalingStatus.pendingScaleDown);
 }
 
-/** Section 6.2 for one instance; undefined when the total is 0 (the fallback applies). */
+/** The original's naive estimate of one instance; undefined when the total is 0 (then: the fallback). */
 export function originalEstimate(
   partitions: readonly number[],
   samples: ReadonlyMap<number, PartitionSample>,
@@ -123,7 +124,8 @@ export const originalPolicy: PolicySpec = {
 
     const fallback = (world: World): Requests => {
       const instances = setup.buckets.length;
-      // Section 6.3: more than 10 instances, more than half listed: copy the smallest running one.
+      // The original's fallback: with more than 10 instances of which more than half are listed,
+      // copy the smallest running one.
       if (instances > 10 && world.units.length > Math.floor(instances / 2)) {
         const smallest = world.units.reduce((a, b) => (b.cpuMillis < a.cpuMillis ? b : a));
         return { cpu: smallest.cpuMillis, memory: smallest.memoryBytes };
@@ -168,7 +170,7 @@ export const originalPolicy: PolicySpec = {
 
     return {
       start(world) {
-        // New instances get the estimate from the live metrics at once (section 6.7).
+        // New instances get the estimate from the live metrics at once, as in the original.
         const samples = new Map(
           Array.from(
             { length: world.partitions },
@@ -184,7 +186,7 @@ export const originalPolicy: PolicySpec = {
         lastSyncMs = 0;
       },
       step(world) {
-        // Refresh only when strictly more than minSyncPeriod has passed (section 8.2).
+        // Refresh only when strictly more than minSyncPeriod has passed, as the original does.
         if (world.nowMs - lastSyncMs <= setup.config.minSyncPeriodMs) return;
         const reading = world.read();
         if (reading.error) return; // failed query: no estimation, retried next reconcile

@@ -1,4 +1,5 @@
-// A VPA-like recommender and updater (anchors.md §B), one VPA per instance Deployment:
+// A VPA-like recommender and updater (the Vertical Pod Autoscaler's, with its defaults), one VPA
+// per instance Deployment:
 // - CPU: a decaying histogram (buckets growing 5 % from 0.01 core, half-life 24 h, weight 0.1
 //   per sample) of the cores used, one sample a minute; memory: the peak of each 24 h interval,
 //   8 intervals, same half-life;
