@@ -60,8 +60,14 @@ export interface CrdGuardOptions {
   log: Logger;
   /** The schema hash this version's CRD carries. */
   expectedHash: string;
-  /** How often the CRD is read again (default 30 s). */
+  /** How often the CRD is read again (default 5 s: a metadata-only GET). */
   intervalMs?: number;
+  /**
+   * After an outdated CRD is replaced by the expected one, writes stay held this long (default
+   * 5 s). The CRD object changes before every API server has switched the schema it serves with;
+   * a status write in between would be pruned by the old schema and store the pruned spec.
+   */
+  settleMs?: number;
   /** Called after each check whose verdict differs from the previous one. */
   onChange?: (verdict: CrdVerdict) => void;
 }
@@ -77,6 +83,9 @@ export class CrdGuard {
   private readonly api: ApiextensionsV1Api;
   private lastReadError: string | undefined;
   private loggedAt = 0;
+  /** Until when writes stay held after the CRD was fixed (epoch ms). */
+  private settlingUntil = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CrdGuardOptions) {
     this.api = options.kubeConfig.makeApiClient(ApiextensionsV1Api);
@@ -86,11 +95,12 @@ export class CrdGuard {
     return this.verdict;
   }
 
-  /** A problem to report: the CRD is outdated or missing. */
+  /** A problem to report: the CRD is outdated or missing, or was fixed a moment ago. */
   get problem(): string | undefined {
-    return this.verdict.state === 'outdated' || this.verdict.state === 'missing'
-      ? this.verdict.message
-      : undefined;
+    if (this.verdict.state === 'outdated' || this.verdict.state === 'missing') return this.verdict.message;
+    if (Date.now() < this.settlingUntil)
+      return `the CRD ${CRD_NAME} was just replaced by the one this version expects; writes resume once the API server serves it (a few seconds)`;
+    return undefined;
   }
 
   /** Checks once, then every interval. */
@@ -102,6 +112,7 @@ export class CrdGuard {
 
   stop(): void {
     clearInterval(this.timer);
+    clearTimeout(this.settleTimer);
   }
 
   /** Reads the CRD's metadata and updates the verdict; never throws. */
@@ -132,8 +143,16 @@ export class CrdGuard {
       }
     }
     const changed = next.state !== this.verdict.state || next.message !== this.verdict.message;
+    const fixed = changed && next.state === 'current' && this.verdict.state === 'outdated';
     this.verdict = next;
     const now = Date.now();
+    if (fixed) {
+      const settleMs = this.options.settleMs ?? 5_000;
+      this.settlingUntil = now + settleMs;
+      clearTimeout(this.settleTimer);
+      this.settleTimer = setTimeout(() => this.options.onChange?.(this.verdict), settleMs);
+      this.settleTimer.unref();
+    }
     if (changed && next.state === 'current') {
       log.info(
         { crd: CRD_NAME, schemaHash: expectedHash },
