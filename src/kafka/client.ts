@@ -1,0 +1,330 @@
+// The one place that talks to Kafka: a small adapter over @platformatic/kafka for what
+// konsumerator needs (offsets of a topic and of a group, topics, groups, a producer, and commits
+// of a group that has no members). Callers see plain numbers, Maps and our own option types, so
+// the client library can change without touching them. Chosen over kafkajs on the evidence in
+// docs/architecture.md (maintained, speaks Kafka 4's protocol versions, same offsets, and the
+// figures of `npm run bench -- --only kafka-client`).
+import {
+  Admin,
+  Producer,
+  type BaseOptions,
+  type ClusterMetadata,
+  type SASLOptions,
+} from '@platformatic/kafka';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+
+export interface KafkaTls {
+  /** PEM CA bundle trusted for the brokers' certificates (replaces the system CAs). */
+  ca?: string | Buffer;
+  /** PEM client certificate and key, for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Default true; false accepts any certificate (insecure). */
+  rejectUnauthorized?: boolean;
+  /** Name to verify the certificates against, when it differs from the broker host. */
+  serverName?: string;
+}
+
+export interface KafkaSasl {
+  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  username: string;
+  password: string;
+}
+
+export interface KafkaConnectionOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** Default `konsumerator`. */
+  clientId?: string;
+  /** TCP (and TLS) connect timeout (default 3000 ms). */
+  connectionTimeoutMs?: number;
+  /** Per-request timeout (default 10 000 ms). */
+  requestTimeoutMs?: number;
+  /** Retries of a failed request (default 2). */
+  retries?: number;
+  /** `true` for TLS with the system CAs, or the TLS settings. */
+  tls?: boolean | KafkaTls;
+  sasl?: KafkaSasl;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  /** Log-start offset (the earliest still stored). */
+  low: number;
+  /** Log-end offset (the next to be written). */
+  high: number;
+}
+
+export interface GroupSummary {
+  groupId: string;
+  /** Kafka's group state, e.g. `Stable`, `Empty`. */
+  state: string;
+  /** `consumer` for consumer groups; empty for groups that only store offsets. */
+  protocolType: string;
+}
+
+/** The topic does not exist on the brokers. */
+export class UnknownTopicError extends Error {
+  constructor(topic: string, cause?: unknown) {
+    super(`topic ${topic} not found on the brokers`, { cause });
+    this.name = 'UnknownTopicError';
+  }
+}
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+
+/** The client library's connection options from ours. */
+function baseOptions(options: KafkaConnectionOptions, defaultClientId: string): BaseOptions {
+  if (options.brokers.length === 0) throw new Error('kafka: no broker given');
+  const base: BaseOptions = {
+    clientId: options.clientId ?? defaultClientId,
+    bootstrapBrokers: options.brokers,
+    connectTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    // The library's `timeout` bounds a whole operation with its retries.
+    timeout: (options.requestTimeoutMs ?? 10_000) * ((options.retries ?? 2) + 1),
+    retries: options.retries ?? 2,
+    retryDelay: 200,
+  };
+  if (options.tls) base.tls = options.tls === true ? {} : tlsOptions(options.tls);
+  if (options.sasl) base.sasl = saslOptions(options.sasl);
+  return base;
+}
+
+function tlsOptions(tls: KafkaTls): TlsConnectionOptions {
+  return {
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls.key !== undefined ? { key: tls.key } : {}),
+    ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+  };
+}
+
+function saslOptions(sasl: KafkaSasl): SASLOptions {
+  const mechanisms = {
+    plain: 'PLAIN',
+    'scram-sha-256': 'SCRAM-SHA-256',
+    'scram-sha-512': 'SCRAM-SHA-512',
+  } as const;
+  const mechanism = mechanisms[sasl.mechanism];
+  if (!mechanism)
+    throw new Error(
+      `kafka: unsupported SASL mechanism ${JSON.stringify((sasl as { mechanism: unknown }).mechanism)}`,
+    );
+  return { mechanism, username: sasl.username, password: sasl.password };
+}
+
+/**
+ * The message of an error from the client, with the reasons: the library wraps what went wrong
+ * per partition or per attempt in AggregateErrors whose own message is generic.
+ */
+export function kafkaErrorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof AggregateError) || err.errors.length === 0) return err.message;
+  const reasons = new Set<string>();
+  const visit = (e: unknown, depth: number) => {
+    if (reasons.size >= 3) return;
+    if (e instanceof AggregateError && e.errors.length > 0 && depth < 4) {
+      for (const inner of e.errors) visit(inner, depth + 1);
+    } else if (e instanceof Error) {
+      const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+      reasons.add(`${e.message.replace(/\.$/, '')}${cause}`);
+    } else reasons.add(String(e));
+  };
+  visit(err, 0);
+  return `${err.message.replace(/\.$/, '')} (${[...reasons].join('; ')})`;
+}
+
+/**
+ * True when the error, or one it wraps, says the topic does not exist: the broker's
+ * UNKNOWN_TOPIC_OR_PARTITION, or the library's own error for it after a metadata request.
+ */
+function isUnknownTopic(err: unknown): boolean {
+  const seen = (e: unknown, depth: number): boolean => {
+    if (depth > 6 || !(e instanceof Error)) return false;
+    if ((e as { apiId?: unknown }).apiId === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+    if ((e as { code?: unknown }).code === 'PLT_KFK_USER' && e.message.startsWith('Unknown topic '))
+      return true;
+    if (e instanceof AggregateError && e.errors.some((inner) => seen(inner, depth + 1))) return true;
+    return seen(e.cause, depth + 1);
+  };
+  return seen(err, 0);
+}
+
+/** Admin operations: offsets, topics, groups, and commits for a group without members. */
+export class KafkaAdmin {
+  private readonly admin: Admin;
+
+  constructor(options: KafkaConnectionOptions) {
+    this.admin = new Admin(baseOptions(options, 'konsumerator'));
+  }
+
+  /**
+   * Partition count of a topic (from metadata at most 5 s old); UnknownTopicError when it does
+   * not exist.
+   */
+  async partitionCount(topic: string): Promise<number> {
+    const metadata = await this.admin
+      .metadata({ topics: [topic], autocreateTopics: false })
+      .catch((err: unknown) => {
+        throw isUnknownTopic(err) ? new UnknownTopicError(topic, err) : err;
+      });
+    return metadata.topics.get(topic)!.partitionsCount;
+  }
+
+  /** Log-start and log-end offsets of every partition of a topic, by partition. */
+  async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const count = await this.partitionCount(topic);
+    const partitions = Array.from({ length: count }, (_, p) => p);
+    const list = (timestamp: bigint) =>
+      this.admin.listOffsets({
+        topics: [
+          { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
+        ],
+      });
+    const [earliest, latest] = await Promise.all([list(EARLIEST), list(LATEST)]).catch((err: unknown) => {
+      throw isUnknownTopic(err) ? new UnknownTopicError(topic, err) : err;
+    });
+    const low = new Map(earliest[0]?.partitions.map((o) => [o.partitionIndex, Number(o.offset)]));
+    return (latest[0]?.partitions ?? [])
+      .map((o) => ({
+        partition: o.partitionIndex,
+        low: low.get(o.partitionIndex) ?? 0,
+        high: Number(o.offset),
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * The group's committed offsets of a topic's partitions `0..partitions-1` (all of the topic's
+   * when not given); a partition the group never committed is absent.
+   */
+  async committedOffsets(groupId: string, topic: string, partitions?: number): Promise<Map<number, number>> {
+    const count = partitions ?? (await this.partitionCount(topic));
+    const [group] = await this.admin.listConsumerGroupOffsets({
+      groups: [
+        { groupId, topics: [{ name: topic, partitionIndexes: Array.from({ length: count }, (_, p) => p) }] },
+      ],
+    });
+    const committed = new Map<number, number>();
+    for (const t of group?.topics ?? []) {
+      if (t.name !== topic) continue;
+      for (const p of t.partitions)
+        if (p.committedOffset >= 0n) committed.set(p.partitionIndex, Number(p.committedOffset));
+    }
+    return committed;
+  }
+
+  /**
+   * Sets the group's committed offsets, as a consumer that assigns its partitions by hand commits
+   * them: the group must have no active members.
+   */
+  async commitOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
+    if (offsets.size === 0) return;
+    await this.admin.alterConsumerGroupOffsets({
+      groupId,
+      topics: [
+        {
+          name: topic,
+          partitionOffsets: [...offsets].map(([partition, offset]) => ({
+            partition,
+            offset: BigInt(offset),
+          })),
+        },
+      ],
+    });
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  /**
+   * Creates a topic and waits until every partition's leader answers for it (a producer sending
+   * right after creation would otherwise see NOT_LEADER_OR_FOLLOWER on a large topic).
+   */
+  async createTopic(topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
+    await this.admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.admin.listOffsets({
+          topics: [
+            {
+              name: topic,
+              partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({
+                partitionIndex,
+                timestamp: LATEST,
+              })),
+            },
+          ],
+        });
+        return;
+      } catch (err) {
+        if (Date.now() > end)
+          throw new Error(`kafka: topic ${topic} not ready after ${timeoutMs} ms: ${kafkaErrorMessage(err)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    await this.admin.deleteTopics({ topics });
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    await this.admin.deleteGroups({ groups: groupIds });
+  }
+
+  async listGroups(): Promise<GroupSummary[]> {
+    const groups = await this.admin.listGroups();
+    return [...groups.values()].map((g) => ({ groupId: g.id, state: g.state, protocolType: g.protocolType }));
+  }
+
+  /** Members of each group (0 for a group that only stores offsets). */
+  async groupMembers(groupIds: string[]): Promise<Map<string, number>> {
+    if (groupIds.length === 0) return new Map();
+    const groups = await this.admin.describeGroups({ groups: groupIds });
+    return new Map([...groups.values()].map((g) => [g.id, g.members.size]));
+  }
+
+  /** Brokers and, for the given topics, each partition's leader, replicas and in-sync replicas. */
+  async metadata(...topics: string[]): Promise<ClusterMetadata> {
+    try {
+      return await this.admin.metadata({ topics, forceUpdate: true, autocreateTopics: false });
+    } catch (err) {
+      throw isUnknownTopic(err) ? new UnknownTopicError(topics.join(', '), err) : err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin.close();
+  }
+}
+
+export interface ProducedMessage {
+  partition: number;
+  value: Buffer;
+}
+
+/** A producer that sends to explicit partitions (idempotent: a retried send is not written twice). */
+export class KafkaProducer {
+  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+
+  constructor(options: KafkaConnectionOptions) {
+    this.producer = new Producer({ ...baseOptions(options, 'konsumerator'), idempotent: true });
+  }
+
+  async send(topic: string, messages: readonly ProducedMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.producer.send({
+      messages: messages.map((m) => ({ topic, partition: m.partition, value: m.value })),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+  }
+}
