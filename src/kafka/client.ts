@@ -3,15 +3,14 @@
 // of a group that has no members). Callers see plain numbers, Maps and our own option types, so
 // the client library can change without touching them. Chosen over kafkajs on the evidence in
 // docs/architecture.md (maintained, speaks Kafka 4's protocol versions, same offsets, and the
-// figures of `npm run bench -- --only kafka-client`).
-import {
-  Admin,
-  Producer,
-  type BaseOptions,
-  type ClusterMetadata,
-  type SASLOptions,
-} from '@platformatic/kafka';
+// figures of `npm run bench -- --only kafka-client`). The library is loaded on first use: it adds
+// about 55 MiB to the process, which an operator without a `mode: kafka` Consumer never pays.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { Admin, BaseOptions, ClusterMetadata, Producer, SASLOptions } from '@platformatic/kafka';
+
+type Library = typeof import('@platformatic/kafka');
+let library: Promise<Library> | undefined;
+const loadLibrary = (): Promise<Library> => (library ??= import('@platformatic/kafka'));
 
 export interface KafkaTls {
   /** PEM CA bundle trusted for the brokers' certificates (replaces the system CAs). */
@@ -55,6 +54,19 @@ export interface PartitionOffsets {
   high: number;
 }
 
+export interface PartitionMetadata {
+  partition: number;
+  /** Broker id of the leader (-1 when there is none). */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+export interface ClusterInfo {
+  brokers: Array<{ id: number; address: string }>;
+  topics: Array<{ name: string; partitions: PartitionMetadata[] }>;
+}
+
 export interface GroupSummary {
   groupId: string;
   /** Kafka's group state, e.g. `Stable`, `Empty`. */
@@ -65,10 +77,18 @@ export interface GroupSummary {
 
 /** The topic does not exist on the brokers. */
 export class UnknownTopicError extends Error {
+  /** The broker's answer: Kafka's description of its error code 3 (UNKNOWN_TOPIC_OR_PARTITION). */
+  readonly brokerMessage = 'This server does not host this topic-partition';
+
   constructor(topic: string, cause?: unknown) {
     super(`topic ${topic} not found on the brokers`, { cause });
     this.name = 'UnknownTopicError';
   }
+}
+
+/** Throws when the options cannot make a client (no broker, an unsupported SASL mechanism). */
+export function checkKafkaOptions(options: KafkaConnectionOptions): void {
+  baseOptions(options, 'konsumerator');
 }
 
 const EARLIEST = -2n;
@@ -137,28 +157,51 @@ export function kafkaErrorMessage(err: unknown): string {
   return `${err.message.replace(/\.$/, '')} (${[...reasons].join('; ')})`;
 }
 
+/** True when the error, or one it wraps, matches. */
+function someError(err: unknown, matches: (e: Error) => boolean, depth = 0): boolean {
+  if (depth > 6 || !(err instanceof Error)) return false;
+  if (matches(err)) return true;
+  if (err instanceof AggregateError && err.errors.some((inner) => someError(inner, matches, depth + 1)))
+    return true;
+  return someError(err.cause, matches, depth + 1);
+}
+
+/** True when the broker answered with this error (its name in the Kafka protocol) somewhere in `err`. */
+function hasApiError(err: unknown, apiId: string): boolean {
+  return someError(err, (e) => (e as { apiId?: unknown }).apiId === apiId);
+}
+
 /**
- * True when the error, or one it wraps, says the topic does not exist: the broker's
- * UNKNOWN_TOPIC_OR_PARTITION, or the library's own error for it after a metadata request.
+ * True when the error says the topic does not exist: the broker's UNKNOWN_TOPIC_OR_PARTITION, or
+ * the library's own error for it after a metadata request.
  */
 function isUnknownTopic(err: unknown): boolean {
-  const seen = (e: unknown, depth: number): boolean => {
-    if (depth > 6 || !(e instanceof Error)) return false;
-    if ((e as { apiId?: unknown }).apiId === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
-    if ((e as { code?: unknown }).code === 'PLT_KFK_USER' && e.message.startsWith('Unknown topic '))
-      return true;
-    if (e instanceof AggregateError && e.errors.some((inner) => seen(inner, depth + 1))) return true;
-    return seen(e.cause, depth + 1);
-  };
-  return seen(err, 0);
+  return (
+    hasApiError(err, 'UNKNOWN_TOPIC_OR_PARTITION') ||
+    someError(
+      err,
+      (e) => (e as { code?: unknown }).code === 'PLT_KFK_USER' && e.message.startsWith('Unknown topic '),
+    )
+  );
 }
 
 /** Admin operations: offsets, topics, groups, and commits for a group without members. */
 export class KafkaAdmin {
-  private readonly admin: Admin;
+  private readonly options: BaseOptions;
+  private client: Promise<Admin> | undefined;
 
+  /** Checks the options now; connects on the first call. */
   constructor(options: KafkaConnectionOptions) {
-    this.admin = new Admin(baseOptions(options, 'konsumerator'));
+    this.options = baseOptions(options, 'konsumerator');
+  }
+
+  private get admin(): Promise<Admin> {
+    return (this.client ??= loadLibrary().then((l) => new l.Admin(this.options)));
+  }
+
+  /** Connects to the brokers (a metadata request without topics); later calls reuse the connection. */
+  async connect(): Promise<void> {
+    await (await this.admin).metadata({ topics: [], forceUpdate: true });
   }
 
   /**
@@ -166,7 +209,9 @@ export class KafkaAdmin {
    * not exist.
    */
   async partitionCount(topic: string): Promise<number> {
-    const metadata = await this.admin
+    const metadata = await (
+      await this.admin
+    )
       .metadata({ topics: [topic], autocreateTopics: false })
       .catch((err: unknown) => {
         throw isUnknownTopic(err) ? new UnknownTopicError(topic, err) : err;
@@ -178,8 +223,9 @@ export class KafkaAdmin {
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const count = await this.partitionCount(topic);
     const partitions = Array.from({ length: count }, (_, p) => p);
+    const admin = await this.admin;
     const list = (timestamp: bigint) =>
-      this.admin.listOffsets({
+      admin.listOffsets({
         topics: [
           { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
         ],
@@ -203,18 +249,37 @@ export class KafkaAdmin {
    */
   async committedOffsets(groupId: string, topic: string, partitions?: number): Promise<Map<number, number>> {
     const count = partitions ?? (await this.partitionCount(topic));
-    const [group] = await this.admin.listConsumerGroupOffsets({
+    const byTopic = await this.committedOffsetsOfTopics(groupId, [{ name: topic, partitions: count }]);
+    return byTopic.get(topic) ?? new Map();
+  }
+
+  /** The group's committed offsets of several topics, by topic; uncommitted partitions are absent. */
+  async committedOffsetsOfTopics(
+    groupId: string,
+    topics: ReadonlyArray<{ name: string; partitions: number }>,
+  ): Promise<Map<string, Map<number, number>>> {
+    const out = new Map<string, Map<number, number>>(topics.map((t) => [t.name, new Map()]));
+    if (topics.length === 0) return out;
+    const [group] = await (
+      await this.admin
+    ).listConsumerGroupOffsets({
       groups: [
-        { groupId, topics: [{ name: topic, partitionIndexes: Array.from({ length: count }, (_, p) => p) }] },
+        {
+          groupId,
+          topics: topics.map((t) => ({
+            name: t.name,
+            partitionIndexes: Array.from({ length: t.partitions }, (_, p) => p),
+          })),
+        },
       ],
     });
-    const committed = new Map<number, number>();
     for (const t of group?.topics ?? []) {
-      if (t.name !== topic) continue;
+      const committed = out.get(t.name);
+      if (!committed) continue;
       for (const p of t.partitions)
         if (p.committedOffset >= 0n) committed.set(p.partitionIndex, Number(p.committedOffset));
     }
-    return committed;
+    return out;
   }
 
   /**
@@ -223,7 +288,9 @@ export class KafkaAdmin {
    */
   async commitOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
     if (offsets.size === 0) return;
-    await this.admin.alterConsumerGroupOffsets({
+    await (
+      await this.admin
+    ).alterConsumerGroupOffsets({
       groupId,
       topics: [
         {
@@ -238,30 +305,33 @@ export class KafkaAdmin {
   }
 
   async listTopics(): Promise<string[]> {
-    return this.admin.listTopics();
+    return (await this.admin).listTopics();
   }
 
   /**
-   * Creates a topic and waits until every partition's leader answers for it (a producer sending
-   * right after creation would otherwise see NOT_LEADER_OR_FOLLOWER on a large topic).
+   * Creates a topic (false when it already exists: it is left as it is) and waits until every
+   * partition's leader answers for it: a producer sending right after creation would otherwise see
+   * NOT_LEADER_OR_FOLLOWER on a large topic.
    */
-  async createTopic(topic: string, partitions: number, timeoutMs = 60_000): Promise<void> {
-    await this.admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+  async createTopic(topic: string, partitions: number, timeoutMs = 60_000): Promise<boolean> {
+    const admin = await this.admin;
+    let created = true;
+    try {
+      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    } catch (err) {
+      if (!hasApiError(err, 'TOPIC_ALREADY_EXISTS')) throw err;
+      created = false;
+    }
+    const count = created ? partitions : await this.partitionCount(topic);
+    const everyPartition = Array.from({ length: count }, (_, partitionIndex) => ({
+      partitionIndex,
+      timestamp: LATEST,
+    }));
     const end = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.admin.listOffsets({
-          topics: [
-            {
-              name: topic,
-              partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({
-                partitionIndex,
-                timestamp: LATEST,
-              })),
-            },
-          ],
-        });
-        return;
+        await admin.listOffsets({ topics: [{ name: topic, partitions: everyPartition }] });
+        return created;
       } catch (err) {
         if (Date.now() > end)
           throw new Error(`kafka: topic ${topic} not ready after ${timeoutMs} ms: ${kafkaErrorMessage(err)}`);
@@ -271,36 +341,53 @@ export class KafkaAdmin {
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
-    await this.admin.deleteTopics({ topics });
+    await (await this.admin).deleteTopics({ topics });
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
-    await this.admin.deleteGroups({ groups: groupIds });
+    await (await this.admin).deleteGroups({ groups: groupIds });
   }
 
   async listGroups(): Promise<GroupSummary[]> {
-    const groups = await this.admin.listGroups();
+    const groups = await (await this.admin).listGroups();
     return [...groups.values()].map((g) => ({ groupId: g.id, state: g.state, protocolType: g.protocolType }));
   }
 
   /** Members of each group (0 for a group that only stores offsets). */
   async groupMembers(groupIds: string[]): Promise<Map<string, number>> {
     if (groupIds.length === 0) return new Map();
-    const groups = await this.admin.describeGroups({ groups: groupIds });
+    const groups = await (await this.admin).describeGroups({ groups: groupIds });
     return new Map([...groups.values()].map((g) => [g.id, g.members.size]));
   }
 
   /** Brokers and, for the given topics, each partition's leader, replicas and in-sync replicas. */
-  async metadata(...topics: string[]): Promise<ClusterMetadata> {
+  async cluster(topics: string[]): Promise<ClusterInfo> {
+    let metadata: ClusterMetadata;
     try {
-      return await this.admin.metadata({ topics, forceUpdate: true, autocreateTopics: false });
+      metadata = await (await this.admin).metadata({ topics, forceUpdate: true, autocreateTopics: false });
     } catch (err) {
       throw isUnknownTopic(err) ? new UnknownTopicError(topics.join(', '), err) : err;
     }
+    return {
+      brokers: [...metadata.brokers].map(([id, b]) => ({ id, address: `${b.host}:${b.port}` })),
+      topics: topics.flatMap((name) => {
+        const topic = metadata.topics.get(name);
+        if (!topic) return [];
+        const partitions = topic.partitions.flatMap((p, partition) =>
+          p ? [{ partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }] : [],
+        );
+        return [{ name, partitions }];
+      }),
+    };
   }
 
   async close(): Promise<void> {
-    await this.admin.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 }
 
@@ -311,20 +398,35 @@ export interface ProducedMessage {
 
 /** A producer that sends to explicit partitions (idempotent: a retried send is not written twice). */
 export class KafkaProducer {
-  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  private readonly options: BaseOptions;
+  private client: Promise<Producer<Buffer, Buffer, Buffer, Buffer>> | undefined;
 
+  /** Checks the options now; connects on the first send. */
   constructor(options: KafkaConnectionOptions) {
-    this.producer = new Producer({ ...baseOptions(options, 'konsumerator'), idempotent: true });
+    this.options = baseOptions(options, 'konsumerator');
+  }
+
+  private get producer(): Promise<Producer<Buffer, Buffer, Buffer, Buffer>> {
+    return (this.client ??= loadLibrary().then(
+      (l) => new l.Producer<Buffer, Buffer, Buffer, Buffer>({ ...this.options, idempotent: true }),
+    ));
   }
 
   async send(topic: string, messages: readonly ProducedMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.producer.send({
+    await (
+      await this.producer
+    ).send({
       messages: messages.map((m) => ({ topic, partition: m.partition, value: m.value })),
     });
   }
 
   async close(): Promise<void> {
-    await this.producer.close();
+    const client = this.client;
+    this.client = undefined;
+    await client?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
   }
 }

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin } from '../kafka/client.js';
 import { findOnPath } from './binaries.js';
 import {
   scramFormatArgs,
@@ -252,21 +252,18 @@ function log4j2Properties(level: 'info' | 'warn'): string {
  * wait for it.
  */
 async function brokerReady(bootstrap: string): Promise<true | undefined> {
-  const kafka = new Kafka({
+  const admin = new KafkaAdmin({
     clientId: 'testplane-readiness',
     brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    retry: { retries: 0 },
+    connectionTimeoutMs: 1_000,
+    retries: 0,
   });
-  const admin = kafka.admin();
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    if (cluster.brokers.length === 0) return undefined;
-    await admin.describeGroups(['testplane-readiness']);
+    const { brokers } = await admin.cluster([]);
+    if (brokers.length === 0) return undefined;
+    await admin.groupMembers(['testplane-readiness']);
     return true;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
