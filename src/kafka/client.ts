@@ -185,6 +185,24 @@ function isUnknownTopic(err: unknown): boolean {
   );
 }
 
+/**
+ * An error of the client library as konsumerator reports it: the message names the reasons (see
+ * kafkaErrorMessage); the library's error is the cause.
+ */
+export class KafkaError extends Error {
+  constructor(err: unknown) {
+    super(kafkaErrorMessage(err), { cause: err });
+    this.name = 'KafkaError';
+  }
+}
+
+/** Our error for a library error: UnknownTopicError when the topic is missing, else a KafkaError. */
+function ours(err: unknown, topic?: string): Error {
+  if (err instanceof UnknownTopicError || err instanceof KafkaError) return err;
+  if (topic !== undefined && isUnknownTopic(err)) return new UnknownTopicError(topic, err);
+  return new KafkaError(err);
+}
+
 /** Admin operations: offsets, topics, groups, and commits for a group without members. */
 export class KafkaAdmin {
   private readonly options: BaseOptions;
@@ -195,13 +213,19 @@ export class KafkaAdmin {
     this.options = baseOptions(options, 'konsumerator');
   }
 
-  private get admin(): Promise<Admin> {
-    return (this.client ??= loadLibrary().then((l) => new l.Admin(this.options)));
+  /** Runs `f` with the library's client; its errors come out as ours (`topic`: the one `f` is about). */
+  private async use<T>(f: (admin: Admin) => Promise<T>, topic?: string): Promise<T> {
+    this.client ??= loadLibrary().then((l) => new l.Admin(this.options));
+    try {
+      return await f(await this.client);
+    } catch (err) {
+      throw ours(err, topic);
+    }
   }
 
   /** Connects to the brokers (a metadata request without topics); later calls reuse the connection. */
   async connect(): Promise<void> {
-    await (await this.admin).metadata({ topics: [], forceUpdate: true });
+    await this.use((admin) => admin.metadata({ topics: [], forceUpdate: true }));
   }
 
   /**
@@ -209,13 +233,10 @@ export class KafkaAdmin {
    * not exist.
    */
   async partitionCount(topic: string): Promise<number> {
-    const metadata = await (
-      await this.admin
-    )
-      .metadata({ topics: [topic], autocreateTopics: false })
-      .catch((err: unknown) => {
-        throw isUnknownTopic(err) ? new UnknownTopicError(topic, err) : err;
-      });
+    const metadata = await this.use(
+      (admin) => admin.metadata({ topics: [topic], autocreateTopics: false }),
+      topic,
+    );
     return metadata.topics.get(topic)!.partitionsCount;
   }
 
@@ -223,16 +244,15 @@ export class KafkaAdmin {
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const count = await this.partitionCount(topic);
     const partitions = Array.from({ length: count }, (_, p) => p);
-    const admin = await this.admin;
-    const list = (timestamp: bigint) =>
-      admin.listOffsets({
-        topics: [
-          { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
-        ],
-      });
-    const [earliest, latest] = await Promise.all([list(EARLIEST), list(LATEST)]).catch((err: unknown) => {
-      throw isUnknownTopic(err) ? new UnknownTopicError(topic, err) : err;
-    });
+    const [earliest, latest] = await this.use((admin) => {
+      const list = (timestamp: bigint) =>
+        admin.listOffsets({
+          topics: [
+            { name: topic, partitions: partitions.map((partitionIndex) => ({ partitionIndex, timestamp })) },
+          ],
+        });
+      return Promise.all([list(EARLIEST), list(LATEST)]);
+    }, topic);
     const low = new Map(earliest[0]?.partitions.map((o) => [o.partitionIndex, Number(o.offset)]));
     return (latest[0]?.partitions ?? [])
       .map((o) => ({
@@ -260,19 +280,19 @@ export class KafkaAdmin {
   ): Promise<Map<string, Map<number, number>>> {
     const out = new Map<string, Map<number, number>>(topics.map((t) => [t.name, new Map()]));
     if (topics.length === 0) return out;
-    const [group] = await (
-      await this.admin
-    ).listConsumerGroupOffsets({
-      groups: [
-        {
-          groupId,
-          topics: topics.map((t) => ({
-            name: t.name,
-            partitionIndexes: Array.from({ length: t.partitions }, (_, p) => p),
-          })),
-        },
-      ],
-    });
+    const [group] = await this.use((admin) =>
+      admin.listConsumerGroupOffsets({
+        groups: [
+          {
+            groupId,
+            topics: topics.map((t) => ({
+              name: t.name,
+              partitionIndexes: Array.from({ length: t.partitions }, (_, p) => p),
+            })),
+          },
+        ],
+      }),
+    );
     for (const t of group?.topics ?? []) {
       const committed = out.get(t.name);
       if (!committed) continue;
@@ -288,24 +308,18 @@ export class KafkaAdmin {
    */
   async commitOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
     if (offsets.size === 0) return;
-    await (
-      await this.admin
-    ).alterConsumerGroupOffsets({
-      groupId,
-      topics: [
-        {
-          name: topic,
-          partitionOffsets: [...offsets].map(([partition, offset]) => ({
-            partition,
-            offset: BigInt(offset),
-          })),
-        },
-      ],
-    });
+    const partitionOffsets = [...offsets].map(([partition, offset]) => ({
+      partition,
+      offset: BigInt(offset),
+    }));
+    await this.use(
+      (admin) => admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] }),
+      topic,
+    );
   }
 
   async listTopics(): Promise<string[]> {
-    return (await this.admin).listTopics();
+    return this.use((admin) => admin.listTopics());
   }
 
   /**
@@ -314,14 +328,15 @@ export class KafkaAdmin {
    * NOT_LEADER_OR_FOLLOWER on a large topic.
    */
   async createTopic(topic: string, partitions: number, timeoutMs = 60_000): Promise<boolean> {
-    const admin = await this.admin;
-    let created = true;
-    try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
-    } catch (err) {
-      if (!hasApiError(err, 'TOPIC_ALREADY_EXISTS')) throw err;
-      created = false;
-    }
+    const created = await this.use(async (admin) => {
+      try {
+        await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+        return true;
+      } catch (err) {
+        if (hasApiError(err, 'TOPIC_ALREADY_EXISTS')) return false;
+        throw err;
+      }
+    });
     const count = created ? partitions : await this.partitionCount(topic);
     const everyPartition = Array.from({ length: count }, (_, partitionIndex) => ({
       partitionIndex,
@@ -330,7 +345,9 @@ export class KafkaAdmin {
     const end = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await admin.listOffsets({ topics: [{ name: topic, partitions: everyPartition }] });
+        await this.use((admin) =>
+          admin.listOffsets({ topics: [{ name: topic, partitions: everyPartition }] }),
+        );
         return created;
       } catch (err) {
         if (Date.now() > end)
@@ -341,33 +358,31 @@ export class KafkaAdmin {
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
-    await (await this.admin).deleteTopics({ topics });
+    await this.use((admin) => admin.deleteTopics({ topics }));
   }
 
   async deleteGroups(groupIds: string[]): Promise<void> {
-    await (await this.admin).deleteGroups({ groups: groupIds });
+    await this.use((admin) => admin.deleteGroups({ groups: groupIds }));
   }
 
   async listGroups(): Promise<GroupSummary[]> {
-    const groups = await (await this.admin).listGroups();
+    const groups = await this.use((admin) => admin.listGroups());
     return [...groups.values()].map((g) => ({ groupId: g.id, state: g.state, protocolType: g.protocolType }));
   }
 
   /** Members of each group (0 for a group that only stores offsets). */
   async groupMembers(groupIds: string[]): Promise<Map<string, number>> {
     if (groupIds.length === 0) return new Map();
-    const groups = await (await this.admin).describeGroups({ groups: groupIds });
+    const groups = await this.use((admin) => admin.describeGroups({ groups: groupIds }));
     return new Map([...groups.values()].map((g) => [g.id, g.members.size]));
   }
 
   /** Brokers and, for the given topics, each partition's leader, replicas and in-sync replicas. */
   async cluster(topics: string[]): Promise<ClusterInfo> {
-    let metadata: ClusterMetadata;
-    try {
-      metadata = await (await this.admin).metadata({ topics, forceUpdate: true, autocreateTopics: false });
-    } catch (err) {
-      throw isUnknownTopic(err) ? new UnknownTopicError(topics.join(', '), err) : err;
-    }
+    const metadata: ClusterMetadata = await this.use(
+      (admin) => admin.metadata({ topics, forceUpdate: true, autocreateTopics: false }),
+      topics.join(', '),
+    );
     return {
       brokers: [...metadata.brokers].map(([id, b]) => ({ id, address: `${b.host}:${b.port}` })),
       topics: topics.flatMap((name) => {
@@ -406,19 +421,19 @@ export class KafkaProducer {
     this.options = baseOptions(options, 'konsumerator');
   }
 
-  private get producer(): Promise<Producer<Buffer, Buffer, Buffer, Buffer>> {
-    return (this.client ??= loadLibrary().then(
-      (l) => new l.Producer<Buffer, Buffer, Buffer, Buffer>({ ...this.options, idempotent: true }),
-    ));
-  }
-
   async send(topic: string, messages: readonly ProducedMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await (
-      await this.producer
-    ).send({
-      messages: messages.map((m) => ({ topic, partition: m.partition, value: m.value })),
-    });
+    this.client ??= loadLibrary().then(
+      (l) => new l.Producer<Buffer, Buffer, Buffer, Buffer>({ ...this.options, idempotent: true }),
+    );
+    const producer = await this.client;
+    try {
+      await producer.send({
+        messages: messages.map((m) => ({ topic, partition: m.partition, value: m.value })),
+      });
+    } catch (err) {
+      throw ours(err, topic);
+    }
   }
 
   async close(): Promise<void> {
