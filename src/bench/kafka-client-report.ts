@@ -7,8 +7,10 @@ const f1 = (x: number) => x.toFixed(1);
 export function renderKafkaClientSection(r: KafkaClientResults): string {
   const [baseline, candidate] = r.clients;
   if (!baseline || !candidate) return 'No Kafka client results.\n';
-  const ratio = (f: (c: ClientFigures) => number) =>
-    `${f(candidate) / f(baseline) < 10 ? f1(f(candidate) / f(baseline)) : f0(f(candidate) / f(baseline))}×`;
+  const ratio = (f: (c: ClientFigures) => number) => {
+    const r = f(candidate) / f(baseline);
+    return `${r < 0.1 ? r.toFixed(3) : r < 10 ? f1(r) : f0(r)}×`;
+  };
   const row = (what: string, f: (c: ClientFigures) => string, ratioOf?: (c: ClientFigures) => number) =>
     `| ${what} | ${f(baseline)} | ${f(candidate)} | ${ratioOf ? ratio(ratioOf) : '—'} |`;
   const lines = [

@@ -110,6 +110,8 @@ async function kafkajsReader(input: WorkerInput): Promise<Reader> {
 /** @platformatic/kafka through konsumerator's adapter (src/kafka/client.ts), as the operator reads. */
 async function platformaticReader(input: WorkerInput): Promise<Reader> {
   const { KafkaAdmin } = await import('../kafka/client.js');
+  // The adapter loads the library on first use; here it counts as part of the import.
+  await import('@platformatic/kafka');
   const admin = new KafkaAdmin({ brokers: input.brokers });
   return {
     async read() {
