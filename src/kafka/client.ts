@@ -97,13 +97,15 @@ const LATEST = -1n;
 /** The client library's connection options from ours. */
 function baseOptions(options: KafkaConnectionOptions, defaultClientId: string): BaseOptions {
   if (options.brokers.length === 0) throw new Error('kafka: no broker given');
+  const requestTimeout = options.requestTimeoutMs ?? 10_000;
   const base: BaseOptions = {
     clientId: options.clientId ?? defaultClientId,
     bootstrapBrokers: options.brokers,
     connectTimeout: options.connectionTimeoutMs ?? 3000,
-    requestTimeout: options.requestTimeoutMs ?? 10_000,
-    // The library's `timeout` bounds a whole operation with its retries.
-    timeout: (options.requestTimeoutMs ?? 10_000) * ((options.retries ?? 2) + 1),
+    requestTimeout,
+    // What the brokers are given for their side of a request (the acks of a Produce, a topic's
+    // creation): less than the client waits, so that their answer arrives before it gives up.
+    timeout: Math.max(1000, requestTimeout - 2000),
     retries: options.retries ?? 2,
     retryDelay: 200,
   };
