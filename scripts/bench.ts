@@ -3,6 +3,7 @@
 //   npm run bench                       everything
 //   npm run bench -- --only sim         only the autoscaling simulation
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
+//   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //
@@ -16,8 +17,10 @@ import { writeReport, type ReportSection } from '../src/sim/report.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import { runControlPlaneBench, type ControlPlaneResults } from '../src/bench/control-plane.js';
 import { renderControlPlaneSection } from '../src/bench/control-plane-report.js';
+import { runKafkaClientBench, type KafkaClientResults } from '../src/bench/kafka-client.js';
+import { renderKafkaClientSection } from '../src/bench/kafka-client-report.js';
 
-const PARTS = ['sim', 'control-plane'] as const;
+const PARTS = ['sim', 'control-plane', 'kafka-client'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -73,6 +76,21 @@ if (wants('control-plane')) {
 }
 if (controlPlane)
   sections.push({ title: 'Control-plane cost', markdown: renderControlPlaneSection(controlPlane) });
+
+const kafkaClientFile = join(outDir, 'kafka-client.json');
+let kafkaClient: KafkaClientResults | undefined;
+if (wants('kafka-client')) {
+  console.log('bench: Kafka client comparison on a real broker…');
+  const t0 = performance.now();
+  kafkaClient = await runKafkaClientBench({
+    progress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  writeFileSync(kafkaClientFile, `${JSON.stringify(kafkaClient, null, 2)}\n`);
+  console.log(`bench: Kafka client comparison done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} else if (existsSync(kafkaClientFile)) {
+  kafkaClient = JSON.parse(readFileSync(kafkaClientFile, 'utf8')) as KafkaClientResults;
+}
+if (kafkaClient) sections.push({ title: 'Kafka client', markdown: renderKafkaClientSection(kafkaClient) });
 
 await writeReport(outDir, run, sim, sections);
 console.log(`bench: report written to ${join(outDir, 'README.md')}`);

@@ -20,7 +20,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin } from '../src/kafka/client.js';
 import { GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { Consumer } from '../src/api/schema.js';
 import { parseDuration } from '../src/util/units.js';
@@ -226,29 +226,12 @@ async function waitForServiceAccount(admin: KubeConfig, namespace: string): Prom
 }
 
 async function createTopic(bootstrap: string): Promise<void> {
-  const kafkaAdmin = new Kafka({
-    clientId: 'soak',
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await kafkaAdmin.connect();
+  const kafkaAdmin = new KafkaAdmin({ clientId: 'soak', brokers: [bootstrap] });
   try {
-    await kafkaAdmin.createTopics({
-      topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
-    // Leaders of 120 partitions settle a little after createTopics returns.
-    for (let i = 0; ; i++) {
-      try {
-        await kafkaAdmin.fetchTopicOffsets(TOPIC);
-        break;
-      } catch (error) {
-        if (i >= 60) throw error;
-        await sleep(1000);
-      }
-    }
+    // Returns once every partition's leader answers.
+    await kafkaAdmin.createTopic(TOPIC, PARTITIONS);
   } finally {
-    await kafkaAdmin.disconnect();
+    await kafkaAdmin.close();
   }
 }
 

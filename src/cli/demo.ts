@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin } from '../kafka/client.js';
 import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
@@ -68,19 +68,11 @@ async function connect(
 }
 
 async function createTopic(bootstrap: string): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'konsumerator-demo',
-    brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  const admin = new KafkaAdmin({ clientId: 'konsumerator-demo', brokers: [bootstrap] });
   try {
-    await admin.createTopics({
-      topics: [{ topic: TOPIC, numPartitions: DEMO_PARTITIONS, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await admin.createTopic(TOPIC, DEMO_PARTITIONS);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

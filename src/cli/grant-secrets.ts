@@ -2,8 +2,10 @@
 // operator may `get` exactly the named Secrets of that namespace (the shipped ClusterRole grants
 // nothing on Secrets). No list, no watch, no other Secret.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { OPERATOR_NAME, toYaml } from './manifests.js';
-import { DEFAULT_NAMESPACE } from './version.js';
+import { toYaml } from './manifests.js';
+import { DEFAULT_GRANT_NAME, DEFAULT_NAMESPACE, OPERATOR_NAME } from './version.js';
+
+export { DEFAULT_GRANT_NAME } from './version.js';
 
 export interface GrantSecretsOptions {
   /** Namespace of the Secrets (and of the Consumers that reference them). */
@@ -16,8 +18,6 @@ export interface GrantSecretsOptions {
   /** Name of the Role and RoleBinding (default konsumerator-secrets). */
   name?: string;
 }
-
-export const DEFAULT_GRANT_NAME = `${OPERATOR_NAME}-secrets`;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

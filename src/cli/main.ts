@@ -1,17 +1,39 @@
 #!/usr/bin/env node
-// The konsumerator command line.
+// The konsumerator command line. Each verb loads its module when it runs, so `run` loads the
+// operator and nothing else (never the simulator, the test plane or the load generator).
+//
+// The operator and its user-facing verbs (run, manifests, grant-secrets, simulate) are what
+// `npm run build` compiles into dist/ and the image ships. The try-it tools (demo, loadgen,
+// simulate-group) need the test plane or the load generator: they run from the sources (the
+// package's bin/konsumerator.js runs them through tsx, as `npm run demo` does) and are not part
+// of the build; their modules are named at run time so that the compiler does not pull them in.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { deployFiles, guestManifests, toYaml, operatorManifests } from './manifests.js';
-import { consumerCrd } from '../api/crd.js';
-import { describeApiError } from '../controller/kube.js';
-import { runOperator } from './run.js';
-import { runDemo } from './demo.js';
-import { runLoadgen, runSimulatedGroup } from './loadgen.js';
-import { DEFAULT_GRANT_NAME, grantSecretsYaml } from './grant-secrets.js';
-import { BASELINE_NAMES, runSimulate } from './simulate.js';
-import { DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
+import { BASELINE_NAMES } from './simulate-names.js';
+import { DEFAULT_GRANT_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
+
+/** The action of a try-it tool: `exported` of the module `file` (next to this one), when it runs. */
+function tool(verb: string, file: string, exported: string) {
+  return async (...args: unknown[]): Promise<void> => {
+    const url = new URL(file, import.meta.url);
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(url.href)) as Record<string, unknown>;
+    } catch (error) {
+      const missing =
+        (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+        String((error as Error).message).includes(fileURLToPath(url));
+      if (!missing) throw error;
+      throw new Error(
+        `${verb} is a try-it tool that runs from the sources, not from this build (the operator image ships ` +
+          `run, manifests, grant-secrets and simulate): use \`npx konsumerator ${verb}\` with the npm package or a checkout`,
+      );
+    }
+    await (module[exported] as (...a: unknown[]) => Promise<void>)(...args);
+  };
+}
 
 // `konsumerator manifests | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -62,7 +84,9 @@ program
     '10s',
   )
   .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the Lease', '2s')
-  .action(runOperator);
+  .action(async (options: Parameters<typeof import('./run.js').runOperator>[0]) =>
+    (await import('./run.js')).runOperator(options),
+  );
 
 program
   .command('manifests')
@@ -76,7 +100,15 @@ program
     'guest mode: the operator manages only --namespace (an existing one) with a Role there; no CRD, no cluster-wide rights',
   )
   .action(
-    (options: { namespace: string; image: string; out?: string; crdOnly?: boolean; guest?: boolean }) => {
+    async (options: {
+      namespace: string;
+      image: string;
+      out?: string;
+      crdOnly?: boolean;
+      guest?: boolean;
+    }) => {
+      const { deployFiles, guestManifests, toYaml, operatorManifests } = await import('./manifests.js');
+      const { consumerCrd } = await import('../api/crd.js');
       if (options.guest) {
         if (options.out || options.crdOnly) throw new Error('--guest prints to stdout and has no CRD');
         process.stdout.write(toYaml(guestManifests(options)));
@@ -108,13 +140,14 @@ program
   .option('--service-account <name>', "the operator's ServiceAccount", 'konsumerator')
   .option('--name <name>', 'name of the Role and RoleBinding', DEFAULT_GRANT_NAME)
   .action(
-    (options: {
+    async (options: {
       namespace: string;
       secret: string[];
       operatorNamespace: string;
       serviceAccount: string;
       name: string;
     }) => {
+      const { grantSecretsYaml } = await import('./grant-secrets.js');
       process.stdout.write(
         grantSecretsYaml({
           namespace: options.namespace,
@@ -139,7 +172,7 @@ program
   .option('--namespace <ns>', 'namespace of the demo Consumer', 'konsumerator-demo')
   .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
   .option('--log-level <level>', 'operator log level', 'warn')
-  .action(runDemo);
+  .action(tool('demo', 'demo.js', 'runDemo'));
 
 program
   .command('loadgen')
@@ -152,7 +185,7 @@ program
   .option('--sine-amplitude <n>', 'vary each rate by this share (0.5: 50%..150%)')
   .option('--sine-period <duration>', 'period of the variation', '10m')
   .option('--max-messages <n>', 'stop after this many messages')
-  .action(runLoadgen);
+  .action(tool('loadgen', 'loadgen.js', 'runLoadgen'));
 
 program
   .command('simulate-group')
@@ -166,7 +199,7 @@ program
   .requiredOption('--rate-per-core <n>', 'messages per second one core consumes')
   .option('--duration <duration>', 'how long to run', '10m')
   .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
-  .action(runSimulatedGroup);
+  .action(tool('simulate-group', 'loadgen.js', 'runSimulatedGroup'));
 
 program
   .command('simulate')
@@ -189,9 +222,12 @@ program
   )
   .option('--seed <n>', 'seed of the throughput noise', '1')
   .option('--true-rate-per-core <n>', "what a core really processes, if not the Consumer's ratePerCore")
-  .action(runSimulate);
+  .action(async (options: Parameters<typeof import('./simulate.js').runSimulate>[0]) =>
+    (await import('./simulate.js')).runSimulate(options),
+  );
 
-program.parseAsync().catch((error: unknown) => {
+program.parseAsync().catch(async (error: unknown) => {
+  const { describeApiError } = await import('../controller/kube.js');
   const { code, message } = describeApiError(error);
   process.stderr.write(`konsumerator: ${code ? `API server answered ${code}: ` : ''}${message}\n`);
   process.exit(1);

@@ -5,13 +5,14 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { consumerCrd } from '../api/crd.js';
 import { CRD_NAME, GROUP, PLURAL } from '../api/constants.js';
+import { OPERATOR_NAME } from './version.js';
+
+export { OPERATOR_NAME } from './version.js';
 
 export interface ManifestOptions {
   namespace: string;
   image: string;
 }
-
-export const OPERATOR_NAME = 'konsumerator';
 
 /**
  * The cluster-wide permissions: read Consumers, write their status, manage Deployments, record

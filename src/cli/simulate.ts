@@ -22,6 +22,9 @@ import { simulate, type SimResult } from '../sim/run.js';
 import { simSetup } from '../sim/setup.js';
 import { DEFAULT_PREDICTOR } from '../autoscale/predictor.js';
 import { table } from './table.js';
+import { BASELINE_NAMES, type BaselineName } from './simulate-names.js';
+
+export { BASELINE_NAMES } from './simulate-names.js';
 
 export interface SimulateOptions {
   consumer: string;
@@ -32,7 +35,7 @@ export interface SimulateOptions {
   trueRatePerCore?: string;
 }
 
-const baselines: Record<string, PolicySpec> = {
+const baselines: Record<BaselineName, PolicySpec> = {
   oracle: oraclePolicy,
   original: originalPolicy,
   'original-tuned': originalTunedPolicy,
@@ -42,8 +45,6 @@ const baselines: Record<string, PolicySpec> = {
   'in-place': oursInPlace,
   naive: oursNaive,
 };
-
-export const BASELINE_NAMES = Object.keys(baselines);
 
 function read(file: string, what: string): string {
   try {
@@ -74,7 +75,8 @@ export function runSimulate(options: SimulateOptions): void {
     options.compare === 'none' || options.compare === ''
       ? []
       : options.compare.split(',').map((name) => {
-          const policy = baselines[name.trim()];
+          const known = (BASELINE_NAMES as readonly string[]).includes(name.trim());
+          const policy = known ? baselines[name.trim() as BaselineName] : undefined;
           if (!policy)
             throw new Error(
               `--compare: unknown policy "${name}" (known: ${BASELINE_NAMES.join(', ')}, or none)`,

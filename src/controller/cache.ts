@@ -1,13 +1,15 @@
 // An informer (list + watch) that restarts itself after errors, with a way to wait until the
 // cache has caught up with the operator's own writes.
 //
-// client-node 1.4.0's ListWatch relists after a 410 Gone but stops for good after any other
-// error (a refused connection while the API server restarts, a 5xx, a timeout), so every error
+// client-node's ListWatch relists after a 410 Gone and resumes from the last resourceVersion
+// after its Watch gave up on a silent connection, but stops for good after any other error (a
+// refused connection while the API server restarts, a 5xx, an aborted request), so every error
 // here schedules a restart with backoff: the watch resumes from the last resourceVersion it saw,
 // and when that is too old the API server answers 410 and the ListWatch relists, firing deletes
 // for what vanished meanwhile. Watches ask the server to end them after 5 to 10 minutes (as
-// client-go does) and are cut on our side shortly after, so a silently dead connection cannot
-// keep the cache stale for longer than that.
+// client-go does) and for bookmarks; a watch that receives nothing for the watch deadline
+// (kube-config.ts, 30 s by default) is given up by the Watch itself, so a silently dead
+// connection cannot keep the cache stale for longer than that.
 import {
   ListWatch,
   Watch,
@@ -17,6 +19,7 @@ import {
   type ListPromise,
 } from '@kubernetes/client-node';
 import type { Logger } from '../util/log.js';
+import { watchIdleMs } from './kube-config.js';
 
 type Handler<T> = (obj: T) => void;
 
@@ -58,8 +61,6 @@ export function isAtLeast(resourceVersion: string | undefined, target: string): 
 export interface WatchTiming {
   /** Server-side watch timeout: a random value in [min, 2 × min) seconds (default 300). */
   minWatchSeconds?: number;
-  /** After the server-side timeout, how long before the watch is cut on our side (default 15 s). */
-  graceSeconds?: number;
 }
 
 const FIRST_RESTART_DELAY_MS = 500;
@@ -68,8 +69,20 @@ const FIRST_RESTART_DELAY_MS = 500;
 const MAX_RESTART_DELAY_MS = 10_000;
 
 /**
- * Watches with a server-side timeout, bookmarks, and a client-side deadline; each object is
- * trimmed (see trim.ts) before the informer stores it.
+ * Sets client-node's watch deadline: its Watch gives up on a watch that receives nothing (not even
+ * its answer's headers) for `requestTimeoutMs`, a field its typings mark private (30 s). False
+ * when the library has no such field (then its own deadline applies).
+ */
+export function setWatchIdleMs(watch: Watch, ms: number): boolean {
+  const fields = watch as unknown as Record<string, unknown>;
+  if (typeof fields.requestTimeoutMs !== 'number') return false;
+  fields.requestTimeoutMs = ms;
+  return true;
+}
+
+/**
+ * Watches with a server-side timeout and bookmarks; each object is trimmed (see trim.ts) before
+ * the informer stores it.
  */
 class BoundedWatch<T extends KubernetesObject> extends Watch {
   constructor(
@@ -87,9 +100,7 @@ class BoundedWatch<T extends KubernetesObject> extends Watch {
     callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    const { minWatchSeconds, graceSeconds } = this.timing;
-    const timeoutSeconds = Math.floor(minWatchSeconds * (1 + Math.random()));
-    let deadline: NodeJS.Timeout | undefined;
+    const timeoutSeconds = Math.floor(this.timing.minWatchSeconds * (1 + Math.random()));
     let finished = false;
     const controller = await super.watch(
       path,
@@ -101,15 +112,10 @@ class BoundedWatch<T extends KubernetesObject> extends Watch {
       },
       (err) => {
         finished = true;
-        clearTimeout(deadline);
         done(err);
       },
     );
-    if (!finished) {
-      this.onOpen();
-      deadline = setTimeout(() => controller.abort(), (timeoutSeconds + graceSeconds) * 1000);
-      deadline.unref();
-    }
+    if (!finished) this.onOpen();
     return controller;
   }
 }
@@ -146,10 +152,12 @@ export class ResourceCache<T extends KubernetesObject> {
     };
     const watch = new BoundedWatch<T>(
       kubeConfig,
-      { minWatchSeconds: timing.minWatchSeconds ?? 300, graceSeconds: timing.graceSeconds ?? 15 },
+      { minWatchSeconds: timing.minWatchSeconds ?? 300 },
       () => this.succeeded(),
       trim,
     );
+    if (!setWatchIdleMs(watch, watchIdleMs(kubeConfig)))
+      log.warn("client-node's Watch has no requestTimeoutMs: watches keep the library's own deadline");
     this.informer = new ListWatch<T>(path, watch, counted, false);
     this.informer.on('error', (err?: unknown) => this.restart(err));
   }

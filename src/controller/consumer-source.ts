@@ -49,7 +49,7 @@ export class CrdConsumerSource implements ConsumerSource {
         custom.listCustomObjectForAllNamespaces({
           group: GROUP,
           version: VERSION,
-          plural: PLURAL,
+          resourcePlural: PLURAL,
           ...(limit ? { limit } : {}),
           ...(continueToken ? { _continue: continueToken } : {}),
         }) as Promise<KubernetesListObject<Consumer>>,

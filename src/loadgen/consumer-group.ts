@@ -4,13 +4,13 @@
 // Prometheus see of a real consumer's progress, so this creates and drains lag exactly as a real
 // group would, without fetching a single message.
 //
-// Commits go through one kafkajs group member that subscribes to the topic and pauses it at once
-// (kafkajs has no manual assignment, and admin.setOffsets joins and leaves the group on every call).
-// So the group shows 1 member while the simulation runs, and 0 once it stops; the committed offsets
-// stay, and kafka_exporter (offset.show-all) keeps reporting lag for them.
+// Commits are made the way a consumer that assigns its partitions by hand makes them, without
+// joining the group: the group has no members (Kafka reports it Empty) and its committed offsets
+// are what kafka_exporter (offset.show-all) and `mode: kafka` read. A group that has members (a
+// real consumer using the same group id) refuses such commits; they are retried every tick.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { KafkaAdmin } from '../kafka/client.js';
 import { Annotation } from '../api/constants.js';
 import { parseQuantity } from '../util/units.js';
 import { parsePartitionList } from '../plan/partitions.js';
@@ -160,27 +160,14 @@ export function instanceOf(d: V1Deployment): ConsumerInstance | undefined {
 
 export async function runConsumerGroup(options: RunConsumerGroupOptions): Promise<ConsumerGroupResult> {
   const source = instanceSource(options);
-  const kafka = new Kafka({
+  const admin = new KafkaAdmin({
     clientId: options.clientId ?? 'konsumerator-simulated-group',
     brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
   });
-  const admin = kafka.admin();
-  const consumer = kafka.consumer({
-    groupId: options.groupId,
-    allowAutoTopicCreation: false,
-    maxWaitTimeInMs: 500,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-  });
-  await admin.connect();
   try {
-    await consumer.connect();
-    await joinPaused(consumer, options.topic);
-    return await simulate(admin, consumer, source, options);
+    return await simulate(admin, source, options);
   } finally {
-    await consumer.disconnect().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 
@@ -195,23 +182,8 @@ function instanceSource(options: RunConsumerGroupOptions): () => Promise<readonl
   return typeof instances === 'function' ? instances : async () => instances;
 }
 
-/** Joins the group as its only member and pauses the topic, so that nothing is ever fetched. */
-async function joinPaused(consumer: Consumer, topic: string): Promise<void> {
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  const joined = new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
-      resolve();
-    });
-  });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
-  consumer.pause([{ topic }]);
-  await joined;
-}
-
 async function simulate(
-  admin: Admin,
-  consumer: Consumer,
+  admin: KafkaAdmin,
   source: () => Promise<readonly ConsumerInstance[]>,
   options: RunConsumerGroupOptions,
 ): Promise<ConsumerGroupResult> {
@@ -220,19 +192,17 @@ async function simulate(
   const refreshMs = (options.refreshSeconds ?? 2) * 1000;
   const ends = await logOffsets(admin, topic);
   const partitions = ends.length;
-  const stored = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const storedOffsets = new Map(stored[0]?.partitions.map((p) => [p.partition, Number(p.offset)]));
-  const committed = ends.map((end, p) => {
-    const offset = storedOffsets.get(p) ?? -1;
-    return offset >= 0 ? offset : options.startAt === 'latest' ? end.high : end.low;
-  });
+  const storedOffsets = await admin.committedOffsets(groupId, topic, partitions);
+  const committed = ends.map(
+    (end, p) => storedOffsets.get(p) ?? (options.startAt === 'latest' ? end.high : end.low),
+  );
   // Commits are absolute offsets: a failed one (e.g. during a rebalance) is simply retried next tick.
   const pending = new Set<number>(committed.keys());
   const commitPending = async () => {
     if (pending.size === 0) return;
     const batch = [...pending].sort((a, b) => a - b);
     try {
-      await consumer.commitOffsets(batch.map((p) => ({ topic, partition: p, offset: String(committed[p]) })));
+      await admin.commitOffsets(groupId, topic, new Map(batch.map((p) => [p, committed[p]!])));
       for (const p of batch) pending.delete(p);
     } catch {
       // retried on the next tick
@@ -274,9 +244,9 @@ async function simulate(
   }
 }
 
-async function logOffsets(admin: Admin, topic: string): Promise<Array<{ low: number; high: number }>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
+async function logOffsets(admin: KafkaAdmin, topic: string): Promise<Array<{ low: number; high: number }>> {
+  const offsets = await admin.topicOffsets(topic);
   const out: Array<{ low: number; high: number }> = [];
-  for (const o of offsets) out[o.partition] = { low: Number(o.low), high: Number(o.high) };
+  for (const o of offsets) out[o.partition] = { low: o.low, high: o.high };
   return Array.from(out, (o) => o ?? { low: 0, high: 0 });
 }

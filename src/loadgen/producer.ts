@@ -1,9 +1,9 @@
 // Produces a skewed, time-varying load into a real topic: every tick, the messages the rate
-// function says are due for each partition go out in one batched send (kafkajs groups them by
-// partition into one Produce request). Bounded by duration and by message count; stops cleanly
-// on an AbortSignal.
+// function says are due for each partition go out in one batched send (the client groups them by
+// partition leader into one Produce request). Bounded by duration and by message count; stops
+// cleanly on an AbortSignal.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs';
+import { KafkaAdmin, KafkaProducer, type ProducedMessage } from '../kafka/client.js';
 import { profileRate, RateIntegrator, type LoadProfile, type RateFunction } from './profile.js';
 
 export interface RunLoadOptions {
@@ -44,45 +44,29 @@ export interface LoadResult extends LoadProgress {
 }
 
 export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
-  const kafka = new Kafka({
-    clientId: options.clientId ?? 'konsumerator-loadgen',
-    brokers: options.brokers,
-    logLevel: logLevel.ERROR,
-  });
-  const admin = kafka.admin();
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner, // unused (partitions are explicit); silences a warning
-  });
-  await admin.connect();
+  const connection = { clientId: options.clientId ?? 'konsumerator-loadgen', brokers: options.brokers };
+  const admin = new KafkaAdmin(connection);
+  const producer = new KafkaProducer(connection);
   try {
     const partitions = await resolvePartitions(admin, options);
-    await producer.connect();
     return await produce(producer, partitions, options);
   } finally {
-    await producer.disconnect().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await producer.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 
-async function resolvePartitions(
-  admin: ReturnType<Kafka['admin']>,
-  options: RunLoadOptions,
-): Promise<number> {
+async function resolvePartitions(admin: KafkaAdmin, options: RunLoadOptions): Promise<number> {
   const wanted =
     options.partitions ?? (typeof options.rate === 'function' ? undefined : options.rate.rates.length);
   const exists = (await admin.listTopics()).includes(options.topic);
   if (!exists) {
     if (!options.createTopic) throw new Error(`topic ${options.topic} does not exist (set createTopic)`);
     if (!wanted) throw new Error(`topic ${options.topic}: give partitions to create it`);
-    await admin.createTopics({
-      topics: [{ topic: options.topic, numPartitions: wanted, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await admin.createTopic(options.topic, wanted);
     return wanted;
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [options.topic] });
-  const actual = metadata.topics[0]?.partitions.length ?? 0;
+  const actual = await admin.partitionCount(options.topic);
   if (wanted !== undefined && wanted > actual) {
     throw new Error(`topic ${options.topic} has ${actual} partitions, the load needs ${wanted}`);
   }
@@ -90,7 +74,7 @@ async function resolvePartitions(
 }
 
 async function produce(
-  producer: ReturnType<Kafka['producer']>,
+  producer: KafkaProducer,
   partitions: number,
   options: RunLoadOptions,
 ): Promise<LoadResult> {
@@ -111,7 +95,7 @@ async function produce(
     if (stop) return { ...progress(), stoppedBy: stop };
     const now = Math.min(elapsed(), options.durationSeconds);
     const due = integrator.advance(now);
-    const messages: Message[] = [];
+    const messages: ProducedMessage[] = [];
     for (let p = 0; p < partitions; p++) {
       backlog[p]! += due[p]!;
       const n = Math.min(backlog[p]!, maxBatch - messages.length, maxMessages - total - messages.length);
@@ -120,7 +104,7 @@ async function produce(
       sent[p]! += n;
     }
     if (messages.length > 0) {
-      await producer.send({ topic: options.topic, messages });
+      await producer.send(options.topic, messages);
       total += messages.length;
     }
     options.onTick?.(progress());

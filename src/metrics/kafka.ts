@@ -1,30 +1,20 @@
-// The Kafka provider: offsets straight from the brokers (kafkajs admin client), no Prometheus.
+// The Kafka provider: offsets straight from the brokers (src/kafka/client.ts), no Prometheus.
 // Each read fetches the topic's log-start/log-end offsets and the group's committed offsets, adds
 // them to a bounded history, and derives behind and rates from it (kafka-offsets.ts).
-import { Kafka, logLevel as KafkaLogLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import {
+  KafkaAdmin,
+  UnknownTopicError,
+  checkKafkaOptions,
+  kafkaErrorMessage,
+  type KafkaConnectionOptions,
+} from '../kafka/client.js';
 import { RequestAbortedError } from './http.js';
 import { offsetMetrics, type OffsetSnapshot, type UncommittedPolicy } from './kafka-offsets.js';
-import { checkNumPartitions, errorMessage, type MetricsProvider, type MetricsReading } from './types.js';
+import type { KafkaSasl, KafkaTls } from '../kafka/client.js';
+import { checkNumPartitions, type MetricsProvider, type MetricsReading } from './types.js';
 
 export type { UncommittedPolicy } from './kafka-offsets.js';
-
-export interface KafkaTls {
-  /** PEM CA bundle trusted for the brokers' certificates (replaces the system CAs). */
-  ca?: string | Buffer;
-  /** PEM client certificate and key, for mutual TLS. */
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  /** Default true; false accepts any certificate (insecure). */
-  rejectUnauthorized?: boolean;
-  /** Name to verify the certificates against, when it differs from the broker host. */
-  serverName?: string;
-}
-
-export interface KafkaSasl {
-  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-  username: string;
-  password: string;
-}
+export type { KafkaSasl, KafkaTls } from '../kafka/client.js';
 
 export interface KafkaProviderOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -38,7 +28,7 @@ export interface KafkaProviderOptions {
   connectionTimeoutMs?: number;
   /** Per-request timeout (default 10 000 ms). */
   requestTimeoutMs?: number;
-  /** Retries of a failed request by kafkajs (default 2). */
+  /** Retries of a failed request by the client (default 2). */
   retries?: number;
   /** `true` for TLS with the system CAs, or the TLS settings. */
   tls?: boolean | KafkaTls;
@@ -53,9 +43,9 @@ export interface KafkaProviderOptions {
 }
 
 export class KafkaProvider implements MetricsProvider {
-  private readonly kafka: Kafka;
-  private admin: Admin | undefined;
-  private connecting: Promise<Admin> | undefined;
+  private readonly connection: KafkaConnectionOptions;
+  private admin: KafkaAdmin | undefined;
+  private connecting: Promise<KafkaAdmin> | undefined;
   private history: OffsetSnapshot[] = [];
   private readonly historySize: number;
   private readonly clock: () => Date;
@@ -68,40 +58,37 @@ export class KafkaProvider implements MetricsProvider {
     this.historySize = Math.max(2, options.historySize ?? 10);
     this.clock = options.clock ?? (() => new Date());
     this.label = `kafka ${options.topic}/${options.groupId}`;
-    const config: KafkaConfig = {
-      clientId: options.clientId ?? 'konsumerator',
-      brokers: options.brokers,
-      connectionTimeout: options.connectionTimeoutMs ?? 3000,
-      requestTimeout: options.requestTimeoutMs ?? 10_000,
-      retry: { retries: options.retries ?? 2, initialRetryTime: 200, maxRetryTime: 5000 },
-      // Problems reach the caller as rejections and warnings; kafkajs's own console logging is off.
-      logLevel: KafkaLogLevel.NOTHING,
+    const { brokers, clientId, connectionTimeoutMs, requestTimeoutMs, retries, tls, sasl } = options;
+    this.connection = {
+      brokers,
+      ...(clientId !== undefined ? { clientId } : {}),
+      ...(connectionTimeoutMs !== undefined ? { connectionTimeoutMs } : {}),
+      ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+      ...(retries !== undefined ? { retries } : {}),
+      ...(tls !== undefined ? { tls } : {}),
+      ...(sasl !== undefined ? { sasl } : {}),
     };
-    if (options.tls) config.ssl = options.tls === true ? true : tlsOptions(options.tls);
-    if (options.sasl) config.sasl = saslOptions(options.sasl);
-    this.kafka = new Kafka(config);
+    checkKafkaOptions(this.connection);
   }
 
   async read(numPartitions: number, signal?: AbortSignal): Promise<MetricsReading> {
     checkNumPartitions(numPartitions);
     const time = this.clock();
-    let admin: Admin;
+    let admin: KafkaAdmin;
     try {
       admin = await abortable(this.connect(), signal);
     } catch (err) {
       if (err instanceof RequestAbortedError) throw err;
       this.drop();
       throw new Error(
-        `${this.label}: cannot connect to ${this.options.brokers.join(',')}: ${errorMessage(err)}`,
-        {
-          cause: err,
-        },
+        `${this.label}: cannot connect to ${this.options.brokers.join(',')}: ${kafkaErrorMessage(err)}`,
+        { cause: err },
       );
     }
     const [topicOffsets, groupOffsets] = await abortable(
       Promise.allSettled([
-        admin.fetchTopicOffsets(this.options.topic),
-        admin.fetchOffsets({ groupId: this.options.groupId, topics: [this.options.topic] }),
+        admin.topicOffsets(this.options.topic),
+        admin.committedOffsets(this.options.groupId, this.options.topic),
       ]),
       signal,
     ).catch((err: unknown) => {
@@ -111,27 +98,20 @@ export class KafkaProvider implements MetricsProvider {
     const warnings: string[] = [];
     const snapshot: OffsetSnapshot = { time: time.getTime() };
     if (topicOffsets.status === 'fulfilled') {
-      snapshot.logEnd = new Map(topicOffsets.value.map((o) => [o.partition, Number(o.high)]));
-      snapshot.logStart = new Map(topicOffsets.value.map((o) => [o.partition, Number(o.low)]));
+      snapshot.logEnd = new Map(topicOffsets.value.map((o) => [o.partition, o.high]));
+      snapshot.logStart = new Map(topicOffsets.value.map((o) => [o.partition, o.low]));
     }
-    if (groupOffsets.status === 'fulfilled') {
-      const topic = groupOffsets.value.find((t) => t.topic === this.options.topic);
-      snapshot.committed = new Map(
-        (topic?.partitions ?? [])
-          .filter((o) => Number(o.offset) >= 0)
-          .map((o) => [o.partition, Number(o.offset)]),
-      );
-    }
-    if (topicOffsets.status === 'rejected' && isUnknownTopic(topicOffsets.reason)) {
+    if (groupOffsets.status === 'fulfilled') snapshot.committed = groupOffsets.value;
+    if (topicOffsets.status === 'rejected' && topicOffsets.reason instanceof UnknownTopicError) {
       this.drop();
       throw new Error(
-        `${this.label}: topic ${this.options.topic} not found on the brokers (${errorMessage(topicOffsets.reason)})`,
+        `${this.label}: topic ${this.options.topic} not found on the brokers (${topicOffsets.reason.brokerMessage})`,
       );
     }
     if (topicOffsets.status === 'rejected' && groupOffsets.status === 'rejected') {
       this.drop();
-      const a = errorMessage(topicOffsets.reason);
-      const b = errorMessage(groupOffsets.reason);
+      const a = kafkaErrorMessage(topicOffsets.reason);
+      const b = kafkaErrorMessage(groupOffsets.reason);
       throw new Error(
         a === b
           ? `${this.label}: cannot read offsets: ${a}`
@@ -140,13 +120,13 @@ export class KafkaProvider implements MetricsProvider {
     }
     if (topicOffsets.status === 'rejected') {
       warnings.push(
-        `${this.label}: cannot read the topic's offsets: ${errorMessage(topicOffsets.reason)}: behind and production unknown`,
+        `${this.label}: cannot read the topic's offsets: ${kafkaErrorMessage(topicOffsets.reason)}: behind and production unknown`,
       );
       this.drop();
     }
     if (groupOffsets.status === 'rejected') {
       warnings.push(
-        `${this.label}: cannot read the group's committed offsets: ${errorMessage(groupOffsets.reason)}: behind and consumption unknown`,
+        `${this.label}: cannot read the group's committed offsets: ${kafkaErrorMessage(groupOffsets.reason)}: behind and consumption unknown`,
       );
       this.drop();
     }
@@ -174,14 +154,14 @@ export class KafkaProvider implements MetricsProvider {
     const admin = this.admin ?? (await this.connecting?.catch(() => undefined));
     this.admin = undefined;
     this.connecting = undefined;
-    await admin?.disconnect().catch(() => {});
+    await admin?.close().catch(() => {});
   }
 
-  /** One admin connection, reused across reads; a new one after drop(). */
-  private connect(): Promise<Admin> {
+  /** One connection, reused across reads; a new one after drop(). */
+  private connect(): Promise<KafkaAdmin> {
     if (this.admin) return Promise.resolve(this.admin);
     if (!this.connecting) {
-      const admin = this.kafka.admin({ retry: { retries: this.options.retries ?? 2 } });
+      const admin = new KafkaAdmin(this.connection);
       this.connecting = admin.connect().then(
         () => {
           this.admin = admin;
@@ -190,7 +170,7 @@ export class KafkaProvider implements MetricsProvider {
         },
         async (err: unknown) => {
           this.connecting = undefined;
-          await admin.disconnect().catch(() => {});
+          await admin.close().catch(() => {});
           throw err;
         },
       );
@@ -202,38 +182,8 @@ export class KafkaProvider implements MetricsProvider {
   private drop(): void {
     const admin = this.admin;
     this.admin = undefined;
-    void admin?.disconnect().catch(() => {});
+    void admin?.close().catch(() => {});
   }
-}
-
-function tlsOptions(tls: KafkaTls): NonNullable<Exclude<KafkaConfig['ssl'], boolean>> {
-  return {
-    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-    ...(tls.key !== undefined ? { key: tls.key } : {}),
-    ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-  };
-}
-
-function saslOptions(sasl: KafkaSasl): SASLOptions {
-  switch (sasl.mechanism) {
-    case 'plain':
-    case 'scram-sha-256':
-    case 'scram-sha-512':
-      return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
-    default:
-      throw new Error(
-        `kafka: unsupported SASL mechanism ${JSON.stringify((sasl as { mechanism: unknown }).mechanism)}`,
-      );
-  }
-}
-
-function isUnknownTopic(err: unknown): boolean {
-  const type = (err as { type?: unknown } | undefined)?.type;
-  return (
-    type === 'UNKNOWN_TOPIC_OR_PARTITION' || /does not host this topic-partition/.test(errorMessage(err))
-  );
 }
 
 /** `promise`, or a RequestAbortedError as soon as `signal` aborts. */

@@ -2,7 +2,7 @@
 //   node --import tsx src/testplane/kafka-exporter-main.ts --kafka.server=127.0.0.1:9092 \
 //     --web.listen-address=127.0.0.1:9308 [--web.telemetry-path=/metrics] [--refresh.metadata=30s]
 //     [--topic.filter=RE] [--topic.exclude=RE] [--group.filter=RE] [--group.exclude=RE]
-//     [--kafka.version=V]   (accepted and ignored: kafkajs negotiates versions with ApiVersions)
+//     [--kafka.version=V]   (accepted and ignored: the client negotiates versions with ApiVersions)
 //     [--testplane.dir=DIR] (ignored: marks the process as part of a test plane, see orphans.ts)
 import { parseArgs } from 'node:util';
 import { serveKafkaExporter } from './kafka-exporter.js';

@@ -1,6 +1,6 @@
 // Stand-in for danielqsj/kafka_exporter v1.9.0, which the Go module proxy does not serve (403 "not
 // available"; see docs/testplane.md). Same metric names, labels and semantics (kafka_exporter.go,
-// function collect), computed on every scrape from the broker's admin API through kafkajs:
+// function collect), computed on every scrape from the broker's admin API (src/kafka/client.ts):
 //
 //   kafka_brokers, kafka_broker_info{id,address}
 //   kafka_topic_partitions{topic}
@@ -16,7 +16,7 @@
 // lag -1, and lag_sum leaves those out.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Kafka, logLevel, type Admin, type ITopicMetadata } from 'kafkajs';
+import { KafkaAdmin, kafkaErrorMessage, type ClusterInfo } from '../kafka/client.js';
 import { Gauge, Registry } from 'prom-client';
 
 export interface PartitionState {
@@ -61,65 +61,72 @@ function accepts(name: string, filter: RegExp | undefined, exclude: RegExp | und
   return (filter ?? /.*/).test(name) && !(exclude ?? /^$/).test(name);
 }
 
+/** Topics and their partitions' leaders and replicas, as the scrape uses them. */
+export type TopicMetadata = ClusterInfo['topics'][number];
+
 /**
  * Reads what one scrape reports: brokers, offsets and groups now; topics and partitions from
  * `topicMetadata`, which the caller refreshes every --refresh.metadata as upstream does.
  */
 export async function readSnapshot(
-  admin: Admin,
-  topicMetadata: readonly ITopicMetadata[],
+  admin: KafkaAdmin,
+  topicMetadata: readonly TopicMetadata[],
   filters: ExporterFilters = {},
 ): Promise<KafkaSnapshot> {
   const errors: string[] = [];
-  const failed = (what: string) => (err: unknown) => {
-    errors.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
-    return [];
-  };
-  const cluster = await admin.describeCluster();
-  const brokers = cluster.brokers.map((b) => ({ id: b.nodeId, address: `${b.host}:${b.port}` }));
+  const failed =
+    <T>(what: string, empty: T) =>
+    (err: unknown): T => {
+      errors.push(`${what}: ${kafkaErrorMessage(err)}`);
+      return empty;
+    };
+  const { brokers } = await admin.cluster([]);
   const selected = topicMetadata.filter((t) => accepts(t.name, filters.topicFilter, filters.topicExclude));
   const topics = await Promise.all(
     selected.map(async (t): Promise<TopicState> => {
-      const offsets = await admin.fetchTopicOffsets(t.name).catch(failed(`offsets of topic ${t.name}`));
+      const offsets = await admin.topicOffsets(t.name).catch(failed(`offsets of topic ${t.name}`, []));
       const byPartition = new Map(offsets.map((o) => [o.partition, o]));
       return {
         topic: t.name,
         partitions: t.partitions
           .map((p) => {
-            const o = byPartition.get(p.partitionId);
+            const o = byPartition.get(p.partition);
             return {
-              partition: p.partitionId,
+              partition: p.partition,
               leader: p.leader,
               replicas: p.replicas,
               isr: p.isr,
-              ...(o ? { newest: Number(o.high), oldest: Number(o.low) } : {}),
+              ...(o ? { newest: o.high, oldest: o.low } : {}),
             };
           })
           .sort((a, b) => a.partition - b.partition),
       };
     }),
   );
-  const { groups: overview } = await admin.listGroups();
+  const overview = await admin.listGroups();
   const groupIds = overview
     .map((g) => g.groupId)
     .filter((id) => accepts(id, filters.groupFilter, filters.groupExclude))
     .sort();
-  const described = groupIds.length ? (await admin.describeGroups(groupIds)).groups : [];
-  const topicNames = topics.map((t) => t.topic);
+  const members = await admin.groupMembers(groupIds);
+  const counts = topics.map((t) => ({ name: t.topic, partitions: t.partitions.length }));
   const groups = await Promise.all(
-    described.map(async (g): Promise<GroupState> => {
-      const fetched =
-        topicNames.length === 0
-          ? []
-          : await admin
-              .fetchOffsets({ groupId: g.groupId, topics: topicNames })
-              .catch(failed(`offsets of group ${g.groupId}`));
+    groupIds.map(async (groupId): Promise<GroupState> => {
+      const committed = await admin
+        .committedOffsetsOfTopics(groupId, counts)
+        .catch(failed(`offsets of group ${groupId}`, new Map<string, Map<number, number>>()));
       return {
-        groupId: g.groupId,
-        members: g.members.length,
-        offsets: fetched.map((t) => ({
-          topic: t.topic,
-          partitions: t.partitions.map((p) => ({ partition: p.partition, offset: Number(p.offset) })),
+        groupId,
+        members: members.get(groupId) ?? 0,
+        offsets: [...committed].map(([topic, offsets]) => ({
+          topic,
+          partitions: Array.from(
+            { length: counts.find((c) => c.name === topic)!.partitions },
+            (_, partition) => ({
+              partition,
+              offset: offsets.get(partition) ?? -1,
+            }),
+          ),
         })),
       };
     }),
@@ -254,30 +261,25 @@ export interface KafkaExporterServer {
  * --concurrent.enable. A failed collection answers 500 (Prometheus then records up 0).
  */
 export async function serveKafkaExporter(options: KafkaExporterOptions): Promise<KafkaExporterServer> {
-  const kafka = new Kafka({
-    clientId: 'kafka_exporter',
-    brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
-    // A scrape must fail fast, not retry for half a minute: Prometheus gives it 1 s.
-    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
-  });
   const connect = async () => {
-    const admin = kafka.admin();
+    const admin = new KafkaAdmin({
+      clientId: 'kafka_exporter',
+      brokers: options.brokers,
+      // A scrape must fail fast, not retry for half a minute: Prometheus gives it 1 s.
+      retries: 1,
+      requestTimeoutMs: 2000,
+    });
     await admin.connect();
     return admin;
   };
-  let admin: Admin | undefined = await connect(); // like upstream: no exporter without a reachable cluster
+  let admin: KafkaAdmin | undefined = await connect(); // like upstream: no exporter without a reachable cluster
   const refreshMs = options.metadataRefreshMs ?? 30_000;
-  let metadata: ITopicMetadata[] | undefined;
+  let metadata: TopicMetadata[] | undefined;
   let nextRefresh = 0;
   let inFlight: Promise<string> | undefined;
-  /**
-   * kafkajs adds every topic it reads offsets of to the topics of all its later metadata requests,
-   * and never drops one: after a topic is deleted, all of them fail. So after any error, the next
-   * scrape starts with a new client and fresh topic metadata.
-   */
+  /** After any error, the next scrape starts with a new client and fresh topic metadata. */
   const reset = () => {
-    void admin?.disconnect().catch(() => undefined);
+    void admin?.close().catch(() => undefined);
     admin = undefined;
     metadata = undefined;
   };
@@ -286,7 +288,7 @@ export async function serveKafkaExporter(options: KafkaExporterOptions): Promise
       admin ??= await connect();
       if (!metadata || Date.now() >= nextRefresh) {
         const names = await admin.listTopics();
-        metadata = names.length ? (await admin.fetchTopicMetadata({ topics: names })).topics : [];
+        metadata = names.length ? (await admin.cluster(names)).topics : [];
         nextRefresh = Date.now() + refreshMs;
       }
       const snapshot = await readSnapshot(admin, metadata, options);
@@ -329,7 +331,7 @@ export async function serveKafkaExporter(options: KafkaExporterOptions): Promise
     url: `http://${address.address}:${address.port}`,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await admin?.disconnect();
+      await admin?.close();
     },
   };
 }

@@ -3,8 +3,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin } from '../kafka/client.js';
 import { findOnPath } from './binaries.js';
+import {
+  scramFormatArgs,
+  securityProperties,
+  type KafkaSecurity,
+  type SecurePorts,
+} from './kafka-security.js';
 import { freePorts } from './ports.js';
 import { startProcess, type ManagedProcess } from './process.js';
 import { waitFor } from './wait.js';
@@ -13,6 +19,8 @@ export interface KafkaBroker {
   process: ManagedProcess;
   /** `127.0.0.1:<port>`, the PLAINTEXT listener. */
   bootstrap: string;
+  /** With `security`: the SSL (mutual TLS) and SASL_SSL listeners. */
+  secure?: { ssl: string; saslSsl: string };
   clusterId: string;
 }
 
@@ -25,6 +33,8 @@ export interface KafkaParams {
   classArchive?: string;
   /** More JVM flags for the broker. */
   jvmFlags?: readonly string[];
+  /** Also listen with TLS and SASL (see kafka-security.ts). */
+  security?: KafkaSecurity;
 }
 
 /**
@@ -47,14 +57,25 @@ export async function startKafka({
   dir,
   classArchive,
   jvmFlags = [],
+  security,
 }: KafkaParams): Promise<KafkaBroker> {
   const cds = classArchive ? [`-XX:SharedArchiveFile=${classArchive}`] : [];
   const kafkaDir = join(dir, 'kafka');
   mkdirSync(kafkaDir, { recursive: true });
-  const [port, controllerPort] = (await freePorts(2)) as [number, number];
+  const ports = await freePorts(security ? 4 : 2);
+  const [port, controllerPort] = ports as [number, number];
   const bootstrap = `127.0.0.1:${port}`;
+  const securePorts = security ? { ssl: ports[2]!, saslSsl: ports[3]! } : undefined;
   const properties = join(kafkaDir, 'server.properties');
-  writeFileSync(properties, serverProperties({ port, controllerPort, logDir: join(kafkaDir, 'data') }));
+  writeFileSync(
+    properties,
+    serverProperties({
+      port,
+      controllerPort,
+      logDir: join(kafkaDir, 'data'),
+      ...(security && securePorts ? { secure: { security, ports: securePorts } } : {}),
+    }),
+  );
   const log4j = join(kafkaDir, 'log4j2.properties');
   writeFileSync(log4j, log4j2Properties('info'));
   const toolLog4j = join(kafkaDir, 'log4j2-tools.properties');
@@ -78,6 +99,7 @@ export async function startKafka({
       `--cluster-id=${clusterId}`,
       `--config=${properties}`,
       '--ignore-formatted',
+      ...(security ? scramFormatArgs(security) : []),
     ],
     logFile: join(dir, 'kafka.log'),
   });
@@ -108,7 +130,11 @@ export async function startKafka({
     timeoutMs: 90_000,
     intervalMs: 500,
   });
-  return { process, bootstrap, clusterId };
+  const secure = securePorts && {
+    ssl: `127.0.0.1:${securePorts.ssl}`,
+    saslSsl: `127.0.0.1:${securePorts.saslSsl}`,
+  };
+  return { process, bootstrap, ...(secure ? { secure } : {}), clusterId };
 }
 
 /**
@@ -165,17 +191,27 @@ export async function ensureKafkaClassArchive(libDir: string, planeDir: string):
  * host would bind every interface) and sized for 2 cores: one partition for __consumer_offsets,
  * no initial rebalance delay, replication factor 1 everywhere.
  */
-export function serverProperties(p: { port: number; controllerPort: number; logDir: string }): string {
+export function serverProperties(p: {
+  port: number;
+  controllerPort: number;
+  logDir: string;
+  /** SSL and SASL_SSL listeners besides PLAINTEXT. */
+  secure?: { security: KafkaSecurity; ports: SecurePorts };
+}): string {
+  const secured = p.secure
+    ? [`SSL://127.0.0.1:${p.secure.ports.ssl}`, `SASL_SSL://127.0.0.1:${p.secure.ports.saslSsl}`]
+    : [];
   const lines = [
     'process.roles=broker,controller',
     'node.id=1',
     // Static quorum: storage is formatted without --standalone (mixing the two fails, KAFKA-18987).
     `controller.quorum.voters=1@127.0.0.1:${p.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.port}`,
+    `listeners=${[`PLAINTEXT://127.0.0.1:${p.port}`, `CONTROLLER://127.0.0.1:${p.controllerPort}`, ...secured].join(',')}`,
+    `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${p.port}`, ...secured].join(',')}`,
     'inter.broker.listener.name=PLAINTEXT',
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${p.secure ? ',SSL:SSL,SASL_SSL:SASL_SSL' : ''}`,
+    ...(p.secure ? securityProperties(p.secure.security) : []),
     `log.dirs=${p.logDir}`,
     'num.partitions=1',
     'num.network.threads=2',
@@ -216,21 +252,18 @@ function log4j2Properties(level: 'info' | 'warn'): string {
  * wait for it.
  */
 async function brokerReady(bootstrap: string): Promise<true | undefined> {
-  const kafka = new Kafka({
+  const admin = new KafkaAdmin({
     clientId: 'testplane-readiness',
     brokers: [bootstrap],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    retry: { retries: 0 },
+    connectionTimeoutMs: 1_000,
+    retries: 0,
   });
-  const admin = kafka.admin();
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    if (cluster.brokers.length === 0) return undefined;
-    await admin.describeGroups(['testplane-readiness']);
+    const { brokers } = await admin.cluster([]);
+    if (brokers.length === 0) return undefined;
+    await admin.groupMembers(['testplane-readiness']);
     return true;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

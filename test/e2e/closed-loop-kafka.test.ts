@@ -6,7 +6,7 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin } from '../../src/kafka/client.js';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
@@ -73,19 +73,11 @@ function spec(ns: string, autoscaler: ConsumerSpec['autoscaler']): ConsumerSpec 
 }
 
 async function createTopic(topic: string): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'closed-loop-test',
-    brokers: [env.kafkaBootstrap!],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  const admin = new KafkaAdmin({ clientId: 'closed-loop-test', brokers: [env.kafkaBootstrap!] });
   try {
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: 4, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await admin.createTopic(topic, 4);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

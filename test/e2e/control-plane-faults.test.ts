@@ -38,7 +38,7 @@ before(async () => {
     resyncMs: 600_000,
     workers: 4,
     // Shorter than the 30 s default, to keep the hung-request test short.
-    deadlines: { requestMs: 5000, watchHeadersMs: 5000 },
+    deadlines: { requestMs: 5000, watchIdleMs: 5000 },
   });
   await operator.start();
 });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/fault-proxy.js';
@@ -40,11 +40,10 @@ after(async () => {
   await broker?.stop();
   await faker?.stop();
   if (kafkaLeftovers) {
-    const admin = new Kafka({ brokers: [env.kafkaBootstrap!], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [kafkaLeftovers.topic] }).catch(() => undefined);
+    const admin = new KafkaAdmin({ brokers: [env.kafkaBootstrap!] });
+    await admin.deleteTopics([kafkaLeftovers.topic]).catch(() => undefined);
     await admin.deleteGroups([kafkaLeftovers.groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await admin.close();
   }
 });
 
@@ -339,31 +338,28 @@ test(
     const id = randomBytes(3).toString('hex');
     const topic = `faults-${id}`;
     const groupId = `faults-group-${id}`;
-    const kafka = new Kafka({
-      clientId: 'metrics-faults',
-      brokers: [env.kafkaBootstrap!],
-      logLevel: logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
+    const connection = { clientId: 'metrics-faults', brokers: [env.kafkaBootstrap!] };
+    const admin = new KafkaAdmin(connection);
     kafkaLeftovers = { topic, groupId };
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic, messages: [0, 1].flatMap((partition) => [{ partition, value: 'm' }]) });
-      await producer.disconnect();
+      await admin.createTopic(topic, 2);
+      const producer = new KafkaProducer(connection);
+      await producer.send(
+        topic,
+        [0, 1].map((partition) => ({ partition, value: Buffer.from('m') })),
+      );
+      await producer.close();
       // The group has consumed everything: no backlog, no production, so 8 CPUs are far too much.
-      await admin.setOffsets({
+      await admin.commitOffsets(
         groupId,
         topic,
-        partitions: [
-          { partition: 0, offset: '1' },
-          { partition: 1, offset: '1' },
-        ],
-      });
+        new Map([
+          [0, 1],
+          [1, 1],
+        ]),
+      );
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
     const [host, port] = env.kafkaBootstrap!.split(':') as [string, string];
     broker = new TcpFaultSwitch({ host, port: Number(port) }, 'down');
@@ -385,7 +381,7 @@ test(
 
     await broker.set('blackhole');
     const t1 = Date.now();
-    // kafkajs gives up on the silent broker by itself (its request timeout), or the operator's
+    // The Kafka client gives up on the silent broker by itself (its request timeout), or the operator's
     // 20 s read deadline cuts it off: either way a new failure, not the refused connection.
     const hung = await waitMetricsCondition(ns, 'k', 'ReadFailed', /^(?!.*ECONNREFUSED)/, 90_000);
     const hungMs = Date.now() - t1;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { KafkaAdmin } from '../../src/kafka/client.js';
 import { runConsumerGroup, runLoad } from '../../src/loadgen/index.js';
 import {
   addScrapeTarget,
@@ -31,20 +31,14 @@ function byPartition(samples: PromSample[]): Map<string, number> {
 
 describe('metrics plane: Kafka, kafka_exporter and Prometheus', { skip }, () => {
   const brokers = [env.kafkaBootstrap ?? ''];
-  const kafka = new Kafka({ clientId: 'metrics-plane-test', brokers, logLevel: logLevel.NOTHING });
-  let admin: Admin;
+  const admin = new KafkaAdmin({ clientId: 'metrics-plane-test', brokers });
   const topics: string[] = [];
   const groups: string[] = [];
 
-  before(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-  });
-
   after(async () => {
     await admin.deleteGroups(groups).catch(() => undefined);
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
+    await admin.deleteTopics(topics).catch(() => undefined);
+    await admin.close();
   });
 
   test('skewed load and a slow group give per-partition lag and production rates in Prometheus', async () => {
@@ -212,8 +206,7 @@ describe('metrics plane: Kafka, kafka_exporter and Prometheus', { skip }, () => 
     assert.ok(c1 >= 135 && c1 <= 150, `partition 1 consumed ${c1}`);
     assert.equal(c2, 0);
     // What the group committed is what Kafka has.
-    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const offsets = new Map(committed[0]!.partitions.map((p) => [p.partition, Number(p.offset)]));
+    const offsets = await admin.committedOffsets(groupId, topic);
     assert.deepEqual([offsets.get(0), offsets.get(1), offsets.get(2)], [...result.committed]);
     assert.ok(ticks.length >= 5, `${ticks.length} ticks`);
   });

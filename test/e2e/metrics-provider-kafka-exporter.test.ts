@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.js';
 import { KafkaProvider } from '../../src/metrics/kafka.js';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
 import type { MetricsReading } from '../../src/metrics/types.js';
@@ -37,45 +37,38 @@ const queries = {
 };
 
 describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, () => {
-  const kafka = new Kafka({
-    clientId: 'metrics-provider-test',
-    brokers: [env.kafkaBootstrap ?? ''],
-    logLevel: logLevel.NOTHING,
-  });
-  let admin: Admin;
-  let producer: Producer;
+  const connection = { clientId: 'metrics-provider-test', brokers: [env.kafkaBootstrap ?? ''] };
+  const admin = new KafkaAdmin(connection);
+  const producer = new KafkaProducer(connection);
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<unknown> = Promise.resolve();
 
   before(async () => {
-    admin = kafka.admin();
-    producer = kafka.producer();
-    await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await admin.createTopic(topic, 3);
     const batch = (partition: number, n: number) =>
-      Array.from({ length: n }, (_, i) => ({ partition, value: `m${i}` }));
-    await producer.send({ topic, messages: [...batch(0, 12), ...batch(2, 7)] });
-    await admin.setOffsets({
+      Array.from({ length: n }, (_, i) => ({ partition, value: Buffer.from(`m${i}`) }));
+    await producer.send(topic, [...batch(0, 12), ...batch(2, 7)]);
+    await admin.commitOffsets(
       groupId,
       topic,
-      partitions: [
-        { partition: 0, offset: '2' },
-        { partition: 1, offset: '0' },
-      ],
-    });
+      new Map([
+        [0, 2],
+        [1, 0],
+      ]),
+    );
     // Partition 1 grows at RATE msg/s: 5 messages every 250 ms.
     timer = setInterval(() => {
-      sending = producer.send({ topic, messages: batch(1, RATE / 4) }).catch(() => undefined);
+      sending = producer.send(topic, batch(1, RATE / 4)).catch(() => undefined);
     }, 250);
   });
 
   after(async () => {
     clearInterval(timer);
     await sending;
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await producer.close();
+    await admin.deleteTopics([topic]).catch(() => {});
     await admin.deleteGroups([groupId]).catch(() => {});
-    await admin.disconnect();
+    await admin.close();
   });
 
   test('lag, production and consumption per partition, and the -1 sentinel as unknown', async () => {

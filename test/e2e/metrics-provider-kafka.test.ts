@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.js';
 import { KafkaProvider, type KafkaProviderOptions } from '../../src/metrics/kafka.js';
 import { testEnv } from '../support/env.js';
 
@@ -17,13 +17,9 @@ const groupId = `metrics-provider-group-${suffix}`;
 const PARTITIONS = 4;
 
 describe('Kafka provider against a real broker', { skip }, () => {
-  const kafka = new Kafka({
-    clientId: 'metrics-provider-test',
-    brokers: [env.kafkaBootstrap ?? ''],
-    logLevel: logLevel.NOTHING,
-  });
-  const producer = kafka.producer();
-  let admin: Admin;
+  const connection = { clientId: 'metrics-provider-test', brokers: [env.kafkaBootstrap ?? ''] };
+  const producer = new KafkaProducer(connection);
+  const admin = new KafkaAdmin(connection);
   const providers: KafkaProvider[] = [];
 
   /** A provider whose clock the test sets: rates are then exact. */
@@ -41,38 +37,32 @@ describe('Kafka provider against a real broker', { skip }, () => {
   }
 
   async function produce(counts: number[]): Promise<void> {
-    await producer.send({
+    await producer.send(
       topic,
-      messages: counts.flatMap((n, partition) =>
-        Array.from({ length: n }, (_, i) => ({ partition, value: `m${partition}-${i}` })),
+      counts.flatMap((n, partition) =>
+        Array.from({ length: n }, (_, i) => ({ partition, value: Buffer.from(`m${partition}-${i}`) })),
       ),
-    });
+    );
   }
 
   async function commit(offsets: Record<number, number>): Promise<void> {
-    await admin.setOffsets({
+    await admin.commitOffsets(
       groupId,
       topic,
-      partitions: Object.entries(offsets).map(([partition, offset]) => ({
-        partition: Number(partition),
-        offset: String(offset),
-      })),
-    });
+      new Map(Object.entries(offsets).map(([partition, offset]) => [Number(partition), offset])),
+    );
   }
 
   before(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-    await producer.connect();
+    await admin.createTopic(topic, PARTITIONS);
   });
 
   after(async () => {
     await Promise.all(providers.map((p) => p.close()));
-    await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await producer.close();
+    await admin.deleteTopics([topic]).catch(() => {});
     await admin.deleteGroups([groupId]).catch(() => {});
-    await admin.disconnect();
+    await admin.close();
   });
 
   test('behind per partition exactly, then rates from two reads, then a rewind', async () => {

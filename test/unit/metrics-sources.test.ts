@@ -117,11 +117,19 @@ test('source checks beyond the schema: unused TLS settings, a plain SASL passwor
 
 test('the Kafka client is loaded only when a Consumer uses mode kafka', () => {
   // A fresh process: the operator and every source definition imported, providers of the other
-  // modes made; kafkajs appears in the module cache only with the first kafka provider.
+  // modes made; the Kafka client library is resolved only when a kafka provider first reads. It is an
+  // ES module, so a resolve hook sees it where the CommonJS module cache would not.
   const script = `
-    import { createRequire } from 'node:module';
-    const require = createRequire(import.meta.url);
-    const kafkajs = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/kafkajs/'));
+    import { registerHooks } from 'node:module';
+    let loaded = false;
+    registerHooks({
+      resolve(specifier, context, next) {
+        const result = next(specifier, context);
+        if (/\\/node_modules\\/(@platformatic\\/kafka|kafkajs)\\//.test(result.url)) loaded = true;
+        return result;
+      },
+    });
+    const kafkajs = () => loaded;
     const seen = {};
     await import('./src/controller/operator.ts');
     const { metricsSource } = await import('./src/metrics/sources/index.ts');
@@ -135,6 +143,7 @@ test('the Kafka client is loaded only when a Consumer uses mode kafka', () => {
     await prometheus.close?.();
     seen.others = kafkajs();
     const kafka = await metricsSource('kafka').create({ brokers: ['127.0.0.1:1'], topic: 't', groupId: 'g' }, {}, context);
+    await kafka.read(1, AbortSignal.timeout(2000)).catch(() => undefined); // nothing listens there
     await kafka.close?.();
     seen.kafka = kafkajs();
     console.log(JSON.stringify(seen));

@@ -1,5 +1,5 @@
 // Mode `kafka`: lag and rates straight from the brokers' admin API, no Prometheus; optional TLS
-// and SASL with credentials from Secrets. The Kafka client (kafkajs, in ../kafka.ts) is loaded
+// and SASL with credentials from Secrets. The Kafka client (src/kafka/client.ts, through ../kafka.ts) is loaded
 // when the first provider is made, so an operator without a kafka Consumer never loads it.
 import { Type, type Static } from '@sinclair/typebox';
 import { object, rules, StringEnum } from '../../util/schema-parts.js';
@@ -86,7 +86,7 @@ type Tls = NonNullable<KafkaSection['tls']>;
 type Sasl = NonNullable<KafkaSection['sasl']>;
 
 function tlsPlan(tls: Tls, path: string): CredentialsPlan<boolean | KafkaTls> {
-  // `enabled` alone: the system CAs, which kafkajs takes as `ssl: true`.
+  // `enabled` alone: TLS with the system CAs (`tls: true` for the client adapter).
   const custom =
     tls.caSecretRef || tls.certSecretRef || tls.insecureSkipVerify !== undefined || tls.serverName;
   if (!custom) return { uses: [], build: () => true };

@@ -1,0 +1,14 @@
+// The policies `konsumerator simulate --compare` knows, by name: here, apart from the simulator,
+// so that the command line can list them in its help without loading the simulator.
+export const BASELINE_NAMES = [
+  'oracle',
+  'original',
+  'original-tuned',
+  'static',
+  'vpa',
+  'keda',
+  'in-place',
+  'naive',
+] as const;
+
+export type BaselineName = (typeof BASELINE_NAMES)[number];
