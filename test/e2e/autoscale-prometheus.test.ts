@@ -1,6 +1,6 @@
 // The closed loop through a real Prometheus with the original's sample queries, unchanged: only
 // the instance whose partition falls behind grows, and it shrinks back once the lag is gone.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';

@@ -3,7 +3,7 @@
 // the operator gave it (read from its Deployment), and the operator reads lag and rates from the
 // brokers (mode: kafka) or through kafka_exporter and Prometheus (mode: prometheus). The hot
 // partition must end up with more CPU than the cold ones, and its lag must drain.
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';

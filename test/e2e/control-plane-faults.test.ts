@@ -5,7 +5,7 @@
 // requests as they happened on the wire; the periodic resync is set to 10 minutes, so nothing
 // here is repaired by it: whatever happened while the operator was not watching must come back
 // through the watches and relists.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';

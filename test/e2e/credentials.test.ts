@@ -3,7 +3,7 @@
 // HTTPS reverse proxy that wants a bearer token. The Consumer names the token and the CA in
 // Secrets; the operator says it may not read them and how to grant it; the namespace owner applies
 // what `konsumerator grant-secrets` prints; metrics flow; a wrong token in the Secret is a 401.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -3,7 +3,7 @@
 // ConfigMaps of its namespace, runs their Deployments exactly as in CRD mode, reports status in
 // the ConfigMap's annotations, reports a bad ConfigMap without disturbing the others, and is
 // refused everything outside its namespace.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import {
   CoordinationV1Api,

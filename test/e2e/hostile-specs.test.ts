@@ -6,7 +6,7 @@
 // operator does not own is written or deleted. All Consumers of part 2 are created at once, one
 // namespace each, under one operator.
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { before, describe, test } from '../support/timed.js';
 import { ApiException, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer } from '../../src/api/schema.js';

@@ -1,7 +1,7 @@
 // High availability: two operator replicas with Lease-based leader election, authenticated as the
 // operator's own ServiceAccount with the shipped RBAC. One reconciles; a graceful stop hands over
 // at once; a replica that dies without releasing is replaced once its lease expires.
-import { after, test } from 'node:test';
+import { after, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';

@@ -4,7 +4,7 @@
 // broker that is down or accepts connections and never answers. Every instance starts far bigger
 // than its load needs (the policy maximum), so a scale-down is due the whole time: the operator must not make it on bad
 // data, must say what is wrong on the Consumer, and must make it once the data is good again.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 // A metrics outage: while Prometheus cannot be reached nothing is resized (in particular nothing
 // shrinks although the lag is gone), the Consumer says so, and scaling resumes once it is back.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { runConsumerGroup, runLoad } from '../../src/loadgen/index.js';

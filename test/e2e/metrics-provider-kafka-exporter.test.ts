@@ -2,7 +2,7 @@
 // `prometheus` provider with the kafka_exporter queries of docs/metrics.md, through the test
 // plane's exporter and Prometheus. They must agree, and the exporter's -1 ("nothing committed")
 // must come out unknown, never as a number.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';

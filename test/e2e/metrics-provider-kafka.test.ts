@@ -1,6 +1,6 @@
 // The Kafka provider against the test plane's real broker: a topic with known message counts per
 // partition and a group with known committed offsets.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';

@@ -1,7 +1,7 @@
 // The Prometheus provider against the test plane's real Prometheus, scraping exposition text this
 // process serves (like the original's "faker": production/consumption offset gauges per partition
 // advancing at set rates), registered as a file_sd target.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
