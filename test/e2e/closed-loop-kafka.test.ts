@@ -11,21 +11,18 @@ import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/api/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
-const env = testEnv();
-const skip =
-  !env.kafkaBootstrap || !env.prometheusUrl ? 'the test plane runs without Kafka and Prometheus' : false;
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 let operator: Operator | undefined;
 
 before(async () => {
-  if (skip) return;
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
@@ -75,7 +72,7 @@ function spec(ns: string, autoscaler: ConsumerSpec['autoscaler']): ConsumerSpec 
 async function createTopic(topic: string): Promise<void> {
   const admin = new Kafka({
     clientId: 'closed-loop-test',
-    brokers: [env.kafkaBootstrap!],
+    brokers: [env.kafkaBootstrap],
     logLevel: logLevel.NOTHING,
   }).admin();
   await admin.connect();
@@ -102,11 +99,11 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   const ns = await newNamespace(`loop-${mode}`);
   const autoscaler: ConsumerSpec['autoscaler'] =
     mode === 'kafka'
-      ? { mode, kafka: { brokers: [env.kafkaBootstrap!], topic, groupId: group, ...estimation } }
+      ? { mode, kafka: { brokers: [env.kafkaBootstrap], topic, groupId: group, ...estimation } }
       : {
           mode,
           prometheus: {
-            address: [env.prometheusUrl!],
+            address: [env.prometheusUrl],
             offset: {
               query: `max by (partition) (kafka_consumergroup_lag{consumergroup="${group}",topic="${topic}"} >= 0)`,
               partitionLabel: 'partition',
@@ -131,14 +128,14 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   const ticks: ConsumerGroupTick[] = [];
   const started = Date.now();
   const load = runLoad({
-    brokers: [env.kafkaBootstrap!],
+    brokers: [env.kafkaBootstrap],
     topic,
     rate: { rates: LOAD },
     durationSeconds: 150,
     signal: abort.signal,
   });
   const group$ = runConsumerGroup({
-    brokers: [env.kafkaBootstrap!],
+    brokers: [env.kafkaBootstrap],
     groupId: group,
     topic,
     ratePerCore: RATE_PER_CORE,
@@ -194,9 +191,9 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   }
 }
 
-test('mode kafka: the hot partition gets more CPU and its lag drains', { skip, timeout: 240_000 }, (t) =>
+test('mode kafka: the hot partition gets more CPU and its lag drains', { timeout: 240_000 }, (t) =>
   closedLoop(t, 'kafka'),
 );
-test('mode prometheus through kafka_exporter: the same loop', { skip, timeout: 240_000 }, (t) =>
+test('mode prometheus through kafka_exporter: the same loop', { timeout: 240_000 }, (t) =>
   closedLoop(t, 'prometheus'),
 );

@@ -12,13 +12,12 @@ import { Operator } from '../../src/controller/operator.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeStatus, type FaultProxy } from '../../src/testplane/fault-proxy.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient } from '../support/operator.js';
 import { baseSpec } from '../support/consumers.js';
 import { apiServerProxy, isApplyOf, isList, isWatch, restartApiServer } from '../support/faults.js';
 
-const skip = testEnv().controlUrl ? false : 'no harness control endpoint (run via npm test)';
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
 const consumers = new ConsumerClient();
 const apps = kubeConfig().makeApiClient(AppsV1Api);
@@ -27,7 +26,6 @@ let proxy: FaultProxy;
 let operator: Operator | undefined;
 
 before(async () => {
-  if (skip) return;
   await installCrd(kubeConfig());
   const made = await apiServerProxy();
   proxy = made.proxy;
@@ -43,7 +41,6 @@ before(async () => {
   await operator.start();
 });
 after(async () => {
-  if (skip) return;
   proxy.clearRules();
   await deleteTestNamespaces();
   await operator?.stop();
@@ -88,7 +85,7 @@ const relative = (ms: number) => `${seconds(Math.abs(ms))} ${ms < 0 ? 'before' :
 
 test(
   'API server restarted while the operator is cut off: what changed meanwhile is handled once it reconnects',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const ns = await newNamespace('cp-restart');
     await consumers.create(ns, 'a', spec(ns, 'a', 2));
@@ -142,7 +139,7 @@ test(
 
 test(
   'API server killed and restarted under a connected operator: watches resume and a Consumer created right after is handled',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const ns = await newNamespace('cp-kill');
     const mark = proxy.log.length;
@@ -178,7 +175,7 @@ test(
 
 test(
   'a watch that expires (410 Gone) while changes are made: the relist finds them, and nothing is done twice',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-gone');
     await consumers.create(ns, 'a', spec(ns, 'a', 2));
@@ -260,7 +257,7 @@ test(
 
 test(
   'write conflicts (409) are retried until the Consumer converges, and a concurrent writer loses to the spec',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-conflict');
     const mark = proxy.log.length;
@@ -333,10 +330,7 @@ test(
 
 test(
   'a slow API server (800 ms per request, 200 ms per watch chunk): converges, each Deployment written once',
-  {
-    skip,
-    timeout: 180_000,
-  },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-slow');
     const mark = proxy.log.length;
@@ -373,7 +367,7 @@ test(
 
 test(
   'an API server that accepts requests and never answers: the watch and the write give up at their deadline and are retried',
-  { skip, timeout: 120_000 },
+  { timeout: 120_000 },
   async (t) => {
     const ns = await newNamespace('cp-hang');
     await consumers.create(ns, 'h', spec(ns, 'h', 2));
@@ -421,7 +415,7 @@ test(
 
 test(
   'a Secret GET that never answers: the credentials read fails at the client deadline, and the next read gets the Secret',
-  { skip, timeout: 120_000 },
+  { timeout: 120_000 },
   async (t) => {
     const ns = await newNamespace('cp-secret-hang');
     await core.createNamespacedSecret({

@@ -12,15 +12,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/api/units.js';
 import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/fault-proxy.js';
-import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
-const env = testEnv();
-const skip =
-  !env.prometheusUrl || !env.kafkaBootstrap ? 'the test plane runs without Prometheus/Kafka' : false;
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 const core = kubeConfig().makeApiClient(CoreV1Api);
@@ -31,8 +29,7 @@ let broker: TcpFaultSwitch | undefined;
 let kafkaLeftovers: { topic: string; groupId: string } | undefined;
 
 before(async () => {
-  if (skip) return;
-  proxy = new FaultProxy({ upstream: env.prometheusUrl! });
+  proxy = new FaultProxy({ upstream: env.prometheusUrl });
   await proxy.start();
 });
 after(async () => {
@@ -40,7 +37,7 @@ after(async () => {
   await broker?.stop();
   await faker?.stop();
   if (kafkaLeftovers) {
-    const admin = new Kafka({ brokers: [env.kafkaBootstrap!], logLevel: logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers: [env.kafkaBootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [kafkaLeftovers.topic] }).catch(() => undefined);
     await admin.deleteGroups([kafkaLeftovers.groupId]).catch(() => undefined);
@@ -218,7 +215,7 @@ const FAULTS: Fault[] = [
 
 test(
   'Prometheus answering garbage: nothing shrinks, the Consumer says what is wrong, and scaling resumes on good data',
-  { skip, timeout: 300_000 },
+  { timeout: 300_000 },
   async (t) => {
     faker = new FakeExporter([
       { production: 10, consumption: 10 },
@@ -334,14 +331,14 @@ test(
 
 test(
   'Kafka down, then accepting connections and never answering: nothing shrinks, the Consumer says so, and it recovers',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const id = randomBytes(3).toString('hex');
     const topic = `faults-${id}`;
     const groupId = `faults-group-${id}`;
     const kafka = new Kafka({
       clientId: 'metrics-faults',
-      brokers: [env.kafkaBootstrap!],
+      brokers: [env.kafkaBootstrap],
       logLevel: logLevel.NOTHING,
     });
     const admin = kafka.admin();
@@ -365,7 +362,7 @@ test(
     } finally {
       await admin.disconnect();
     }
-    const [host, port] = env.kafkaBootstrap!.split(':') as [string, string];
+    const [host, port] = env.kafkaBootstrap.split(':') as [string, string];
     broker = new TcpFaultSwitch({ host, port: Number(port) }, 'down');
     await broker.start();
 

@@ -9,11 +9,9 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { KafkaProvider } from '../../src/metrics/kafka.js';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
 import type { MetricsReading } from '../../src/metrics/types.js';
-import { testEnv, waitFor } from '../support/env.js';
+import { metricsPlane, waitFor } from '../support/env.js';
 
-const env = testEnv();
-const skip =
-  env.kafkaBootstrap && env.prometheusUrl ? false : 'the test plane runs without Kafka and Prometheus';
+const env = metricsPlane();
 
 const suffix = randomBytes(3).toString('hex');
 const topic = `metrics-provider-exp-${suffix}`;
@@ -36,10 +34,10 @@ const queries = {
   },
 };
 
-describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, () => {
+describe('kafka_exporter through Prometheus agrees with the brokers', () => {
   const kafka = new Kafka({
     clientId: 'metrics-provider-test',
-    brokers: [env.kafkaBootstrap ?? ''],
+    brokers: [env.kafkaBootstrap],
     logLevel: logLevel.NOTHING,
   });
   let admin: Admin;
@@ -79,8 +77,8 @@ describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, 
   });
 
   test('lag, production and consumption per partition, and the -1 sentinel as unknown', async () => {
-    const prometheus = new PrometheusProvider({ addresses: [env.prometheusUrl!], ...queries });
-    const brokers = new KafkaProvider({ brokers: [env.kafkaBootstrap!], topic, groupId });
+    const prometheus = new PrometheusProvider({ addresses: [env.prometheusUrl], ...queries });
+    const brokers = new KafkaProvider({ brokers: [env.kafkaBootstrap], topic, groupId });
     try {
       let fromPrometheus: MetricsReading | undefined;
       // The exporter refreshes metadata every 5 s; rate() needs its window filled.
@@ -127,7 +125,7 @@ describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, 
       // lag is refused as negative (unknown, with a warning), but rate() of a constant -1 is a
       // plausible-looking 0, which is why the consumption recipe needs its "and on (partition)".
       const raw = new PrometheusProvider({
-        addresses: [env.prometheusUrl!],
+        addresses: [env.prometheusUrl],
         ...queries,
         offset: { query: `max by (partition) (kafka_consumergroup_lag{${tg}})`, partitionLabel: 'partition' },
         consumption: {

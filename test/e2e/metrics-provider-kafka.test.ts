@@ -6,20 +6,19 @@ import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { KafkaProvider, type KafkaProviderOptions } from '../../src/metrics/kafka.js';
-import { testEnv } from '../support/env.js';
+import { metricsPlane } from '../support/env.js';
 
-const env = testEnv();
-const skip = env.kafkaBootstrap ? false : 'the test plane runs without Kafka';
+const env = metricsPlane();
 
 const suffix = randomBytes(3).toString('hex');
 const topic = `metrics-provider-${suffix}`;
 const groupId = `metrics-provider-group-${suffix}`;
 const PARTITIONS = 4;
 
-describe('Kafka provider against a real broker', { skip }, () => {
+describe('Kafka provider against a real broker', () => {
   const kafka = new Kafka({
     clientId: 'metrics-provider-test',
-    brokers: [env.kafkaBootstrap ?? ''],
+    brokers: [env.kafkaBootstrap],
     logLevel: logLevel.NOTHING,
   });
   const producer = kafka.producer();
@@ -30,7 +29,7 @@ describe('Kafka provider against a real broker', { skip }, () => {
   function provider(options: Partial<KafkaProviderOptions> = {}) {
     const clock = { now: Date.parse('2030-01-01T00:00:00Z') };
     const p = new KafkaProvider({
-      brokers: [env.kafkaBootstrap!],
+      brokers: [env.kafkaBootstrap],
       topic,
       groupId,
       clock: () => new Date(clock.now),
