@@ -295,15 +295,22 @@ test(
       proxy.count((e) => isApplyOf(ns, n)(e) && e.status >= 200 && e.status < 300, mark);
     assert.deepEqual(Object.fromEntries(names.map((n) => [n, applied(n)])), ones(names), 'each written once');
 
-    // A concurrent writer changes e-0's image, with optimistic concurrency, for 5 seconds.
+    // A concurrent writer changes e-0's image, with optimistic concurrency, for 5 seconds. Each of
+    // its accepted writes is checked on the answer: a new generation with its image.
+    const generationBefore = (await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' })).metadata!
+      .generation!;
+    const writerStart = proxy.log.length;
     let writes = 0;
     let conflicts = 0;
     const end = Date.now() + 5000;
     while (Date.now() < end) {
       const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' });
-      d.spec!.template.spec!.containers[0]!.image = `example.com/intruder:${writes}`;
+      const image = `example.com/intruder:${writes}`;
+      d.spec!.template.spec!.containers[0]!.image = image;
       try {
-        await apps.replaceNamespacedDeployment({ namespace: ns, name: 'e-0', body: d });
+        const written = await apps.replaceNamespacedDeployment({ namespace: ns, name: 'e-0', body: d });
+        assert.equal(written.spec!.template.spec!.containers[0]!.image, image, 'the writer wrote its image');
+        assert.ok(written.metadata!.generation! > d.metadata!.generation!, 'the write changed the spec');
         writes++;
       } catch (error) {
         if ((error as { code?: number }).code === 409) conflicts++;
@@ -317,13 +324,31 @@ test(
         ? true
         : undefined;
     });
+    // The writer wrote (a try meets a conflict only when the operator wrote e-0 between the
+    // writer's read and its write), and the operator wrote e-0 back with applies of its own. Every
+    // spec change raises the generation by one: the writer's writes and the applies that reverted
+    // them account for all of it, and at least the last of the writer's writes was reverted.
+    const reverts = proxy.count(
+      (e) => isApplyOf(ns, 'e-0')(e) && e.status >= 200 && e.status < 300,
+      writerStart,
+    );
+    const generationAfter = (await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' })).metadata!
+      .generation!;
+    assert.ok(writes >= 1, `the concurrent writer wrote nothing (${conflicts} conflicts)`);
+    assert.ok(reverts >= 1, 'the operator wrote e-0 back');
+    assert.ok(
+      generationAfter - generationBefore >= writes + 1 &&
+        generationAfter - generationBefore <= writes + reverts,
+      `generation ${generationBefore} → ${generationAfter}: ${writes} write(s) by the writer, ${reverts} apply(s) by the operator`,
+    );
     // Settled: no more writes to e-0.
     await new Promise((r) => setTimeout(r, 1000));
     const quiet = proxy.log.length;
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(proxy.count(isApplyOf(ns, 'e-0'), quiet), 0, 'no writes once converged');
     t.diagnostic(
-      `409s injected: 2 applies + 1 status write, all retried; concurrent writer: ${writes} write(s) reverted, ${conflicts} real 409(s) it got`,
+      `409s injected: 2 applies + 1 status write, all retried; concurrent writer: ${writes} write(s), ${conflicts} real 409(s) it got; ` +
+        `the operator's applies of e-0 meanwhile: ${reverts}; generation ${generationBefore} → ${generationAfter}`,
     );
   },
 );
