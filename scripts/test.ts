@@ -3,9 +3,17 @@
 //
 //   npm test                    all tests
 //   npm test -- reconcile crd   only files whose path contains "reconcile" or "crd"
-//   npm test -- --no-metrics …  a plane without Kafka, kafka_exporter and Prometheus (~10 s less)
+//   npm test -- --no-metrics …  a plane without Kafka, kafka_exporter and Prometheus (~10 s less);
+//                               tests that need them fail
+//   npm test -- --allow-skips … skipped and todo tests do not fail the run (local partial runs)
+//   npm test -- --run-timeout=M stop the run after M minutes (default 120)
 //   npm run test:unit           only test/unit/**, without starting the plane
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+//
+// The run fails when a test fails, when any test is skipped or marked todo (unless --allow-skips),
+// when a selected file runs no test, and when the whole run takes longer than its bound: a full
+// run must have run every test. Each e2e test has its own timeout (test/support/timed.ts).
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import {
@@ -18,24 +26,49 @@ import {
 import { isAbandoned, isAlive, killProcessesUsing } from '../src/testplane/orphans.js';
 import { startProcess } from '../src/testplane/process.js';
 import { serveControl, type ControlServer } from '../src/testplane/control.js';
+import {
+  describeSkips,
+  readTestRecord,
+  summarize,
+  TEST_RECORD_REPORTER,
+  testTitle,
+} from '../src/testplane/test-record.js';
 
 const TEST_DIR = join(REPO_ROOT, 'test');
 const UNIT_DIR = join(TEST_DIR, 'unit');
 const PLANES_DIR = join(REPO_ROOT, '.testplane');
+/**
+ * The bound of the whole run, well above what a full run takes on a loaded 2-core machine (the
+ * crash-consistency test alone took 20 minutes at a load average of 12–20). Each e2e test and hook
+ * has its own timeout; this catches what none covers: a test file whose process does not exit
+ * after its tests (a handle left open), a file's top-level code, the unit tests.
+ */
+const DEFAULT_RUN_TIMEOUT_MINUTES = 120;
 
 interface Args {
   unitOnly: boolean;
   /** Start Kafka, the kafka_exporter and Prometheus with the plane (default; --no-metrics: not). */
   withMetrics: boolean;
+  /** Skipped and todo tests do not fail the run (--allow-skips). */
+  allowSkips: boolean;
+  runTimeoutMs: number;
   filters: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const flags = ['--unit', '--no-metrics', '--'];
+  const flags = ['--unit', '--no-metrics', '--allow-skips', '--'];
+  const timeoutFlag = '--run-timeout=';
+  const timeouts = argv.filter((a) => a.startsWith(timeoutFlag));
+  const minutes = Number(timeouts.at(-1)?.slice(timeoutFlag.length) ?? DEFAULT_RUN_TIMEOUT_MINUTES);
+  if (!(minutes > 0)) throw new Error(`${timeouts.at(-1)}: the run timeout is a number of minutes above 0`);
+  const unknown = argv.filter((a) => a.startsWith('--') && !flags.includes(a) && !a.startsWith(timeoutFlag));
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(', ')}`);
   return {
     unitOnly: argv.includes('--unit'),
     withMetrics: !argv.includes('--no-metrics'),
-    filters: argv.filter((a) => !flags.includes(a)),
+    allowSkips: argv.includes('--allow-skips'),
+    runTimeoutMs: minutes * 60_000,
+    filters: argv.filter((a) => !flags.includes(a) && !a.startsWith(timeoutFlag)),
   };
 }
 
@@ -101,16 +134,75 @@ async function startPlaneForRun(
   return { plane, envFile, control };
 }
 
-async function runNodeTests(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const runner = startProcess({
-    name: 'node --test',
-    command: process.execPath,
-    args: ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-    cwd: REPO_ROOT,
-    env,
-  });
-  const { code, signal } = await runner.exited;
-  return code ?? (signal ? 1 : 0);
+/**
+ * Runs node's test runner over `files` with the spec reporter on stdout and the test record in a
+ * file, stops it when the run exceeds its bound, then judges the record: skipped or todo tests
+ * (unless allowed) and files that ran no test fail the run.
+ */
+async function runNodeTests(files: string[], env: NodeJS.ProcessEnv, args: Args): Promise<number> {
+  const recordDir = mkdtempSync(join(tmpdir(), 'konsumerator-test-record-'));
+  const recordFile = join(recordDir, 'tests.jsonl');
+  try {
+    const runner = startProcess({
+      name: 'node --test',
+      command: process.execPath,
+      args: [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-concurrency=1',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${TEST_RECORD_REPORTER}`,
+        `--test-reporter-destination=${recordFile}`,
+        ...files,
+      ],
+      cwd: REPO_ROOT,
+      env,
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      const running = summarize(readTestRecord(recordFile), files).running;
+      console.error(
+        `\nthe test run exceeded ${args.runTimeoutMs / 60_000} minutes (--run-timeout): stopping it; still running:\n` +
+          (running.map((r) => `  ${testTitle(r, REPO_ROOT)}`).join('\n') || '  (no test: a file or hook)'),
+      );
+      void runner.stop();
+    }, args.runTimeoutMs);
+    const { code, signal } = await runner.exited;
+    clearTimeout(timer);
+    const runnerCode = timedOut ? 1 : (code ?? (signal ? 1 : 0));
+    return judgeRecord(recordFile, files, args) || runnerCode;
+  } finally {
+    rmSync(recordDir, { recursive: true, force: true });
+  }
+}
+
+/** 1 when the record shows skipped or todo tests (unless allowed) or a file that ran no test. */
+function judgeRecord(recordFile: string, files: string[], args: Args): number {
+  const summary = summarize(readTestRecord(recordFile), files);
+  let code = 0;
+  const skips = describeSkips(summary, REPO_ROOT);
+  if (skips.length > 0) {
+    const counts = `${summary.skipped.length} skipped, ${summary.todo.length} todo`;
+    if (args.allowSkips) {
+      console.error(`\ntests not run (${counts}; allowed by --allow-skips):\n${skips.join('\n')}`);
+    } else {
+      console.error(
+        `\nnpm test fails: ${counts}; a run must run every test it selects:\n${skips.join('\n')}\n` +
+          'Make them run (the test plane provides every component), or pass --allow-skips for a partial local run.',
+      );
+      code = 1;
+    }
+  }
+  if (summary.filesWithoutTests.length > 0) {
+    console.error(
+      `\nnpm test fails: no test ran in ${summary.filesWithoutTests.map((f) => relative(REPO_ROOT, f)).join(', ')}`,
+    );
+    code = 1;
+  }
+  return code;
 }
 
 function seconds(ms: number): string {
@@ -124,13 +216,17 @@ async function main(): Promise<number> {
     console.error(`no test files${args.filters.length ? ` matching ${args.filters.join(', ')}` : ''}`);
     return args.filters.length ? 1 : 0;
   }
-  if (!needsPlane(files)) return runNodeTests(files, {});
+  if (!needsPlane(files)) return runNodeTests(files, {}, args);
 
   // Interrupts are handled by process.ts: it stops the runner and every component, newest first.
   const { plane, envFile, control } = await startPlaneForRun(args.withMetrics);
   let code = 1;
   try {
-    code = await runNodeTests(files, { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath });
+    code = await runNodeTests(
+      files,
+      { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath },
+      args,
+    );
   } finally {
     const t0 = performance.now();
     await control.close();

@@ -2,18 +2,17 @@
 // queries match no series at all, every partition is unknown, which is MetricsAvailable=False
 // (NoData) and resizes nothing; once an exporter serves two of its three partitions, it is True
 // (PartialData) with the count, and the instance of the partition still unknown keeps what it has.
-import { after, test } from 'node:test';
+import { after, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
-import { newNamespace, testEnv, waitFor } from '../support/env.js';
+import { newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
-const env = testEnv();
-const skip = !env.prometheusUrl && 'the test plane runs without Prometheus';
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 operatorForThisFile();
@@ -79,7 +78,7 @@ const cpuOf = async (ns: string) =>
 
 test(
   'no series for any partition is MetricsAvailable=False (NoData); some is True (PartialData) with the count',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async () => {
     // Two partitions of three; not serving yet, so Prometheus holds no series for the queries.
     faker = new FakeExporter([

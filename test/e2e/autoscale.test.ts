@@ -1,6 +1,6 @@
 // Autoscaling on the real control plane with the static metrics source: the lagging instance
 // grows, calm ones shrink, and an unreachable Prometheus resizes nothing.
-import { test } from 'node:test';
+import { test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { ConsumerSpec } from '../../src/api/schema.js';

@@ -3,7 +3,7 @@
 // the operator gave it (read from its Deployment), and the operator reads lag and rates from the
 // brokers (mode: kafka) or through kafka_exporter and Prometheus (mode: prometheus). The hot
 // partition must end up with more CPU than the cold ones, and its lag must drain.
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test, type TestContext } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin } from '../../src/kafka/client.js';
@@ -11,21 +11,18 @@ import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
-const env = testEnv();
-const skip =
-  !env.kafkaBootstrap || !env.prometheusUrl ? 'the test plane runs without Kafka and Prometheus' : false;
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 let operator: Operator | undefined;
 
 before(async () => {
-  if (skip) return;
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
@@ -73,7 +70,7 @@ function spec(ns: string, autoscaler: ConsumerSpec['autoscaler']): ConsumerSpec 
 }
 
 async function createTopic(topic: string): Promise<void> {
-  const admin = new KafkaAdmin({ clientId: 'closed-loop-test', brokers: [env.kafkaBootstrap!] });
+  const admin = new KafkaAdmin({ clientId: 'closed-loop-test', brokers: [env.kafkaBootstrap] });
   try {
     await admin.createTopic(topic, 4);
   } finally {
@@ -94,11 +91,11 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   const ns = await newNamespace(`loop-${mode}`);
   const autoscaler: ConsumerSpec['autoscaler'] =
     mode === 'kafka'
-      ? { mode, kafka: { brokers: [env.kafkaBootstrap!], topic, groupId: group, ...estimation } }
+      ? { mode, kafka: { brokers: [env.kafkaBootstrap], topic, groupId: group, ...estimation } }
       : {
           mode,
           prometheus: {
-            address: [env.prometheusUrl!],
+            address: [env.prometheusUrl],
             offset: {
               query: `max by (partition) (kafka_consumergroup_lag{consumergroup="${group}",topic="${topic}"} >= 0)`,
               partitionLabel: 'partition',
@@ -123,14 +120,14 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   const ticks: ConsumerGroupTick[] = [];
   const started = Date.now();
   const load = runLoad({
-    brokers: [env.kafkaBootstrap!],
+    brokers: [env.kafkaBootstrap],
     topic,
     rate: { rates: LOAD },
     durationSeconds: 150,
     signal: abort.signal,
   });
   const group$ = runConsumerGroup({
-    brokers: [env.kafkaBootstrap!],
+    brokers: [env.kafkaBootstrap],
     groupId: group,
     topic,
     ratePerCore: RATE_PER_CORE,
@@ -186,9 +183,9 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
   }
 }
 
-test('mode kafka: the hot partition gets more CPU and its lag drains', { skip, timeout: 240_000 }, (t) =>
+test('mode kafka: the hot partition gets more CPU and its lag drains', { timeout: 240_000 }, (t) =>
   closedLoop(t, 'kafka'),
 );
-test('mode prometheus through kafka_exporter: the same loop', { skip, timeout: 240_000 }, (t) =>
+test('mode prometheus through kafka_exporter: the same loop', { timeout: 240_000 }, (t) =>
   closedLoop(t, 'prometheus'),
 );

@@ -1,6 +1,6 @@
 // Drop-in compatibility with the original operator: its sample Consumers apply unchanged and
 // give the Deployments it would give, and Deployments it created are adopted without restarts.
-import { after, test } from 'node:test';
+import { after, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';

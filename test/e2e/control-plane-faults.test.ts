@@ -5,20 +5,19 @@
 // requests as they happened on the wire; the periodic resync is set to 10 minutes, so nothing
 // here is repaired by it: whatever happened while the operator was not watching must come back
 // through the watches and relists.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { Operator } from '../../src/controller/operator.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeStatus, type FaultProxy } from '../../src/testplane/fault-proxy.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient } from '../support/operator.js';
 import { baseSpec } from '../support/consumers.js';
 import { apiServerProxy, isApplyOf, isList, isWatch, restartApiServer } from '../support/faults.js';
 
-const skip = testEnv().controlUrl ? false : 'no harness control endpoint (run via npm test)';
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
 const consumers = new ConsumerClient();
 const apps = kubeConfig().makeApiClient(AppsV1Api);
@@ -27,7 +26,6 @@ let proxy: FaultProxy;
 let operator: Operator | undefined;
 
 before(async () => {
-  if (skip) return;
   await installCrd(kubeConfig());
   const made = await apiServerProxy();
   proxy = made.proxy;
@@ -43,7 +41,6 @@ before(async () => {
   await operator.start();
 });
 after(async () => {
-  if (skip) return;
   proxy.clearRules();
   await deleteTestNamespaces();
   await operator?.stop();
@@ -88,7 +85,7 @@ const relative = (ms: number) => `${seconds(Math.abs(ms))} ${ms < 0 ? 'before' :
 
 test(
   'API server restarted while the operator is cut off: what changed meanwhile is handled once it reconnects',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const ns = await newNamespace('cp-restart');
     await consumers.create(ns, 'a', spec(ns, 'a', 2));
@@ -142,7 +139,7 @@ test(
 
 test(
   'API server killed and restarted under a connected operator: watches resume and a Consumer created right after is handled',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const ns = await newNamespace('cp-kill');
     const mark = proxy.log.length;
@@ -178,7 +175,7 @@ test(
 
 test(
   'a watch that expires (410 Gone) while changes are made: the relist finds them, and nothing is done twice',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-gone');
     await consumers.create(ns, 'a', spec(ns, 'a', 2));
@@ -260,7 +257,7 @@ test(
 
 test(
   'write conflicts (409) are retried until the Consumer converges, and a concurrent writer loses to the spec',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-conflict');
     const mark = proxy.log.length;
@@ -298,15 +295,22 @@ test(
       proxy.count((e) => isApplyOf(ns, n)(e) && e.status >= 200 && e.status < 300, mark);
     assert.deepEqual(Object.fromEntries(names.map((n) => [n, applied(n)])), ones(names), 'each written once');
 
-    // A concurrent writer changes e-0's image, with optimistic concurrency, for 5 seconds.
+    // A concurrent writer changes e-0's image, with optimistic concurrency, for 5 seconds. Each of
+    // its accepted writes is checked on the answer: a new generation with its image.
+    const generationBefore = (await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' })).metadata!
+      .generation!;
+    const writerStart = proxy.log.length;
     let writes = 0;
     let conflicts = 0;
     const end = Date.now() + 5000;
     while (Date.now() < end) {
       const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' });
-      d.spec!.template.spec!.containers[0]!.image = `example.com/intruder:${writes}`;
+      const image = `example.com/intruder:${writes}`;
+      d.spec!.template.spec!.containers[0]!.image = image;
       try {
-        await apps.replaceNamespacedDeployment({ namespace: ns, name: 'e-0', body: d });
+        const written = await apps.replaceNamespacedDeployment({ namespace: ns, name: 'e-0', body: d });
+        assert.equal(written.spec!.template.spec!.containers[0]!.image, image, 'the writer wrote its image');
+        assert.ok(written.metadata!.generation! > d.metadata!.generation!, 'the write changed the spec');
         writes++;
       } catch (error) {
         if ((error as { code?: number }).code === 409) conflicts++;
@@ -320,23 +324,38 @@ test(
         ? true
         : undefined;
     });
+    // The writer wrote (a try meets a conflict only when the operator wrote e-0 between the
+    // writer's read and its write), and the operator wrote e-0 back with applies of its own. Every
+    // spec change raises the generation by one: the writer's writes and the applies that reverted
+    // them account for all of it, and at least the last of the writer's writes was reverted.
+    const reverts = proxy.count(
+      (e) => isApplyOf(ns, 'e-0')(e) && e.status >= 200 && e.status < 300,
+      writerStart,
+    );
+    const generationAfter = (await apps.readNamespacedDeployment({ namespace: ns, name: 'e-0' })).metadata!
+      .generation!;
+    assert.ok(writes >= 1, `the concurrent writer wrote nothing (${conflicts} conflicts)`);
+    assert.ok(reverts >= 1, 'the operator wrote e-0 back');
+    assert.ok(
+      generationAfter - generationBefore >= writes + 1 &&
+        generationAfter - generationBefore <= writes + reverts,
+      `generation ${generationBefore} → ${generationAfter}: ${writes} write(s) by the writer, ${reverts} apply(s) by the operator`,
+    );
     // Settled: no more writes to e-0.
     await new Promise((r) => setTimeout(r, 1000));
     const quiet = proxy.log.length;
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(proxy.count(isApplyOf(ns, 'e-0'), quiet), 0, 'no writes once converged');
     t.diagnostic(
-      `409s injected: 2 applies + 1 status write, all retried; concurrent writer: ${writes} write(s) reverted, ${conflicts} real 409(s) it got`,
+      `409s injected: 2 applies + 1 status write, all retried; concurrent writer: ${writes} write(s), ${conflicts} real 409(s) it got; ` +
+        `the operator's applies of e-0 meanwhile: ${reverts}; generation ${generationBefore} → ${generationAfter}`,
     );
   },
 );
 
 test(
   'a slow API server (800 ms per request, 200 ms per watch chunk): converges, each Deployment written once',
-  {
-    skip,
-    timeout: 180_000,
-  },
+  { timeout: 180_000 },
   async (t) => {
     const ns = await newNamespace('cp-slow');
     const mark = proxy.log.length;
@@ -373,7 +392,7 @@ test(
 
 test(
   'an API server that accepts requests and never answers: the watch and the write give up at their deadline and are retried',
-  { skip, timeout: 120_000 },
+  { timeout: 120_000 },
   async (t) => {
     const ns = await newNamespace('cp-hang');
     await consumers.create(ns, 'h', spec(ns, 'h', 2));
@@ -421,7 +440,7 @@ test(
 
 test(
   'a Secret GET that never answers: the credentials read fails at the client deadline, and the next read gets the Secret',
-  { skip, timeout: 120_000 },
+  { timeout: 120_000 },
   async (t) => {
     const ns = await newNamespace('cp-secret-hang');
     await core.createNamespacedSecret({

@@ -2,7 +2,7 @@
 // unchanged, and what crashed the original (or can never work) is refused at create time with
 // HTTP 422 and a message that names the offending field.
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { before, describe, it } from '../support/timed.js';
 import { ApiException, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import { installCrd } from '../support/crd.js';

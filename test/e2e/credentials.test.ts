@@ -3,7 +3,7 @@
 // HTTPS reverse proxy that wants a bearer token. The Consumer names the token and the CA in
 // Secrets; the operator says it may not read them and how to grant it; the namespace owner applies
 // what `konsumerator grant-secrets` prints; metrics flow; a wrong token in the Secret is a 401.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,14 +18,13 @@ import type { Operator } from '../../src/controller/operator.js';
 import { describeApiError } from '../../src/controller/kube.js';
 import { applyObjects } from '../../src/cli/install.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { baseSpec } from '../support/consumers.js';
 import { OPERATOR_NAMESPACE, operatorServiceAccountConfig } from '../support/service-account.js';
 
-const env = testEnv();
-const skip = !env.prometheusUrl ? 'the test plane runs without Prometheus' : false;
+const env = metricsPlane();
 const TOKEN = 's3cret-token';
 
 const tmp = mkdtempSync(join(tmpdir(), 'credentials-'));
@@ -40,7 +39,6 @@ const core = admin.makeApiClient(CoreV1Api);
 const consumers = new ConsumerClient();
 
 before(async () => {
-  if (skip) return;
   await installCrd(admin);
   operatorConfig = await operatorServiceAccountConfig();
   // A self-signed certificate for 127.0.0.1, and an HTTPS proxy to the plane's Prometheus that
@@ -140,7 +138,7 @@ async function waitMetrics(
 
 const forbidden = (e: unknown) => describeApiError(e).code === 403;
 
-test('Prometheus credentials from Secrets the operator is granted one by one', { skip }, async () => {
+test('Prometheus credentials from Secrets the operator is granted one by one', async () => {
   const ns = await newNamespace('credentials');
   await core.createNamespacedSecret({
     namespace: ns,

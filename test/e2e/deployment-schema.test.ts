@@ -3,7 +3,7 @@
 // fails when the committed file is stale (e.g. after the plane moved to a newer Kubernetes).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { describe, it } from '../support/timed.js';
 import { deploymentSchemaFrom, renderSchemaFile, SCHEMA_FILE } from '../../scripts/gen-deployment-schema.js';
 import { kubeConfig } from '../support/env.js';
 

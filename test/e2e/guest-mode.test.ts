@@ -3,7 +3,7 @@
 // ConfigMaps of its namespace, runs their Deployments exactly as in CRD mode, reports status in
 // the ConfigMap's annotations, reports a bad ConfigMap without disturbing the others, and is
 // refused everything outside its namespace.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import {
   CoordinationV1Api,
@@ -325,8 +325,11 @@ test('the disable-autoscaler annotation on the ConfigMap pauses autoscaling', as
   assert.equal(JSON.parse(read[GuestAnnotation.lastSyncState]!)['0'].messageBehind, 90_000);
 });
 
-test('deleting the ConfigMap garbage-collects its Deployments', async (t) => {
-  if (!testEnv().withControllers) return t.skip('the plane runs without the controller-manager');
+test('deleting the ConfigMap garbage-collects its Deployments', async () => {
+  assert.ok(
+    testEnv().withControllers,
+    'garbage collection needs the controller-manager, which npm test starts',
+  );
   await core.deleteNamespacedConfigMap({ name: 'broken', namespace: ns });
   await waitFor(
     'broken-0 collected',

@@ -3,7 +3,7 @@
 // another process takes over within the lease time and finishes the change made meanwhile. The
 // API server's audit log shows who wrote what when: the write periods of the processes never
 // overlap. At the end a SIGTERM stops the last leader cleanly and releases the Lease.
-import { after, test } from 'node:test';
+import { after, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ManagedProcess } from '../../src/testplane/process.js';
@@ -29,7 +29,11 @@ after(async () => {
   await deleteTestNamespaces();
 });
 
-test('SIGKILL of the leader process: another takes over within the lease; writes never overlap', async (t) => {
+const TITLE = 'SIGKILL of the leader process: another takes over within the lease; writes never overlap';
+/** Measured 19–25 s; starting three operator processes took up to 35 s each at a load average of 20. */
+const TIMEOUT_MS = 300_000;
+
+test(TITLE, { timeout: TIMEOUT_MS }, async (t) => {
   await installCrd(kubeConfig());
   const configs = await Promise.all(NAMES.map((n) => auditedOperatorIdentity(n)));
   const consumers = new ConsumerClient();

@@ -4,7 +4,7 @@
 // broker that is down or accepts connections and never answers. Every instance starts far bigger
 // than its load needs (the policy maximum), so a scale-down is due the whole time: the operator must not make it on bad
 // data, must say what is wrong on the Consumer, and must make it once the data is good again.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -12,15 +12,13 @@ import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/fault-proxy.js';
-import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
-const env = testEnv();
-const skip =
-  !env.prometheusUrl || !env.kafkaBootstrap ? 'the test plane runs without Prometheus/Kafka' : false;
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 const core = kubeConfig().makeApiClient(CoreV1Api);
@@ -31,8 +29,7 @@ let broker: TcpFaultSwitch | undefined;
 let kafkaLeftovers: { topic: string; groupId: string } | undefined;
 
 before(async () => {
-  if (skip) return;
-  proxy = new FaultProxy({ upstream: env.prometheusUrl! });
+  proxy = new FaultProxy({ upstream: env.prometheusUrl });
   await proxy.start();
 });
 after(async () => {
@@ -40,7 +37,7 @@ after(async () => {
   await broker?.stop();
   await faker?.stop();
   if (kafkaLeftovers) {
-    const admin = new KafkaAdmin({ brokers: [env.kafkaBootstrap!] });
+    const admin = new KafkaAdmin({ brokers: [env.kafkaBootstrap] });
     await admin.deleteTopics([kafkaLeftovers.topic]).catch(() => undefined);
     await admin.deleteGroups([kafkaLeftovers.groupId]).catch(() => undefined);
     await admin.close();
@@ -217,7 +214,7 @@ const FAULTS: Fault[] = [
 
 test(
   'Prometheus answering garbage: nothing shrinks, the Consumer says what is wrong, and scaling resumes on good data',
-  { skip, timeout: 300_000 },
+  { timeout: 300_000 },
   async (t) => {
     faker = new FakeExporter([
       { production: 10, consumption: 10 },
@@ -333,12 +330,12 @@ test(
 
 test(
   'Kafka down, then accepting connections and never answering: nothing shrinks, the Consumer says so, and it recovers',
-  { skip, timeout: 240_000 },
+  { timeout: 240_000 },
   async (t) => {
     const id = randomBytes(3).toString('hex');
     const topic = `faults-${id}`;
     const groupId = `faults-group-${id}`;
-    const connection = { clientId: 'metrics-faults', brokers: [env.kafkaBootstrap!] };
+    const connection = { clientId: 'metrics-faults', brokers: [env.kafkaBootstrap] };
     const admin = new KafkaAdmin(connection);
     kafkaLeftovers = { topic, groupId };
     try {
@@ -361,7 +358,7 @@ test(
     } finally {
       await admin.close();
     }
-    const [host, port] = env.kafkaBootstrap!.split(':') as [string, string];
+    const [host, port] = env.kafkaBootstrap.split(':') as [string, string];
     broker = new TcpFaultSwitch({ host, port: Number(port) }, 'down');
     await broker.start();
 

@@ -1,21 +1,20 @@
 // A metrics outage: while Prometheus cannot be reached nothing is resized (in particular nothing
 // shrinks although the lag is gone), the Consumer says so, and scaling resumes once it is back.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
-const env = testEnv();
-const skip = !env.prometheusUrl ? 'the test plane runs without Prometheus' : false;
+const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 let operator: Operator | undefined;
@@ -58,7 +57,6 @@ class SwitchableProxy {
 const proxy = new SwitchableProxy();
 
 before(async () => {
-  if (skip) return;
   await installCrd(kubeConfig());
   operator = await startOperator();
 });
@@ -122,7 +120,7 @@ const cpuOf = async (ns: string) =>
 
 test(
   'Prometheus unreachable: nothing is resized and the Consumer says so; scaling resumes when it is back',
-  { skip, timeout: 180_000 },
+  { timeout: 180_000 },
   async () => {
     faker = new FakeExporter([
       { production: 10, consumption: 10 },

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from '../support/timed.js';
 import { AppsV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { KafkaAdmin } from '../../src/kafka/client.js';
 import { runConsumerGroup, runLoad } from '../../src/loadgen/index.js';
@@ -15,13 +15,9 @@ import {
   removeScrapeTarget,
   type PromSample,
 } from '../../src/testplane/prometheus.js';
-import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 
-const env = testEnv();
-const skip =
-  !env.kafkaBootstrap || !env.prometheusUrl || !env.prometheusFileSdDir
-    ? 'the test plane runs without Kafka and Prometheus (npm test -- --no-metrics)'
-    : false;
+const env = metricsPlane();
 const suffix = () => randomBytes(3).toString('hex');
 
 /** Partition label → value. */
@@ -29,8 +25,8 @@ function byPartition(samples: PromSample[]): Map<string, number> {
   return new Map(samples.map((s) => [s.metric.partition ?? '', s.value]));
 }
 
-describe('metrics plane: Kafka, kafka_exporter and Prometheus', { skip }, () => {
-  const brokers = [env.kafkaBootstrap ?? ''];
+describe('metrics plane: Kafka, kafka_exporter and Prometheus', () => {
+  const brokers = [env.kafkaBootstrap];
   const admin = new KafkaAdmin({ clientId: 'metrics-plane-test', brokers });
   const topics: string[] = [];
   const groups: string[] = [];
@@ -79,7 +75,7 @@ describe('metrics plane: Kafka, kafka_exporter and Prometheus', { skip }, () => 
         async () => {
           const answers = await Promise.all(
             [lagQuery, rateQuery, consumedQuery].map(async (q) =>
-              byPartition(await queryPrometheus(env.prometheusUrl!, q)),
+              byPartition(await queryPrometheus(env.prometheusUrl, q)),
             ),
           );
           const [l, r, c] = answers as [Map<string, number>, Map<string, number>, Map<string, number>];
@@ -128,21 +124,21 @@ describe('metrics plane: Kafka, kafka_exporter and Prometheus', { skip }, () => 
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      addScrapeTarget(env.prometheusFileSdDir!, {
+      addScrapeTarget(env.prometheusFileSdDir, {
         job,
         targets: [`127.0.0.1:${port}`],
         labels: { team: 'x' },
       });
       await waitFor(
         `up{job="${job}"} == 1`,
-        async () => (await queryPrometheus(env.prometheusUrl!, `up{job="${job}"} == 1`)).length === 1,
+        async () => (await queryPrometheus(env.prometheusUrl, `up{job="${job}"} == 1`)).length === 1,
         30_000,
       );
-      const [sample] = await queryPrometheus(env.prometheusUrl!, `konsumerator_plane_test{job="${job}"}`);
+      const [sample] = await queryPrometheus(env.prometheusUrl, `konsumerator_plane_test{job="${job}"}`);
       assert.equal(sample?.value, 42);
       assert.equal(sample?.metric.team, 'x');
     } finally {
-      removeScrapeTarget(env.prometheusFileSdDir!, job);
+      removeScrapeTarget(env.prometheusFileSdDir, job);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }

@@ -2,18 +2,16 @@
 // `prometheus` provider with the kafka_exporter queries of docs/metrics.md, through the test
 // plane's exporter and Prometheus. They must agree, and the exporter's -1 ("nothing committed")
 // must come out unknown, never as a number.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin, KafkaProducer } from '../../src/kafka/client.js';
 import { KafkaProvider } from '../../src/metrics/kafka.js';
 import { PrometheusProvider } from '../../src/metrics/prometheus.js';
 import type { MetricsReading } from '../../src/metrics/types.js';
-import { testEnv, waitFor } from '../support/env.js';
+import { metricsPlane, waitFor } from '../support/env.js';
 
-const env = testEnv();
-const skip =
-  env.kafkaBootstrap && env.prometheusUrl ? false : 'the test plane runs without Kafka and Prometheus';
+const env = metricsPlane();
 
 const suffix = randomBytes(3).toString('hex');
 const topic = `metrics-provider-exp-${suffix}`;
@@ -36,8 +34,8 @@ const queries = {
   },
 };
 
-describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, () => {
-  const connection = { clientId: 'metrics-provider-test', brokers: [env.kafkaBootstrap ?? ''] };
+describe('kafka_exporter through Prometheus agrees with the brokers', () => {
+  const connection = { clientId: 'metrics-provider-test', brokers: [env.kafkaBootstrap] };
   const admin = new KafkaAdmin(connection);
   const producer = new KafkaProducer(connection);
   let timer: NodeJS.Timeout | undefined;
@@ -72,8 +70,8 @@ describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, 
   });
 
   test('lag, production and consumption per partition, and the -1 sentinel as unknown', async () => {
-    const prometheus = new PrometheusProvider({ addresses: [env.prometheusUrl!], ...queries });
-    const brokers = new KafkaProvider({ brokers: [env.kafkaBootstrap!], topic, groupId });
+    const prometheus = new PrometheusProvider({ addresses: [env.prometheusUrl], ...queries });
+    const brokers = new KafkaProvider({ brokers: [env.kafkaBootstrap], topic, groupId });
     try {
       let fromPrometheus: MetricsReading | undefined;
       // The exporter refreshes metadata every 5 s; rate() needs its window filled.
@@ -120,7 +118,7 @@ describe('kafka_exporter through Prometheus agrees with the brokers', { skip }, 
       // lag is refused as negative (unknown, with a warning), but rate() of a constant -1 is a
       // plausible-looking 0, which is why the consumption recipe needs its "and on (partition)".
       const raw = new PrometheusProvider({
-        addresses: [env.prometheusUrl!],
+        addresses: [env.prometheusUrl],
         ...queries,
         offset: { query: `max by (partition) (kafka_consumergroup_lag{${tg}})`, partitionLabel: 'partition' },
         consumption: {

@@ -1,7 +1,7 @@
 // The Prometheus provider against the test plane's real Prometheus, scraping exposition text this
 // process serves (like the original's "faker": production/consumption offset gauges per partition
 // advancing at set rates), registered as a file_sd target.
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,11 +14,9 @@ import { join } from 'node:path';
 import { PrometheusProvider, type PrometheusProviderOptions } from '../../src/metrics/prometheus.js';
 import type { ProviderObserver } from '../../src/metrics/instrumentation.js';
 import type { MetricsReading } from '../../src/metrics/types.js';
-import { testEnv, waitFor } from '../support/env.js';
+import { metricsPlane, waitFor } from '../support/env.js';
 
-const env = testEnv();
-const skip =
-  !env.prometheusUrl || !env.prometheusFileSdDir ? 'the test plane runs without Prometheus' : false;
+const env = metricsPlane();
 
 const job = `metrics-provider-${randomBytes(3).toString('hex')}`;
 const sel = `{job="${job}"}`;
@@ -118,7 +116,7 @@ async function promQuery(
 }
 
 function provider(options: Partial<PrometheusProviderOptions> = {}): PrometheusProvider {
-  return new PrometheusProvider({ addresses: [env.prometheusUrl!], ...queries, ...options });
+  return new PrometheusProvider({ addresses: [env.prometheusUrl], ...queries, ...options });
 }
 
 function assertGoodReading(r: MetricsReading, readAt: number): void {
@@ -148,9 +146,9 @@ function assertGoodReading(r: MetricsReading, readAt: number): void {
   }
 }
 
-describe('Prometheus provider against a real Prometheus', { skip }, () => {
+describe('Prometheus provider against a real Prometheus', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'metrics-provider-'));
-  const sdFile = join(env.prometheusFileSdDir ?? tmp, `${job}.json`);
+  const sdFile = join(env.prometheusFileSdDir, `${job}.json`);
 
   before(async () => {
     exporterPort = await listen(server);
@@ -225,7 +223,7 @@ describe('Prometheus provider against a real Prometheus', { skip }, () => {
       `http://127.0.0.1:${exporterPort}/html`,
       `http://127.0.0.1:${exporterPort}/hang`,
     ];
-    const p = provider({ addresses: [...bad, env.prometheusUrl!], timeoutMs: 1500 });
+    const p = provider({ addresses: [...bad, env.prometheusUrl], timeoutMs: 1500 });
     try {
       const readAt = elapsed();
       const r = await p.read(PARTITIONS.length);

@@ -8,7 +8,7 @@
 // pipeline re-applies the original's CRD: the operator holds its writes again, so nothing is lost
 // when the CRD is fixed; and the runbook's rollback leaves every Deployment and pod in place.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import {
   ApiextensionsV1Api,
   CoreV1Api,

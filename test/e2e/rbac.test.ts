@@ -1,6 +1,6 @@
 // The shipped RBAC is enough: the operator, authenticated as its own ServiceAccount with a token
 // from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
-import { after, before, test } from 'node:test';
+import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';

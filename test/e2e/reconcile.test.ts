@@ -1,6 +1,6 @@
 // The controller on the real control plane: instances, repartitioning, rollouts, drift, garbage
 // collection, name clashes and invalid specs.
-import { describe, test } from 'node:test';
+import { describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { Watch, type V1Deployment } from '@kubernetes/client-node';
 import { kubeConfig, newNamespace, waitFor } from '../support/env.js';

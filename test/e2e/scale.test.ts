@@ -1,7 +1,7 @@
 // Control-plane cost of one Consumer with 100 instances, counted from the API server's own
 // request metrics: every instance needs exactly one Deployment write, and a converged Consumer
 // needs none.
-import { test } from 'node:test';
+import { test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { newNamespace, waitFor } from '../support/env.js';
 import {
@@ -18,7 +18,11 @@ const consumers = new ConsumerClient();
 const cluster = new ClusterView();
 operatorForThisFile();
 
-test('a 100-instance Consumer converges with one write per instance and then writes nothing', async (t) => {
+const TITLE = 'a 100-instance Consumer converges with one write per instance and then writes nothing';
+/** Measured 27 s; its own waits allow 120 s for the Deployments and 180 s more for Ready. */
+const TIMEOUT_MS = 330_000;
+
+test(TITLE, { timeout: TIMEOUT_MS }, async (t) => {
   const ns = await newNamespace('scale');
   const startCounts = await apiRequestCounts();
   const started = performance.now();

@@ -2,7 +2,7 @@
 // takes `pods/<name>/resize` patches and kwok, playing the kubelet, answers them in the pod's status
 // (testplane/kwok/pod-stages.yaml; docs/testplane.md, "In-place resize on kwok").
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it } from '../support/timed.js';
 import {
   ApiException,
   AppsV1Api,

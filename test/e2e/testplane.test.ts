@@ -1,7 +1,7 @@
 // Proves the test plane is a real cluster: controllers turn a Deployment into a Running pod on
 // the kwok node, the garbage collector removes dependents, and RBAC refuses what it should.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it } from '../support/timed.js';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 

@@ -22,6 +22,27 @@ export function testEnv(): TestPlaneEnv {
   return cachedEnv;
 }
 
+export interface MetricsPlane {
+  kafkaBootstrap: string;
+  exporterUrl: string;
+  prometheusUrl: string;
+  prometheusFileSdDir: string;
+}
+
+/**
+ * The plane's Kafka, kafka_exporter and Prometheus. `npm test` always starts them, except with
+ * --no-metrics: a test that needs them then fails with this message, it is not skipped.
+ */
+export function metricsPlane(): MetricsPlane {
+  const { kafkaBootstrap, exporterUrl, prometheusUrl, prometheusFileSdDir } = testEnv();
+  if (!kafkaBootstrap || !exporterUrl || !prometheusUrl || !prometheusFileSdDir) {
+    throw new Error(
+      'this test needs the test plane with Kafka and Prometheus, which `npm test -- --no-metrics` leaves out',
+    );
+  }
+  return { kafkaBootstrap, exporterUrl, prometheusUrl, prometheusFileSdDir };
+}
+
 /** A KubeConfig for the plane's admin (system:masters). */
 export function kubeConfig(): KubeConfig {
   const config = new KubeConfig();

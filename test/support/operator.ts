@@ -5,7 +5,7 @@ import { Operator } from '../../src/controller/operator.js';
 import { silentLogger, createLogger } from '../../src/util/log.js';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
-import { after, before } from 'node:test';
+import { after, before } from './timed.js';
 import { deleteTestNamespaces, kubeConfig, testEnv, waitFor } from './env.js';
 import { installCrd } from './crd.js';
 import {
