@@ -61,8 +61,10 @@ export class ApiSecretReader implements SecretReader {
     } catch (error) {
       const { code, message } = describeApiError(error);
       const failure: SecretFailure = code === 404 ? 'NotFound' : code === 403 ? 'Forbidden' : 'Failed';
-      // The client's deadline ends the request with an abort ("The user aborted a request.").
-      const aborted = (error as { name?: unknown }).name === 'AbortError';
+      // The client's deadline (an AbortSignal.timeout) ends the request with a TimeoutError; an
+      // abort for another reason is an AbortError.
+      const errorName = (error as { name?: unknown }).name;
+      const aborted = errorName === 'TimeoutError' || errorName === 'AbortError';
       const detail = aborted ? `no answer within the API request deadline (${message})` : message;
       throw new SecretReadError(failure, name, code ? `HTTP ${code}: ${message}` : detail);
     }
