@@ -32,7 +32,10 @@ export function describeApiError(error: unknown): ApiError {
   }
   if (body && typeof body === 'object' && 'message' in body)
     message = String((body as { message: unknown }).message);
-  return { code: typeof e?.code === 'number' ? e.code : undefined, message };
+  // Only an HTTP status is a code here: a DOMException (a TimeoutError from the request deadline)
+  // carries a legacy numeric `code` too (23), which is no HTTP status.
+  const isHttpStatus = typeof e?.code === 'number' && e.code >= 100 && e.code <= 599;
+  return { code: isHttpStatus ? e.code : undefined, message };
 }
 
 export class KubeWriter {
