@@ -51,6 +51,9 @@ export type PodState =
 
 const MiB = 1024 * 1024;
 
+/** Memory in whole mebibytes as `<n>Mi`, other amounts as the usual quantity text. */
+const memoryText = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB}Mi` : formatMemory(bytes));
+
 function containerOf(pod: V1Pod, name: string): V1Container | undefined {
   return pod.spec?.containers?.find((c) => c.name === name);
 }
@@ -93,12 +96,13 @@ export function podTarget(
   const next = { ...wanted };
 
   // GOMEMLIMIT: the memory limit stays at or above what the running pod's value was made from.
-  const goMemLimit = parseGoMemLimit(envValue(spec, Env.goMemLimit));
+  const goMemLimitText = envValue(spec, Env.goMemLimit);
+  const goMemLimit = parseGoMemLimit(goMemLimitText);
   if (goMemLimit !== undefined && next.memoryLimit !== undefined) {
     const floor = Math.ceil(goMemLimit / (goMemLimitRatio > 0 ? goMemLimitRatio : 1));
     if (next.memoryLimit < floor) {
       adjustments.push(
-        `memory limit held at ${formatMemory(Math.ceil(floor / MiB) * MiB)} (the pod's GOMEMLIMIT is ${formatMemory(goMemLimit)})`,
+        `memory limit held at ${memoryText(Math.ceil(floor / MiB) * MiB)} (the pod's GOMEMLIMIT is ${goMemLimitText})`,
       );
       next.memoryLimit = Math.ceil(floor / MiB) * MiB;
       if (next.memoryRequest !== undefined && next.memoryRequest > next.memoryLimit)
@@ -110,7 +114,7 @@ export function podTarget(
   const podClass =
     (pod.status?.qosClass as QosClass | undefined) ??
     qosClass(podContainers(pod, container, spec?.resources ?? {}));
-  const classOf = () => qosClass(podContainers(pod, container, toResources(next)));
+  const classOf = () => qosClass(podContainers(pod, container, toResources(next, decision)));
   if (classOf() !== podClass) {
     if (podClass === 'Guaranteed') {
       // A Guaranteed pod: limits equal to requests (the floor above raises both).
@@ -130,7 +134,7 @@ export function podTarget(
       };
   }
 
-  const resources = cpuMemoryOf(toResources(next));
+  const resources = cpuMemoryOf(toResources(next, decision));
   const goMaxProcs = Number(envValue(spec, Env.goMaxProcs));
   const cores = Math.ceil((next.cpuLimit ?? next.cpuRequest ?? 0) / 1000);
   const aboveGoMaxProcs =
@@ -145,13 +149,23 @@ export function podTarget(
   };
 }
 
-function toResources(amounts: ReturnType<typeof cpuMemoryAmounts>): V1ResourceRequirements {
+/** The amounts as resources; where an amount is the decision's, with the decision's text. */
+function toResources(
+  amounts: ReturnType<typeof cpuMemoryAmounts>,
+  decision: V1ResourceRequirements,
+): V1ResourceRequirements {
+  const given = cpuMemoryAmounts(decision);
+  const text = (key: keyof typeof amounts, list: 'requests' | 'limits', r: 'cpu' | 'memory') => {
+    const value = amounts[key]!;
+    if (given[key] === value) return String((decision[list] as Record<string, unknown>)[r]);
+    return r === 'cpu' ? formatCpu(value) : memoryText(value);
+  };
   const requests: Record<string, string> = {};
   const limits: Record<string, string> = {};
-  if (amounts.cpuRequest !== undefined) requests.cpu = formatCpu(amounts.cpuRequest);
-  if (amounts.memoryRequest !== undefined) requests.memory = formatMemory(amounts.memoryRequest);
-  if (amounts.cpuLimit !== undefined) limits.cpu = formatCpu(amounts.cpuLimit);
-  if (amounts.memoryLimit !== undefined) limits.memory = formatMemory(amounts.memoryLimit);
+  if (amounts.cpuRequest !== undefined) requests.cpu = text('cpuRequest', 'requests', 'cpu');
+  if (amounts.memoryRequest !== undefined) requests.memory = text('memoryRequest', 'requests', 'memory');
+  if (amounts.cpuLimit !== undefined) limits.cpu = text('cpuLimit', 'limits', 'cpu');
+  if (amounts.memoryLimit !== undefined) limits.memory = text('memoryLimit', 'limits', 'memory');
   return {
     ...(Object.keys(requests).length ? { requests } : {}),
     ...(Object.keys(limits).length ? { limits } : {}),

@@ -103,13 +103,27 @@ function describeResources(r: V1ResourceRequirements | undefined): string {
   return `cpu ${cpu(a.cpuRequest)}/${cpu(a.cpuLimit)}, memory ${memory(a.memoryRequest)}/${memory(a.memoryLimit)}`;
 }
 
-/** A template rollout is under way: pods of an older template may still run. */
+/**
+ * A template rollout is under way: pods of an older template still run. (Not the generation: an
+ * annotation change bumps a Deployment's generation too, and every in-place decision is one.)
+ */
 function templateRolling(deployment: V1Deployment): boolean {
   const status = deployment.status ?? {};
-  return (
-    (status.observedGeneration ?? -1) < (deployment.metadata?.generation ?? 0) ||
-    (status.replicas ?? 0) > (status.updatedReplicas ?? 0)
-  );
+  return (status.replicas ?? 0) > (status.updatedReplicas ?? 0);
+}
+
+/**
+ * The pod was made from the Deployment's current template, as far as its containers show (image
+ * and the env the operator renders): a pod of an older template is being replaced, not resized.
+ */
+function fromTemplate(pod: V1Pod, deployment: V1Deployment): boolean {
+  const template = deployment.spec?.template?.spec?.containers ?? [];
+  return (pod.spec?.containers ?? []).every((c) => {
+    const t = template.find((x) => x.name === c.name);
+    if (!t) return false;
+    if (c.image !== undefined && c.image !== t.image) return false;
+    return (c.env ?? []).every((e) => t.env?.find((x) => x.name === e.name)?.value === e.value);
+  });
 }
 
 const list = (items: readonly string[]) =>
@@ -206,7 +220,7 @@ export class InPlaceActuation {
         if (sameCpuMemory(templateResources(current, container), desired)) return false;
         const act = decideInstance({
           mode,
-          pods: pods.get(id) ?? [],
+          pods: (pods.get(id) ?? []).filter((p) => !current || fromTemplate(p, current)),
           container,
           decision: desired,
           goMemLimitRatio,
@@ -325,7 +339,7 @@ export class InPlaceActuation {
       }
       const act = decideInstance({
         mode,
-        pods: pods.get(id) ?? [],
+        pods: (pods.get(id) ?? []).filter((p) => fromTemplate(p, current)),
         container,
         decision,
         goMemLimitRatio,
@@ -333,6 +347,17 @@ export class InPlaceActuation {
         pendingBoundMs: this.deps.pendingBoundMs,
         ...this.refusalOf(consumer, id, container, decision),
       });
+      this.deps.log.debug(
+        {
+          consumer: name,
+          deployment: deploymentName,
+          rolls,
+          changed,
+          act: { ...act, resizes: act.resizes.length },
+          pods: pods.get(id)?.length ?? 0,
+        },
+        'in-place',
+      );
       if (act.settled && (pods.get(id)?.length ?? 0) > 0) {
         const reached = memory.reached(uid, id, container, decision, now.getTime());
         if (reached) metrics.resized(name, reached.path, reached.seconds);

@@ -155,7 +155,8 @@ export class Reconciler {
       {
         failures,
         autoscaleStatus: step.status,
-        autoscaleConditions: [...step.conditions, ...actuated.conditions],
+        autoscaleConditions: step.conditions,
+        actuationConditions: actuated.conditions,
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
         ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
       },
@@ -268,6 +269,9 @@ export class Reconciler {
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
         metrics.updates.inc(label);
+        // Only the autoscaler's bookkeeping on the Deployment (its scaling state, the size its pods
+        // were resized to in place): the ScaledUp/ScaledDown and ResizedInPlace events say it.
+        if (action.reason === 'outdated' && !action.templateChanges) return undefined;
         const why =
           action.reason === 'adopt'
             ? 'adopted it'

@@ -44,7 +44,10 @@ export function trimDeployment(deployment: V1Deployment): V1Deployment {
   return deployment;
 }
 
-/** Env vars of a container the in-place actuation reads (their values were fixed at start). */
+/**
+ * Env vars of a container the in-place actuation reads (their values were fixed at start, and with
+ * the image they tell a pod of the current template from an older one).
+ */
 const POD_ENV = new Set(['GOMAXPROCS', 'GOMEMLIMIT']);
 /** Pod conditions it reads. */
 const POD_CONDITIONS = new Set(['Ready', 'PodResizePending', 'PodResizeInProgress']);
@@ -63,6 +66,7 @@ export function trimPod(pod: V1Pod): V1Pod {
     const env = c.env?.filter((e) => POD_ENV.has(e.name) && e.value !== undefined);
     return {
       name: c.name,
+      ...(c.image ? { image: c.image } : {}),
       ...(c.resources ? { resources: c.resources } : {}),
       ...(env?.length ? { env } : {}),
     };

@@ -23,7 +23,15 @@ export type UpdateReason = 'outdated' | 'adopt' | 'drift';
 
 export type Action =
   | { type: 'create'; instanceId: number; deployment: V1Deployment }
-  | { type: 'update'; instanceId: number; deployment: V1Deployment; reason: UpdateReason; drift: string[] }
+  | {
+      type: 'update';
+      instanceId: number;
+      deployment: V1Deployment;
+      reason: UpdateReason;
+      drift: string[];
+      /** The pod template changes (the Deployment rolls); false for metadata only (e.g. the autoscaler's state). */
+      templateChanges: boolean;
+    }
   | { type: 'delete'; name: string; uid: string; reason: string };
 
 export interface Counts {
@@ -176,7 +184,8 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
     if (currentHash !== desiredHash || drift.length > 0) {
       const reason: UpdateReason =
         currentHash === undefined ? 'adopt' : currentHash !== desiredHash ? 'outdated' : 'drift';
-      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift });
+      const templateChanges = driftPaths(desired.spec?.template, current.spec?.template).length > 0;
+      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift, templateChanges });
     }
     if (drift.length > 0 || !isRolledOut(current)) notRolledOut.push(instance.name);
   });
