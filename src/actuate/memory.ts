@@ -39,6 +39,10 @@ export class ActuationMemory {
     this.refusals.set(keyOf(uid, id), { decision: decisionKey(container, decision), refusal });
   }
 
+  forgetRefusal(uid: string, id: number): void {
+    this.refusals.delete(keyOf(uid, id));
+  }
+
   /**
    * Notes that the instance's decision changed to `decision` at `atMs` (and how it is applied);
    * returns false when that decision was already noted.

@@ -41,6 +41,9 @@ export const IN_PLACE_CONDITION = 'InPlaceResize';
 /** Default bound for a resize the node defers (or fails to apply) before it counts as failed. */
 export const DEFAULT_PENDING_BOUND_MS = 5 * 60_000;
 
+/** After a refused resize, the next reconcile (which rolls the instance out) comes this soon. */
+const REFUSAL_RECHECK_MS = 200;
+
 /** How long the first reconcile of a Consumer waits for its pods to be listed. */
 const FIRST_LIST_WAIT_MS = 5000;
 
@@ -337,6 +340,10 @@ export class InPlaceActuation {
         const path = rolls || prepared.fallbacks.has(id) ? 'rollout' : 'in-place';
         memory.decided(uid, id, container, decision, now.getTime(), path);
       }
+      // When the template carries the decision, new pods start with it: a refusal is past, and a
+      // pod that cannot take it is one a rollout replaces (nothing more to roll).
+      const templateCarries = sameCpuMemory(templateResources(desired, container), decision);
+      if (templateCarries) memory.forgetRefusal(uid, id);
       const act = decideInstance({
         mode,
         pods: (pods.get(id) ?? []).filter((p) => fromTemplate(p, current)),
@@ -345,7 +352,7 @@ export class InPlaceActuation {
         goMemLimitRatio,
         now,
         pendingBoundMs: this.deps.pendingBoundMs,
-        ...this.refusalOf(consumer, id, container, decision),
+        ...(templateCarries ? {} : this.refusalOf(consumer, id, container, decision)),
       });
       this.deps.log.debug(
         {
@@ -367,14 +374,15 @@ export class InPlaceActuation {
         continue;
       }
       if (act.recheckInMs !== undefined) delays.push(Math.max(1000, act.recheckInMs));
-      if (act.rollout) delays.push(0); // the next plan rolls it out
+      if (act.rollout && !templateCarries) delays.push(REFUSAL_RECHECK_MS); // the next plan rolls it out
       if (act.held) held.push(`${deploymentName} (${act.held.reason})`);
-      if (act.held && changed)
+      // Said once per decision and reason (the event sink drops repeats), not once per reconcile.
+      if (act.held)
         events.emit(
           consumer,
           'Warning',
           'ResizeNotApplied',
-          `${deploymentName}: ${describeResources(decision)} not applied in place: ${act.held.reason} (${act.held.message})`,
+          `${deploymentName}: ${describeResources(decision)} not applied in place (${act.held.reason}); InPlace does not roll out`,
         );
       if (act.resizes.length > 0) todo.push({ id, deployment: deploymentName, decision, act });
     }
@@ -403,7 +411,7 @@ export class InPlaceActuation {
               );
           } else if ('refusal' in outcome) {
             memory.refused(uid, id, container, decision, outcome.refusal);
-            delays.push(0);
+            delays.push(REFUSAL_RECHECK_MS);
             this.deps.log.info(
               { consumer: name, pod: podName, reason: outcome.refusal.reason },
               'resize refused by the API server',
