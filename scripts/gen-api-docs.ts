@@ -2,7 +2,7 @@
 // from (src/api/crd.ts) and, to mark what is new, the original operator's CRD in
 // ../shared/reference/original-manifests/.
 //
-//   npx tsx scripts/gen-api-docs.ts [--out docs/api.md]
+//   npx tsx scripts/gen-api-docs.ts [--out docs/api.md] [--original <the original's CRD YAML>]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,15 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import * as prettier from 'prettier';
 import { consumerCrd } from '../src/api/crd.js';
-import { CRD_NAME, Env, GROUP, KIND, VERSION } from '../src/api/constants.js';
+import {
+  CRD_NAME,
+  DEFAULT_ACTUATION,
+  DEFAULT_CONTROLLED_VALUES,
+  Env,
+  GROUP,
+  KIND,
+  VERSION,
+} from '../src/api/constants.js';
 import {
   DEFAULT_CPU_INCREMENT,
   DEFAULT_PENDING_SCALE_DOWN,
@@ -48,6 +56,8 @@ const DEFAULTS: Record<string, string> = {
   'spec.autoscaler.prometheus.fallbackStrategy': '`min` (unset or "")',
   'spec.autoscaler.prometheus.cpuIncrement': `\`${DEFAULT_CPU_INCREMENT}\``,
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
+  'spec.resourcePolicy.containerPolicies[].controlledValues': `\`${DEFAULT_CONTROLLED_VALUES}\``,
+  'spec.autoscaler.actuation': `\`${DEFAULT_ACTUATION}\``,
   ...Object.fromEntries(
     ['prometheus', 'kafka'].flatMap((mode) => [
       [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],
@@ -75,6 +85,10 @@ const NOTES: Record<string, string> = {
     'A resource missing from maxAllowed is not capped (the original capped it to 0).',
   'spec.resourcePolicy.globalPolicy.maxAllowed':
     'The original only capped the increases made within one reconcile (its bug 11.2).',
+  'spec.autoscaler.actuation':
+    'The original always changed the pod template (a rolling update per resize); see [in-place-resize.md](in-place-resize.md).',
+  'spec.resourcePolicy.containerPolicies[].controlledValues':
+    'The default is the original rule; `RequestsAndLimits` and `RequestsOnly` have the meaning of the VPA values of the same names.',
   'status.observedGeneration':
     'The original stored a hash of spec.deploymentTemplate here; it is now metadata.generation, as in every Kubernetes API.',
 };
@@ -164,8 +178,8 @@ function fields(node: Node, path: string, isRequired: boolean, original: Set<str
 }
 
 /** The field paths of the original CRD, in the same notation. */
-function originalPaths(): Set<string> {
-  const crd = parse(readFileSync(ORIGINAL_CRD, 'utf8')) as {
+function originalPaths(file: string): Set<string> {
+  const crd = parse(readFileSync(file, 'utf8')) as {
     spec: { versions: Array<{ schema: { openAPIV3Schema: Node } }> };
   };
   const root = crd.spec.versions[0]!.schema.openAPIV3Schema;
@@ -196,13 +210,13 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
-export async function renderApiDocs(): Promise<string> {
+export async function renderApiDocs(originalCrd = ORIGINAL_CRD): Promise<string> {
   const crd = consumerCrd();
   const version = crd.spec.versions[0]!;
   const root = version.schema!.openAPIV3Schema as unknown as Node;
   const spec = root.properties!.spec!;
   const status = root.properties!.status!;
-  const original = originalPaths();
+  const original = originalPaths(originalCrd);
   const specRows = fields(spec, 'spec', true, original, []).slice(1);
   const statusRows = fields(status, 'status', false, original, []).slice(1);
   const columns = (version.additionalPrinterColumns ?? [])
@@ -342,9 +356,9 @@ ${newFields.length ? newFields.map((f) => `- ${f}`).join('\n') : '- none'}
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, original: { type: 'string' } } });
   const out = resolve(values.out ?? OUT);
-  const text = await renderApiDocs();
+  const text = await renderApiDocs(values.original ? resolve(values.original) : ORIGINAL_CRD);
   writeFileSync(out, text);
   console.log(`wrote ${relative(process.cwd(), out)} (${text.length} bytes)`);
 }

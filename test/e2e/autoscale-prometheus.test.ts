@@ -7,7 +7,7 @@ import type { ConsumerSpec } from '../../src/api/schema.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { FakeExporter } from '../support/faker.js';
@@ -72,9 +72,7 @@ function spec(ns: string): ConsumerSpec {
 }
 
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    String(d.spec!.template.spec!.containers[0]!.resources?.requests?.cpu),
-  );
+  (await cluster.deployments(ns)).map((d) => String(currentResources(d).requests?.cpu));
 
 test(
   'Prometheus: the lagging instance scales up, then down after the lag-free syncs',
@@ -110,8 +108,7 @@ test(
       },
       60_000,
     );
-    const grown = (await cluster.deployments(ns))[1]!.spec!.template.spec!.containers[0]!.resources!.requests!
-      .cpu;
+    const grown = currentResources((await cluster.deployments(ns))[1]!).requests!.cpu;
     const laggingAt = stalledAt + 5000; // tolerableLag: 5 s behind at 100 msg/s
     t.diagnostic(
       `scale-up applied ${((Date.now() - laggingAt) / 1000).toFixed(1)} s after the partition reached tolerableLag (minSyncPeriod 2 s, scrape 1 s): cpu ${calm[1]} → ${grown}`,
