@@ -53,6 +53,11 @@ export interface OperatorOptions {
    * InPlaceOrRollout rolls the instance out instead (default 5 minutes, as the VPA).
    */
   resizePendingBoundMs?: number;
+  /**
+   * Whether the API server has the pods/resize subresource; default: its discovery answer. (Tests
+   * give a cluster without it this way.)
+   */
+  resizeSupported?: () => Promise<boolean>;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -115,7 +120,7 @@ export class Operator {
     const inPlace = new InPlaceActuation({
       pods: this.pods,
       api: resizeApi,
-      support: new ResizeSupport(() => resizeApi.supported()),
+      support: new ResizeSupport(options.resizeSupported ?? (() => resizeApi.supported())),
       memory: new ActuationMemory(),
       metrics: this.metrics,
       events,
