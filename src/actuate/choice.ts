@@ -47,6 +47,11 @@ export interface InstanceInput {
   pendingBoundMs: number;
   /** The API server's refusal of a resize to this decision, remembered from an earlier attempt. */
   refusal?: Refusal;
+  /**
+   * The GOMAXPROCS a new pod of the instance would get (undefined: not set). A pod's GOMAXPROCS
+   * below its new CPU limit is a reason to roll out only when a new pod would have more.
+   */
+  newPodGoMaxProcs?: string;
 }
 
 export interface PodResize {
@@ -72,6 +77,10 @@ export interface InstanceActuation {
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
 
+/** A new pod would run with more than `podGoMaxProcs` (or without GOMAXPROCS, following its limit). */
+const rollingHelps = (podGoMaxProcs: number, newPod: string | undefined) =>
+  newPod === undefined || !(Number(newPod) <= podGoMaxProcs);
+
 /** The first reason, in this order, why the decision cannot be applied in place now. */
 function failure(
   states: readonly PodState[],
@@ -95,7 +104,11 @@ function failure(
       };
   }
   for (const s of states)
-    if ((s.state === 'resize' || s.state === 'applying' || s.state === 'pending') && s.aboveGoMaxProcs)
+    if (
+      (s.state === 'resize' || s.state === 'applying' || s.state === 'pending') &&
+      s.aboveGoMaxProcs &&
+      rollingHelps(s.aboveGoMaxProcs, input.newPodGoMaxProcs)
+    )
       return {
         reason: 'GoMaxProcs',
         message: `the pod's GOMAXPROCS is ${s.aboveGoMaxProcs}: a Go program would not use the cores above it until it restarts`,
@@ -128,7 +141,10 @@ export function decideInstance(input: InstanceInput): InstanceActuation {
         state.state === 'resize' ? [{ pod, resources: state.target, adjustments: state.adjustments }] : [],
       );
   const goMaxProcs = states.find(
-    (s) => (s.state.state === 'resize' || s.state.state === 'applying') && s.state.aboveGoMaxProcs,
+    (s) =>
+      (s.state.state === 'resize' || s.state.state === 'applying') &&
+      s.state.aboveGoMaxProcs &&
+      rollingHelps(s.state.aboveGoMaxProcs, input.newPodGoMaxProcs),
   );
   return {
     resizes,

@@ -3,9 +3,11 @@
 // pods/resize patches, the API server's refusals, and what is reported (condition, events,
 // metrics). The choices themselves are pure (src/actuate); this is the I/O around them.
 import type { V1Deployment, V1Pod, V1ResourceRequirements } from '@kubernetes/client-node';
-import { Actuation } from '../api/constants.js';
+import { Actuation, Env } from '../api/constants.js';
 import type { Condition, Consumer } from '../api/schema.js';
-import { actuationOf, resolveSpec } from '../api/resolve.js';
+import { actuationOf, policyFor, resolveSpec } from '../api/resolve.js';
+import { inPlaceGoMaxProcs } from '../plan/env.js';
+import { largestCpuLimit } from '../plan/limits.js';
 import { autoscaleConfig } from '../autoscale/config.js';
 import {
   decideInstance,
@@ -129,6 +131,18 @@ function fromTemplate(pod: V1Pod, deployment: V1Deployment): boolean {
   });
 }
 
+/** The GOMAXPROCS a new pod of the Consumer's scaled container gets under in-place actuation. */
+function newPodGoMaxProcsOf(consumer: Consumer, container: string): string | undefined {
+  const templateContainer = consumer.spec.deploymentTemplate.template.spec?.containers.find(
+    (c) => c.name === container,
+  );
+  const policy = policyFor(consumer.spec.resourcePolicy?.containerPolicies ?? [], container);
+  return (
+    inPlaceGoMaxProcs(largestCpuLimit(policy, templateContainer?.resources)) ??
+    templateContainer?.env?.find((e) => e.name === Env.goMaxProcs && e.valueFrom === undefined)?.value
+  );
+}
+
 const list = (items: readonly string[]) =>
   items.length > 5 ? `${items.slice(0, 5).join(', ')} and ${items.length - 5} more` : items.join(', ');
 
@@ -214,6 +228,7 @@ export class InPlaceActuation {
       };
     const live = new Map(deployments.map((d) => [d.metadata?.name ?? '', d]));
     const goMemLimitRatio = resolveSpec(consumer.spec).goMemLimitRatio;
+    const newPodGoMaxProcs = newPodGoMaxProcsOf(consumer, container);
     prepared.rendering = {
       container,
       mustRoll: (id, desired) => {
@@ -230,6 +245,7 @@ export class InPlaceActuation {
           now,
           pendingBoundMs: this.deps.pendingBoundMs,
           ...this.refusalOf(consumer, id, container, desired),
+          ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
         });
         if (act.rollout) fallbacks.set(id, act.rollout);
         return act.rollout !== undefined;
@@ -319,6 +335,7 @@ export class InPlaceActuation {
       return { conditions, failures, requeueAfterMs: 1000 };
     }
     const goMemLimitRatio = resolveSpec(consumer.spec).goMemLimitRatio;
+    const newPodGoMaxProcs = newPodGoMaxProcsOf(consumer, container);
     const held: string[] = [];
     const resized: string[] = [];
     const todo: {
@@ -353,6 +370,7 @@ export class InPlaceActuation {
         now,
         pendingBoundMs: this.deps.pendingBoundMs,
         ...(templateCarries ? {} : this.refusalOf(consumer, id, container, decision)),
+        ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
       });
       this.deps.log.debug(
         {

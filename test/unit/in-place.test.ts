@@ -302,6 +302,14 @@ describe('decideInstance', () => {
       env: { GOMAXPROCS: '1', GOMEMLIMIT: '76MiB' },
     });
     assert.equal(decideInstance(input([lowProcs])).rollout?.reason, 'GoMaxProcs');
+    // Unless a new pod would have no more (the template pins GOMAXPROCS): then it is resized.
+    const pinned = decideInstance({ ...input([lowProcs]), newPodGoMaxProcs: '1' });
+    assert.equal(pinned.rollout, undefined);
+    assert.equal(pinned.resizes.length, 1);
+    assert.equal(
+      decideInstance({ ...input([lowProcs]), newPodGoMaxProcs: '8' }).rollout?.reason,
+      'GoMaxProcs',
+    );
   });
 
   test('InPlace never rolls out: it reports, resizes what it can and does not retry a refusal', () => {
