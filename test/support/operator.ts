@@ -76,17 +76,27 @@ export class ConsumerClient {
     })) as Consumer;
   }
 
-  /** Replaces the spec (merge patch of the whole spec object). */
+  /**
+   * Replaces the spec (an update of the object as read, so it is tried again when the operator
+   * wrote the status in between: 409 Conflict).
+   */
   async setSpec(namespace: string, name: string, spec: ConsumerSpec): Promise<void> {
-    const current = await this.get(namespace, name);
-    await this.custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace,
-      name,
-      body: { ...current, spec },
-    });
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(namespace, name);
+      try {
+        await this.custom.replaceNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+          name,
+          body: { ...current, spec },
+        });
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
   }
 
   async delete(namespace: string, name: string): Promise<void> {
