@@ -60,7 +60,8 @@ export function classifyRefusal(error: unknown): Refusal | 'gone' | undefined {
 }
 
 /** The API server's message, short, without the pod's name (it is said elsewhere). */
-const brief = (message: string) => message.replace(/^Pod "[^"]*" is (forbidden|invalid): /, '').slice(0, 300);
+const brief = (message: string) =>
+  message.replace(/^pods? "[^"]*" is (forbidden|invalid): /i, '').slice(0, 300);
 
 export class PodResizeApi {
   private readonly core: CoreV1Api;

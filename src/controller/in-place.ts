@@ -372,17 +372,17 @@ export class InPlaceActuation {
         ...(templateCarries ? {} : this.refusalOf(consumer, id, container, decision)),
         ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
       });
-      this.deps.log.debug(
-        {
-          consumer: name,
-          deployment: deploymentName,
-          rolls,
-          changed,
-          act: { ...act, resizes: act.resizes.length },
-          pods: pods.get(id)?.length ?? 0,
-        },
-        'in-place',
-      );
+      if (act.rollout || act.held || act.resizes.length > 0)
+        this.deps.log.debug(
+          {
+            consumer: name,
+            deployment: deploymentName,
+            resizes: act.resizes.length,
+            rollout: act.rollout?.reason,
+            held: act.held?.reason,
+          },
+          'in-place actuation',
+        );
       if (act.settled && (pods.get(id)?.length ?? 0) > 0) {
         const reached = memory.reached(uid, id, container, decision, now.getTime());
         if (reached) metrics.resized(name, reached.path, reached.seconds);

@@ -380,7 +380,10 @@ describe('the API server’s answers', () => {
         details: { causes: [{ reason: 'NodeCapacity' }] },
       }),
     };
-    assert.equal((classifyRefusal(capacity) as { reason: string }).reason, 'NodeCapacity');
+    assert.deepEqual(classifyRefusal(capacity), {
+      reason: 'NodeCapacity',
+      message: "node didn't have enough allocatable resources: cpu",
+    });
     assert.equal(
       (classifyRefusal({ code: 422, body: { message: 'Invalid' } }) as { reason: string }).reason,
       'Refused',
