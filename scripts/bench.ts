@@ -4,6 +4,7 @@
 //   npm run bench -- --only sim         only the autoscaling simulation
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
 //   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
+//   npm run bench -- --only inplace     only decision → resources in the pods' status (a test plane, ~3 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //
@@ -20,7 +21,10 @@ import { renderControlPlaneSection } from '../src/bench/control-plane-report.js'
 import { runKafkaClientBench, type KafkaClientResults } from '../src/bench/kafka-client.js';
 import { renderKafkaClientSection } from '../src/bench/kafka-client-report.js';
 
-const PARTS = ['sim', 'control-plane', 'kafka-client'] as const;
+import { runInPlaceBench, type InPlaceBenchResults } from '../src/bench/inplace.js';
+import { renderInPlaceSection } from '../src/bench/inplace-report.js';
+
+const PARTS = ['sim', 'control-plane', 'kafka-client', 'inplace'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -91,6 +95,20 @@ if (wants('kafka-client')) {
   kafkaClient = JSON.parse(readFileSync(kafkaClientFile, 'utf8')) as KafkaClientResults;
 }
 if (kafkaClient) sections.push({ title: 'Kafka client', markdown: renderKafkaClientSection(kafkaClient) });
+const inPlaceFile = join(outDir, 'inplace.json');
+let inPlace: InPlaceBenchResults | undefined;
+if (wants('inplace')) {
+  console.log('bench: in-place resize on a real test plane…');
+  const t0 = performance.now();
+  inPlace = await runInPlaceBench({
+    progress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  writeFileSync(inPlaceFile, `${JSON.stringify(inPlace, null, 2)}\n`);
+  console.log(`bench: in-place resize done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} else if (existsSync(inPlaceFile)) {
+  inPlace = JSON.parse(readFileSync(inPlaceFile, 'utf8')) as InPlaceBenchResults;
+}
+if (inPlace) sections.push({ title: 'In-place resize', markdown: renderInPlaceSection(inPlace) });
 
 await writeReport(outDir, run, sim, sections);
 console.log(`bench: report written to ${join(outDir, 'README.md')}`);

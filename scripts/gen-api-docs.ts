@@ -9,7 +9,15 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { consumerCrd } from '../src/api/crd.js';
-import { CRD_NAME, Env, GROUP, KIND, VERSION } from '../src/api/constants.js';
+import {
+  CRD_NAME,
+  DEFAULT_ACTUATION,
+  DEFAULT_CONTROLLED_VALUES,
+  Env,
+  GROUP,
+  KIND,
+  VERSION,
+} from '../src/api/constants.js';
 import {
   DEFAULT_CPU_INCREMENT,
   DEFAULT_PENDING_SCALE_DOWN,
@@ -39,6 +47,8 @@ const DEFAULTS: Record<string, string> = {
   'spec.autoscaler.prometheus.fallbackStrategy': '`min` (unset or "")',
   'spec.autoscaler.prometheus.cpuIncrement': `\`${DEFAULT_CPU_INCREMENT}\``,
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
+  'spec.resourcePolicy.containerPolicies[].controlledValues': `\`${DEFAULT_CONTROLLED_VALUES}\``,
+  'spec.autoscaler.actuation': `\`${DEFAULT_ACTUATION}\``,
   ...Object.fromEntries(
     ['prometheus', 'kafka'].flatMap((mode) => [
       [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],
@@ -66,6 +76,10 @@ const NOTES: Record<string, string> = {
     'A resource missing from maxAllowed is not capped (the original capped it to 0).',
   'spec.resourcePolicy.globalPolicy.maxAllowed':
     'The original only capped the increases made within one reconcile, so totals grew past the cap.',
+  'spec.autoscaler.actuation':
+    'The original always changed the pod template (a rolling update per resize); see [in-place-resize.md](in-place-resize.md).',
+  'spec.resourcePolicy.containerPolicies[].controlledValues':
+    'The default is the original rule; `RequestsAndLimits` and `RequestsOnly` have the meaning of the VPA values of the same names.',
   'status.observedGeneration':
     'The original stored a hash of spec.deploymentTemplate here; it is now metadata.generation, as in every Kubernetes API.',
 };

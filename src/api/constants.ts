@@ -25,7 +25,30 @@ export const Annotation = {
   verbose: `${prefix}verbose`,
   /** New: hash of everything the operator rendered into the Deployment (not only the template). */
   renderHash: `${prefix}render-hash`,
+  /**
+   * New: the resources the scaled container's pods run with when they differ from the pod
+   * template's (an in-place resize changes the pods, not the template). Absent: the template's.
+   */
+  resources: `${prefix}resources`,
 } as const;
+
+/** How a resource decision reaches the pods (`spec.autoscaler.actuation`). */
+export const Actuation = {
+  inPlaceOrRollout: 'InPlaceOrRollout',
+  inPlace: 'InPlace',
+  rollout: 'Rollout',
+} as const;
+export type Actuation = (typeof Actuation)[keyof typeof Actuation];
+export const DEFAULT_ACTUATION: Actuation = Actuation.inPlaceOrRollout;
+
+/** Which of a sized container's values the operator sets (`containerPolicies[].controlledValues`). */
+export const ControlledValues = {
+  requestsAndWholeCoreLimits: 'RequestsAndWholeCoreLimits',
+  requestsAndLimits: 'RequestsAndLimits',
+  requestsOnly: 'RequestsOnly',
+} as const;
+export type ControlledValues = (typeof ControlledValues)[keyof typeof ControlledValues];
+export const DEFAULT_CONTROLLED_VALUES: ControlledValues = ControlledValues.requestsAndWholeCoreLimits;
 
 export const Label = {
   app: 'app',

@@ -1,6 +1,12 @@
 // Defaults applied in code (as the original did), so that stored objects stay as users wrote them.
 import type { ConsumerSpec, ContainerPolicy } from './schema.js';
-import { Env } from './constants.js';
+import {
+  Actuation,
+  DEFAULT_ACTUATION,
+  DEFAULT_CONTROLLED_VALUES,
+  Env,
+  type ControlledValues,
+} from './constants.js';
 import { isMetricsMode } from '../metrics/sources/index.js';
 import { cpuMillis } from '../util/units.js';
 
@@ -87,3 +93,10 @@ export function scaledContainer(spec: ConsumerSpec): string | undefined {
   const auto = names.filter((n) => isAutoPolicy(policyFor(policies, n)));
   return auto.find((n) => !fixedCpu(policyFor(policies, n)!)) ?? auto[0];
 }
+
+/** `spec.autoscaler.actuation`, defaulted. */
+export const actuationOf = (spec: ConsumerSpec): Actuation => spec.autoscaler?.actuation ?? DEFAULT_ACTUATION;
+
+/** Which values of the policy's container the operator sets, defaulted. */
+export const controlledValuesOf = (policy: ContainerPolicy | undefined): ControlledValues =>
+  policy?.controlledValues ?? DEFAULT_CONTROLLED_VALUES;

@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
-import { Env } from './constants.js';
+import { Actuation, ControlledValues, Env } from './constants.js';
 import {
   Duration,
   object,
@@ -74,6 +74,15 @@ export const Autoscaler = object(
           '(new) Read metrics and decide, but change nothing: the recommendations appear in status.instances.',
       }),
     ),
+    actuation: Type.Optional(
+      StringEnum(Object.values(Actuation), {
+        description:
+          '(new) How a resource decision reaches the pods: InPlaceOrRollout (default) resizes the running pods in ' +
+          'place (pods/resize, no restart) and rolls the instance out when a node cannot apply the resize; ' +
+          'InPlace only resizes in place and reports a resize a node cannot apply; Rollout changes the pod ' +
+          'template (a rolling update), as the original did. API servers without in-place resize (before 1.33) get rollouts.',
+      }),
+    ),
     container: Type.Optional(
       Type.String({
         description:
@@ -122,6 +131,16 @@ export const ContainerPolicy = object(
     ),
     minAllowed: Type.Optional(ResourceList('Lower bound of the resources given to the container.')),
     maxAllowed: Type.Optional(ResourceList('Upper bound of the resources given to the container.')),
+    controlledValues: Type.Optional(
+      StringEnum(Object.values(ControlledValues), {
+        description:
+          '(new) Which values the operator sets: RequestsAndWholeCoreLimits (default, the original rule) = the ' +
+          'requests, a CPU limit of the request rounded up to whole cores and a memory limit equal to the memory ' +
+          "request; RequestsAndLimits = the requests, and limits that keep the template's limit-to-request ratio " +
+          "(no limit where the template sets none), as the VPA; RequestsOnly = the requests only, the template's " +
+          'limits stay (a request is never set above them).',
+      }),
+    ),
   },
   {
     description: 'Resource bounds for one container.',

@@ -56,6 +56,11 @@ program
   .option('--health-probe-bind-address <addr>', 'address of /healthz and /readyz; empty disables', ':8081')
   .option('--workers <n>', 'Consumers reconciled in parallel', '4')
   .option('--resync <duration>', 'reconcile every Consumer at least this often', '1m')
+  .option(
+    '--resize-pending-timeout <duration>',
+    'how long a node may defer an in-place resize (or fail to apply it) before InPlaceOrRollout rolls the instance out instead',
+    '5m',
+  )
   .option('--log-level <level>', 'trace, debug, info, warn or error', process.env.LOG_LEVEL ?? 'info')
   .option(
     '--leader-elect',

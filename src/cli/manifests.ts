@@ -16,7 +16,7 @@ export interface ManifestOptions {
 
 /**
  * The cluster-wide permissions: read Consumers, write their status, manage Deployments, record
- * events, read the Consumer CRD.
+ * events, read the Consumer CRD, resize pods.
  */
 export function clusterRole(): KubernetesObject & { rules: unknown[] } {
   return {
@@ -42,9 +42,19 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
         resourceNames: [CRD_NAME],
         verbs: ['get'],
       },
+      ...POD_RULES,
     ],
   };
 }
+
+/**
+ * In-place resizes: read the instances' pods, and patch their resize subresource (which `patch`
+ * on pods does not grant). Nothing else on pods: the operator never deletes or evicts one.
+ */
+const POD_RULES = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['pods/resize'], verbs: ['patch'] },
+];
 
 export function operatorManifests({ namespace, image }: ManifestOptions): KubernetesObject[] {
   return [
@@ -84,7 +94,7 @@ export function operatorManifests({ namespace, image }: ManifestOptions): Kubern
 
 /**
  * Guest mode's permissions, all in the one namespace it manages: read its ConfigMaps and patch
- * their annotations (status), manage Deployments, record events, hold the leader Lease.
+ * their annotations (status), manage Deployments, record events, resize pods, hold the leader Lease.
  */
 export function guestRole(namespace: string): KubernetesObject & { rules: unknown[] } {
   return {
@@ -101,6 +111,7 @@ export function guestRole(namespace: string): KubernetesObject & { rules: unknow
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      ...POD_RULES,
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     ],
   };

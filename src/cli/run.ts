@@ -22,6 +22,8 @@ export interface RunOptions {
   leaderElectRetryPeriod: string;
   /** Guest mode: only this namespace, Consumers from its annotated ConfigMaps. */
   namespace?: string;
+  /** How long a resize may stay Deferred before InPlaceOrRollout rolls the instance out. */
+  resizePendingTimeout: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
     version: VERSION,
     workers,
     resyncMs: parseDuration(options.resync),
+    resizePendingBoundMs: parseDuration(options.resizePendingTimeout),
     metricsAddress: options.metricsBindAddress || undefined,
     healthAddress: options.healthProbeBindAddress || undefined,
     ...(options.namespace ? { namespace: options.namespace } : {}),

@@ -14,6 +14,7 @@ import { observeInstances } from '../plan/consumer-plan.js';
 import type { InstanceOverride } from '../plan/render.js';
 import { instanceName, rfc3339Seconds } from '../plan/render.js';
 import { decideSizing, runningFallback, sizingOf } from '../plan/resources.js';
+import { instanceResources } from '../plan/instance-resources.js';
 import type { Sizing } from '../autoscale/sizing.js';
 import { formatCpu, formatMemory } from '../util/units.js';
 import type { MetricsSources } from './metrics-sources.js';
@@ -176,9 +177,8 @@ export async function autoscaleStep(
       id,
       partitions,
       policy,
-      current: sizingOf(
-        deployment.spec?.template?.spec?.containers?.find((c) => c.name === container)?.resources,
-      ),
+      // The size its pods run with: the template's, or after in-place resizes the annotation's.
+      current: sizingOf(instanceResources(deployment, container)),
       state: config.dryRun
         ? { ...(memory.dryRunState(uid, id) ?? state), lagFreeSyncs: state.lagFreeSyncs }
         : state,

@@ -138,6 +138,8 @@ export class ResourceCache<T extends KubernetesObject> {
     private readonly log: Logger,
     trim: (obj: T) => T = (obj) => obj,
     timing: WatchTiming = {},
+    /** Only objects with these labels (the list function must ask for the same). */
+    labelSelector?: string,
   ) {
     this.firstList = new Promise((resolve) => (this.resolveFirstList = resolve));
     const paged = pagedList(list, trim);
@@ -158,8 +160,13 @@ export class ResourceCache<T extends KubernetesObject> {
     );
     if (!setWatchIdleMs(watch, watchIdleMs(kubeConfig)))
       log.warn("client-node's Watch has no requestTimeoutMs: watches keep the library's own deadline");
-    this.informer = new ListWatch<T>(path, watch, counted, false);
+    this.informer = new ListWatch<T>(path, watch, counted, false, labelSelector);
     this.informer.on('error', (err?: unknown) => this.restart(err));
+  }
+
+  /** The first list has succeeded. */
+  get hasListed(): boolean {
+    return this.listed;
   }
 
   /** Starts listing and watching; resolves once the first list has succeeded (or on stop()). */

@@ -1,6 +1,6 @@
 // Operator metrics under the original's names and labels, so existing dashboards
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
-import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { ProviderObserver } from '../metrics/index.js';
 
 const percentiles = [0.5, 0.9, 0.99, 0.999, 1];
@@ -127,6 +127,41 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  // In-place actuation (new).
+  readonly resizes = new Counter({
+    name: 'konsumerator_resizes_total',
+    help: "Resource decisions that reached an instance's pods (in-place actuation), by path: in-place (pods/resize) or rollout (a new pod template).",
+    labelNames: ['consumer', 'path'],
+    registers: [this.registry],
+  });
+  readonly resizeFallbacks = new Counter({
+    name: 'konsumerator_resize_fallbacks_total',
+    help: 'Decisions rolled out instead of resized in place, by reason (Infeasible, Deferred, NodeCapacity, QoSClass, ...).',
+    labelNames: ['consumer', 'reason'],
+    registers: [this.registry],
+  });
+  readonly resizeSeconds = new Histogram({
+    name: 'konsumerator_resize_duration_seconds',
+    help: 'From a resource decision to every running pod of the instance reporting it in status.containerStatuses[].resources, by path.',
+    labelNames: ['consumer', 'path'],
+    buckets: [0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly podResizes = this.counter(
+    'konsumerator_pod_resizes_total',
+    'pods/resize patches the API server accepted.',
+  );
+  readonly podResizeErrors = this.counter(
+    'konsumerator_pod_resize_errors_total',
+    'pods/resize patches that failed (refusals that lead to a fallback are not counted).',
+  );
+  readonly instanceResources = new Gauge({
+    name: 'konsumerator_instance_resources',
+    help: 'The current size of an instance: requests and limits of its scaled container (cpu in cores, memory in bytes), as decided.',
+    labelNames: ['consumer', 'deployment', 'resource'],
+    registers: [this.registry],
+  });
+
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
     // go_version stays for dashboard compatibility; it carries the runtime's version.
@@ -178,6 +213,50 @@ export class OperatorMetrics {
     }
   }
 
+  /** A decision reached the instance's pods after `seconds`, by `path`. */
+  resized(consumer: string, path: string, seconds: number): void {
+    const labels = { consumer, path };
+    this.resizes.inc(labels);
+    this.resizeSeconds.observe(labels, seconds);
+    this.track(this.resizes, labels);
+    this.track(this.resizeSeconds, labels);
+  }
+
+  fellBack(consumer: string, reason: string): void {
+    const labels = { consumer, reason };
+    this.resizeFallbacks.inc(labels);
+    this.track(this.resizeFallbacks, labels);
+  }
+
+  /** The instance's current size (cpu in millicores and memory in bytes, as the autoscaler counts them). */
+  setInstanceResources(
+    consumer: string,
+    deployment: string,
+    amounts: { cpuRequest?: number; cpuLimit?: number; memoryRequest?: number; memoryLimit?: number },
+  ): void {
+    const values: [string, number | undefined][] = [
+      ['cpu_request', amounts.cpuRequest === undefined ? undefined : amounts.cpuRequest / 1000],
+      ['cpu_limit', amounts.cpuLimit === undefined ? undefined : amounts.cpuLimit / 1000],
+      ['memory_request', amounts.memoryRequest],
+      ['memory_limit', amounts.memoryLimit],
+    ];
+    for (const [resource, value] of values) {
+      const labels = { consumer, deployment, resource };
+      if (value === undefined || !Number.isFinite(value)) {
+        this.instanceResources.remove(labels);
+        continue;
+      }
+      this.instanceResources.set(labels, value);
+      this.track(this.instanceResources, labels);
+    }
+  }
+
+  /** Removes the series of one instance (its Deployment is deleted). */
+  forgetInstance(consumer: string, deployment: string): void {
+    for (const resource of ['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'])
+      this.instanceResources.remove({ consumer, deployment, resource });
+  }
+
   setStatusCounts(consumer: string, counts: Record<string, number>): void {
     for (const [type, value] of Object.entries(counts)) this.consumerStatus.set({ consumer, type }, value);
   }
@@ -218,6 +297,7 @@ export class OperatorMetrics {
     }
     for (const metric of [this.deleteErrors, this.updates, this.updateErrors]) metric.remove({ consumer });
     this.reconcileDuration.remove({ consumer });
+    for (const metric of [this.podResizes, this.podResizeErrors]) metric.remove({ consumer });
     this.statusUpdateDuration.remove({ consumer });
     for (const type of ['running', 'paused', 'lagging', 'outdated', 'expected', 'missing', 'redundant']) {
       this.consumerStatus.remove({ consumer, type });

@@ -22,6 +22,11 @@ import { CrdGuard } from './crd-guard.js';
 import { expectedCrdHash } from '../api/crd.js';
 import type { Logger } from '../util/log.js';
 import { instanceIdFromName } from '../plan/render.js';
+import { DEFAULT_PENDING_BOUND_MS, InPlaceActuation, ResizeSupport } from './in-place.js';
+import { PodCaches, deploymentNameOf } from './pod-caches.js';
+import { PodResizeApi } from '../actuate/resize-api.js';
+import { ActuationMemory } from '../actuate/memory.js';
+import type { V1Pod } from '@kubernetes/client-node';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -45,8 +50,18 @@ export interface OperatorOptions {
   deadlines?: RequestDeadlines;
   /** How long the informers' watches last before they are renewed. */
   watchTiming?: WatchTiming;
-  /** How often the installed CRD is checked against this version's (default 30 s; not in guest mode). */
+  /** How often the installed CRD is checked against this version's (default 5 s; not in guest mode). */
   crdCheckIntervalMs?: number;
+  /**
+   * How long a resize may stay Deferred by its node (or in progress with an error) before
+   * InPlaceOrRollout rolls the instance out instead (default 5 minutes, as the VPA).
+   */
+  resizePendingBoundMs?: number;
+  /**
+   * Whether the API server has the pods/resize subresource; default: its discovery answer. (Tests
+   * give a cluster without it this way.)
+   */
+  resizeSupported?: () => Promise<boolean>;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -58,6 +73,7 @@ export class Operator {
   readonly metrics: OperatorMetrics;
   private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
+  private readonly pods: PodCaches;
   private readonly queue = new WorkQueue();
   private readonly sources: MetricsSources;
   private readonly reconciler: Reconciler;
@@ -115,17 +131,32 @@ export class Operator {
       trimDeployment,
       options.watchTiming,
     );
+    this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
+    const events = options.events ?? new ApiEventSink(writer.core, log);
+    const resizeApi = new PodResizeApi(kubeConfig);
+    const inPlace = new InPlaceActuation({
+      pods: this.pods,
+      api: resizeApi,
+      support: new ResizeSupport(options.resizeSupported ?? (() => resizeApi.supported())),
+      memory: new ActuationMemory(),
+      metrics: this.metrics,
+      events,
+      log,
+      pendingBoundMs: options.resizePendingBoundMs ?? DEFAULT_PENDING_BOUND_MS,
+      writeConcurrency: 8,
+    });
     this.reconciler = new Reconciler({
       consumers: this.consumers,
       deployments: this.deployments,
       writer,
-      events: options.events ?? new ApiEventSink(writer.core, log),
+      events,
       metrics: this.metrics,
       log,
       clock: options.clock ?? (() => new Date()),
       sources: this.sources,
       scalingMemory: new ScalingMemory(),
       ...(this.crdGuard ? { crdProblem: () => this.crdGuard?.problem } : {}),
+      inPlace,
     });
   }
 
@@ -225,6 +256,15 @@ export class Operator {
     }
   }
 
+  /** A pod of an instance changed: its Consumer looks at it (a new pod may need a resize). */
+  private enqueueForPod(pod: V1Pod): void {
+    const name = deploymentNameOf(pod);
+    const namespace = pod.metadata?.namespace;
+    if (!name || !namespace) return;
+    const deployment = this.deployments.get(name, namespace);
+    if (deployment) this.enqueueOwnerOf(deployment);
+  }
+
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
@@ -262,7 +302,7 @@ export class Operator {
     await Promise.all(this.workerLoops);
     // Only after the last write: the next leader may start at once.
     await this.elector?.release();
-    await Promise.all([this.consumers.stop(), this.deployments.stop()]);
+    await Promise.all([this.consumers.stop(), this.deployments.stop(), this.pods.stop()]);
     await this.sources.closeAll();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');

@@ -19,6 +19,10 @@ import { describeApiError, type KubeWriter } from './kube.js';
 import type { EventSink } from './events.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { Logger } from '../util/log.js';
+import type { InPlaceActuation } from './in-place.js';
+import { observeInstances } from '../plan/consumer-plan.js';
+import { autoscaleConfig } from '../autoscale/config.js';
+import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
@@ -36,6 +40,8 @@ export interface ReconcilerDeps {
   writeConcurrency?: number;
   /** What is wrong with the installed CRD (with the fix), if anything. */
   crdProblem?: () => string | undefined;
+  /** In-place resizes of the instances' pods. */
+  inPlace: InPlaceActuation;
 }
 
 export interface ReconcileResult {
@@ -122,13 +128,26 @@ export class Reconciler {
     ) {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);
     }
+    const inPlace = await this.deps.inPlace.prepare(consumer, deployments, now);
     const plan = planConsumer({
       consumer,
       deployments,
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
+      ...(inPlace.rendering ? { inPlace: inPlace.rendering } : {}),
     });
-    const failures = await this.execute(consumer, plan.actions);
+    const failedWrites = new Set<string>();
+    const failures = await this.execute(consumer, plan.actions, failedWrites);
+    const actuated = await this.deps.inPlace.actuate(
+      consumer,
+      inPlace,
+      plan,
+      observeInstances(consumer, deployments).byId,
+      failedWrites,
+      now,
+    );
+    failures.push(...actuated.failures);
+    this.recordScaling(consumer, plan, step, autoscaleConfig(consumer.spec)?.container);
     if (plan.clashes.length > 0) {
       // Also on the Degraded condition; the event reaches `kubectl get events` and alerting.
       events.emit(
@@ -146,6 +165,7 @@ export class Reconciler {
         failures,
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
+        actuationConditions: actuated.conditions,
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
         ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
       },
@@ -156,13 +176,19 @@ export class Reconciler {
       lagging: status.lagging ?? 0,
     });
     const waiting = plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
-    const delays = [waiting ? ROLLOUT_POLL_MS : undefined, step.requeueAfterMs].filter(
-      (d): d is number => d !== undefined,
-    );
+    const delays = [
+      waiting ? ROLLOUT_POLL_MS : undefined,
+      step.requeueAfterMs,
+      actuated.requeueAfterMs,
+    ].filter((d): d is number => d !== undefined);
     return { failures, ...(delays.length ? { requeueAfterMs: Math.min(...delays) } : {}) };
   }
 
-  private async execute(consumer: Consumer, actions: readonly Action[]): Promise<string[]> {
+  private async execute(
+    consumer: Consumer,
+    actions: readonly Action[],
+    failedWrites: Set<string>,
+  ): Promise<string[]> {
     const failures: string[] = [];
     const concurrency = this.deps.writeConcurrency ?? 8;
     const updates = actions.filter((a) => a.type === 'update');
@@ -179,7 +205,10 @@ export class Reconciler {
       const done: Done[] = [];
       await withConcurrency(batch, concurrency, async (action) => {
         const failure = await this.executeOne(consumer, action, done);
-        if (failure) failures.push(failure);
+        if (failure) {
+          failures.push(failure);
+          failedWrites.add(action.type === 'delete' ? action.name : action.deployment.metadata!.name!);
+        }
       });
       this.recordDone(consumer, done);
     }
@@ -249,6 +278,9 @@ export class Reconciler {
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
         metrics.updates.inc(label);
+        // Only the autoscaler's bookkeeping on the Deployment (its scaling state, the size its pods
+        // were resized to in place): the ScaledUp/ScaledDown and ResizedInPlace events say it.
+        if (action.reason === 'outdated' && !action.templateChanges) return undefined;
         const why =
           action.reason === 'adopt'
             ? 'adopted it'
@@ -279,8 +311,13 @@ export class Reconciler {
     }
   }
 
-  /** The original's per-instance and budget gauges. */
-  private recordScaling(consumer: Consumer, plan: Plan, step: AutoscaleStep): void {
+  /** The original's per-instance and budget gauges, and each instance's current size. */
+  private recordScaling(
+    consumer: Consumer,
+    plan: Plan,
+    step: AutoscaleStep,
+    container: string | undefined,
+  ): void {
     const { metrics } = this.deps;
     const name = consumer.metadata.name;
     for (const action of plan.actions) {
@@ -288,6 +325,14 @@ export class Reconciler {
         const labels = { consumer: name, deployment: action.name };
         metrics.deploymentStatus.remove(labels);
         metrics.deploymentSaturation.remove(labels);
+        metrics.forgetInstance(name, action.name);
+      }
+    }
+    const scaled = container;
+    if (scaled) {
+      for (const desired of plan.desired.values()) {
+        const deployment = desired.metadata!.name!;
+        metrics.setInstanceResources(name, deployment, cpuMemoryAmounts(instanceResources(desired, scaled)));
       }
     }
     for (const [id, override] of step.overrides ?? []) {
@@ -315,6 +360,7 @@ export class Reconciler {
   private async forgetRemovedSources(): Promise<void> {
     const live = new Set(this.deps.consumers.list().map((c) => c.metadata.uid));
     this.deps.scalingMemory.retain(live);
+    await this.deps.inPlace.forget(this.deps.consumers.list());
     for (const uid of this.deps.sources.uids()) if (!live.has(uid)) await this.deps.sources.forget(uid);
   }
 

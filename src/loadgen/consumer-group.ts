@@ -9,11 +9,12 @@
 // are what kafka_exporter (offset.show-all) and `mode: kafka` read. A group that has members (a
 // real consumer using the same group id) refuses such commits; they are retried every tick.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { KafkaAdmin } from '../kafka/client.js';
 import { Annotation } from '../api/constants.js';
 import { parseQuantity } from '../util/units.js';
 import { parsePartitionList } from '../plan/partitions.js';
+import { deploymentNameOf } from '../controller/pod-caches.js';
 
 export interface ConsumerInstance {
   /** E.g. the Deployment's name. */
@@ -33,8 +34,16 @@ export interface RunConsumerGroupOptions {
   ratePerCore: number;
   /** The instances, or a function polled every refreshSeconds. Either this or `kubernetes`. */
   instances?: InstanceSource;
-  /** Read the instances from the Deployments in a namespace (see instancesFromDeployments). */
-  kubernetes?: { kubeConfig: KubeConfig; namespace: string; labelSelector?: string };
+  /**
+   * Read the instances from the Deployments in a namespace (see instancesFromDeployments); with
+   * `cpuFrom: 'pods'`, each instance's CPU is what its pods' node reports (see instancesFromPods).
+   */
+  kubernetes?: {
+    kubeConfig: KubeConfig;
+    namespace: string;
+    labelSelector?: string;
+    cpuFrom?: 'template' | 'pods';
+  };
   /** How often the instances are re-read, in seconds (default 2). */
   refreshSeconds?: number;
   /** Commit period in ms (default 500). */
@@ -143,6 +152,40 @@ export async function instancesFromDeployments(
   });
 }
 
+/**
+ * As instancesFromDeployments, but each instance's CPU is the CPU request its running, ready pods
+ * report in `status.containerStatuses[].resources` (first container; the largest, while a rollout
+ * has two pods): what the node applied, so an in-place resize counts once the kubelet (kwok on the
+ * test plane) has applied it, and a resize the node defers does not count at all.
+ */
+export async function instancesFromPods(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  labelSelector?: string,
+): Promise<ConsumerInstance[]> {
+  const [instances, pods] = await Promise.all([
+    instancesFromDeployments(kubeConfig, namespace, labelSelector),
+    kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }),
+  ]);
+  const cpu = new Map<string, number>();
+  for (const pod of pods.items) {
+    const deployment = deploymentNameOf(pod);
+    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    if (!deployment || !ready || pod.metadata?.deletionTimestamp) continue;
+    const first = pod.spec?.containers[0]?.name;
+    const reported = pod.status?.containerStatuses?.find((c) => c.name === first)?.resources;
+    const value = reported?.requests?.cpu ?? reported?.limits?.cpu;
+    let cores = 0;
+    try {
+      cores = value === undefined ? 0 : parseQuantity(value);
+    } catch {
+      cores = 0;
+    }
+    cpu.set(deployment, Math.max(cpu.get(deployment) ?? 0, cores));
+  }
+  return instances.map((i) => ({ ...i, cpuCores: cpu.get(i.name) ?? 0 }));
+}
+
 export function instanceOf(d: V1Deployment): ConsumerInstance | undefined {
   const partitions = parsePartitionList(d.metadata?.annotations?.[Annotation.partition]);
   if (!partitions) return undefined;
@@ -175,8 +218,8 @@ function instanceSource(options: RunConsumerGroupOptions): () => Promise<readonl
   const { instances, kubernetes } = options;
   if (instances && kubernetes) throw new Error('runConsumerGroup: give instances or kubernetes, not both');
   if (kubernetes) {
-    return () =>
-      instancesFromDeployments(kubernetes.kubeConfig, kubernetes.namespace, kubernetes.labelSelector);
+    const read = kubernetes.cpuFrom === 'pods' ? instancesFromPods : instancesFromDeployments;
+    return () => read(kubernetes.kubeConfig, kubernetes.namespace, kubernetes.labelSelector);
   }
   if (!instances) throw new Error('runConsumerGroup: give instances or kubernetes');
   return typeof instances === 'function' ? instances : async () => instances;

@@ -8,6 +8,7 @@ export {
   consumeStep,
   instanceOf,
   instancesFromDeployments,
+  instancesFromPods,
   runConsumerGroup,
   type ConsumerGroupResult,
   type ConsumerGroupTick,

@@ -11,6 +11,7 @@ import {
   instanceName,
   renderInstance,
   type Instance,
+  type InPlaceRendering,
   type InstanceOverride,
   type RenderContext,
 } from './render.js';
@@ -22,7 +23,15 @@ export type UpdateReason = 'outdated' | 'adopt' | 'drift';
 
 export type Action =
   | { type: 'create'; instanceId: number; deployment: V1Deployment }
-  | { type: 'update'; instanceId: number; deployment: V1Deployment; reason: UpdateReason; drift: string[] }
+  | {
+      type: 'update';
+      instanceId: number;
+      deployment: V1Deployment;
+      reason: UpdateReason;
+      drift: string[];
+      /** The pod template changes (the Deployment rolls); false for metadata only (e.g. the autoscaler's state). */
+      templateChanges: boolean;
+    }
   | { type: 'delete'; name: string; uid: string; reason: string };
 
 export interface Counts {
@@ -45,6 +54,8 @@ export interface Plan {
   deletionsWaiting: string[];
   /** Desired instances whose Deployment has not finished rolling out. */
   notRolledOut: string[];
+  /** Each instance's Deployment as it is meant to be after this reconcile's writes (by instance id). */
+  desired: Map<number, V1Deployment>;
 }
 
 export const isControlledBy = (deployment: V1Deployment, consumer: Consumer) =>
@@ -107,6 +118,8 @@ export interface PlanInput {
   now: Date;
   /** Autoscaler decisions by instance id (absent: instances keep their resources). */
   overrides?: ReadonlyMap<number, InstanceOverride>;
+  /** In-place actuation (absent: resource changes roll out, as the original). */
+  inPlace?: InPlaceRendering;
 }
 
 export interface ObservedInstances {
@@ -127,7 +140,7 @@ export function observeInstances(
   return { buckets, ...sortOwned(owned, resolved.deploymentPrefix, buckets.length) };
 }
 
-export function planConsumer({ consumer, deployments, now, overrides }: PlanInput): Plan {
+export function planConsumer({ consumer, deployments, now, overrides, inPlace }: PlanInput): Plan {
   const resolved = resolveSpec(consumer.spec);
   const { buckets, byId, redundant } = observeInstances(consumer, deployments);
   const running = [...byId.values()];
@@ -137,6 +150,7 @@ export function planConsumer({ consumer, deployments, now, overrides }: PlanInpu
     numInstances: buckets.length,
     templateHash: stableHash(consumer.spec.deploymentTemplate),
     ...(overrides ? { overrides } : {}),
+    ...(inPlace ? { inPlace } : {}),
     fallbackFromRunning: (container) =>
       runningFallback(container, buckets.length, running, resolved.fallbackStrategy),
     now,
@@ -146,22 +160,23 @@ export function planConsumer({ consumer, deployments, now, overrides }: PlanInpu
   const updates: Action[] = [];
   const clashes: string[] = [];
   const notRolledOut: string[] = [];
+  const desiredById = new Map<number, V1Deployment>();
   buckets.forEach((partitions, id) => {
     const instance: Instance = { id, partitions, name: instanceName(resolved.deploymentPrefix, id) };
     const current = byId.get(id);
     if (!current) {
       const taken = deployments.some((d) => d.metadata?.name === instance.name);
       if (taken) clashes.push(instance.name);
-      else
-        creates.push({
-          type: 'create',
-          instanceId: id,
-          deployment: renderInstance(ctx, instance, undefined),
-        });
+      else {
+        const deployment = renderInstance(ctx, instance, undefined);
+        desiredById.set(id, deployment);
+        creates.push({ type: 'create', instanceId: id, deployment });
+      }
       notRolledOut.push(instance.name);
       return;
     }
     const desired = renderInstance(ctx, instance, current);
+    desiredById.set(id, desired);
     const currentHash = current.metadata?.annotations?.[Annotation.renderHash];
     const desiredHash = desired.metadata!.annotations![Annotation.renderHash];
     // Items of a list response carry no apiVersion and kind: compare what the object holds.
@@ -169,7 +184,8 @@ export function planConsumer({ consumer, deployments, now, overrides }: PlanInpu
     if (currentHash !== desiredHash || drift.length > 0) {
       const reason: UpdateReason =
         currentHash === undefined ? 'adopt' : currentHash !== desiredHash ? 'outdated' : 'drift';
-      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift });
+      const templateChanges = driftPaths(desired.spec?.template, current.spec?.template).length > 0;
+      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift, templateChanges });
     }
     if (drift.length > 0 || !isRolledOut(current)) notRolledOut.push(instance.name);
   });
@@ -203,5 +219,6 @@ export function planConsumer({ consumer, deployments, now, overrides }: PlanInpu
     clashes,
     deletionsWaiting: canDelete ? [] : redundant.map((r) => r.deployment.metadata!.name!),
     notRolledOut,
+    desired: desiredById,
   };
 }

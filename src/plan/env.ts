@@ -13,6 +13,25 @@ export function goMaxProcs(cpuLimitMillis: number | undefined): string {
   return String(Math.max(1, Math.ceil((cpuLimitMillis ?? 0) / 1000)));
 }
 
+/**
+ * GOMAXPROCS of a container resized in place. An env var is fixed when the container starts and a
+ * resize does not restart it, so the value cannot follow the CPU limit: it is the largest CPU limit
+ * the container can be resized to, in whole cores, so that the Go runtime can use every core an
+ * in-place scale-up gives it. Undefined (GOMAXPROCS not set) when that is unbounded: Go 1.25 and
+ * later then follow the container's CPU limit by themselves, also as it changes.
+ */
+export function inPlaceGoMaxProcs(largestCpuLimitMillis: number | undefined): string | undefined {
+  return largestCpuLimitMillis === undefined ? undefined : goMaxProcs(largestCpuLimitMillis);
+}
+
+/** Parses a GOMEMLIMIT value (bytes with an optional B, KiB, MiB, GiB or TiB suffix); undefined if it is not one. */
+export function parseGoMemLimit(value: string | undefined): number | undefined {
+  const match = /^\s*([0-9]+)\s*(B|KiB|MiB|GiB|TiB)?\s*$/.exec(value ?? '');
+  if (!match) return undefined;
+  const unit = { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB, TiB: 1024 * 1024 * MiB }[match[2] ?? 'B']!;
+  return Number(match[1]) * unit;
+}
+
 /** GOMEMLIMIT in real mebibytes (the original mixed megabytes with a MiB suffix). */
 export function goMemLimit(memoryLimitBytes: number, ratio: number): string {
   return `${Math.floor((memoryLimitBytes * ratio) / MiB)}MiB`;
@@ -33,14 +52,20 @@ export interface InstanceEnv {
   goMemLimitRatio: number;
 }
 
+/**
+ * The container's env: the template's, with the operator's variables set. GOMAXPROCS follows the
+ * CPU limit in `limits` unless `goMaxProcsValue` is given (null: not set).
+ */
 export function renderEnv(
   templateEnv: readonly V1EnvVar[] | undefined,
   instance: InstanceEnv,
   limits: Sizing,
   currentEnv: readonly V1EnvVar[] | undefined,
+  goMaxProcsValue?: string | null,
 ): V1EnvVar[] {
   const injected: [string, string][] = [[instance.partitionEnvKey, instance.partitions.join(',')]];
-  injected.push([Env.goMaxProcs, goMaxProcs(limits.cpuLimit)]);
+  const procs = goMaxProcsValue === undefined ? goMaxProcs(limits.cpuLimit) : goMaxProcsValue;
+  if (procs !== null) injected.push([Env.goMaxProcs, procs]);
   if (limits.memoryLimit && instance.goMemLimitRatio > 0) {
     const current = currentEnv?.find((e) => e.name === Env.goMemLimit)?.value;
     const legacy = legacyGoMemLimit(limits.memoryLimit);

@@ -1,13 +1,26 @@
 // Renders the Deployment of one instance: the template, plus the original's names, labels,
 // annotations, env vars and an owner reference, plus the sized containers' resources.
-import type { V1Container, V1Deployment, V1OwnerReference } from '@kubernetes/client-node';
-import { Annotation, Label, ScalingStatus } from '../api/constants.js';
+import type {
+  V1Container,
+  V1Deployment,
+  V1OwnerReference,
+  V1ResourceRequirements,
+} from '@kubernetes/client-node';
+import { Annotation, DEFAULT_CONTROLLED_VALUES, Env, Label, ScalingStatus } from '../api/constants.js';
 import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
-import { policyFor, type ResolvedSpec } from '../api/resolve.js';
+import { controlledValuesOf, policyFor, type ResolvedSpec } from '../api/resolve.js';
 import type { Sizing } from '../autoscale/sizing.js';
 import { applySizing, decideSizing, isSized, sizingOf } from './resources.js';
-import { renderEnv } from './env.js';
+import { goMaxProcs, inPlaceGoMaxProcs, renderEnv } from './env.js';
+import { largestCpuLimit, sizingUnderPolicy } from './limits.js';
+import {
+  formatResourcesAnnotation,
+  instanceResources,
+  sameCpuMemory,
+  templateResources,
+} from './instance-resources.js';
+import { driftPaths } from './compare.js';
 import { partitionsLabel } from './partitions.js';
 import { toLabelValue } from './labels.js';
 import { stableHash } from '../util/hash.js';
@@ -26,6 +39,13 @@ export interface InstanceOverride {
   scaling: { status: string; changedAt: Date | undefined; saturationMillis: number | undefined };
 }
 
+export interface InPlaceRendering {
+  /** The scaled container. */
+  container: string;
+  /** The instance must roll to `desired` (the container's resources): its pods cannot be resized to them. */
+  mustRoll: (instanceId: number, desired: V1ResourceRequirements) => boolean;
+}
+
 export interface RenderContext {
   consumer: Consumer;
   resolved: ResolvedSpec;
@@ -36,6 +56,8 @@ export interface RenderContext {
   fallbackFromRunning: (containerName: string) => Sizing | undefined;
   /** Autoscaler decisions by instance id, for the instances it decided about in this reconcile. */
   overrides?: ReadonlyMap<number, InstanceOverride>;
+  /** In-place actuation of the scaled container's resources; absent: decisions roll out (the original). */
+  inPlace?: InPlaceRendering;
   now: Date;
 }
 
@@ -64,27 +86,81 @@ export function ownerReference(consumer: Consumer): V1OwnerReference {
 /** RFC 3339 at second precision, as the original wrote the scaling-status-change annotation. */
 export const rfc3339Seconds = (time: Date) => time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** How the scaled container of an instance is rendered under in-place actuation. */
+type ScaledRendering =
+  /** The template carries the decision (a new instance, a rollout, or the Rollout actuation). */
+  | 'decision'
+  /** The template keeps the resources it has; the decision goes to the annotation (in-place). */
+  | 'kept';
+
+/** The resources a sized container gets: the autoscaler's decision or the fallback, under its controlledValues. */
+function decidedResources(
+  ctx: RenderContext,
+  instance: Instance,
+  container: V1Container,
+  currentResources: V1ResourceRequirements | undefined,
+  isNewInstance: boolean,
+): V1ResourceRequirements | undefined {
+  const { resolved } = ctx;
+  const override = ctx.overrides?.get(instance.id);
+  const policy = policyFor(resolved.containerPolicies, container.name);
+  let sizing: Sizing;
+  if (override && override.container === container.name) sizing = override.sizing;
+  else if (isSized(resolved.containerPolicies, container.name))
+    sizing = decideSizing({
+      policy,
+      current: isNewInstance ? undefined : { name: container.name, resources: currentResources },
+      strategy: resolved.fallbackStrategy,
+      fallbackFromRunning: isNewInstance ? ctx.fallbackFromRunning(container.name) : undefined,
+    });
+  else return container.resources;
+  return applySizing(
+    container.resources,
+    sizingUnderPolicy(sizing, policy, container.resources),
+    currentResources,
+  );
+}
+
+/** GOMAXPROCS of a container: undefined = from its CPU limit (the original), null = not set. */
+function goMaxProcsFor(
+  ctx: RenderContext,
+  container: V1Container,
+  resources: V1ResourceRequirements | undefined,
+  current: V1Container | undefined,
+  scaled: ScaledRendering | undefined,
+): string | null | undefined {
+  const { resolved } = ctx;
+  const policy = policyFor(resolved.containerPolicies, container.name);
+  const sized = isSized(resolved.containerPolicies, container.name);
+  const cpuLimit = sizingOf(resources).cpuLimit;
+  if (scaled !== undefined) {
+    // Kept as it is while it is what the original's rule gives for the kept limit: an instance
+    // made before in-place resizing keeps its pods (see the GoMaxProcs check in src/actuate).
+    const live = current?.env?.find((e) => e.name === Env.goMaxProcs);
+    if (scaled === 'kept' && live?.value !== undefined && live.value === goMaxProcs(cpuLimit))
+      return live.value;
+    return inPlaceGoMaxProcs(largestCpuLimit(policy, container.resources)) ?? null;
+  }
+  // A sized container left without a CPU limit by its controlledValues: the original's rule
+  // would say 1; not set, the Go runtime uses what it may.
+  if (sized && cpuLimit === undefined && controlledValuesOf(policy) !== DEFAULT_CONTROLLED_VALUES)
+    return null;
+  return undefined;
+}
+
 function renderContainer(
   ctx: RenderContext,
   instance: Instance,
   container: V1Container,
   current: V1Container | undefined,
-  isNewInstance: boolean,
+  currentDeployment: V1Deployment | undefined,
+  scaled: ScaledRendering | undefined,
 ): V1Container {
   const { resolved } = ctx;
-  let resources = container.resources;
-  const override = ctx.overrides?.get(instance.id);
-  if (override && override.container === container.name) {
-    resources = applySizing(container.resources, override.sizing, current?.resources);
-  } else if (isSized(resolved.containerPolicies, container.name)) {
-    const sizing = decideSizing({
-      policy: policyFor(resolved.containerPolicies, container.name),
-      current: isNewInstance ? undefined : current,
-      strategy: resolved.fallbackStrategy,
-      fallbackFromRunning: isNewInstance ? ctx.fallbackFromRunning(container.name) : undefined,
-    });
-    resources = applySizing(container.resources, sizing, current?.resources);
-  }
+  // What the instance's pods run with: the template's resources, or the annotation's after in-place resizes.
+  const truth = currentDeployment ? instanceResources(currentDeployment, container.name) : undefined;
+  const decided = decidedResources(ctx, instance, container, truth, currentDeployment === undefined);
+  const resources = scaled === 'kept' ? current?.resources : decided;
   const env = renderEnv(
     container.env,
     {
@@ -97,9 +173,11 @@ function renderContainer(
     },
     sizingOf(resources),
     current?.env,
+    goMaxProcsFor(ctx, container, resources, current, scaled),
   );
   const rendered: V1Container = { ...container, env };
   if (resources && Object.keys(resources).length > 0) rendered.resources = resources;
+  else delete rendered.resources;
   return rendered;
 }
 
@@ -137,26 +215,64 @@ function scalingAnnotations(
  * The Deployment konsumerator applies for `instance`. `current` is the instance's existing
  * Deployment, if any: its resources and scaling state are carried over, so re-rendering an
  * unchanged instance gives exactly what it already has.
+ *
+ * Under in-place actuation the scaled container's resources in the template stay as they are and
+ * the decision goes to the `resources` annotation (the pods are resized to it), unless the
+ * template changes anyway (the new pods then start at the decision: no extra rollout) or the
+ * instance must roll (`inPlace.mustRoll`: its pods cannot be resized to the decision).
  */
 export function renderInstance(
   ctx: RenderContext,
   instance: Instance,
   current: V1Deployment | undefined,
 ): V1Deployment {
+  const inPlace = ctx.inPlace;
+  if (!inPlace || !current) return renderWith(ctx, instance, current, inPlace ? 'decision' : undefined);
+  const kept = renderWith(ctx, instance, current, 'kept');
+  const decided = renderWith(ctx, instance, current, 'decision');
+  const decision = templateResources(decided, inPlace.container);
+  const templateChanges = driftPaths(kept.spec?.template, current.spec?.template).length > 0;
+  if (templateChanges || (decision !== undefined && inPlace.mustRoll(instance.id, decision))) return decided;
+  return kept;
+}
+
+function renderWith(
+  ctx: RenderContext,
+  instance: Instance,
+  current: V1Deployment | undefined,
+  scaled: ScaledRendering | undefined,
+): V1Deployment {
   const { consumer } = ctx;
   const template = structuredClone(consumer.spec.deploymentTemplate);
   const podSpec = template.template.spec;
   const currentContainers = current?.spec?.template?.spec?.containers ?? [];
+  const scaledContainer = ctx.inPlace?.container;
+  let resourcesAnnotation: string | undefined;
   if (podSpec) {
-    podSpec.containers = podSpec.containers.map((c) =>
-      renderContainer(
+    podSpec.containers = podSpec.containers.map((c) => {
+      const isScaled = scaled !== undefined && c.name === scaledContainer;
+      const liveContainer = currentContainers.find((cc) => cc.name === c.name);
+      const rendered = renderContainer(
         ctx,
         instance,
         c,
-        currentContainers.find((cc) => cc.name === c.name),
-        current === undefined,
-      ),
-    );
+        liveContainer,
+        current,
+        isScaled ? scaled : undefined,
+      );
+      if (isScaled && scaled === 'kept') {
+        const decided = decidedResources(
+          ctx,
+          instance,
+          c,
+          instanceResources(current, c.name),
+          current === undefined,
+        );
+        if (!sameCpuMemory(decided, rendered.resources))
+          resourcesAnnotation = formatResourcesAnnotation(c.name, decided ?? {});
+      }
+      return rendered;
+    });
   }
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
@@ -174,6 +290,7 @@ export function renderInstance(
         [Annotation.consumerId]: String(instance.id),
         [Annotation.generation]: ctx.templateHash,
         ...scalingAnnotations(current, ctx.overrides?.get(instance.id), ctx.now),
+        ...(resourcesAnnotation !== undefined ? { [Annotation.resources]: resourcesAnnotation } : {}),
       },
       ownerReferences: [ownerReference(consumer)],
     },

@@ -7,6 +7,7 @@ import type { ContainerPolicy } from '../api/schema.js';
 import { isAutoPolicy, policyFor, type FallbackStrategy } from '../api/resolve.js';
 import { cpuMillis, formatCpu, formatMemory, memoryBytes, type QuantityValue } from '../util/units.js';
 import { clampToPolicy, compactSizing, policyFallback, type Sizing } from '../autoscale/sizing.js';
+import { instanceResources } from './instance-resources.js';
 
 /** Whether the operator owns this container's CPU and memory (it has an Auto policy of its own or via `*`). */
 export function isSized(policies: readonly ContainerPolicy[], containerName: string): boolean {
@@ -44,8 +45,8 @@ export function runningFallback(
   if (expectedInstances <= 10 || running.length <= Math.floor(expectedInstances / 2)) return undefined;
   let chosen: Sizing | undefined;
   for (const deployment of running) {
-    const container = deployment.spec?.template?.spec?.containers?.find((c) => c.name === containerName);
-    const sizing = sizingOf(container?.resources);
+    // The size its pods run with (after in-place resizes, the annotation's).
+    const sizing = sizingOf(instanceResources(deployment, containerName));
     if (sizing.cpuRequest === undefined) continue;
     const better =
       chosen === undefined ||

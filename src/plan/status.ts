@@ -14,6 +14,8 @@ export interface Outcome {
   autoscaleStatus?: Partial<ConsumerStatus>;
   /** From the autoscaling step: MetricsAvailable, Stalled. */
   autoscaleConditions?: ConditionInput[];
+  /** How resource decisions reach the pods (in-place actuation); set in every reconcile. */
+  actuationConditions?: ConditionInput[];
   /** The Consumer autoscales: its metrics conditions not set in this reconcile are kept. */
   autoscaling?: boolean;
   /**
@@ -133,6 +135,7 @@ export function buildStatus(
       if (AUTOSCALING_CONDITIONS.includes(old.type) && !next.some((c) => c.type === old.type)) next.push(old);
     }
   }
+  next.push(...(outcome.actuationConditions ?? []));
   // Lag is known only at metric reads; in between the last count stands.
   const lagging = outcome.autoscaling ? (previous.lagging ?? 0) : 0;
   const status: ConsumerStatus = {

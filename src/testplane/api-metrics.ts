@@ -39,8 +39,9 @@ const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY', 'CREATE'
 
 /**
  * Write requests that only the operator makes, between two readings: to Deployments (not their
- * status, which the controller-manager writes) and to resources of `operatorGroup` (Consumers and
- * their status). Events are left out: the controller-manager records events too.
+ * status, which the controller-manager writes), to pods' resize subresource (in-place resizes) and
+ * to resources of `operatorGroup` (Consumers and their status). Events are left out: the
+ * controller-manager records events too.
  */
 export function operatorWrites(
   before: Map<string, number>,
@@ -51,7 +52,8 @@ export function operatorWrites(
   for (const [key, value] of after) {
     const [verb, resource] = key.split(' ') as [string, string];
     if (!WRITE_VERBS.has(verb)) continue;
-    if (resource !== 'apps/deployments' && !resource.startsWith(`${operatorGroup}/`)) continue;
+    const operators = resource === 'apps/deployments' || resource === '/pods/resize';
+    if (!operators && !resource.startsWith(`${operatorGroup}/`)) continue;
     const delta = value - (before.get(key) ?? 0);
     if (delta > 0) result[key] = delta;
   }

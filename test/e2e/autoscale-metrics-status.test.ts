@@ -8,7 +8,7 @@ import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
@@ -72,9 +72,7 @@ function spec(ns: string, job: string): ConsumerSpec {
 
 const metricsCondition = (c: Consumer) => c.status?.conditions?.find((x) => x.type === 'MetricsAvailable');
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    cpuMillis(d.spec!.template.spec!.containers[0]!.resources!.requests!.cpu!),
-  );
+  (await cluster.deployments(ns)).map((d) => cpuMillis(currentResources(d).requests!.cpu!));
 
 test(
   'no series for any partition is MetricsAvailable=False (NoData); some is True (PartialData) with the count',

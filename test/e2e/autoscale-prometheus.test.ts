@@ -11,7 +11,7 @@ import type { ConsumerSpec, ContainerPolicy } from '../../src/api/schema.js';
 import { deleteTestNamespaces, kubeConfig, metricsPlane, newNamespace, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { autoscaleConfig } from '../../src/autoscale/config.js';
@@ -126,9 +126,7 @@ const show = (range: { min: number; max: number }) => `${range.min}m–${range.m
 
 /** The CPU requests of the instances, in millicores. */
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    cpuMillis(String(d.spec!.template.spec!.containers[0]!.resources?.requests?.cpu)),
-  );
+  (await cluster.deployments(ns)).map((d) => cpuMillis(String(currentResources(d).requests?.cpu)));
 
 test(
   'Prometheus: the lagging instance scales up by what its backlog needs, then back down after the lag-free syncs',

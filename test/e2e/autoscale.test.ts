@@ -1,5 +1,6 @@
 // Autoscaling on the real control plane with the static metrics source: the lagging instance
-// grows, calm ones shrink, and an unreachable Prometheus resizes nothing.
+// grows, calm ones shrink, and an unreachable Prometheus resizes nothing (applied as the original
+// did, by rollout).
 import { test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -32,6 +33,9 @@ function staticSpec(ns: string, partitions: Record<string, typeof calm>): Consum
       mode: 'static',
       // The figures below are the original formula's (the default is the proactive predictor).
       predictor: 'naive',
+      // And its way of applying them: a new pod template (rolling update), GOMAXPROCS from the CPU
+      // limit. In-place resizes (the default) are in inplace-*.test.ts.
+      actuation: 'Rollout',
       pendingScaleUpDuration: '0s',
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 1,

@@ -14,7 +14,7 @@ import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loa
 import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
 const env = metricsPlane();
@@ -79,9 +79,7 @@ async function createTopic(topic: string): Promise<void> {
 }
 
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    cpuMillis(d.spec!.template.spec!.containers[0]!.resources!.requests!.cpu!),
-  );
+  (await cluster.deployments(ns)).map((d) => cpuMillis(currentResources(d).requests!.cpu!));
 
 async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise<void> {
   const id = randomBytes(3).toString('hex');
@@ -131,7 +129,8 @@ async function closedLoop(t: TestContext, mode: 'kafka' | 'prometheus'): Promise
     groupId: group,
     topic,
     ratePerCore: RATE_PER_CORE,
-    kubernetes: { kubeConfig: kubeConfig(), namespace: ns },
+    // The CPU the pods' node reports: resizes happen in place (the default), not in the template.
+    kubernetes: { kubeConfig: kubeConfig(), namespace: ns, cpuFrom: 'pods' },
     durationSeconds: 150,
     signal: abort.signal,
     onTick: (tick) => ticks.push(tick),

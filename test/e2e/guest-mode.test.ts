@@ -26,7 +26,7 @@ import { leaseOf } from '../../src/cli/run.js';
 import { planConsumer } from '../../src/plan/consumer-plan.js';
 import { driftPaths } from '../../src/plan/compare.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 import { apiRequestCounts } from '../support/operator.js';
 
@@ -307,7 +307,7 @@ test('the disable-autoscaler annotation on the ConfigMap pauses autoscaling', as
   );
   const cpu = async () => {
     const d = (await cluster.deployments(ns)).find((x) => x.metadata!.name === 'paused-0');
-    return d?.spec?.template.spec?.containers[0]?.resources?.requests?.cpu;
+    return d ? currentResources(d).requests?.cpu : undefined;
   };
   const paused = await waitAnnotations('paused', 'autoscaling paused', (a) =>
     conditionsOf(a).some((c) => c.type === 'MetricsAvailable' && c.reason === 'AutoscalingPaused'),
@@ -356,7 +356,11 @@ test('the guest identity is refused everything outside its namespace, and Secret
     forbidden,
   );
   await assert.rejects(asGuest.listNamespacedSecret({ namespace: ns }), forbidden);
-  await assert.rejects(asGuest.listNamespacedPod({ namespace: ns }), forbidden);
+  // Pods: read in its own namespace (in-place resizes), nothing elsewhere, never deleted.
+  await asGuest.listNamespacedPod({ namespace: ns });
+  await assert.rejects(asGuest.listNamespacedPod({ namespace: other }), forbidden);
+  await assert.rejects(asGuest.listPodForAllNamespaces(), forbidden);
+  await assert.rejects(asGuest.deleteCollectionNamespacedPod({ namespace: ns }), forbidden);
   await assert.rejects(asGuest.listNamespace(), forbidden);
   // And it holds its Lease, named as the original's, in its own namespace.
   assert.equal(operator!.isLeader, true);

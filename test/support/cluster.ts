@@ -7,6 +7,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { kubeConfig, waitFor } from './env.js';
+import { instanceResources } from '../../src/plan/instance-resources.js';
 
 export class ClusterView {
   readonly apps: AppsV1Api;
@@ -77,6 +78,13 @@ export class ClusterView {
     );
   }
 }
+
+/**
+ * The resources an instance's pods run with (its current size): the template's, or after in-place
+ * resizes the `konsumerator.lwolf.org/resources` annotation's.
+ */
+export const currentResources = (d: V1Deployment, container = 0) =>
+  instanceResources(d, d.spec!.template.spec!.containers[container]!.name) ?? {};
 
 export const env = (d: V1Deployment, container = 0) =>
   Object.fromEntries((d.spec!.template.spec!.containers[container]!.env ?? []).map((e) => [e.name, e.value]));

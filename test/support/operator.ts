@@ -1,7 +1,7 @@
 // Runs the real operator in the test process against the test plane, and reads the API server's
 // own request counters, so tests can count the operator's writes from the server's view.
 import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { Operator } from '../../src/controller/operator.js';
+import { Operator, type OperatorOptions } from '../../src/controller/operator.js';
 import { silentLogger, createLogger } from '../../src/util/log.js';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
@@ -20,10 +20,21 @@ import { operatorServiceAccountConfig } from './service-account.js';
  * bound to the shipped ClusterRole), so every e2e test proves the shipped RBAC is enough. Pass a
  * KubeConfig only to test another identity on purpose.
  */
-export async function startOperator(config?: KubeConfig, resyncMs = 60_000): Promise<Operator> {
+export async function startOperator(
+  config?: KubeConfig,
+  resyncMs = 60_000,
+  options: Partial<Omit<OperatorOptions, 'kubeConfig' | 'log' | 'version'>> = {},
+): Promise<Operator> {
   config ??= await operatorServiceAccountConfig();
   const log = process.env.KONSUMERATOR_TEST_LOGS ? createLogger('debug') : silentLogger();
-  const operator = new Operator({ kubeConfig: config, log, version: 'test', resyncMs, workers: 4 });
+  const operator = new Operator({
+    kubeConfig: config,
+    log,
+    version: 'test',
+    resyncMs,
+    workers: 4,
+    ...options,
+  });
   await operator.start();
   return operator;
 }
@@ -65,17 +76,27 @@ export class ConsumerClient {
     })) as Consumer;
   }
 
-  /** Replaces the spec (merge patch of the whole spec object). */
+  /**
+   * Replaces the spec (an update of the object as read, so it is tried again when the operator
+   * wrote the status in between: 409 Conflict).
+   */
   async setSpec(namespace: string, name: string, spec: ConsumerSpec): Promise<void> {
-    const current = await this.get(namespace, name);
-    await this.custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace,
-      name,
-      body: { ...current, spec },
-    });
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(namespace, name);
+      try {
+        await this.custom.replaceNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+          name,
+          body: { ...current, spec },
+        });
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
   }
 
   async delete(namespace: string, name: string): Promise<void> {

@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['api'],
   ['autoscale'],
   ['plan'],
+  ['actuate'],
   ['controller'],
   ['sim', 'loadgen', 'testplane'],
   ['cli'],
