@@ -32,8 +32,7 @@ export interface SimResult {
 export function quantile(values: Float32Array | number[], q: number): number {
   if (values.length === 0) return 0;
   const sorted = Float64Array.from(values).sort();
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
+  return sorted[quantileIndex(sorted.length, q)]!;
 }
 
 export function simulate(trace: Trace, spec: PolicySpec, setup: SimSetup, params: SimParams): SimResult {
@@ -45,20 +44,17 @@ export function simulate(trace: Trace, spec: PolicySpec, setup: SimSetup, params
     policy.step(world);
     world.advance();
   }
-  const minutes = world.lagByMinute.flatMap((series) => Array.from(series));
-  const tolerable = params.tolerableLagMs / 1000;
-  const over = minutes.filter((lag) => lag > tolerable).length;
+  const lag = lagFigures(world.lagByMinute, params.tolerableLagMs / 1000);
   const days = trace.durationMs / 86_400_000;
-  const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
   return {
     trace: trace.name,
     policy: spec.id,
     figures: {
       coreHours: world.cpuMilliMs / 1000 / 3_600_000,
       gibHours: world.memoryByteMs / 1024 ** 3 / 3_600_000,
-      sloViolationShare: minutes.length ? over / minutes.length : 0,
-      p99LagSeconds: quantile(minutes, 0.99),
-      maxLagSeconds: minutes.reduce((m, v) => Math.max(m, v), 0),
+      sloViolationShare: lag.count ? lag.over / lag.count : 0,
+      p99LagSeconds: lag.p99,
+      maxLagSeconds: lag.max,
       restartsPerPartitionDay: world.counters.disruptions / world.partitions / days,
       scaleActions: world.counters.scaleActions,
       oomKills: world.counters.oomKills,
@@ -67,4 +63,62 @@ export function simulate(trace: Trace, spec: PolicySpec, setup: SimSetup, params
     totals: { produced: sum(world.produced), consumed: sum(world.consumed), backlog: sum(world.backlog) },
     lagByMinute: world.lagByMinute,
   };
+}
+
+function sum(values: Float64Array): number {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) total += values[i]!;
+  return total;
+}
+
+/**
+ * Over all partition-minutes: how many, how many above `tolerable`, the largest and the 99th
+ * percentile (the value `quantile` would give, found by selection instead of a sort).
+ */
+function lagFigures(lagByMinute: readonly Float32Array[], tolerable: number) {
+  let count = 0;
+  for (const series of lagByMinute) count += series.length;
+  const all = new Float32Array(count);
+  let over = 0;
+  let max = 0;
+  let at = 0;
+  for (const series of lagByMinute) {
+    for (let i = 0; i < series.length; i++) {
+      const lag = series[i]!;
+      if (lag > tolerable) over++;
+      max = Math.max(max, lag);
+    }
+    all.set(series, at);
+    at += series.length;
+  }
+  const p99 =
+    count === 0 ? 0 : Number.isNaN(max) ? quantile(all, 0.99) : select(all, quantileIndex(count, 0.99));
+  return { count, over, max, p99 };
+}
+
+const quantileIndex = (n: number, q: number) => Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+
+/** The k-th smallest value (Hoare's selection, in place); no NaN in `values`. */
+function select(values: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[k]!;
+    let i = lo;
+    let j = hi;
+    do {
+      while (values[i]! < pivot) i++;
+      while (pivot < values[j]!) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i] = values[j]!;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) lo = i;
+    if (k < i) hi = j;
+  }
+  return values[k]!;
 }
