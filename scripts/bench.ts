@@ -41,7 +41,7 @@ let run: SimBenchmarkRun | undefined;
 let sim: SimBenchmark;
 if (wants('sim')) {
   console.log('bench: autoscaling simulation…');
-  run = runSimBenchmark({
+  run = await runSimBenchmark({
     ...(values.traces ? { traces: values.traces.split(',') } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     onProgress: (m) => console.log(`  ${m}`),

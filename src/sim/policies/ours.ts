@@ -24,6 +24,7 @@ export interface OursOptions {
 export function oursPolicy(options: OursOptions): PolicySpec {
   return {
     id: options.id,
+    ref: { ours: { ...options } },
     label: options.label,
     description: options.description,
     create({ setup }): SimPolicy {
