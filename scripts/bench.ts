@@ -3,6 +3,7 @@
 //   npm run bench                       everything
 //   npm run bench -- --only sim         only the autoscaling simulation
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
+//   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~2–4 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //
@@ -16,8 +17,10 @@ import { writeReport, type ReportSection } from '../src/sim/report.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import { runControlPlaneBench, type ControlPlaneResults } from '../src/bench/control-plane.js';
 import { renderControlPlaneSection } from '../src/bench/control-plane-report.js';
+import { runSimSpeedBench, type SimSpeedResults } from '../src/sim/speed-bench.js';
+import { renderSimSpeedSection } from '../src/sim/speed-report.js';
 
-const PARTS = ['sim', 'control-plane'] as const;
+const PARTS = ['sim', 'control-plane', 'sim-speed'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -73,6 +76,22 @@ if (wants('control-plane')) {
 }
 if (controlPlane)
   sections.push({ title: 'Control-plane cost', markdown: renderControlPlaneSection(controlPlane) });
+
+const simSpeedFile = join(outDir, 'sim-speed.json');
+let simSpeed: SimSpeedResults | undefined;
+if (wants('sim-speed')) {
+  console.log("bench: the simulator's speed…");
+  const t0 = performance.now();
+  simSpeed = await runSimSpeedBench({
+    repoRoot: REPO_ROOT,
+    onProgress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  writeFileSync(simSpeedFile, `${JSON.stringify(simSpeed, null, 2)}\n`);
+  console.log(`bench: simulator speed done in ${simSpeed.elapsedSeconds.toFixed(1)} s`);
+} else if (existsSync(simSpeedFile)) {
+  simSpeed = JSON.parse(readFileSync(simSpeedFile, 'utf8')) as SimSpeedResults;
+}
+if (simSpeed) sections.push({ title: 'Simulator speed', markdown: renderSimSpeedSection(simSpeed) });
 
 await writeReport(outDir, run, sim, sections);
 console.log(`bench: report written to ${join(outDir, 'README.md')}`);

@@ -1,14 +1,16 @@
-// Many simulations at once, on worker threads: one job per (trace, policy) pair. A job is a whole
-// closed-loop run on one thread, from the same inputs as in this thread, so its result does not
-// depend on which worker ran it or how many there were; results come back in the order of the
-// jobs. Traces are copied once into shared memory, which every worker reads without a copy.
+// Many simulations at once: jobs (a trace, a Consumer, a policy) are run in groups, each group on
+// one thread. The jobs of a group share their trace and params and are stepped together, so the
+// noise they all see is drawn once (`simulateTogether`). Each job's result is what `simulate`
+// gives for it alone, whichever group and thread ran it: results come back in the order of the
+// jobs and do not depend on the number of workers. Traces are copied once into shared memory,
+// which every worker reads without a copy.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ConsumerSpec } from '../api/schema.js';
 import type { SimParams } from './params.js';
 import { policyFromRef, policyRef } from './policies/index.js';
 import type { PolicyRef, PolicySpec } from './policy.js';
-import { simulate, type SimResult } from './run.js';
+import { simulateTogether, type SimResult } from './run.js';
 import { simSetup } from './setup.js';
 import type { Trace } from './trace.js';
 
@@ -21,23 +23,22 @@ export interface SimJob {
 }
 
 export interface ParallelOptions {
-  /** Worker threads; 0 runs every job in this thread. Default: `defaultWorkers`. */
+  /** Worker threads; 0 runs every group in this thread. Default: `defaultWorkers`. */
   workers?: number;
-  /** Called as each job finishes (in the order they finish), with its wall time. */
+  /** Called as each job finishes, with the wall time of the group it ran in. */
   onResult?: (index: number, result: SimResult, seconds: number) => void;
 }
 
-/** What a worker receives for one job. */
-export interface JobMessage {
-  index: number;
+/** What a worker receives: one group of jobs on the same trace with the same params. */
+export interface GroupMessage {
+  indices: number[];
   trace: Trace;
-  spec: ConsumerSpec;
   params: SimParams;
-  policy: PolicyRef;
+  runs: { spec: ConsumerSpec; policy: PolicyRef }[];
 }
 
 export type ResultMessage =
-  { index: number; result: SimResult; seconds: number } | { index: number; error: string };
+  { indices: number[]; results: SimResult[]; seconds: number } | { indices: number[]; error: string };
 
 /**
  * Below this much work over all jobs (partitions × steps, a few seconds in one thread), starting
@@ -46,16 +47,22 @@ export type ResultMessage =
  */
 export const PARALLEL_MIN_PARTITION_STEPS = 20_000_000;
 
+const steps = (job: { trace: Trace; params: SimParams }) =>
+  (job.trace.rates.length * job.trace.durationMs) / job.params.tickMs;
+
 /** One worker per core, at most one per job; none for little work. */
 export function defaultWorkers(jobs: readonly { trace: Trace; params: SimParams }[]): number {
-  let work = 0;
-  for (const { trace, params } of jobs) work += (trace.rates.length * trace.durationMs) / params.tickMs;
+  const work = jobs.reduce((sum, job) => sum + steps(job), 0);
   return work < PARALLEL_MIN_PARTITION_STEPS ? 0 : Math.min(jobs.length, availableParallelism());
 }
 
-/** Runs one job in the calling thread; what a worker does with a JobMessage. */
-export function runJob(job: Omit<JobMessage, 'index'>): SimResult {
-  return simulate(job.trace, policyFromRef(job.policy), simSetup(job.spec), job.params);
+/** The results of one group, in the order of its runs. */
+export function runGroup(group: Omit<GroupMessage, 'indices'>): SimResult[] {
+  const runs = group.runs.map(({ spec, policy }) => ({
+    policy: policyFromRef(policy),
+    setup: simSetup(spec),
+  }));
+  return simulateTogether(group.trace, runs, group.params);
 }
 
 /** Every job's result, in the order of `jobs`. */
@@ -64,40 +71,34 @@ export async function simulateAll(
   options: ParallelOptions = {},
 ): Promise<SimResult[]> {
   const workers = Math.min(jobs.length, options.workers ?? defaultWorkers(jobs));
-  const messages = jobs.map((job, index): JobMessage => ({
-    index,
-    trace: job.trace,
-    spec: job.spec,
-    params: job.params,
-    policy: policyRef(job.policy),
-  }));
+  const groups = groupJobs(jobs, workers);
   const results: SimResult[] = new Array(jobs.length);
+  const done = (answer: ResultMessage) => {
+    if ('error' in answer)
+      throw new Error(
+        `simulation of ${answer.indices.map((i) => jobName(jobs[i]!)).join(', ')}: ${answer.error}`,
+      );
+    answer.indices.forEach((index, k) => {
+      results[index] = answer.results[k]!;
+      options.onResult?.(index, results[index], answer.seconds);
+    });
+  };
   if (workers <= 0) {
-    for (const { index, ...job } of messages) {
-      const started = performance.now();
-      results[index] = runJob(job);
-      options.onResult?.(index, results[index], (performance.now() - started) / 1000);
-    }
+    for (const group of groups) done(runGroupMessage(message(jobs, group)));
     return results;
   }
   const shared = new Map<Trace, Trace>();
-  for (const message of messages) {
-    if (!shared.has(message.trace)) shared.set(message.trace, sharedTrace(message.trace));
-    message.trace = shared.get(message.trace)!;
-  }
-  // Longest first (partition-steps), so that a long job does not start last.
-  const cost = (m: JobMessage) => m.trace.rates.length * m.trace.durationMs;
-  const queue = [...messages].sort((a, b) => cost(b) - cost(a) || a.index - b.index);
-  const pool = Array.from({ length: workers }, () => startWorker());
+  for (const job of jobs) if (!shared.has(job.trace)) shared.set(job.trace, sharedTrace(job.trace));
+  // Largest first, so that a long group does not start last.
+  const cost = (group: number[]) => group.reduce((sum, i) => sum + jobCost(jobs[i]!), 0);
+  const queue = [...groups].sort((a, b) => cost(b) - cost(a) || a[0]! - b[0]!);
+  const pool = Array.from({ length: Math.min(workers, groups.length) }, () => startWorker());
   try {
     await Promise.all(
       pool.map(async (worker) => {
-        for (let job = queue.shift(); job; job = queue.shift()) {
-          const answer = await worker.run(job);
-          if ('error' in answer)
-            throw new Error(`simulation of ${jobName(jobs[answer.index]!)}: ${answer.error}`);
-          results[answer.index] = answer.result;
-          options.onResult?.(answer.index, answer.result, answer.seconds);
+        for (let group = queue.shift(); group; group = queue.shift()) {
+          const m = message(jobs, group);
+          done(await worker.run({ ...m, trace: shared.get(jobs[group[0]!]!.trace)! }));
         }
       }),
     );
@@ -108,6 +109,59 @@ export async function simulateAll(
 }
 
 const jobName = (job: SimJob) => `${job.trace.name} / ${job.policy.id}`;
+const jobCost = (job: SimJob) => steps(job) * (job.policy.cost ?? 1);
+
+function message(jobs: readonly SimJob[], indices: number[]): GroupMessage {
+  const first = jobs[indices[0]!]!;
+  return {
+    indices,
+    trace: first.trace,
+    params: first.params,
+    runs: indices.map((i) => ({ spec: jobs[i]!.spec, policy: policyRef(jobs[i]!.policy) })),
+  };
+}
+
+/** Runs a group in the calling thread (a worker's job), a failure as its message. */
+export function runGroupMessage({ indices, ...group }: GroupMessage): ResultMessage {
+  const started = performance.now();
+  try {
+    return { indices, results: runGroup(group), seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    return { indices, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Groups of job indices, each run together on one thread. Jobs on the same trace with the same
+ * params may share a group. With enough such sets for every worker, a set is one group; with
+ * fewer, a set is split into about as many groups as its share of the work in workers, its jobs
+ * balanced by cost (largest first onto the lightest group).
+ */
+export function groupJobs(jobs: readonly SimJob[], workers: number): number[][] {
+  const sets = new Map<Trace, Map<string, number[]>>();
+  jobs.forEach((job, i) => {
+    const byParams = sets.get(job.trace) ?? new Map<string, number[]>();
+    sets.set(job.trace, byParams);
+    const key = JSON.stringify(job.params);
+    byParams.set(key, [...(byParams.get(key) ?? []), i]);
+  });
+  const together = [...sets.values()].flatMap((byParams) => [...byParams.values()]);
+  if (workers <= 1 || together.length >= workers) return together;
+  const total = jobs.reduce((sum, job) => sum + jobCost(job), 0);
+  return together.flatMap((set) => {
+    const work = set.reduce((sum, i) => sum + jobCost(jobs[i]!), 0);
+    const count = Math.max(1, Math.min(set.length, Math.round((workers * work) / total)));
+    const groups: number[][] = Array.from({ length: count }, () => []);
+    const loads = new Array<number>(count).fill(0);
+    const largestFirst = [...set].sort((a, b) => jobCost(jobs[b]!) - jobCost(jobs[a]!) || a - b);
+    for (const i of largestFirst) {
+      const lightest = loads.indexOf(Math.min(...loads));
+      groups[lightest]!.push(i);
+      loads[lightest]! += jobCost(jobs[i]!);
+    }
+    return groups.map((g) => g.sort((a, b) => a - b));
+  });
+}
 
 /** The trace with its rates in one SharedArrayBuffer (workers read it without a copy). */
 export function sharedTrace(trace: Trace): Trace {
@@ -124,7 +178,7 @@ export function sharedTrace(trace: Trace): Trace {
 }
 
 interface SimWorker {
-  run(job: JobMessage): Promise<ResultMessage>;
+  run(group: GroupMessage): Promise<ResultMessage>;
   stop(): Promise<void>;
 }
 
@@ -144,11 +198,11 @@ function startWorker(): SimWorker {
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`simulation worker exited (code ${code})`)));
   return {
-    run(job) {
+    run(group) {
       if (failure) return Promise.reject(failure);
       return new Promise((resolve, reject) => {
         pending = { resolve, reject };
-        worker.postMessage(job);
+        worker.postMessage(group);
       });
     },
     async stop() {

@@ -25,6 +25,8 @@ export interface PolicySpec {
    * are found by id): see `policyRef` in policies/index.ts.
    */
   ref?: PolicyRef;
+  /** What a step costs next to other policies' (1 when unset); only to share work among threads. */
+  cost?: number;
   label: string;
   /** One sentence for the report. */
   description: string;

@@ -3,6 +3,7 @@ import type { SimParams } from './params.js';
 import type { PolicySpec } from './policy.js';
 import type { SimSetup } from './setup.js';
 import type { Trace } from './trace.js';
+import { NoiseSource } from './noise.js';
 import { World, type SeriesPoint } from './world.js';
 
 export interface SimFigures {
@@ -36,14 +37,34 @@ export function quantile(values: Float32Array | number[], q: number): number {
 }
 
 export function simulate(trace: Trace, spec: PolicySpec, setup: SimSetup, params: SimParams): SimResult {
-  const world = new World(trace, params);
-  const policy = spec.create({ trace, params, setup });
-  policy.start(world);
-  for (let i = 0; i < world.tickCount; i++) {
-    world.observe();
-    policy.step(world);
-    world.advance();
-  }
+  return simulateTogether(trace, [{ policy: spec, setup }], params)[0]!;
+}
+
+/**
+ * Several policies on the same trace, stepped together: each has its own world, and the noise all
+ * of them see is drawn once per step. Each result is what `simulate` gives for that policy alone.
+ */
+export function simulateTogether(
+  trace: Trace,
+  runs: readonly { policy: PolicySpec; setup: SimSetup }[],
+  params: SimParams,
+): SimResult[] {
+  const noise = new NoiseSource(trace, params);
+  const worlds = runs.map(() => new World(trace, params, noise));
+  const policies = runs.map(({ policy, setup }) => policy.create({ trace, params, setup }));
+  policies.forEach((policy, i) => policy.start(worlds[i]!));
+  const ticks = worlds[0]?.tickCount ?? 0;
+  for (let tick = 0; tick < ticks; tick++)
+    for (let i = 0; i < worlds.length; i++) {
+      const world = worlds[i]!;
+      world.observe();
+      policies[i]!.step(world);
+      world.advance();
+    }
+  return worlds.map((world, i) => results(world, trace, runs[i]!.policy, params));
+}
+
+function results(world: World, trace: Trace, spec: PolicySpec, params: SimParams): SimResult {
   const lag = lagFigures(world.lagByMinute, params.tolerableLagMs / 1000);
   const days = trace.durationMs / 86_400_000;
   return {

@@ -1,17 +1,13 @@
-// A worker thread of parallel.ts: runs the jobs it is given, one at a time, and sends each result
-// back (the per-minute lag moved, not copied).
+// A worker thread of parallel.ts: runs the groups of jobs it is given, one at a time, and sends
+// each group's results back (the per-minute lag moved, not copied).
 import { parentPort } from 'node:worker_threads';
-import { runJob, type JobMessage, type ResultMessage } from './parallel.js';
+import { runGroupMessage, type GroupMessage } from './parallel.js';
 
 const port = parentPort!;
-port.on('message', ({ index, ...job }: JobMessage) => {
-  let answer: ResultMessage;
-  const started = performance.now();
-  try {
-    answer = { index, result: runJob(job), seconds: (performance.now() - started) / 1000 };
-  } catch (error) {
-    answer = { index, error: error instanceof Error ? error.message : String(error) };
-  }
-  const buffers = 'result' in answer ? new Set(answer.result.lagByMinute.map((a) => a.buffer)) : [];
+port.on('message', (group: GroupMessage) => {
+  const answer = runGroupMessage(group);
+  const buffers = new Set(
+    'results' in answer ? answer.results.flatMap((r) => r.lagByMinute.map((a) => a.buffer)) : [],
+  );
   port.postMessage(answer, [...buffers] as ArrayBuffer[]);
 });

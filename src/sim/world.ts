@@ -5,7 +5,7 @@
 // hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
 // group. All figures are accumulated here, so every policy is measured the same way.
 import { LagClock } from './lag.js';
-import { RandomStreams, streamSeed } from './random.js';
+import { NoiseSource } from './noise.js';
 import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
 import type { SimParams } from './params.js';
 import { inWindow, rateAt, type Trace } from './trace.js';
@@ -88,7 +88,6 @@ export class World {
   readonly lagByMinute: Float32Array[];
   readonly series: SeriesPoint[] = [];
 
-  private readonly random: RandomStreams;
   private readonly lag: LagClock;
   private readonly minuteMax: Float64Array;
   private readonly ticks: number;
@@ -97,25 +96,22 @@ export class World {
   private seriesMemory = 0;
   private seriesLag = 0;
   private seriesTicks = 0;
-  private readonly noiseDecay: number;
-  private readonly noiseScale: number;
   /** Scratch for sharing a unit among its partitions (reused at every step). */
   private readonly open: number[] = [];
   private readonly cheapestFirst: (a: number, b: number) => number;
 
+  /** `noiseSource`: shared by the worlds stepped together with this one (the same trace and params). */
   constructor(
     readonly trace: Trace,
     readonly params: SimParams,
+    private readonly noiseSource = new NoiseSource(trace, params),
   ) {
     this.partitions = trace.rates.length;
     const n = this.partitions;
     this.produced = new Float64Array(n);
     this.consumed = new Float64Array(n);
     this.backlog = new Float64Array(n);
-    this.noise = new Float64Array(n).fill(1);
-    this.random = new RandomStreams(
-      Array.from({ length: n }, (_, p) => streamSeed(params.seed, trace.name, 'noise', p)),
-    );
+    this.noise = noiseSource.values;
     this.ticks = Math.ceil(trace.durationMs / params.tickMs);
     this.lag = new LagClock(n, params.tickMs);
     this.minuteMax = new Float64Array(n);
@@ -125,9 +121,6 @@ export class World {
       lagBuffer.subarray(p * minutes, (p + 1) * minutes),
     );
     this.metrics = new MetricsPipeline(n, params.scrapeIntervalMs, params.rateWindowMs, trace.gaps);
-    this.noiseDecay = Math.exp(-params.tickMs / params.noiseCorrelationMs);
-    this.noiseScale = params.throughputNoise * Math.sqrt(1 - this.noiseDecay ** 2);
-    for (let p = 0; p < n; p++) this.noise[p] = 1 + params.throughputNoise * this.random.normal(p);
     const backlog = this.backlog;
     const noise = this.noise;
     this.cheapestFirst = (a, b) => backlog[a]! / noise[a]! - backlog[b]! / noise[b]!;
@@ -218,13 +211,7 @@ export class World {
    */
   observe(): void {
     if (this.metrics.isScrapeDue(this.nowMs)) this.metrics.scrape(this.nowMs, this.produced, this.consumed);
-    if (this.tick === 0) return;
-    const noise = this.noise;
-    const decay = this.noiseDecay;
-    const scale = this.noiseScale;
-    const random = this.random;
-    for (let p = 0; p < this.partitions; p++)
-      noise[p] = 1 + (noise[p]! - 1) * decay + scale * random.normal(p);
+    this.noiseSource.advanceTo(this.tick);
   }
 
   /** Produce and consume over one step, then account for it. */

@@ -3,9 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
-import { simulateAll, type SimJob } from '../../src/sim/parallel.js';
+import { groupJobs, simulateAll, type SimJob } from '../../src/sim/parallel.js';
 import { defaultParams } from '../../src/sim/params.js';
-import { benchmarkPolicies, oursDefault, policyFromRef, policyRef } from '../../src/sim/policies/index.js';
+import {
+  benchmarkPolicies,
+  oraclePolicy,
+  originalPolicy,
+  oursDefault,
+  policyFromRef,
+  policyRef,
+} from '../../src/sim/policies/index.js';
 import { oursPolicy } from '../../src/sim/policies/ours.js';
 import type { PolicySpec } from '../../src/sim/policy.js';
 import { simulate } from '../../src/sim/run.js';
@@ -95,4 +102,25 @@ test('a policy reaches a worker by id, or by the options it was made from', () =
   assert.equal(policyFromRef(policyRef(custom)).label, 'c');
   const unknown: PolicySpec = { ...oursDefault, id: 'elsewhere', ref: undefined };
   assert.throws(() => policyRef(unknown), /policy "elsewhere" cannot be rebuilt in a worker thread/);
+});
+
+test('jobs on the same trace run together; split across workers by cost when there are few traces', () => {
+  const [a, b] = [jobs()[0]!.trace, jobs()[10]!.trace];
+  const params = defaultParams({ seed: 11 });
+  const job = (trace: Trace, policy: PolicySpec, p = params): SimJob => ({
+    trace,
+    spec: benchmarkConsumer(trace.rates.length),
+    params: p,
+    policy,
+  });
+  const three = [job(a, oursDefault), job(a, oraclePolicy), job(a, originalPolicy)];
+  assert.deepEqual(groupJobs(three, 0), [[0, 1, 2]], 'one thread: all together');
+  assert.deepEqual(groupJobs(three, 2), [[0], [1, 2]], 'two workers: ours (the costliest) alone');
+  const mixed = [
+    job(a, oraclePolicy),
+    job(b, oraclePolicy),
+    job(a, originalPolicy),
+    job(a, oraclePolicy, defaultParams({ seed: 2 })),
+  ];
+  assert.deepEqual(groupJobs(mixed, 2), [[0, 2], [3], [1]], 'by trace, then by params');
 });

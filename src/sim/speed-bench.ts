@@ -1,0 +1,247 @@
+// How fast the simulator is (`npm run bench -- --only sim-speed`): the engine before the speed-up
+// (its sources at BASELINE_COMMIT, taken from git) against this one, on the same work in the same
+// run, single-threaded and on worker threads; then what `konsumerator simulate` does for 1,000
+// partitions and a week of traffic with three policies (parse the CSV, simulate). The machine may
+// be shared: each measurement records the load average around it and the CPU time it used.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { benchmarkConsumer } from './bench-consumer.js';
+import { parseTraceCsv, traceToCsv } from './csv.js';
+import { simulateAll, type SimJob } from './parallel.js';
+import { defaultParams, type SimParams } from './params.js';
+import { oraclePolicy, originalPolicy, oursDefault } from './policies/index.js';
+import type { SimResult } from './run.js';
+import type { Trace } from './trace.js';
+import { DEFAULT_TRACE_OPTIONS, weekTrace } from './traces.js';
+
+/** The last commit with the engine before the speed-up (per-step allocations, one thread). */
+export const BASELINE_COMMIT = '04c7d16f68a3ab67fefd314a1d452c31485348ad';
+
+/** What a user waits for at most: 1,000 partitions × 7 days × 3 policies. */
+export const WEEK_TARGET_SECONDS = 60;
+
+const POLICIES = [oursDefault, oraclePolicy, originalPolicy];
+const DAY = 86_400_000;
+
+export interface SpeedRun {
+  /** Worker threads (0: the calling thread). */
+  workers: number;
+  wallSeconds: number;
+  /** CPU time of every thread of this process during the run. */
+  cpuSeconds: number;
+  /** Wall time per partition-day per policy, ms. */
+  msPerPartitionDay: number;
+  /** 1-minute load average before and after. */
+  load: { before: number; after: number };
+}
+
+export interface SimSpeedResults {
+  machine: { cpuModel: string; cpus: number; node: string; memoryGiB: number };
+  policies: string[];
+  /** The same simulations by the previous engine and by this one. */
+  comparison: {
+    partitions: number;
+    days: number;
+    baselineCommit: string;
+    baseline: SpeedRun | { unavailable: string };
+    singleThread: SpeedRun;
+    parallel: SpeedRun;
+    /** Figures, series, totals and lag of the previous engine equal this one's (single and parallel). */
+    identical: boolean | undefined;
+    /** Baseline wall time / this engine's. */
+    speedup: { singleThread: number; parallel: number } | undefined;
+  };
+  /** `konsumerator simulate` on 1,000 partitions × 7 days: parse the CSV, then simulate. */
+  week: {
+    partitions: number;
+    days: number;
+    csvMiB: number;
+    parseSeconds: number;
+    simulation: SpeedRun;
+    totalSeconds: number;
+    targetSeconds: number;
+  };
+  elapsedSeconds: number;
+}
+
+export interface SpeedBenchOptions {
+  /** The repository (for the baseline's sources in git and a cache under node_modules). */
+  repoRoot: string;
+  partitions?: number;
+  /** Days of traffic in the comparison (the first days of the week trace). */
+  comparisonDays?: number;
+  workers?: number;
+  onProgress?: (line: string) => void;
+}
+
+type Simulate = (trace: Trace, policy: unknown, setup: unknown, params: SimParams) => SimResult;
+
+export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimSpeedResults> {
+  const started = performance.now();
+  const progress = options.onProgress ?? (() => {});
+  const partitions = options.partitions ?? 1000;
+  const days = options.comparisonDays ?? 1;
+  const workers = options.workers ?? Math.min(POLICIES.length, availableParallelism());
+  const params = defaultParams({ seed: 1 });
+  const spec = benchmarkConsumer(partitions, params.ratePerCore);
+  const week = weekTrace({ ...DEFAULT_TRACE_OPTIONS, partitions });
+  const trace = firstDays(week, days);
+  const jobs: SimJob[] = POLICIES.map((policy) => ({ trace, spec, params, policy }));
+  const partitionDays = partitions * days * POLICIES.length;
+
+  progress(
+    `previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread: ${partitions} partitions × ${days} day…`,
+  );
+  let baseline: SpeedRun | { unavailable: string };
+  let baselineResults: SimResult[] | undefined;
+  try {
+    const engine = await loadBaseline(options.repoRoot);
+    const run = await measure(0, partitionDays, () =>
+      POLICIES.map((policy) =>
+        engine.simulate(trace, engine.policies[policy.id], engine.simSetup(spec), params),
+      ),
+    );
+    baseline = run.speed;
+    baselineResults = run.value;
+  } catch (error) {
+    baseline = { unavailable: (error as Error).message.split('\n')[0]! };
+    progress(`  previous engine unavailable: ${baseline.unavailable}`);
+  }
+  progress('this engine, 1 thread…');
+  const single = await measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
+  progress(`this engine, ${workers} worker threads…`);
+  const parallel = await measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
+  const same = (a: SimResult[], b: SimResult[]) =>
+    a.every((r, i) =>
+      isDeepStrictEqual(
+        [r.figures, r.series, r.totals, r.lagByMinute.map((m) => Array.from(m))],
+        [b[i]!.figures, b[i]!.series, b[i]!.totals, b[i]!.lagByMinute.map((m) => Array.from(m))],
+      ),
+    );
+  const identical = baselineResults
+    ? same(baselineResults, single.value) && same(single.value, parallel.value)
+    : undefined;
+
+  progress(`konsumerator simulate: ${partitions} partitions × 7 days, ${POLICIES.length} policies…`);
+  const csv = traceToCsv({ ...week, name: 'week.csv' });
+  const parseStarted = performance.now();
+  const parsed = parseTraceCsv(csv, 'week.csv');
+  const parseSeconds = (performance.now() - parseStarted) / 1000;
+  const weekJobs = POLICIES.map((policy) => ({ trace: parsed, spec, params, policy }));
+  const weekRun = await measure(workers, partitions * 7 * POLICIES.length, () =>
+    simulateAll(weekJobs, { workers }),
+  );
+  return {
+    machine: {
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cpus: availableParallelism(),
+      node: process.version,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
+    policies: POLICIES.map((p) => p.id),
+    comparison: {
+      partitions,
+      days,
+      baselineCommit: BASELINE_COMMIT,
+      baseline,
+      singleThread: single.speed,
+      parallel: parallel.speed,
+      identical,
+      speedup:
+        'wallSeconds' in baseline
+          ? {
+              singleThread: baseline.wallSeconds / single.speed.wallSeconds,
+              parallel: baseline.wallSeconds / parallel.speed.wallSeconds,
+            }
+          : undefined,
+    },
+    week: {
+      partitions,
+      days: 7,
+      csvMiB: Buffer.byteLength(csv) / 2 ** 20,
+      parseSeconds,
+      simulation: weekRun.speed,
+      totalSeconds: parseSeconds + weekRun.speed.wallSeconds,
+      targetSeconds: WEEK_TARGET_SECONDS,
+    },
+    elapsedSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The first `days` of a trace (its rates, stalls and gaps beyond are simply never reached). */
+function firstDays(trace: Trace, days: number): Trace {
+  const steps = Math.round((days * DAY) / trace.stepMs);
+  return { ...trace, durationMs: steps * trace.stepMs, rates: trace.rates.map((r) => r.slice(0, steps)) };
+}
+
+async function measure<T>(
+  workers: number,
+  partitionDays: number,
+  run: () => T | Promise<T>,
+): Promise<{ value: T; speed: SpeedRun }> {
+  const before = loadavg()[0]!;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await run();
+  const wallSeconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    value,
+    speed: {
+      workers,
+      wallSeconds,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      msPerPartitionDay: (wallSeconds * 1000) / partitionDays,
+      load: { before, after: loadavg()[0]! },
+    },
+  };
+}
+
+interface Baseline {
+  simulate: Simulate;
+  simSetup: (spec: unknown) => unknown;
+  policies: Record<string, unknown>;
+}
+
+/**
+ * The previous engine: `src/` at BASELINE_COMMIT, from git, kept under node_modules/.cache (inside
+ * the repository, so that its imports find the same packages). Runs only from the TypeScript
+ * sources (tsx), as `npm run bench` does.
+ */
+async function loadBaseline(repoRoot: string): Promise<Baseline> {
+  const dir = join(
+    repoRoot,
+    'node_modules',
+    '.cache',
+    'konsumerator-sim-baseline',
+    BASELINE_COMMIT.slice(0, 12),
+  );
+  const done = join(dir, '.complete');
+  if (!existsSync(done)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const archive = execFileSync('git', ['-C', repoRoot, 'archive', BASELINE_COMMIT, 'src'], {
+      maxBuffer: 512 * 2 ** 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+    writeFileSync(done, `${BASELINE_COMMIT}\n`);
+  }
+  const load = (path: string) => import(pathToFileURL(join(dir, 'src', 'sim', path)).href);
+  const [run, setup, policies] = await Promise.all([
+    load('run.ts'),
+    load('setup.ts'),
+    load('policies/index.ts'),
+  ]);
+  return {
+    simulate: run.simulate,
+    simSetup: setup.simSetup,
+    policies: Object.fromEntries(
+      POLICIES.map((p) => [p.id, policies.benchmarkPolicies.find((b: { id: string }) => b.id === p.id)]),
+    ),
+  };
+}
