@@ -212,6 +212,9 @@ function startWorker(): SimWorker {
   };
 }
 
+/** The workers' module, named so that a build that follows imports from the CLI emits it too. */
+export type SimWorkerModule = typeof import('./sim-worker.js');
+
 /**
  * A worker on sim-worker: the compiled .js as it is, or, when this module runs from its
  * TypeScript source (tsx), a worker that registers tsx first (loader hooks do not reach worker
