@@ -3,7 +3,7 @@ import type { SimParams } from './params.js';
 import type { PolicySpec } from './policy.js';
 import type { SimSetup } from './setup.js';
 import type { Trace } from './trace.js';
-import { NoiseSource } from './noise.js';
+import { StepInputs } from './step-inputs.js';
 import { World, type SeriesPoint } from './world.js';
 
 export interface SimFigures {
@@ -41,16 +41,17 @@ export function simulate(trace: Trace, spec: PolicySpec, setup: SimSetup, params
 }
 
 /**
- * Several policies on the same trace, stepped together: each has its own world, and the noise all
- * of them see is drawn once per step. Each result is what `simulate` gives for that policy alone.
+ * Several policies on the same trace, stepped together: each has its own world, and what all of
+ * them see (production, noise) is computed once per step. Each result is what `simulate` gives for
+ * that policy alone.
  */
 export function simulateTogether(
   trace: Trace,
   runs: readonly { policy: PolicySpec; setup: SimSetup }[],
   params: SimParams,
 ): SimResult[] {
-  const noise = new NoiseSource(trace, params);
-  const worlds = runs.map(() => new World(trace, params, noise));
+  const inputs = new StepInputs(trace, params);
+  const worlds = runs.map(() => new World(trace, params, inputs));
   const policies = runs.map(({ policy, setup }) => policy.create({ trace, params, setup }));
   policies.forEach((policy, i) => policy.start(worlds[i]!));
   const ticks = worlds[0]?.tickCount ?? 0;

@@ -31,13 +31,9 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
     row(
       `this one, ${threads(c.singleThread)}`,
       c.singleThread,
-      c.speedup ? `${f1(c.speedup.singleThread)}× faster` : '',
+      c.speedup ? `${f1(c.speedup.singleThread)}×` : '',
     ),
-    row(
-      `this one, ${threads(c.parallel)}`,
-      c.parallel,
-      c.speedup ? `**${f1(c.speedup.parallel)}× faster**` : '',
-    ),
+    row(`this one, ${threads(c.parallel)}`, c.parallel, c.speedup ? `**${f1(c.speedup.parallel)}×**` : ''),
     '',
     c.identical === undefined
       ? 'Results not compared (no previous engine).'

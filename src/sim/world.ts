@@ -5,7 +5,7 @@
 // hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
 // group. All figures are accumulated here, so every policy is measured the same way.
 import { LagClock } from './lag.js';
-import { NoiseSource } from './noise.js';
+import { StepInputs } from './step-inputs.js';
 import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
 import type { SimParams } from './params.js';
 import { inWindow, rateAt, type Trace } from './trace.js';
@@ -100,18 +100,18 @@ export class World {
   private readonly open: number[] = [];
   private readonly cheapestFirst: (a: number, b: number) => number;
 
-  /** `noiseSource`: shared by the worlds stepped together with this one (the same trace and params). */
+  /** `inputs`: shared by the worlds stepped together with this one (the same trace and params). */
   constructor(
     readonly trace: Trace,
     readonly params: SimParams,
-    private readonly noiseSource = new NoiseSource(trace, params),
+    private readonly inputs = new StepInputs(trace, params),
   ) {
     this.partitions = trace.rates.length;
     const n = this.partitions;
     this.produced = new Float64Array(n);
     this.consumed = new Float64Array(n);
     this.backlog = new Float64Array(n);
-    this.noise = noiseSource.values;
+    this.noise = inputs.noise;
     this.ticks = Math.ceil(trace.durationMs / params.tickMs);
     this.lag = new LagClock(n, params.tickMs);
     this.minuteMax = new Float64Array(n);
@@ -211,7 +211,7 @@ export class World {
    */
   observe(): void {
     if (this.metrics.isScrapeDue(this.nowMs)) this.metrics.scrape(this.nowMs, this.produced, this.consumed);
-    this.noiseSource.advanceTo(this.tick);
+    this.inputs.noiseAt(this.tick);
   }
 
   /** Produce and consume over one step, then account for it. */
@@ -232,16 +232,12 @@ export class World {
       this.extraCostMillis = 0;
       this.extraCostBytes = 0;
     }
-    // The trace step of `now`, as rateAt finds it.
-    const step = Math.max(0, Math.floor(now / this.trace.stepMs));
-    const rates = this.trace.rates;
+    const amounts = this.inputs.productionAt(now);
     const produced = this.produced;
     const backlog = this.backlog;
     for (let p = 0; p < this.partitions; p++) {
-      const series = rates[p]!;
-      const amount = series[Math.min(series.length - 1, step)]! * seconds;
-      produced[p]! += amount;
-      backlog[p]! += amount;
+      produced[p]! += amounts[p]!;
+      backlog[p]! += amounts[p]!;
     }
     let cpu = this.extraCostMillis;
     let memory = this.extraCostBytes;

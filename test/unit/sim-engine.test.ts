@@ -167,31 +167,43 @@ function lagFromHistory(history: number[], consumed: number, backlog: number, ti
   return Math.max(0, tick * tickMs - (k + within) * tickMs);
 }
 
-test('the lag ring agrees with the whole history, through long backlogs and idle stretches', () => {
-  const step = fc.record({
+test('the lag rings agree with the whole history, through long backlogs and idle stretches', () => {
+  // Stretches of steady production and consumption: a slow stretch leaves a backlog many steps
+  // long (a ring outgrows its place), a fast one drains it.
+  const stretch = fc.record({
+    steps: fc.integer({ min: 1, max: 40 }),
     produce: fc.integer({ min: 0, max: 50 }),
-    consume: fc.integer({ min: 0, max: 60 }),
+    consume: fc.integer({ min: 0, max: 80 }),
   });
+  const partition = fc.array(stretch, { minLength: 1, maxLength: 12 });
+  // Three partitions side by side, so that a ring moving out of the shared array is checked
+  // against its neighbours too.
   fc.assert(
-    fc.property(fc.array(step, { minLength: 1, maxLength: 400 }), (steps) => {
+    fc.property(fc.tuple(partition, partition, partition), (stretches) => {
       const tickMs = 5000;
-      const clock = new LagClock(1, tickMs, 4);
-      const history = [0];
-      let produced = 0;
-      let consumed = 0;
-      steps.forEach(({ produce, consume }, i) => {
-        produced += produce;
-        consumed = Math.min(produced, consumed + consume);
-        const tick = i + 1;
-        history.push(produced);
-        clock.record(0, tick, produced);
-        const backlog = produced - consumed;
-        assert.equal(
-          clock.lagMs(0, tick, tick * tickMs, consumed, backlog),
-          lagFromHistory(history, consumed, backlog, tickMs),
-          `step ${tick}`,
-        );
-      });
+      const flows = stretches.map((list) => list.flatMap((s) => Array.from({ length: s.steps }, () => s)));
+      const ticks = Math.max(...flows.map((f) => f.length));
+      const clock = new LagClock(3, tickMs);
+      const history = [[0], [0], [0]];
+      const produced = [0, 0, 0];
+      const consumed = [0, 0, 0];
+      for (let tick = 1; tick <= ticks; tick++) {
+        for (let p = 0; p < 3; p++) {
+          const flow = flows[p]![tick - 1] ?? { produce: 0, consume: 0 };
+          produced[p]! += flow.produce;
+          consumed[p] = Math.min(produced[p]!, consumed[p]! + flow.consume);
+          history[p]!.push(produced[p]!);
+          clock.record(p, tick, produced[p]!);
+        }
+        for (let p = 0; p < 3; p++) {
+          const backlog = produced[p]! - consumed[p]!;
+          assert.equal(
+            clock.lagMs(p, tick, tick * tickMs, consumed[p]!, backlog),
+            lagFromHistory(history[p]!, consumed[p]!, backlog, tickMs),
+            `partition ${p}, step ${tick}`,
+          );
+        }
+      }
     }),
   );
 });
