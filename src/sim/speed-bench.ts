@@ -2,7 +2,10 @@
 // (its sources at BASELINE_COMMIT, taken from git) against this one, on the same work in the same
 // run, single-threaded and on worker threads; then what `konsumerator simulate` does for 1,000
 // partitions and a week of traffic with three policies (parse the CSV, simulate). The machine may
-// be shared: each measurement records the load average around it and the CPU time it used.
+// be shared: each measurement records the load average around it and the CPU time it used, and
+// this engine is measured twice, before and after the previous one (parallel, one thread,
+// previous, one thread, parallel), so that a load that rises or falls during the run weighs on
+// both sides alike.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -48,11 +51,12 @@ export interface SimSpeedResults {
     days: number;
     baselineCommit: string;
     baseline: SpeedRun | { unavailable: string };
-    singleThread: SpeedRun;
-    parallel: SpeedRun;
+    /** Before and after the baseline. */
+    singleThread: [SpeedRun, SpeedRun];
+    parallel: [SpeedRun, SpeedRun];
     /** Figures, series, totals and lag of the previous engine equal this one's (single and parallel). */
     identical: boolean | undefined;
-    /** Baseline wall time / this engine's. */
+    /** Baseline wall time / the mean of this engine's two. */
     speedup: { singleThread: number; parallel: number } | undefined;
   };
   /** `konsumerator simulate` on 1,000 partitions × 7 days: parse the CSV, then simulate. */
@@ -93,9 +97,13 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
   const jobs: SimJob[] = POLICIES.map((policy) => ({ trace, spec, params, policy }));
   const partitionDays = partitions * days * POLICIES.length;
 
-  progress(
-    `previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread: ${partitions} partitions × ${days} day…`,
-  );
+  const single = () => measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
+  const onWorkers = () => measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
+  progress(`this engine, ${workers} worker threads: ${partitions} partitions × ${days} day…`);
+  const parallel1 = await onWorkers();
+  progress('this engine, 1 thread…');
+  const single1 = await single();
+  progress(`previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread…`);
   let baseline: SpeedRun | { unavailable: string };
   let baselineResults: SimResult[] | undefined;
   try {
@@ -112,9 +120,9 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     progress(`  previous engine unavailable: ${baseline.unavailable}`);
   }
   progress('this engine, 1 thread…');
-  const single = await measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
+  const single2 = await single();
   progress(`this engine, ${workers} worker threads…`);
-  const parallel = await measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
+  const parallel2 = await onWorkers();
   const same = (a: SimResult[], b: SimResult[]) =>
     a.every((r, i) =>
       isDeepStrictEqual(
@@ -123,8 +131,10 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       ),
     );
   const identical = baselineResults
-    ? same(baselineResults, single.value) && same(single.value, parallel.value)
+    ? [single1, single2, parallel1, parallel2].every((run) => same(baselineResults, run.value))
     : undefined;
+  const meanWall = (a: { speed: SpeedRun }, b: { speed: SpeedRun }) =>
+    (a.speed.wallSeconds + b.speed.wallSeconds) / 2;
 
   progress(`konsumerator simulate: ${partitions} partitions × 7 days, ${POLICIES.length} policies…`);
   const csv = traceToCsv({ ...week, name: 'week.csv' });
@@ -148,14 +158,14 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       days,
       baselineCommit: BASELINE_COMMIT,
       baseline,
-      singleThread: single.speed,
-      parallel: parallel.speed,
+      singleThread: [single1.speed, single2.speed],
+      parallel: [parallel1.speed, parallel2.speed],
       identical,
       speedup:
         'wallSeconds' in baseline
           ? {
-              singleThread: baseline.wallSeconds / single.speed.wallSeconds,
-              parallel: baseline.wallSeconds / parallel.speed.wallSeconds,
+              singleThread: baseline.wallSeconds / meanWall(single1, single2),
+              parallel: baseline.wallSeconds / meanWall(parallel1, parallel2),
             }
           : undefined,
     },

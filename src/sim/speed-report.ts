@@ -5,6 +5,8 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 const threads = (r: SpeedRun) => (r.workers === 0 ? '1 thread' : `${r.workers} worker threads`);
 const load = (r: SpeedRun) => `${f1(r.load.before)} → ${f1(r.load.after)}`;
+const mean = (runs: readonly SpeedRun[], key: 'wallSeconds' | 'cpuSeconds' | 'msPerPartitionDay') =>
+  runs.reduce((sum, r) => sum + r[key], 0) / runs.length;
 const row = (what: string, r: SpeedRun, extra = '') =>
   `| ${what} | ${f1(r.wallSeconds)} s | ${f2(r.msPerPartitionDay)} ms | ${f1(r.cpuSeconds)} s | ${load(r)} | ${extra} |`;
 
@@ -17,7 +19,8 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
     `Measured by \`npm run bench -- --only sim-speed\` on ${r.machine.cpus} cores (${r.machine.cpuModel}), Node ${r.machine.node}, ` +
       `from the TypeScript sources (tsx) as \`npm run bench\` and \`konsumerator simulate\` from a checkout run them. ` +
       'The machine may be shared: each row gives the 1-minute load average before → after it and the CPU time the process ' +
-      'used (every thread); ratios compare runs of the same work in the same run.',
+      'used (every thread); ratios compare runs of the same work in the same run. This engine runs before and after the ' +
+      'previous one, and the ratio is taken to the mean of the two.',
     '',
     `**The same simulations, before and after**: ${c.partitions} partitions (one per instance) × ${c.days} day of the week trace, ` +
       `policies ${policies}. The previous engine is the simulator at commit \`${c.baselineCommit.slice(0, 7)}\`, ` +
@@ -28,12 +31,12 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
     base
       ? row(`previous (\`${c.baselineCommit.slice(0, 7)}\`), 1 thread`, base, '1×')
       : `| previous (\`${c.baselineCommit.slice(0, 7)}\`) | not measured: ${(c.baseline as { unavailable: string }).unavailable} | | | | |`,
-    row(
-      `this one, ${threads(c.singleThread)}`,
-      c.singleThread,
-      c.speedup ? `${f1(c.speedup.singleThread)}×` : '',
-    ),
-    row(`this one, ${threads(c.parallel)}`, c.parallel, c.speedup ? `**${f1(c.speedup.parallel)}×**` : ''),
+    row(`this one, ${threads(c.singleThread[0])}, before`, c.singleThread[0]),
+    row(`this one, ${threads(c.singleThread[1])}, after`, c.singleThread[1]),
+    `| **this one, ${threads(c.singleThread[0])}: mean** | ${f1(mean(c.singleThread, 'wallSeconds'))} s | ${f2(mean(c.singleThread, 'msPerPartitionDay'))} ms | ${f1(mean(c.singleThread, 'cpuSeconds'))} s | | ${c.speedup ? `**${f1(c.speedup.singleThread)}×**` : ''} |`,
+    row(`this one, ${threads(c.parallel[0])}, before`, c.parallel[0]),
+    row(`this one, ${threads(c.parallel[1])}, after`, c.parallel[1]),
+    `| **this one, ${threads(c.parallel[0])}: mean** | ${f1(mean(c.parallel, 'wallSeconds'))} s | ${f2(mean(c.parallel, 'msPerPartitionDay'))} ms | ${f1(mean(c.parallel, 'cpuSeconds'))} s | | ${c.speedup ? `**${f1(c.speedup.parallel)}×**` : ''} |`,
     '',
     c.identical === undefined
       ? 'Results not compared (no previous engine).'
