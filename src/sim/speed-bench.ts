@@ -56,8 +56,11 @@ export interface SimSpeedResults {
     parallel: [SpeedRun, SpeedRun];
     /** Figures, series, totals and lag of the previous engine equal this one's (single and parallel). */
     identical: boolean | undefined;
-    /** Baseline wall time / the mean of this engine's two. */
-    speedup: { singleThread: number; parallel: number } | undefined;
+    /**
+     * Baseline wall time / the mean of this engine's two; `singleThreadCpu`: the same with CPU
+     * time, which other processes on the machine disturb less.
+     */
+    speedup: { singleThread: number; singleThreadCpu: number; parallel: number } | undefined;
   };
   /** `konsumerator simulate` on 1,000 partitions × 7 days: parse the CSV, then simulate. */
   week: {
@@ -165,6 +168,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
         'wallSeconds' in baseline
           ? {
               singleThread: baseline.wallSeconds / meanWall(single1, single2),
+              singleThreadCpu:
+                (2 * baseline.cpuSeconds) / (single1.speed.cpuSeconds + single2.speed.cpuSeconds),
               parallel: baseline.wallSeconds / meanWall(parallel1, parallel2),
             }
           : undefined,

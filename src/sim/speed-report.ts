@@ -26,14 +26,14 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
       `policies ${policies}. The previous engine is the simulator at commit \`${c.baselineCommit.slice(0, 7)}\`, ` +
       'taken from git and run in the same process.',
     '',
-    '| engine | wall time | per partition-day per policy | CPU time | load | speed-up (wall) |',
+    '| engine | wall time | per partition-day per policy | CPU time | load | speed-up |',
     '|---|---:|---:|---:|---|---|',
     base
       ? row(`previous (\`${c.baselineCommit.slice(0, 7)}\`), 1 thread`, base, '1×')
       : `| previous (\`${c.baselineCommit.slice(0, 7)}\`) | not measured: ${(c.baseline as { unavailable: string }).unavailable} | | | | |`,
     row(`this one, ${threads(c.singleThread[0])}, before`, c.singleThread[0]),
     row(`this one, ${threads(c.singleThread[1])}, after`, c.singleThread[1]),
-    `| **this one, ${threads(c.singleThread[0])}: mean** | ${f1(mean(c.singleThread, 'wallSeconds'))} s | ${f2(mean(c.singleThread, 'msPerPartitionDay'))} ms | ${f1(mean(c.singleThread, 'cpuSeconds'))} s | | ${c.speedup ? `**${f1(c.speedup.singleThread)}×**` : ''} |`,
+    `| **this one, ${threads(c.singleThread[0])}: mean** | ${f1(mean(c.singleThread, 'wallSeconds'))} s | ${f2(mean(c.singleThread, 'msPerPartitionDay'))} ms | ${f1(mean(c.singleThread, 'cpuSeconds'))} s | | ${c.speedup ? `**${f1(c.speedup.singleThread)}×** (CPU time: ${f1(c.speedup.singleThreadCpu)}×)` : ''} |`,
     row(`this one, ${threads(c.parallel[0])}, before`, c.parallel[0]),
     row(`this one, ${threads(c.parallel[1])}, after`, c.parallel[1]),
     `| **this one, ${threads(c.parallel[0])}: mean** | ${f1(mean(c.parallel, 'wallSeconds'))} s | ${f2(mean(c.parallel, 'msPerPartitionDay'))} ms | ${f1(mean(c.parallel, 'cpuSeconds'))} s | | ${c.speedup ? `**${f1(c.speedup.parallel)}×**` : ''} |`,
