@@ -134,6 +134,11 @@ export class World {
     return rateAt(this.trace, partition, timeMs);
   }
 
+  /** Messages each partition produces in the current step: its rate × the step's length. */
+  production(): Float64Array {
+    return this.inputs.productionAt(this.nowMs);
+  }
+
   stalled(partition: number, timeMs = this.nowMs): boolean {
     for (const s of this.trace.stalls) {
       if (s.partition === partition && inWindow(s, timeMs)) return true;
@@ -232,7 +237,7 @@ export class World {
       this.extraCostMillis = 0;
       this.extraCostBytes = 0;
     }
-    const amounts = this.inputs.productionAt(now);
+    const amounts = this.production();
     const produced = this.produced;
     const backlog = this.backlog;
     for (let p = 0; p < this.partitions; p++) {
@@ -328,11 +333,12 @@ export class World {
   private recordLag(cpuMillis: number, memoryBytes: number): void {
     let worst = 0;
     const minuteMax = this.minuteMax;
+    const { produced, consumed, backlog, lag, tick, nowMs } = this;
     for (let p = 0; p < this.partitions; p++) {
-      this.lag.record(p, this.tick, this.produced[p]!);
-      const lag = this.lagMs(p);
-      if (lag > minuteMax[p]!) minuteMax[p] = lag;
-      if (lag > worst) worst = lag;
+      lag.record(p, tick, produced[p]!);
+      const ms = lag.lagMs(p, tick, nowMs, consumed[p]!, backlog[p]!);
+      if (ms > minuteMax[p]!) minuteMax[p] = ms;
+      if (ms > worst) worst = ms;
     }
     if (this.nowMs % 60_000 === 0 || this.tick === this.ticks) {
       const minute = Math.ceil(this.nowMs / 60_000) - 1;

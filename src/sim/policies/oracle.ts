@@ -17,10 +17,11 @@ export const oraclePolicy: PolicySpec = {
     const step = setup.config.settings.cpuIncrementMillis;
     const seconds = params.tickMs / 1000;
     const cpuFor = (world: World, partitions: readonly number[]) => {
+      const produced = world.production(); // this step's rate × its length, per partition
       let cores = 0;
       for (const p of partitions) {
         if (world.stalled(p)) continue;
-        const messages = world.backlog[p]! + world.rate(p) * seconds;
+        const messages = world.backlog[p]! + produced[p]!;
         cores += messages / (params.ratePerCore * world.noise[p]!) / seconds;
       }
       return Math.max(setup.minCpuMillis, step, ceilTo(cores * 1000, step));
