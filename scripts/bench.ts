@@ -3,7 +3,7 @@
 //   npm run bench                       everything
 //   npm run bench -- --only sim         only the autoscaling simulation
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
-//   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~2–4 min)
+//   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //

@@ -2,10 +2,9 @@
 // (its sources at BASELINE_COMMIT, taken from git) against this one, on the same work in the same
 // run, single-threaded and on worker threads; then what `konsumerator simulate` does for 1,000
 // partitions and a week of traffic with three policies (parse the CSV, simulate). The machine may
-// be shared: each measurement records the load average around it and the CPU time it used, and
-// this engine is measured twice, before and after the previous one (parallel, one thread,
-// previous, one thread, parallel), so that a load that rises or falls during the run weighs on
-// both sides alike.
+// be shared: each measurement records the load average around it and the CPU time it used, every
+// engine runs the same number of rounds (previous, one thread, worker threads; again), and the
+// ratios compare each engine's fastest run, the one other processes disturbed least.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -50,15 +49,15 @@ export interface SimSpeedResults {
     partitions: number;
     days: number;
     baselineCommit: string;
-    baseline: SpeedRun | { unavailable: string };
-    /** Before and after the baseline. */
-    singleThread: [SpeedRun, SpeedRun];
-    parallel: [SpeedRun, SpeedRun];
-    /** Figures, series, totals and lag of the previous engine equal this one's (single and parallel). */
+    /** One run per round, in the order they ran (previous, one thread, worker threads). */
+    baseline: SpeedRun[] | { unavailable: string };
+    singleThread: SpeedRun[];
+    parallel: SpeedRun[];
+    /** Figures, series, totals and lag of the previous engine equal this one's (every run). */
     identical: boolean | undefined;
     /**
-     * Baseline wall time / the mean of this engine's two; `singleThreadCpu`: the same with CPU
-     * time, which other processes on the machine disturb less.
+     * The previous engine's fastest wall time / this engine's fastest; `singleThreadCpu`: the same
+     * with the least CPU time, which other processes disturb less.
      */
     speedup: { singleThread: number; singleThreadCpu: number; parallel: number } | undefined;
   };
@@ -81,6 +80,8 @@ export interface SpeedBenchOptions {
   partitions?: number;
   /** Days of traffic in the comparison (the first days of the week trace). */
   comparisonDays?: number;
+  /** How many times each engine runs the comparison. */
+  rounds?: number;
   workers?: number;
   onProgress?: (line: string) => void;
 }
@@ -100,32 +101,38 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
   const jobs: SimJob[] = POLICIES.map((policy) => ({ trace, spec, params, policy }));
   const partitionDays = partitions * days * POLICIES.length;
 
-  const single = () => measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
-  const onWorkers = () => measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
-  progress(`this engine, ${workers} worker threads: ${partitions} partitions × ${days} day…`);
-  const parallel1 = await onWorkers();
-  progress('this engine, 1 thread…');
-  const single1 = await single();
-  progress(`previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread…`);
-  let baseline: SpeedRun | { unavailable: string };
-  let baselineResults: SimResult[] | undefined;
+  const rounds = options.rounds ?? 2;
+  let baseline: SpeedRun[] | { unavailable: string } = [];
+  let engine: Baseline | undefined;
   try {
-    const engine = await loadBaseline(options.repoRoot);
-    const run = await measure(0, partitionDays, () =>
-      POLICIES.map((policy) =>
-        engine.simulate(trace, engine.policies[policy.id], engine.simSetup(spec), params),
-      ),
-    );
-    baseline = run.speed;
-    baselineResults = run.value;
+    engine = await loadBaseline(options.repoRoot);
   } catch (error) {
     baseline = { unavailable: (error as Error).message.split('\n')[0]! };
-    progress(`  previous engine unavailable: ${baseline.unavailable}`);
+    progress(`previous engine unavailable: ${baseline.unavailable}`);
   }
-  progress('this engine, 1 thread…');
-  const single2 = await single();
-  progress(`this engine, ${workers} worker threads…`);
-  const parallel2 = await onWorkers();
+  const results: SimResult[][] = [];
+  const single: SpeedRun[] = [];
+  const parallel: SpeedRun[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const what = `${partitions} partitions × ${days} day, round ${round} of ${rounds}`;
+    if (engine && Array.isArray(baseline)) {
+      progress(`previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread: ${what}…`);
+      const run = await measure(0, partitionDays, () =>
+        POLICIES.map((policy) =>
+          engine.simulate(trace, engine.policies[policy.id], engine.simSetup(spec), params),
+        ),
+      );
+      baseline.push(run.speed);
+      results.push(run.value);
+    }
+    progress(`this engine, 1 thread: ${what}…`);
+    const one = await measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
+    single.push(one.speed);
+    progress(`this engine, ${workers} worker threads: ${what}…`);
+    const many = await measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
+    parallel.push(many.speed);
+    results.push(one.value, many.value);
+  }
   const same = (a: SimResult[], b: SimResult[]) =>
     a.every((r, i) =>
       isDeepStrictEqual(
@@ -133,11 +140,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
         [b[i]!.figures, b[i]!.series, b[i]!.totals, b[i]!.lagByMinute.map((m) => Array.from(m))],
       ),
     );
-  const identical = baselineResults
-    ? [single1, single2, parallel1, parallel2].every((run) => same(baselineResults, run.value))
-    : undefined;
-  const meanWall = (a: { speed: SpeedRun }, b: { speed: SpeedRun }) =>
-    (a.speed.wallSeconds + b.speed.wallSeconds) / 2;
+  const identical = engine ? results.every((run) => same(results[0]!, run)) : undefined;
+  const least = (runs: SpeedRun[], key: 'wallSeconds' | 'cpuSeconds') => Math.min(...runs.map((r) => r[key]));
 
   progress(`konsumerator simulate: ${partitions} partitions × 7 days, ${POLICIES.length} policies…`);
   const csv = traceToCsv({ ...week, name: 'week.csv' });
@@ -161,16 +165,15 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       days,
       baselineCommit: BASELINE_COMMIT,
       baseline,
-      singleThread: [single1.speed, single2.speed],
-      parallel: [parallel1.speed, parallel2.speed],
+      singleThread: single,
+      parallel,
       identical,
       speedup:
-        'wallSeconds' in baseline
+        Array.isArray(baseline) && baseline.length > 0
           ? {
-              singleThread: baseline.wallSeconds / meanWall(single1, single2),
-              singleThreadCpu:
-                (2 * baseline.cpuSeconds) / (single1.speed.cpuSeconds + single2.speed.cpuSeconds),
-              parallel: baseline.wallSeconds / meanWall(parallel1, parallel2),
+              singleThread: least(baseline, 'wallSeconds') / least(single, 'wallSeconds'),
+              singleThreadCpu: least(baseline, 'cpuSeconds') / least(single, 'cpuSeconds'),
+              parallel: least(baseline, 'wallSeconds') / least(parallel, 'wallSeconds'),
             }
           : undefined,
     },
