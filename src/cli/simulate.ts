@@ -99,7 +99,7 @@ export async function runSimulate(options: SimulateOptions): Promise<void> {
     mode: 'restart',
   });
   const policies = [ours, ...compare.filter((p) => p !== ours)];
-  // Each policy on its own worker thread when the run is large enough (the results are the same).
+  // On every core when the run is large enough (parallel.ts); the results are the same.
   const simulated = await simulateAll(policies.map((policy) => ({ trace, spec, params, policy })));
   const results = policies.map((policy, i) => ({ policy, result: simulated[i]! }));
   const oracle = results.find((r) => r.policy.id === 'oracle')?.result;

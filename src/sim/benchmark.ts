@@ -59,8 +59,8 @@ export interface BenchmarkOptions {
   seed?: number;
   traces?: string[];
   policies?: PolicySpec[];
-  /** Worker threads (parallel.ts); the figures do not depend on it. */
-  workers?: number;
+  /** Threads to compute on (parallel.ts); the figures do not depend on it. */
+  threads?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -85,7 +85,7 @@ export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<S
     })),
   );
   const all = await simulateAll(jobs, {
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
     onResult: (index, _result, seconds) =>
       options.onProgress?.(`${jobs[index]!.trace.name} / ${jobs[index]!.policy.id}: ${seconds.toFixed(1)} s`),
   });

@@ -1,9 +1,9 @@
 // Many simulations at once: jobs (a trace, a Consumer, a policy) are run in groups, each group on
-// one thread. The jobs of a group share their trace and params and are stepped together, so the
-// noise they all see is drawn once (`simulateTogether`). Each job's result is what `simulate`
-// gives for it alone, whichever group and thread ran it: results come back in the order of the
-// jobs and do not depend on the number of workers. Traces are copied once into shared memory,
-// which every worker reads without a copy.
+// one thread: the calling one or a worker thread. The jobs of a group share their trace and params
+// and are stepped together, so what they all see is computed once (`simulateTogether`). Each job's
+// result is what `simulate` gives for it alone, whichever group and thread ran it: results come
+// back in the order of the jobs and do not depend on the number of threads. Traces are copied once
+// into shared memory, which every worker reads without a copy.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ConsumerSpec } from '../api/schema.js';
@@ -23,8 +23,11 @@ export interface SimJob {
 }
 
 export interface ParallelOptions {
-  /** Worker threads; 0 runs every group in this thread. Default: `defaultWorkers`. */
-  workers?: number;
+  /**
+   * Threads that compute: this one and `threads - 1` workers (1 or 0: only this one). Default:
+   * `defaultThreads`.
+   */
+  threads?: number;
   /** Called as each job finishes, with the wall time of the group it ran in. */
   onResult?: (index: number, result: SimResult, seconds: number) => void;
 }
@@ -50,10 +53,10 @@ export const PARALLEL_MIN_PARTITION_STEPS = 20_000_000;
 const steps = (job: { trace: Trace; params: SimParams }) =>
   (job.trace.rates.length * job.trace.durationMs) / job.params.tickMs;
 
-/** One worker per core, at most one per job; none for little work. */
-export function defaultWorkers(jobs: readonly { trace: Trace; params: SimParams }[]): number {
+/** One thread per core, at most one per job; only this one for little work. */
+export function defaultThreads(jobs: readonly { trace: Trace; params: SimParams }[]): number {
   const work = jobs.reduce((sum, job) => sum + steps(job), 0);
-  return work < PARALLEL_MIN_PARTITION_STEPS ? 0 : Math.min(jobs.length, availableParallelism());
+  return work < PARALLEL_MIN_PARTITION_STEPS ? 1 : Math.min(jobs.length, availableParallelism());
 }
 
 /** The results of one group, in the order of its runs. */
@@ -70,8 +73,8 @@ export async function simulateAll(
   jobs: readonly SimJob[],
   options: ParallelOptions = {},
 ): Promise<SimResult[]> {
-  const workers = Math.min(jobs.length, options.workers ?? defaultWorkers(jobs));
-  const groups = groupJobs(jobs, workers);
+  const threads = Math.max(1, Math.min(jobs.length, options.threads ?? defaultThreads(jobs)));
+  const groups = groupJobs(jobs, threads);
   const results: SimResult[] = new Array(jobs.length);
   const done = (answer: ResultMessage) => {
     if ('error' in answer)
@@ -83,29 +86,43 @@ export async function simulateAll(
       options.onResult?.(index, results[index], answer.seconds);
     });
   };
-  if (workers <= 0) {
-    for (const group of groups) done(runGroupMessage(message(jobs, group)));
-    return results;
-  }
+  const [here = [], ...elsewhere] = assign(groups, threads, (group) =>
+    group.reduce((sum, i) => sum + jobCost(jobs[i]!), 0),
+  );
   const shared = new Map<Trace, Trace>();
-  for (const job of jobs) if (!shared.has(job.trace)) shared.set(job.trace, sharedTrace(job.trace));
-  // Largest first, so that a long group does not start last.
-  const cost = (group: number[]) => group.reduce((sum, i) => sum + jobCost(jobs[i]!), 0);
-  const queue = [...groups].sort((a, b) => cost(b) - cost(a) || a[0]! - b[0]!);
-  const pool = Array.from({ length: Math.min(workers, groups.length) }, () => startWorker());
+  const trace = (group: number[]) => {
+    const original = jobs[group[0]!]!.trace;
+    if (!shared.has(original)) shared.set(original, sharedTrace(original));
+    return shared.get(original)!;
+  };
+  // Workers get all their groups at once and start at once; this thread runs its own meanwhile.
+  const pool = elsewhere.filter((own) => own.length > 0).map((own) => ({ worker: startWorker(), own }));
   try {
-    await Promise.all(
-      pool.map(async (worker) => {
-        for (let group = queue.shift(); group; group = queue.shift()) {
-          const m = message(jobs, group);
-          done(await worker.run({ ...m, trace: shared.get(jobs[group[0]!]!.trace)! }));
-        }
-      }),
+    const answers = pool.flatMap(({ worker, own }) =>
+      own.map((group) => worker.run({ ...message(jobs, group), trace: trace(group) }).then(done)),
     );
+    for (const group of here) done(runGroupMessage(message(jobs, group)));
+    await Promise.all(answers);
   } finally {
-    await Promise.all(pool.map((worker) => worker.stop()));
+    await Promise.all(pool.map(({ worker }) => worker.stop()));
   }
   return results;
+}
+
+/**
+ * The groups of each thread (this one first): largest first onto the least loaded, this thread
+ * first among equals (it has no worker to start).
+ */
+function assign(groups: number[][], threads: number, cost: (group: number[]) => number): number[][][] {
+  const slots: number[][][] = Array.from({ length: threads }, () => []);
+  const loads = new Array<number>(threads).fill(0);
+  const largestFirst = [...groups].sort((a, b) => cost(b) - cost(a) || a[0]! - b[0]!);
+  for (const group of largestFirst) {
+    const lightest = loads.indexOf(Math.min(...loads));
+    slots[lightest]!.push(group);
+    loads[lightest]! += cost(group);
+  }
+  return slots;
 }
 
 const jobName = (job: SimJob) => `${job.trace.name} / ${job.policy.id}`;
@@ -133,11 +150,11 @@ export function runGroupMessage({ indices, ...group }: GroupMessage): ResultMess
 
 /**
  * Groups of job indices, each run together on one thread. Jobs on the same trace with the same
- * params may share a group. With enough such sets for every worker, a set is one group; with
- * fewer, a set is split into about as many groups as its share of the work in workers, its jobs
+ * params may share a group. With enough such sets for every thread, a set is one group; with
+ * fewer, a set is split into about as many groups as its share of the work in threads, its jobs
  * balanced by cost (largest first onto the lightest group).
  */
-export function groupJobs(jobs: readonly SimJob[], workers: number): number[][] {
+export function groupJobs(jobs: readonly SimJob[], threads: number): number[][] {
   const sets = new Map<Trace, Map<string, number[]>>();
   jobs.forEach((job, i) => {
     const byParams = sets.get(job.trace) ?? new Map<string, number[]>();
@@ -146,11 +163,11 @@ export function groupJobs(jobs: readonly SimJob[], workers: number): number[][] 
     byParams.set(key, [...(byParams.get(key) ?? []), i]);
   });
   const together = [...sets.values()].flatMap((byParams) => [...byParams.values()]);
-  if (workers <= 1 || together.length >= workers) return together;
+  if (threads <= 1 || together.length >= threads) return together;
   const total = jobs.reduce((sum, job) => sum + jobCost(job), 0);
   return together.flatMap((set) => {
     const work = set.reduce((sum, i) => sum + jobCost(jobs[i]!), 0);
-    const count = Math.max(1, Math.min(set.length, Math.round((workers * work) / total)));
+    const count = Math.max(1, Math.min(set.length, Math.round((threads * work) / total)));
     const groups: number[][] = Array.from({ length: count }, () => []);
     const loads = new Array<number>(count).fill(0);
     const largestFirst = [...set].sort((a, b) => jobCost(jobs[b]!) - jobCost(jobs[a]!) || a - b);
@@ -184,24 +201,21 @@ interface SimWorker {
 
 function startWorker(): SimWorker {
   const worker = spawn();
-  let pending: { resolve: (m: ResultMessage) => void; reject: (e: Error) => void } | undefined;
+  // A worker answers its groups one after the other, in the order they were sent.
+  const pending: { resolve: (m: ResultMessage) => void; reject: (e: Error) => void }[] = [];
   let failure: Error | undefined;
   const fail = (error: Error) => {
     failure = error;
-    pending?.reject(error);
-    pending = undefined;
+    for (const p of pending.splice(0)) p.reject(error);
   };
-  worker.on('message', (message: ResultMessage) => {
-    pending?.resolve(message);
-    pending = undefined;
-  });
+  worker.on('message', (message: ResultMessage) => pending.shift()?.resolve(message));
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`simulation worker exited (code ${code})`)));
   return {
     run(group) {
       if (failure) return Promise.reject(failure);
       return new Promise((resolve, reject) => {
-        pending = { resolve, reject };
+        pending.push({ resolve, reject });
         worker.postMessage(group);
       });
     },

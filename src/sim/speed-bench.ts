@@ -30,8 +30,8 @@ const POLICIES = [oursDefault, oraclePolicy, originalPolicy];
 const DAY = 86_400_000;
 
 export interface SpeedRun {
-  /** Worker threads (0: the calling thread). */
-  workers: number;
+  /** Threads that computed: the calling one and `threads - 1` workers. */
+  threads: number;
   wallSeconds: number;
   /** CPU time of every thread of this process during the run. */
   cpuSeconds: number;
@@ -85,7 +85,7 @@ export interface SpeedBenchOptions {
   comparisonDays?: number;
   /** How many times each engine runs the comparison. */
   rounds?: number;
-  workers?: number;
+  threads?: number;
   onProgress?: (line: string) => void;
 }
 
@@ -96,7 +96,7 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
   const progress = options.onProgress ?? (() => {});
   const partitions = options.partitions ?? 1000;
   const days = options.comparisonDays ?? 1;
-  const workers = options.workers ?? Math.min(POLICIES.length, availableParallelism());
+  const threads = options.threads ?? Math.min(POLICIES.length, availableParallelism());
   const params = defaultParams({ seed: 1 });
   const spec = benchmarkConsumer(partitions, params.ratePerCore);
   const week = weekTrace({ ...DEFAULT_TRACE_OPTIONS, partitions });
@@ -120,7 +120,7 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     const what = `${partitions} partitions × ${days} day, round ${round} of ${rounds}`;
     if (engine && Array.isArray(baseline)) {
       progress(`previous engine (${BASELINE_COMMIT.slice(0, 7)}), 1 thread: ${what}…`);
-      const run = await measure(0, partitionDays, () =>
+      const run = await measure(1, partitionDays, () =>
         POLICIES.map((policy) =>
           engine.simulate(trace, engine.policies[policy.id], engine.simSetup(spec), params),
         ),
@@ -129,10 +129,10 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       results.push(run.value);
     }
     progress(`this engine, 1 thread: ${what}…`);
-    const one = await measure(0, partitionDays, () => simulateAll(jobs, { workers: 0 }));
+    const one = await measure(1, partitionDays, () => simulateAll(jobs, { threads: 1 }));
     single.push(one.speed);
-    progress(`this engine, ${workers} worker threads: ${what}…`);
-    const many = await measure(workers, partitionDays, () => simulateAll(jobs, { workers }));
+    progress(`this engine, ${threads} threads: ${what}…`);
+    const many = await measure(threads, partitionDays, () => simulateAll(jobs, { threads }));
     parallel.push(many.speed);
     results.push(one.value, many.value);
   }
@@ -157,8 +157,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     const parsed = parseTraceCsv(csv, 'week.csv');
     weekParse.push((performance.now() - parseStarted) / 1000);
     const weekJobs = POLICIES.map((policy) => ({ trace: parsed, spec, params, policy }));
-    const run = await measure(workers, partitions * 7 * POLICIES.length, () =>
-      simulateAll(weekJobs, { workers }),
+    const run = await measure(threads, partitions * 7 * POLICIES.length, () =>
+      simulateAll(weekJobs, { threads }),
     );
     weekRuns.push(run.speed);
   }
@@ -207,7 +207,7 @@ function firstDays(trace: Trace, days: number): Trace {
 }
 
 async function measure<T>(
-  workers: number,
+  threads: number,
   partitionDays: number,
   run: () => T | Promise<T>,
 ): Promise<{ value: T; speed: SpeedRun }> {
@@ -220,7 +220,7 @@ async function measure<T>(
   return {
     value,
     speed: {
-      workers,
+      threads,
       wallSeconds,
       cpuSeconds: (used.user + used.system) / 1e6,
       msPerPartitionDay: (wallSeconds * 1000) / partitionDays,

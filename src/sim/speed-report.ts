@@ -3,7 +3,10 @@ import type { SimSpeedResults, SpeedRun } from './speed-bench.js';
 
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
-const threads = (r: SpeedRun) => (r.workers === 0 ? '1 thread' : `${r.workers} worker threads`);
+const threads = (r: SpeedRun) =>
+  r.threads <= 1
+    ? '1 thread'
+    : `${r.threads} threads (this one and ${r.threads - 1} worker${r.threads > 2 ? 's' : ''})`;
 const load = (r: SpeedRun) => `${f1(r.load.before)} → ${f1(r.load.after)}`;
 const row = (what: string, r: SpeedRun) =>
   `| ${what} | ${f1(r.wallSeconds)} s | ${f2(r.msPerPartitionDay)} ms | ${f1(r.cpuSeconds)} s | ${load(r)} |`;
@@ -43,7 +46,7 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
     Array.isArray(c.baseline) ? '' : `The previous engine could not be run: ${c.baseline.unavailable}.\n`,
     s
       ? `Speed-up, fastest against fastest: **${f1(s.singleThread)}× in one thread** (${f1(s.singleThreadCpu)}× in CPU time), ` +
-        `**${f1(s.parallel)}× on ${c.parallel[0]?.workers ?? 0} worker threads**.`
+        `**${f1(s.parallel)}× on ${c.parallel[0]?.threads ?? 1} threads**.`
       : '',
     '',
     c.identical === undefined

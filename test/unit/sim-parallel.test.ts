@@ -1,5 +1,5 @@
-// Simulations on worker threads: the results are those of this thread, in the order of the jobs,
-// whatever the number of workers; a failure names its job.
+// Simulations on several threads: the results are those of one thread, in the order of the jobs,
+// whatever the number of threads; a failure names its job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
@@ -51,20 +51,20 @@ function jobs(): SimJob[] {
   );
 }
 
-test('the results do not depend on the number of worker threads', async () => {
+test('the results do not depend on the number of threads', async () => {
   const all = jobs();
   const inThisThread = all.map((job) => simulate(job.trace, job.policy, simSetup(job.spec), job.params));
-  for (const workers of [0, 1, 3]) {
+  for (const threads of [1, 2, 4]) {
     const finished: number[] = [];
-    const results = await simulateAll(all, { workers, onResult: (index) => finished.push(index) });
+    const results = await simulateAll(all, { threads, onResult: (index) => finished.push(index) });
     assert.equal(results.length, all.length);
     results.forEach((result, i) => {
       const expected = inThisThread[i]!;
-      assert.equal(result.policy, all[i]!.policy.id, `${workers} workers: job ${i} in its place`);
+      assert.equal(result.policy, all[i]!.policy.id, `${threads} threads: job ${i} in its place`);
       assert.deepEqual(
         result.figures,
         expected.figures,
-        `${workers} workers: ${result.trace} / ${result.policy}`,
+        `${threads} threads: ${result.trace} / ${result.policy}`,
       );
       assert.deepEqual(result.series, expected.series);
       assert.deepEqual(result.totals, expected.totals);
@@ -88,7 +88,7 @@ test('a job that fails names itself', async () => {
     spec: { ...good!.spec, autoscaler: { mode: 'none' } } as SimJob['spec'],
   };
   await assert.rejects(
-    simulateAll([good!, broken, good!], { workers: 2 }),
+    simulateAll([good!, broken, good!], { threads: 2 }),
     /simulation of bursts \/ oracle: spec\.autoscaler\.mode must be prometheus, kafka or static/,
   );
 });
@@ -104,7 +104,7 @@ test('a policy reaches a worker by id, or by the options it was made from', () =
   assert.throws(() => policyRef(unknown), /policy "elsewhere" cannot be rebuilt in a worker thread/);
 });
 
-test('jobs on the same trace run together; split across workers by cost when there are few traces', () => {
+test('jobs on the same trace run together; split across threads by cost when there are few traces', () => {
   const [a, b] = [jobs()[0]!.trace, jobs()[10]!.trace];
   const params = defaultParams({ seed: 11 });
   const job = (trace: Trace, policy: PolicySpec, p = params): SimJob => ({
@@ -115,7 +115,7 @@ test('jobs on the same trace run together; split across workers by cost when the
   });
   const three = [job(a, oursDefault), job(a, oraclePolicy), job(a, originalPolicy)];
   assert.deepEqual(groupJobs(three, 0), [[0, 1, 2]], 'one thread: all together');
-  assert.deepEqual(groupJobs(three, 2), [[0], [1, 2]], 'two workers: ours (the costliest) alone');
+  assert.deepEqual(groupJobs(three, 2), [[0], [1, 2]], 'two threads: ours (the costliest) alone');
   const mixed = [
     job(a, oraclePolicy),
     job(b, oraclePolicy),
