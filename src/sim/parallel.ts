@@ -98,11 +98,15 @@ export async function simulateAll(
   // Workers get all their groups at once and start at once; this thread runs its own meanwhile.
   const pool = elsewhere.filter((own) => own.length > 0).map((own) => ({ worker: startWorker(), own }));
   try {
-    const answers = pool.flatMap(({ worker, own }) =>
-      own.map((group) => worker.run({ ...message(jobs, group), trace: trace(group) }).then(done)),
+    const answers = Promise.all(
+      pool.flatMap(({ worker, own }) =>
+        own.map((group) => worker.run({ ...message(jobs, group), trace: trace(group) }).then(done)),
+      ),
     );
+    // Handled here if this thread's groups fail first (the error is theirs, not a worker's).
+    answers.catch(() => {});
     for (const group of here) done(runGroupMessage(message(jobs, group)));
-    await Promise.all(answers);
+    await answers;
   } finally {
     await Promise.all(pool.map(({ worker }) => worker.stop()));
   }
