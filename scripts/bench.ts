@@ -5,6 +5,7 @@
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
 //   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
 //   npm run bench -- --only inplace     only decision → resources in the pods' status (a test plane, ~3 min)
+//   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
 //
@@ -24,7 +25,9 @@ import { renderKafkaClientSection } from '../src/bench/kafka-client-report.js';
 import { runInPlaceBench, type InPlaceBenchResults } from '../src/bench/inplace.js';
 import { renderInPlaceSection } from '../src/bench/inplace-report.js';
 
-const PARTS = ['sim', 'control-plane', 'kafka-client', 'inplace'] as const;
+const PARTS = ['sim', 'control-plane', 'kafka-client', 'inplace', 'sim-speed'] as const;
+import { runSimSpeedBench, type SimSpeedResults } from '../src/sim/speed-bench.js';
+import { renderSimSpeedSection } from '../src/sim/speed-report.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +51,7 @@ let run: SimBenchmarkRun | undefined;
 let sim: SimBenchmark;
 if (wants('sim')) {
   console.log('bench: autoscaling simulation…');
-  run = runSimBenchmark({
+  run = await runSimBenchmark({
     ...(values.traces ? { traces: values.traces.split(',') } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
     onProgress: (m) => console.log(`  ${m}`),
@@ -109,6 +112,21 @@ if (wants('inplace')) {
   inPlace = JSON.parse(readFileSync(inPlaceFile, 'utf8')) as InPlaceBenchResults;
 }
 if (inPlace) sections.push({ title: 'In-place resize', markdown: renderInPlaceSection(inPlace) });
+const simSpeedFile = join(outDir, 'sim-speed.json');
+let simSpeed: SimSpeedResults | undefined;
+if (wants('sim-speed')) {
+  console.log("bench: the simulator's speed…");
+  const t0 = performance.now();
+  simSpeed = await runSimSpeedBench({
+    repoRoot: REPO_ROOT,
+    onProgress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
+  });
+  writeFileSync(simSpeedFile, `${JSON.stringify(simSpeed, null, 2)}\n`);
+  console.log(`bench: simulator speed done in ${simSpeed.elapsedSeconds.toFixed(1)} s`);
+} else if (existsSync(simSpeedFile)) {
+  simSpeed = JSON.parse(readFileSync(simSpeedFile, 'utf8')) as SimSpeedResults;
+}
+if (simSpeed) sections.push({ title: 'Simulator speed', markdown: renderSimSpeedSection(simSpeed) });
 
 await writeReport(outDir, run, sim, sections);
 console.log(`bench: report written to ${join(outDir, 'README.md')}`);

@@ -72,37 +72,53 @@ export function compareRequests(target: Sizing, current: Sizing): number {
 
 const elapsed = (since: Date | undefined, now: Date) => (since ? now.getTime() - since.getTime() : Infinity);
 
-function outcomes(input: PolicyInput, lagFreeSyncs: number) {
-  const { now, state, cpuShortage } = input;
-  const to = (
+/** What one read can decide for one instance (methods, not closures: one object per decision). */
+class Outcomes {
+  constructor(
+    private readonly input: PolicyInput,
+    private readonly lagFreeSyncs: number,
+  ) {}
+
+  to(
     status: ScalingStatus,
     reason: string,
     apply = false,
     direction: Direction = 'none',
     waiting?: Waiting,
-  ): PolicyDecision => ({
-    apply,
-    direction: apply ? direction : 'none',
-    state: { status, changedAt: status === state.status ? state.changedAt : now, lagFreeSyncs },
-    saturationMillis: status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
-    reason,
-    held: false,
-    waiting,
-  });
-  return {
-    to,
-    settled: (reason: string, apply = false, direction: Direction = 'none') =>
-      to(cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, reason, apply, direction),
-    keep: (reason: string, waiting?: Waiting, held = false): PolicyDecision => ({
+  ): PolicyDecision {
+    const { now, state, cpuShortage } = this.input;
+    return {
+      apply,
+      direction: apply ? direction : 'none',
+      state: {
+        status,
+        changedAt: status === state.status ? state.changedAt : now,
+        lagFreeSyncs: this.lagFreeSyncs,
+      },
+      saturationMillis: status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
+      reason,
+      held: false,
+      waiting,
+    };
+  }
+
+  settled(reason: string, apply = false, direction: Direction = 'none'): PolicyDecision {
+    const status = this.input.cpuShortage > 0 ? ScalingStatus.saturated : ScalingStatus.running;
+    return this.to(status, reason, apply, direction);
+  }
+
+  keep(reason: string, waiting?: Waiting, held = false): PolicyDecision {
+    const { state, cpuShortage } = this.input;
+    return {
       apply: false,
       direction: 'none',
-      state: { ...state, lagFreeSyncs },
+      state: { ...state, lagFreeSyncs: this.lagFreeSyncs },
       saturationMillis: state.status === ScalingStatus.saturated && cpuShortage > 0 ? cpuShortage : undefined,
       reason,
       held,
       waiting,
-    }),
-  };
+    };
+  }
 }
 
 /**
@@ -115,16 +131,20 @@ function countLagFree(state: ScalingState, signal: InstanceSignal): number {
 
 /** Decisions that come before any rule: a paused instance, an instance without metrics. */
 function held(input: PolicyInput, lagFreeSyncs: number): PolicyDecision | undefined {
-  const { keep } = outcomes(input, lagFreeSyncs);
+  const decision = new Outcomes(input, lagFreeSyncs);
   // Paused: not even the lag-free count moves, and no saturation is reported.
   if (input.paused)
     return {
-      ...keep('paused by annotation', { for: 'unpause' }, true),
+      ...decision.keep('paused by annotation', { for: 'unpause' }, true),
       state: input.state,
       saturationMillis: undefined,
     };
   if (input.signal.unknown)
-    return keep('no metrics for its partitions: resources stay as they are', { for: 'metrics' }, true);
+    return decision.keep(
+      'no metrics for its partitions: resources stay as they are',
+      { for: 'metrics' },
+      true,
+    );
   return undefined;
 }
 
@@ -144,28 +164,28 @@ const remaining = (since: Date | undefined, now: Date, periodMs: number) =>
  */
 function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
   const { settings, now, state, signal } = input;
-  const { to, settled, keep } = outcomes(input, lagFreeSyncs);
+  const decision = new Outcomes(input, lagFreeSyncs);
   const cmp = compareRequests(input.target, input.current);
   const lagMs = signal.maxLagMs ?? 0;
   const half = settings.tolerableLagMs / 2;
   const { growth } = throughput(input);
 
-  if (cmp === 0) return settled('resources match the target');
+  if (cmp === 0) return decision.settled('resources match the target');
 
   if (cmp > 0) {
     const short = growth > 0 || lagMs >= half;
     if (!short) {
       return state.status === ScalingStatus.saturated
-        ? settled('more is estimated, but the instance keeps up')
-        : to(ScalingStatus.running, 'more is estimated, but the instance keeps up');
+        ? decision.settled('more is estimated, but the instance keeps up')
+        : decision.to(ScalingStatus.running, 'more is estimated, but the instance keeps up');
     }
     if (signal.stalled)
-      return keep('behind, but a partition consumes nothing: more CPU would not help', {
+      return decision.keep('behind, but a partition consumes nothing: more CPU would not help', {
         for: 'consumption',
       });
     const breachMs = signal.lagging ? 0 : growth > 0 ? (settings.tolerableLagMs - lagMs) / growth : Infinity;
     if (breachMs <= settings.pendingScaleUpMs)
-      return settled(
+      return decision.settled(
         signal.lagging
           ? 'lagging: scaling up at once'
           : `the lag would reach tolerableLag in ${Math.round(breachMs / 1000)} s: scaling up at once`,
@@ -174,14 +194,14 @@ function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDeci
       );
     if (state.status === ScalingStatus.pendingScaleUp) {
       return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
-        ? settled('short of capacity for the whole pending period: scaling up', true, 'up')
-        : keep('short of capacity: waiting for the pending period before scaling up', {
+        ? decision.settled('short of capacity for the whole pending period: scaling up', true, 'up')
+        : decision.keep('short of capacity: waiting for the pending period before scaling up', {
             for: 'pending-period',
             direction: 'up',
             remainingMs: remaining(state.changedAt, now, settings.pendingScaleUpMs),
           });
     }
-    return to(ScalingStatus.pendingScaleUp, 'short of capacity: more is needed', false, 'none', {
+    return decision.to(ScalingStatus.pendingScaleUp, 'short of capacity: more is needed', false, 'none', {
       for: 'pending-period',
       direction: 'up',
       remainingMs: settings.pendingScaleUpMs,
@@ -190,15 +210,15 @@ function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDeci
 
   // cmp < 0: less is needed.
   if (signal.lagging || lagMs >= half)
-    return settled('less is estimated, but a backlog is still being drained: no scale-down');
+    return decision.settled('less is estimated, but a backlog is still being drained: no scale-down');
   if (!signal.lagKnown)
-    return keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
+    return decision.keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
       for: 'metrics',
     });
   const cpuTarget = input.target.cpuRequest ?? 0;
   const cpuNow = input.current.cpuRequest ?? 0;
   if (cpuTarget > cpuNow * (1 - SCALE_DOWN_MARGIN))
-    return to(ScalingStatus.running, 'less is estimated, within the scale-down margin');
+    return decision.to(ScalingStatus.running, 'less is estimated, within the scale-down margin');
   return scaleDownWhenDue(input, lagFreeSyncs);
 }
 
@@ -227,9 +247,9 @@ function throughput(input: PolicyInput): { production: number; capacity: number;
  */
 function scaleDownWhenDue(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
   const { settings, now, state } = input;
-  const { to, settled, keep } = outcomes(input, lagFreeSyncs);
+  const decision = new Outcomes(input, lagFreeSyncs);
   if (lagFreeSyncs < settings.scaleDownAfterLagFreeSyncs)
-    return to(
+    return decision.to(
       ScalingStatus.running,
       `less is needed: waiting for ${settings.scaleDownAfterLagFreeSyncs} syncs without lag`,
       false,
@@ -238,16 +258,16 @@ function scaleDownWhenDue(input: PolicyInput, lagFreeSyncs: number): PolicyDecis
     );
   if (state.status === ScalingStatus.pendingScaleDown) {
     return elapsed(state.changedAt, now) >= settings.pendingScaleDownMs
-      ? settled('no lag for the whole pending period: scaling down', true, 'down')
-      : keep('no lag: waiting for the pending period before scaling down', {
+      ? decision.settled('no lag for the whole pending period: scaling down', true, 'down')
+      : decision.keep('no lag: waiting for the pending period before scaling down', {
           for: 'pending-period',
           direction: 'down',
           remainingMs: remaining(state.changedAt, now, settings.pendingScaleDownMs),
         });
   }
   if (settings.pendingScaleDownMs === 0)
-    return settled('no lag: scaling down at once (no pending period)', true, 'down');
-  return to(ScalingStatus.pendingScaleDown, 'less is needed', false, 'none', {
+    return decision.settled('no lag: scaling down at once (no pending period)', true, 'down');
+  return decision.to(ScalingStatus.pendingScaleDown, 'less is needed', false, 'none', {
     for: 'pending-period',
     direction: 'down',
     remainingMs: settings.pendingScaleDownMs,
@@ -267,36 +287,36 @@ export function decide(input: PolicyInput): PolicyDecision {
 
 function decideAsTheOriginal(input: PolicyInput, lagFreeSyncs: number): PolicyDecision {
   const { settings, now, state, signal } = input;
-  const { to, settled, keep } = outcomes(input, lagFreeSyncs);
+  const decision = new Outcomes(input, lagFreeSyncs);
   const cmp = compareRequests(input.target, input.current);
 
   if (cmp === 0)
     return signal.lagging
-      ? settled('resources match the target')
-      : to(ScalingStatus.running, 'resources match the target');
+      ? decision.settled('resources match the target')
+      : decision.to(ScalingStatus.running, 'resources match the target');
 
   if (cmp > 0) {
     if (!signal.lagging) {
       return state.status === ScalingStatus.saturated
-        ? settled('more is estimated, but there is no lag')
-        : to(ScalingStatus.running, 'more is estimated, but there is no lag');
+        ? decision.settled('more is estimated, but there is no lag')
+        : decision.to(ScalingStatus.running, 'more is estimated, but there is no lag');
     }
     if (signal.stalled)
-      return keep('lagging, but a partition consumes nothing: more CPU would not help', {
+      return decision.keep('lagging, but a partition consumes nothing: more CPU would not help', {
         for: 'consumption',
       });
     if (state.status === ScalingStatus.pendingScaleUp) {
       return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
-        ? settled('lagging for the whole pending period: scaling up', true, 'up')
-        : keep('lagging: waiting for the pending period before scaling up', {
+        ? decision.settled('lagging for the whole pending period: scaling up', true, 'up')
+        : decision.keep('lagging: waiting for the pending period before scaling up', {
             for: 'pending-period',
             direction: 'up',
             remainingMs: remaining(state.changedAt, now, settings.pendingScaleUpMs),
           });
     }
     if (settings.pendingScaleUpMs === 0)
-      return settled('lagging: scaling up at once (no pending period)', true, 'up');
-    return to(ScalingStatus.pendingScaleUp, 'lagging: more is needed', false, 'none', {
+      return decision.settled('lagging: scaling up at once (no pending period)', true, 'up');
+    return decision.to(ScalingStatus.pendingScaleUp, 'lagging: more is needed', false, 'none', {
       for: 'pending-period',
       direction: 'up',
       remainingMs: settings.pendingScaleUpMs,
@@ -304,9 +324,10 @@ function decideAsTheOriginal(input: PolicyInput, lagFreeSyncs: number): PolicyDe
   }
 
   // cmp < 0: less is needed.
-  if (signal.lagging) return settled('less is estimated, but the instance is lagging: no scale-down');
+  if (signal.lagging)
+    return decision.settled('less is estimated, but the instance is lagging: no scale-down');
   if (!signal.lagKnown)
-    return keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
+    return decision.keep('less is estimated, but the lag of a partition is unknown: no scale-down', {
       for: 'metrics',
     });
   return scaleDownWhenDue(input, lagFreeSyncs);

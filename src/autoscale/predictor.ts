@@ -70,13 +70,30 @@ export function sizeForRate(
  * production rate at all there is no prediction, and the caller keeps what the instance has.
  */
 export const naivePredictor: Predictor = (partitions, settings) => {
-  const known = partitions.filter((p) => p.sample.production !== undefined);
-  if (known.length === 0) return undefined;
-  const expected = known.map((p) => expectedConsumption(p, settings.recoveryTimeMs));
-  const busiest = Math.max(0, ...expected);
-  const total = expected.reduce((sum, e) => sum + e, 0) + busiest * (partitions.length - known.length);
-  return sizeForRate(total, settings);
+  const total = instanceNeed(partitions, (p) => expectedConsumption(p, settings.recoveryTimeMs));
+  return total === undefined ? undefined : sizeForRate(total, settings);
 };
+
+/**
+ * What an instance needs: the sum of what its partitions need, a partition whose production rate
+ * is unknown counted as the busiest known one; undefined when no production rate is known.
+ */
+function instanceNeed(
+  partitions: readonly PartitionSignal[],
+  need: (partition: PartitionSignal) => number,
+): number | undefined {
+  let known = 0;
+  let busiest = 0;
+  let total = 0;
+  for (const p of partitions) {
+    if (p.sample.production === undefined) continue;
+    const expected = need(p);
+    known++;
+    busiest = Math.max(busiest, expected);
+    total += expected;
+  }
+  return known === 0 ? undefined : total + busiest * (partitions.length - known);
+}
 
 /**
  * Share of production added on top, for throughput noise and growth between two syncs. None: the
@@ -109,12 +126,8 @@ export function proactiveConsumption(signal: PartitionSignal, settings: Autoscal
  * With it, the policy also scales up before the lag reaches tolerableLag (see policy.ts).
  */
 export const proactivePredictor: Predictor = (partitions, settings) => {
-  const known = partitions.filter((p) => p.sample.production !== undefined);
-  if (known.length === 0) return undefined;
-  const expected = known.map((p) => proactiveConsumption(p, settings));
-  const busiest = Math.max(0, ...expected);
-  const total = expected.reduce((sum, e) => sum + e, 0) + busiest * (partitions.length - known.length);
-  return sizeForRate(Math.ceil(total), settings, 'per-request-core');
+  const total = instanceNeed(partitions, (p) => proactiveConsumption(p, settings));
+  return total === undefined ? undefined : sizeForRate(Math.ceil(total), settings, 'per-request-core');
 };
 
 export const DEFAULT_PREDICTOR = 'proactive';

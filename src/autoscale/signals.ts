@@ -57,17 +57,26 @@ export function instanceSignal(
   tolerableLagMs: number,
   criticalLagMs: number | undefined,
 ): InstanceSignal {
-  const signals = partitions.map((p) => partitionSignal(p, samples.get(p)));
-  const lags = signals.map((s) => s.lagMs).filter((l): l is number => l !== undefined);
-  const maxLagMs = lags.length > 0 ? Math.max(...lags) : undefined;
-  const unknown = signals.every((s) => !hasAnyMetric(s.sample));
+  const signals: PartitionSignal[] = [];
+  let maxLagMs: number | undefined;
+  let stalled = false;
+  let unknown = true;
+  let lagKnown = true;
+  for (const p of partitions) {
+    const signal = partitionSignal(p, samples.get(p));
+    signals.push(signal);
+    if (signal.lagMs === undefined) lagKnown = false;
+    else maxLagMs = maxLagMs === undefined ? signal.lagMs : Math.max(maxLagMs, signal.lagMs);
+    if (signal.stalled) stalled = true;
+    if (hasAnyMetric(signal.sample)) unknown = false;
+  }
   return {
     partitions: signals,
     maxLagMs,
     lagging: maxLagMs !== undefined && maxLagMs >= tolerableLagMs,
     critical: maxLagMs !== undefined && criticalLagMs !== undefined && maxLagMs >= criticalLagMs,
-    stalled: signals.some((s) => s.stalled),
+    stalled,
     unknown,
-    lagKnown: signals.every((s) => s.lagMs !== undefined),
+    lagKnown,
   };
 }

@@ -23,7 +23,12 @@ const read = (
 
 /** The sizing without its undefined fields (so that equal sizings compare equal). */
 export function compactSizing(s: Sizing): Sizing {
-  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Sizing;
+  const compact: Sizing = {};
+  for (const key in s) {
+    const value = s[key as keyof Sizing];
+    if (value !== undefined) compact[key as keyof Sizing] = value;
+  }
+  return compact;
 }
 
 const clamp = (value: number | undefined, { min, max }: Bounds) =>

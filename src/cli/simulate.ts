@@ -17,8 +17,9 @@ import {
   vpaPolicy,
 } from '../sim/policies/index.js';
 import { oursPolicy } from '../sim/policies/ours.js';
+import { simulateAll } from '../sim/parallel.js';
 import type { PolicySpec } from '../sim/policy.js';
-import { simulate, type SimResult } from '../sim/run.js';
+import type { SimResult } from '../sim/run.js';
 import { simSetup } from '../sim/setup.js';
 import { DEFAULT_PREDICTOR } from '../autoscale/predictor.js';
 import { table } from './table.js';
@@ -62,7 +63,7 @@ function positiveNumber(text: string, option: string): number {
   return n;
 }
 
-export function runSimulate(options: SimulateOptions): void {
+export async function runSimulate(options: SimulateOptions): Promise<void> {
   const spec = parseConsumerYaml(read(options.consumer, 'Consumer file'), basename(options.consumer));
   const trace = parseTraceCsv(read(options.traffic, 'traffic file'), basename(options.traffic));
   if (trace.rates.length !== spec.numPartitions)
@@ -100,7 +101,9 @@ export function runSimulate(options: SimulateOptions): void {
     mode: 'restart',
   });
   const policies = [ours, ...compare.filter((p) => p !== ours)];
-  const results = policies.map((policy) => ({ policy, result: simulate(trace, policy, setup, params) }));
+  // On every core when the run is large enough (parallel.ts); the results are the same.
+  const simulated = await simulateAll(policies.map((policy) => ({ trace, spec, params, policy })));
+  const results = policies.map((policy, i) => ({ policy, result: simulated[i]! }));
   const oracle = results.find((r) => r.policy.id === 'oracle')?.result;
   const hours = trace.durationMs / 3_600_000;
   process.stdout.write(

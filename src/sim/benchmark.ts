@@ -4,8 +4,8 @@ import { benchmarkConsumer } from './bench-consumer.js';
 import { defaultParams, type SimParams } from './params.js';
 import { benchmarkPolicies } from './policies/index.js';
 import type { PolicySpec } from './policy.js';
-import { simulate, type SimFigures } from './run.js';
-import { simSetup } from './setup.js';
+import { simulateAll, type SimJob } from './parallel.js';
+import type { SimFigures } from './run.js';
 import type { Trace } from './trace.js';
 import { DEFAULT_TRACE_OPTIONS, traceGenerators } from './traces.js';
 import type { SeriesPoint } from './world.js';
@@ -59,29 +59,39 @@ export interface BenchmarkOptions {
   seed?: number;
   traces?: string[];
   policies?: PolicySpec[];
+  /** Threads to compute on (parallel.ts); the figures do not depend on it. */
+  threads?: number;
   onProgress?: (message: string) => void;
 }
 
-export function runSimBenchmark(options: BenchmarkOptions = {}): SimBenchmarkRun {
+export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<SimBenchmarkRun> {
   const started = Date.now();
   const seed = options.seed ?? DEFAULT_TRACE_OPTIONS.seed;
   const params = defaultParams({ seed });
   const policies = options.policies ?? benchmarkPolicies;
   const names = options.traces ?? Object.keys(traceGenerators);
-  const series = new Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>();
-  const traces: TraceResults[] = [];
-  for (const name of names) {
+  const traces: Trace[] = names.map((name) => {
     const generate = traceGenerators[name];
     if (!generate)
       throw new Error(`unknown trace "${name}" (known: ${Object.keys(traceGenerators).join(', ')})`);
-    const trace: Trace = generate({ ...DEFAULT_TRACE_OPTIONS, seed });
-    const setup = simSetup(benchmarkConsumer(trace.rates.length, params.ratePerCore));
-    const runs = policies.map((policy) => {
-      const t0 = Date.now();
-      const result = simulate(trace, policy, setup, params);
-      options.onProgress?.(`${name} / ${policy.id}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return { policy, result };
-    });
+    return generate({ ...DEFAULT_TRACE_OPTIONS, seed });
+  });
+  const jobs: SimJob[] = traces.flatMap((trace) =>
+    policies.map((policy) => ({
+      trace,
+      spec: benchmarkConsumer(trace.rates.length, params.ratePerCore),
+      params,
+      policy,
+    })),
+  );
+  const all = await simulateAll(jobs, {
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    onResult: (index, _result, seconds) =>
+      options.onProgress?.(`${jobs[index]!.trace.name} / ${jobs[index]!.policy.id}: ${seconds.toFixed(1)} s`),
+  });
+  const series = new Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>();
+  const results: TraceResults[] = traces.map((trace, t) => {
+    const runs = policies.map((policy, i) => ({ policy, result: all[t * policies.length + i]! }));
     const oracle = runs.find((r) => r.policy.id === 'oracle')?.result.figures;
     const figures: Record<string, PolicyFigures> = {};
     for (const { policy, result } of runs) {
@@ -94,24 +104,24 @@ export function runSimBenchmark(options: BenchmarkOptions = {}): SimBenchmarkRun
       };
     }
     series.set(
-      name,
+      trace.name,
       runs.map(({ policy, result }) => ({ policy, points: result.series })),
     );
-    traces.push({
-      name,
+    return {
+      name: trace.name,
       title: trace.title,
       description: trace.description,
       partitions: trace.rates.length,
       hours: trace.durationMs / 3_600_000,
       figures,
-    });
-  }
+    };
+  });
   return {
     results: {
       seed,
       params,
       policies: policies.map((p) => ({ id: p.id, label: p.label, description: p.description })),
-      traces,
+      traces: results,
       elapsedSeconds: (Date.now() - started) / 1000,
     },
     series,

@@ -58,29 +58,31 @@ export function parseTraceCsv(text: string, name = 'csv'): Trace {
   if (rows.length < 2) throw new TraceCsvError('there are no data rows after the header', header.number);
 
   const times: number[] = [];
-  const values: number[][] = [];
+  const values: Float64Array[] = [];
   for (const row of rows.slice(1)) {
-    const cells = row.text.split(',').map((c) => c.trim());
+    const cells = row.text.split(',');
     if (cells.length !== columns.length)
       throw new TraceCsvError(
         `expected ${columns.length} values (as the header), got ${cells.length}`,
         row.number,
       );
-    const time = parseTime(cells[0]!, row.number);
+    const time = parseTime(cells[0]!.trim(), row.number);
     if (times.length > 0 && time <= times[times.length - 1]!)
       throw new TraceCsvError('times must increase from row to row', row.number);
     times.push(time);
-    values.push(
-      cells.slice(1).map((cell, i) => {
-        const v = Number(cell);
-        if (cell === '' || !Number.isFinite(v) || v < 0)
-          throw new TraceCsvError(
-            `the rate of partition ${partitions[i]} must be a number ≥ 0 (msg/s), got "${cell}"`,
-            row.number,
-          );
-        return v;
-      }),
-    );
+    const rates = new Float64Array(partitions.length);
+    for (let i = 1; i < cells.length; i++) {
+      // Number() ignores the same surrounding blanks as trim(); only a blank cell reads as 0.
+      const cell = cells[i]!;
+      const v = Number(cell);
+      if (!Number.isFinite(v) || v < 0 || (v === 0 && cell.trim() === ''))
+        throw new TraceCsvError(
+          `the rate of partition ${partitions[i - 1]} must be a number ≥ 0 (msg/s), got "${cell.trim()}"`,
+          row.number,
+        );
+      rates[i - 1] = v;
+    }
+    values.push(rates);
   }
   const start = times[0]!;
   const offsets = times.map((t) => t - start);
@@ -99,7 +101,9 @@ export function parseTraceCsv(text: string, name = 'csv'): Trace {
   for (let i = 0; i < steps; i++) {
     const t = i * stepMs;
     while (row + 1 < offsets.length && offsets[row + 1]! <= t) row++;
-    partitions.forEach((p, column) => (rates[p]![i] = values[row]![column]!));
+    const rowRates = values[row]!;
+    for (let column = 0; column < partitions.length; column++)
+      rates[partitions[column]!]![i] = rowRates[column]!;
   }
   return {
     name,

@@ -20,6 +20,8 @@ export class MetricsPipeline {
   private readonly produced: Float64Array[];
   private readonly consumed: Float64Array[];
   private count = 0;
+  /** Scratch: the slots inside the rate window, newest first. */
+  private readonly slots: number[] = [];
 
   constructor(
     private readonly partitions: number,
@@ -40,7 +42,7 @@ export class MetricsPipeline {
   scrape(timeMs: number, produced: Float64Array, consumed: Float64Array): void {
     const slot = this.count % this.capacity;
     this.times[slot] = timeMs;
-    const absent = this.gaps.some((g) => g.kind === 'absent' && inWindow(g, timeMs));
+    const absent = this.inGap('absent', timeMs);
     for (let p = 0; p < this.partitions; p++) {
       this.produced[slot]![p] = absent ? NaN : produced[p]!;
       this.consumed[slot]![p] = absent ? NaN : consumed[p]!;
@@ -48,15 +50,20 @@ export class MetricsPipeline {
     this.count++;
   }
 
+  private inGap(kind: MetricGap['kind'], timeMs: number): boolean {
+    for (const gap of this.gaps) if (gap.kind === kind && inWindow(gap, timeMs)) return true;
+    return false;
+  }
+
   /** What the three queries return at `timeMs` (the latest scrape at or before it). */
   read(timeMs: number): Reading {
     const samples = new Map<number, PartitionSample>();
-    if (this.gaps.some((g) => g.kind === 'error' && inWindow(g, timeMs)))
-      return { error: 'metrics source unreachable', samples };
+    if (this.inGap('error', timeMs)) return { error: 'metrics source unreachable', samples };
     if (this.count === 0) return { samples };
     const lastSlot = (this.count - 1) % this.capacity;
     const lastTime = this.times[lastSlot]!;
-    const slots: number[] = [];
+    const slots = this.slots;
+    slots.length = 0;
     for (let i = 0; i < Math.min(this.count, this.capacity); i++) {
       const slot = (this.count - 1 - i + this.capacity) % this.capacity;
       if (this.times[slot]! < lastTime - this.rateWindowMs) break;
@@ -66,10 +73,15 @@ export class MetricsPipeline {
       const sample: PartitionSample = {};
       const lastProduced = this.produced[lastSlot]![p]!;
       if (!Number.isNaN(lastProduced)) sample.behind = lastProduced - this.consumed[lastSlot]![p]!;
-      const present = slots.filter((s) => !Number.isNaN(this.produced[s]![p]!));
-      if (present.length >= 2) {
-        const newest = present[0]!;
-        const oldest = present[present.length - 1]!;
+      // The newest and the oldest scrape in the window that found the partition.
+      let newest = -1;
+      let oldest = -1;
+      for (const s of slots) {
+        if (Number.isNaN(this.produced[s]![p]!)) continue;
+        if (newest < 0) newest = s;
+        else oldest = s;
+      }
+      if (oldest >= 0) {
         const seconds = (this.times[newest]! - this.times[oldest]!) / 1000;
         sample.production = (this.produced[newest]![p]! - this.produced[oldest]![p]!) / seconds;
         sample.consumption = (this.consumed[newest]![p]! - this.consumed[oldest]![p]!) / seconds;

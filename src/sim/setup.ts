@@ -5,12 +5,12 @@ import { policyFor } from '../api/resolve.js';
 import { resolveSpec } from '../api/resolve.js';
 import { autoscaleConfig, type AutoscaleConfig } from '../autoscale/config.js';
 import { splitIntoBuckets } from '../plan/partitions.js';
-import { cpuMillis } from '../util/units.js';
+import { cpuMillis, parseQuantity } from '../util/units.js';
 
 export interface SimSetup {
   spec: ConsumerSpec;
   config: AutoscaleConfig;
-  /** The scaled container's policy. */
+  /** The scaled container's policy, its CPU and memory bounds as numbers (`numericBounds`). */
   policy: ContainerPolicy | undefined;
   /** Partitions of each instance. */
   buckets: number[][];
@@ -32,7 +32,7 @@ export function simSetup(spec: ConsumerSpec): SimSetup {
       'no container has an Auto resource policy (spec.resourcePolicy.containerPolicies): nothing would be scaled',
     );
   const resolved = resolveSpec(spec);
-  const policy = policyFor(resolved.containerPolicies, config.container);
+  const policy = numericBounds(policyFor(resolved.containerPolicies, config.container));
   const min = policy?.minAllowed?.cpu;
   const max = policy?.maxAllowed?.cpu;
   return {
@@ -43,4 +43,24 @@ export function simSetup(spec: ConsumerSpec): SimSetup {
     minCpuMillis: min === undefined ? 0 : cpuMillis(min),
     maxCpuMillis: max === undefined ? Infinity : cpuMillis(max),
   };
+}
+
+/**
+ * The policy with its CPU and memory bounds parsed once into numbers. The autoscaler reads the
+ * bounds at every decision of every instance; a number reads as itself (parseQuantity of a
+ * parsed quantity is the same number), so the decisions are the same without parsing the text
+ * again each time.
+ */
+function numericBounds(policy: ContainerPolicy | undefined): ContainerPolicy | undefined {
+  if (!policy) return undefined;
+  const numeric: ContainerPolicy = { ...policy };
+  for (const side of ['minAllowed', 'maxAllowed'] as const) {
+    const bounds = policy[side];
+    if (!bounds) continue;
+    const copy = { ...bounds };
+    for (const key of ['cpu', 'memory'] as const)
+      if (copy[key] !== undefined) copy[key] = parseQuantity(copy[key]!);
+    numeric[side] = copy;
+  }
+  return numeric;
 }

@@ -81,9 +81,12 @@ function burstSchedule(options: TraceOptions, name: string, durationMs: number, 
       factor: 1.5 + random.next() * 1.5,
     });
   }
+  // Each partition's bursts, in the order drawn (the product of the factors keeps that order).
+  const byPartition = Array.from({ length: options.partitions }, () => [] as typeof bursts);
+  for (const b of bursts) byPartition[b.partition]!.push(b);
   return (partition: number, timeMs: number) =>
-    bursts.reduce(
-      (f, b) => (b.partition === partition && timeMs >= b.startMs && timeMs < b.endMs ? f * b.factor : f),
+    (byPartition[partition] ?? []).reduce(
+      (f, b) => (timeMs >= b.startMs && timeMs < b.endMs ? f * b.factor : f),
       1,
     );
 }

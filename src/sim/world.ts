@@ -4,7 +4,8 @@
 // cluster: a rollout restart (the old pod keeps going until the new one has started, then a
 // hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
 // group. All figures are accumulated here, so every policy is measured the same way.
-import { createRandom, type Random } from './random.js';
+import { LagClock } from './lag.js';
+import { StepInputs } from './step-inputs.js';
 import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
 import type { SimParams } from './params.js';
 import { inWindow, rateAt, type Trace } from './trace.js';
@@ -83,13 +84,11 @@ export class World {
   // Cost integrals, millicore-ms and byte-ms.
   cpuMilliMs = 0;
   memoryByteMs = 0;
-  /** Worst lag of each partition in each minute, seconds. */
+  /** Worst lag of each partition in each minute, seconds (views of one buffer, partition after partition). */
   readonly lagByMinute: Float32Array[];
   readonly series: SeriesPoint[] = [];
 
-  private readonly random: Random[];
-  private readonly history: Float64Array[];
-  private readonly lagCursor: Int32Array;
+  private readonly lag: LagClock;
   private readonly minuteMax: Float64Array;
   private readonly ticks: number;
   private tick = 0;
@@ -97,30 +96,34 @@ export class World {
   private seriesMemory = 0;
   private seriesLag = 0;
   private seriesTicks = 0;
-  private readonly noiseDecay: number;
-  private readonly noiseScale: number;
+  /** Scratch for sharing a unit among its partitions (reused at every step). */
+  private readonly open: number[] = [];
+  private readonly cheapestFirst: (a: number, b: number) => number;
 
+  /** `inputs`: shared by the worlds stepped together with this one (the same trace and params). */
   constructor(
     readonly trace: Trace,
     readonly params: SimParams,
+    private readonly inputs = new StepInputs(trace, params),
   ) {
     this.partitions = trace.rates.length;
     const n = this.partitions;
     this.produced = new Float64Array(n);
     this.consumed = new Float64Array(n);
     this.backlog = new Float64Array(n);
-    this.noise = new Float64Array(n).fill(1);
-    this.random = Array.from({ length: n }, (_, p) => createRandom(params.seed, trace.name, 'noise', p));
+    this.noise = inputs.noise;
     this.ticks = Math.ceil(trace.durationMs / params.tickMs);
-    this.history = Array.from({ length: n }, () => new Float64Array(this.ticks + 1));
-    this.lagCursor = new Int32Array(n);
+    this.lag = new LagClock(n, params.tickMs);
     this.minuteMax = new Float64Array(n);
     const minutes = Math.ceil(trace.durationMs / 60_000);
-    this.lagByMinute = Array.from({ length: n }, () => new Float32Array(minutes));
+    const lagBuffer = new Float32Array(n * minutes);
+    this.lagByMinute = Array.from({ length: n }, (_, p) =>
+      lagBuffer.subarray(p * minutes, (p + 1) * minutes),
+    );
     this.metrics = new MetricsPipeline(n, params.scrapeIntervalMs, params.rateWindowMs, trace.gaps);
-    this.noiseDecay = Math.exp(-params.tickMs / params.noiseCorrelationMs);
-    this.noiseScale = params.throughputNoise * Math.sqrt(1 - this.noiseDecay ** 2);
-    for (let p = 0; p < n; p++) this.noise[p] = 1 + params.throughputNoise * this.random[p]!.normal();
+    const backlog = this.backlog;
+    const noise = this.noise;
+    this.cheapestFirst = (a, b) => backlog[a]! / noise[a]! - backlog[b]! / noise[b]!;
   }
 
   get tickCount(): number {
@@ -131,8 +134,16 @@ export class World {
     return rateAt(this.trace, partition, timeMs);
   }
 
+  /** Messages each partition produces in the current step: its rate × the step's length. */
+  production(): Float64Array {
+    return this.inputs.productionAt(this.nowMs);
+  }
+
   stalled(partition: number, timeMs = this.nowMs): boolean {
-    return this.trace.stalls.some((s) => s.partition === partition && inWindow(s, timeMs));
+    for (const s of this.trace.stalls) {
+      if (s.partition === partition && inWindow(s, timeMs)) return true;
+    }
+    return false;
   }
 
   read(): Reading {
@@ -205,10 +216,7 @@ export class World {
    */
   observe(): void {
     if (this.metrics.isScrapeDue(this.nowMs)) this.metrics.scrape(this.nowMs, this.produced, this.consumed);
-    if (this.tick > 0)
-      for (let p = 0; p < this.partitions; p++)
-        this.noise[p] =
-          1 + (this.noise[p]! - 1) * this.noiseDecay + this.noiseScale * this.random[p]!.normal();
+    this.inputs.noiseAt(this.tick);
   }
 
   /** Produce and consume over one step, then account for it. */
@@ -229,14 +237,18 @@ export class World {
       this.extraCostMillis = 0;
       this.extraCostBytes = 0;
     }
+    const amounts = this.production();
+    const produced = this.produced;
+    const backlog = this.backlog;
     for (let p = 0; p < this.partitions; p++) {
-      const amount = this.rate(p, now) * seconds;
-      this.produced[p]! += amount;
-      this.backlog[p]! += amount;
+      produced[p]! += amounts[p]!;
+      backlog[p]! += amounts[p]!;
     }
     let cpu = this.extraCostMillis;
     let memory = this.extraCostBytes;
-    for (const unit of this.units) {
+    const units = this.units;
+    for (let i = 0; i < units.length; i++) {
+      const unit = units[i]!;
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
         if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs);
@@ -264,28 +276,37 @@ export class World {
   /** Share a unit's core-seconds among its partitions (water-filling on what each can use). */
   private consume(unit: Unit, coreSeconds: number, now: number): number {
     const rpc = this.params.ratePerCore;
-    if (unit.partitions.length === 1) {
-      const p = unit.partitions[0]!;
+    const backlog = this.backlog;
+    const noise = this.noise;
+    const partitions = unit.partitions;
+    if (partitions.length === 1) {
+      const p = partitions[0]!;
       if (coreSeconds <= 0 || this.stalled(p, now)) return 0;
-      const perCore = rpc * this.noise[p]!;
-      const take = Math.min(this.backlog[p]!, coreSeconds * perCore);
+      const perCore = rpc * noise[p]!;
+      const take = Math.min(backlog[p]!, coreSeconds * perCore);
       this.take(p, take);
       return take / perCore;
     }
-    const open = unit.partitions.filter((p) => !this.stalled(p, now) && this.backlog[p]! > 0);
+    const open = this.open;
+    open.length = 0;
+    for (let i = 0; i < partitions.length; i++) {
+      const p = partitions[i]!;
+      if (!this.stalled(p, now) && backlog[p]! > 0) open.push(p);
+    }
     let left = coreSeconds;
     let used = 0;
     // Cheapest partitions to empty first, so each gets an equal share of what remains.
-    open.sort((a, b) => this.backlog[a]! / this.noise[a]! - this.backlog[b]! / this.noise[b]!);
-    open.forEach((p, i) => {
-      const perCore = rpc * this.noise[p]!;
+    open.sort(this.cheapestFirst);
+    for (let i = 0; i < open.length; i++) {
+      const p = open[i]!;
+      const perCore = rpc * noise[p]!;
       const share = left / (open.length - i);
-      const need = this.backlog[p]! / perCore;
+      const need = backlog[p]! / perCore;
       const spend = Math.min(share, need);
-      this.take(p, Math.min(this.backlog[p]!, spend * perCore));
+      this.take(p, Math.min(backlog[p]!, spend * perCore));
       left -= spend;
       used += spend;
-    });
+    }
     return used;
   }
 
@@ -297,33 +318,33 @@ export class World {
 
   /**
    * Lag of a partition = age of its oldest unconsumed message: the time since the produced
-   * count passed the consumed count (from the produced history, a cursor that only moves on).
+   * count passed the consumed count (see lag.ts).
    */
   lagMs(partition: number): number {
-    const history = this.history[partition]!;
-    const consumed = this.consumed[partition]!;
-    if (this.backlog[partition]! <= 1e-6) return 0;
-    let k = this.lagCursor[partition]!;
-    while (k < this.tick && history[k + 1]! <= consumed) k++;
-    this.lagCursor[partition] = k;
-    const span = history[k + 1]! - history[k]!;
-    const within = span > 0 ? (consumed - history[k]!) / span : 0;
-    return Math.max(0, this.nowMs - (k + within) * this.params.tickMs);
+    return this.lag.lagMs(
+      partition,
+      this.tick,
+      this.nowMs,
+      this.consumed[partition]!,
+      this.backlog[partition]!,
+    );
   }
 
   private recordLag(cpuMillis: number, memoryBytes: number): void {
     let worst = 0;
+    const minuteMax = this.minuteMax;
+    const { produced, consumed, backlog, lag, tick, nowMs } = this;
     for (let p = 0; p < this.partitions; p++) {
-      this.history[p]![this.tick] = this.produced[p]!;
-      const lag = this.lagMs(p);
-      if (lag > this.minuteMax[p]!) this.minuteMax[p] = lag;
-      if (lag > worst) worst = lag;
+      lag.record(p, tick, produced[p]!);
+      const ms = lag.lagMs(p, tick, nowMs, consumed[p]!, backlog[p]!);
+      if (ms > minuteMax[p]!) minuteMax[p] = ms;
+      if (ms > worst) worst = ms;
     }
     if (this.nowMs % 60_000 === 0 || this.tick === this.ticks) {
       const minute = Math.ceil(this.nowMs / 60_000) - 1;
       for (let p = 0; p < this.partitions; p++) {
-        if (minute < this.lagByMinute[p]!.length) this.lagByMinute[p]![minute] = this.minuteMax[p]! / 1000;
-        this.minuteMax[p] = 0;
+        if (minute < this.lagByMinute[p]!.length) this.lagByMinute[p]![minute] = minuteMax[p]! / 1000;
+        minuteMax[p] = 0;
       }
     }
     this.seriesCpu += cpuMillis;

@@ -1,9 +1,9 @@
 // The policies the benchmark compares, in the order of the report.
-import type { PolicySpec } from '../policy.js';
+import type { PolicyRef, PolicySpec } from '../policy.js';
 import { kedaPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
-import { oursDefault, oursInPlace, oursNaive } from './ours.js';
+import { oursDefault, oursInPlace, oursNaive, oursPolicy } from './ours.js';
 import { staticPeakPolicy } from './static.js';
 import { vpaPolicy } from './vpa.js';
 
@@ -18,6 +18,23 @@ export const benchmarkPolicies: PolicySpec[] = [
   vpaPolicy,
   kedaPolicy,
 ];
+
+const byId = new Map(benchmarkPolicies.map((p) => [p.id, p]));
+
+/** How another thread names `policy` (a benchmark policy by its id, else its own `ref`). */
+export function policyRef(policy: PolicySpec): PolicyRef {
+  if (byId.get(policy.id) === policy) return { id: policy.id };
+  if (policy.ref) return policy.ref;
+  throw new Error(`policy "${policy.id}" cannot be rebuilt in a worker thread: it has no ref`);
+}
+
+/** The policy a `policyRef` names. */
+export function policyFromRef(ref: PolicyRef): PolicySpec {
+  if ('ours' in ref) return oursPolicy(ref.ours);
+  const policy = byId.get(ref.id);
+  if (!policy) throw new Error(`unknown policy "${ref.id}"`);
+  return policy;
+}
 
 export {
   originalTunedPolicy,

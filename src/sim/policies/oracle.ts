@@ -15,29 +15,29 @@ export const oraclePolicy: PolicySpec = {
     'Knows the next step’s production and throughput; resizes for free; CPU rounded up to cpuIncrement and at least the policy minimum; memory exactly what is used.',
   create({ setup, params }): SimPolicy {
     const step = setup.config.settings.cpuIncrementMillis;
-    const need = (world: World, partitions: number[]) => {
-      const seconds = params.tickMs / 1000;
+    const seconds = params.tickMs / 1000;
+    const cpuFor = (world: World, partitions: readonly number[]) => {
+      const produced = world.production(); // this step's rate × its length, per partition
       let cores = 0;
       for (const p of partitions) {
         if (world.stalled(p)) continue;
-        const messages = world.backlog[p]! + world.rate(p) * seconds;
+        const messages = world.backlog[p]! + produced[p]!;
         cores += messages / (params.ratePerCore * world.noise[p]!) / seconds;
       }
-      const cpu = Math.max(setup.minCpuMillis, step, ceilTo(cores * 1000, step));
-      const memory = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * (cpu / 1000);
-      return { cpu, memory };
+      return Math.max(setup.minCpuMillis, step, ceilTo(cores * 1000, step));
     };
+    const memoryFor = (cpu: number) => params.memoryBaseBytes + params.memoryPerBusyCoreBytes * (cpu / 1000);
     return {
       start(world) {
         world.units = setup.buckets.map((partitions) => {
-          const { cpu, memory } = need(world, partitions);
-          return newUnit(partitions, cpu, memory);
+          const cpu = cpuFor(world, partitions);
+          return newUnit(partitions, cpu, memoryFor(cpu));
         });
       },
       step(world) {
         for (const unit of world.units) {
-          const { cpu, memory } = need(world, unit.partitions);
-          world.resize(unit, cpu, memory, 'free');
+          const cpu = cpuFor(world, unit.partitions);
+          world.resize(unit, cpu, memoryFor(cpu), 'free');
         }
       },
     };

@@ -48,31 +48,41 @@ export function originalTransition(
   settings: { pendingScaleUpMs: number; pendingScaleDownMs: number },
 ): InstanceState & { apply: boolean } {
   const { cmp, lagging, shortage, nowMs } = input;
-  const set = (status: ScalingStatus, apply = false) => ({
-    status,
-    changedAt: status === state.status ? state.changedAt : nowMs,
-    apply,
-  });
-  const annotate = (apply = false) =>
-    set(shortage > 0 ? ScalingStatus.saturated : ScalingStatus.running, apply);
-  const same = { ...state, apply: false };
-  if (cmp === 0) return lagging ? annotate() : set(ScalingStatus.running);
+  // Refreshing the annotation: SATURATED with a shortage, else RUNNING.
+  const annotated = shortage > 0 ? ScalingStatus.saturated : ScalingStatus.running;
+  if (cmp === 0) return moveTo(state, lagging ? annotated : ScalingStatus.running, nowMs);
   if (cmp > 0) {
-    if (!lagging) return state.status === ScalingStatus.saturated ? annotate() : set(ScalingStatus.running);
-    if (state.status === ScalingStatus.running) return set(ScalingStatus.pendingScaleUp);
+    if (!lagging)
+      return moveTo(
+        state,
+        state.status === ScalingStatus.saturated ? annotated : ScalingStatus.running,
+        nowMs,
+      );
+    if (state.status === ScalingStatus.running) return moveTo(state, ScalingStatus.pendingScaleUp, nowMs);
     if (state.status === ScalingStatus.pendingScaleUp)
-      return nowMs - state.changedAt >= settings.pendingScaleUpMs ? annotate(true) : same;
-    if (state.status === ScalingStatus.saturated) return annotate();
-    return same; // PENDING_SCALE_DOWN or no state: stuck until the lag ends (the original's bug)
+      return nowMs - state.changedAt >= settings.pendingScaleUpMs
+        ? moveTo(state, annotated, nowMs, true)
+        : stay(state);
+    if (state.status === ScalingStatus.saturated) return moveTo(state, annotated, nowMs);
+    return stay(state); // PENDING_SCALE_DOWN or no state: stuck until the lag ends (the original's bug)
   }
-  if (lagging) return annotate();
+  if (lagging) return moveTo(state, annotated, nowMs);
   if (
     state.status === ScalingStatus.pendingScaleDown &&
     nowMs - state.changedAt >= settings.pendingScaleDownMs
   )
-    return annotate(true);
-  return set(ScalingStatus.pendingScaleDown);
+    return moveTo(state, annotated, nowMs, true);
+  return moveTo(state, ScalingStatus.pendingScaleDown, nowMs);
 }
+
+/** To `status`; its timer restarts when the status changes. */
+const moveTo = (state: InstanceState, status: ScalingStatus, nowMs: number, apply = false) => ({
+  status,
+  changedAt: status === state.status ? state.changedAt : nowMs,
+  apply,
+});
+
+const stay = (state: InstanceState) => ({ status: state.status, changedAt: state.changedAt, apply: false });
 
 /** The original's naive estimate of one instance; undefined when the total is 0 (then: the fallback). */
 export function originalEstimate(
@@ -82,18 +92,25 @@ export function originalEstimate(
 ): { cpu: number; cpuLimit: number; memory: number } | undefined {
   const s = setup.config.settings;
   const recSec = Math.trunc(s.recoveryTimeMs / 1000);
-  const expected = partitions.map((p) => {
-    const production = Math.trunc(samples.get(p)?.production ?? 0);
-    const behind = Math.trunc(samples.get(p)?.behind ?? 0);
-    const lagSec = production !== 0 ? Math.floor(behind / production) : 0;
-    return lagSec <= 0 ? production : Math.floor((lagSec * production + production * recSec) / recSec);
-  });
-  const m = Math.max(...expected);
-  const total = expected.reduce((sum, e) => sum + (e > 0 ? e : m), 0);
+  let m = -Infinity;
+  for (const p of partitions) m = Math.max(m, expectedRate(samples.get(p), recSec));
+  let total = 0;
+  for (const p of partitions) {
+    const e = expectedRate(samples.get(p), recSec);
+    total += e > 0 ? e : m;
+  }
   if (total === 0) return undefined;
   const cpu = ceilToMultiple(Math.floor((total * 1000) / s.ratePerCore), s.cpuIncrementMillis);
   const cpuLimit = ceilToMultiple(cpu, 1000);
   return { cpu, cpuLimit, memory: Math.round((cpuLimit / 1000) * s.ramPerCoreBytes) };
+}
+
+/** What one partition needs, msg/s: production, plus its lag recovered within recoveryTime (whole seconds). */
+function expectedRate(sample: PartitionSample | undefined, recSec: number): number {
+  const production = Math.trunc(sample?.production ?? 0);
+  const behind = Math.trunc(sample?.behind ?? 0);
+  const lagSec = production !== 0 ? Math.floor(behind / production) : 0;
+  return lagSec <= 0 ? production : Math.floor((lagSec * production + production * recSec) / recSec);
 }
 
 /** Max lag of an instance in seconds, as the original: floor(behind / production), 0 without production. */
