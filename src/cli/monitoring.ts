@@ -82,17 +82,6 @@ export function alertRules(): AlertRule[] {
           'Instances of Consumer {{ $labels.consumer }} have been behind by more than tolerableLag for 30 minutes.',
       },
     },
-    {
-      alert: 'KonsumeratorInstanceSaturated',
-      expr: `max by (consumer, deployment) (konsumerator_deployment_saturation{${job}}) > 0`,
-      for: '30m',
-      labels: { severity: 'warning' },
-      annotations: {
-        summary: 'Instance {{ $labels.deployment }} needs more CPU than it may have',
-        description:
-          'Instance {{ $labels.deployment }} of Consumer {{ $labels.consumer }} lacks {{ $value }} millicores because of its maxAllowed or the global budget.',
-      },
-    },
   ];
 }
 

@@ -11,38 +11,7 @@ import { parseAllDocuments, parse } from 'yaml';
 import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_USER, IMAGE_WORKDIR } from '../../src/cli/image.js';
 import { guestManifests } from '../../src/cli/manifests.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
-
-interface Instructions {
-  user?: string;
-  workdir?: string;
-  entrypoint?: unknown;
-  cmd?: unknown;
-}
-
-/** The final stage's USER, WORKDIR, ENTRYPOINT and CMD (exec form, as JSON) of a Dockerfile. */
-export function finalStage(dockerfile: string): Instructions {
-  const lines = dockerfile
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  const stages: Instructions[] = [];
-  for (const line of lines) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const argument = rest.join(' ');
-    const upper = keyword.toUpperCase();
-    if (upper === 'FROM') stages.push({});
-    const stage = stages.at(-1);
-    if (!stage) continue;
-    if (upper === 'USER') stage.user = argument;
-    if (upper === 'WORKDIR') stage.workdir = argument;
-    if (upper === 'ENTRYPOINT') stage.entrypoint = JSON.parse(argument);
-    if (upper === 'CMD') stage.cmd = JSON.parse(argument);
-  }
-  const last = stages.at(-1);
-  assert.ok(last, 'the Dockerfile has no FROM');
-  return last;
-}
+import { finalStage } from '../support/dockerfile.js';
 
 type Deployment = {
   kind: string;
