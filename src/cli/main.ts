@@ -28,7 +28,7 @@ function tool(verb: string, file: string, exported: string) {
       if (!missing) throw error;
       throw new Error(
         `${verb} is a try-it tool that runs from the sources, not from this build (the operator image ships ` +
-          `run, manifests, grant-secrets and simulate): use \`npx konsumerator ${verb}\` with the npm package or a checkout`,
+          `run, manifests, grant-secrets and simulate): run \`./bin/konsumerator.js ${verb}\` in a checkout of the repository`,
       );
     }
     await (module[exported] as (...a: unknown[]) => Promise<void>)(...args);
