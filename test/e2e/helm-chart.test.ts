@@ -231,6 +231,17 @@ describe('on the test plane', () => {
       .makeApiClient(CoreV1Api)
       .deleteNamespace({ name: releaseNamespace })
       .catch(() => undefined);
+    // The kept CRD stays, without the release's marks, for the files after this one.
+    const helmLabels = HELM_ONLY_LABELS.map((l) => `${l}-`);
+    const helmAnnotations = [
+      ...HELM_ONLY_ANNOTATIONS,
+      'meta.helm.sh/release-name',
+      'meta.helm.sh/release-namespace',
+    ];
+    await kubectl(['label', 'crd', CRD_NAME, ...helmLabels]).catch(() => undefined);
+    await kubectl(['annotate', 'crd', CRD_NAME, ...helmAnnotations.map((a) => `${a}-`)]).catch(
+      () => undefined,
+    );
     await deleteTestNamespaces();
   });
 
