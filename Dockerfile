@@ -1,4 +1,5 @@
-# The operator image: `docker build -t konsumerator:<version> .`
+# The operator image for those who build with Docker: `docker build -t konsumerator:<version> .`
+# (`npm run image` builds the same image without Docker or a base image registry: see the README).
 # Compiled once with tsc (tsconfig.build.json: the operator and the user-facing verbs run,
 # manifests, grant-secrets and simulate; not the try-it tools, the test plane or the benchmarks);
 # the runtime image has only production dependencies and the JavaScript in dist/, about half the
@@ -18,6 +19,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-USER node
+# A numeric user: under `runAsNonRoot: true` the kubelet refuses a user given by name ("image has
+# non-numeric user"). 65532 is the manifests' runAsUser/runAsGroup (src/cli/image.ts); a unit test
+# keeps the two equal.
+USER 65532:65532
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["run"]

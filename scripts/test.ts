@@ -12,16 +12,18 @@
 // The run fails when a test fails, when any test is skipped or marked todo (unless --allow-skips),
 // when a selected file runs no test, and when the whole run takes longer than its bound: a full
 // run must have run every test. Each e2e test has its own timeout (test/support/timed.ts).
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import {
   ensureBinaries,
   ensureKafkaRuntime,
+  ensureTool,
   startTestPlane,
   writeEnvFile,
   type TestPlane,
+  type Tool,
 } from '../src/testplane/index.js';
 import { isAbandoned, isAlive, killProcessesUsing } from '../src/testplane/orphans.js';
 import { startProcess } from '../src/testplane/process.js';
@@ -86,6 +88,17 @@ function selectFiles({ unitOnly, filters }: Args): string[] {
   return files.filter((f) => filters.some((filter) => relative(REPO_ROOT, f).includes(filter)));
 }
 
+/**
+ * kubectl and helm are built (once, cached; minutes cold) only for a run that has a test file
+ * importing test/support/tools.ts, which hands their paths from env.json to the tests.
+ */
+const TOOLS_IMPORT = /from '\.\.\/support\/tools\.js'/;
+const TOOLS: readonly Tool[] = ['kubectl', 'helm'];
+
+function needsTools(files: string[]): boolean {
+  return files.some((f) => TOOLS_IMPORT.test(readFileSync(f, 'utf8')));
+}
+
 /** Unit tests are pure: no plane needed when every selected file is one. */
 function needsPlane(files: string[]): boolean {
   return files.some((f) => !f.startsWith(UNIT_DIR + sep));
@@ -109,9 +122,14 @@ function removeStaleRunDirs(): void {
 
 async function startPlaneForRun(
   withMetrics: boolean,
+  withTools: boolean,
 ): Promise<{ plane: TestPlane; envFile: string; control: ControlServer }> {
   const t0 = performance.now();
   const binDir = await ensureBinaries();
+  // The tools build after the plane's binaries (the Go build cache they share is then warm) and
+  // while the Kafka jars are copied and the plane starts.
+  const toolPaths = withTools ? buildTools() : Promise.resolve({});
+  toolPaths.catch(() => undefined); // awaited below; a failure is reported there
   const kafkaLibDir = withMetrics ? await ensureKafkaRuntime() : undefined;
   const t1 = performance.now();
   removeStaleRunDirs();
@@ -122,9 +140,12 @@ async function startPlaneForRun(
     ...(kafkaLibDir ? { withKafka: true, withPrometheus: true, kafkaLibDir } : {}),
   });
   const t2 = performance.now();
+  const tools = await toolPaths;
+  if (withTools)
+    console.error(`test plane: kubectl and helm ready ${seconds(performance.now() - t2)} after the plane`);
   const envFile = join(plane.dir, 'env.json');
   // The control endpoint may restart the API server; env.json then gets its new pid.
-  const writeEnv = () => writeEnvFile(envFile, { ...plane.env(), ...control.env });
+  const writeEnv = () => writeEnvFile(envFile, { ...plane.env(), ...tools, ...control.env });
   const control = await serveControl(plane, () => writeEnv());
   writeEnv();
   console.error(
@@ -205,6 +226,13 @@ function judgeRecord(recordFile: string, files: string[], args: Args): number {
   return code;
 }
 
+/** kubectl, then helm (one Go build at a time on 2 cores); their paths for env.json. */
+async function buildTools(): Promise<{ kubectlPath?: string; helmPath?: string }> {
+  const paths: { kubectlPath?: string; helmPath?: string } = {};
+  for (const tool of TOOLS) paths[`${tool}Path`] = await ensureTool(tool);
+  return paths;
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
@@ -219,7 +247,7 @@ async function main(): Promise<number> {
   if (!needsPlane(files)) return runNodeTests(files, {}, args);
 
   // Interrupts are handled by process.ts: it stops the runner and every component, newest first.
-  const { plane, envFile, control } = await startPlaneForRun(args.withMetrics);
+  const { plane, envFile, control } = await startPlaneForRun(args.withMetrics, needsTools(files));
   let code = 1;
   try {
     code = await runNodeTests(

@@ -11,7 +11,7 @@ import { Operator } from '../controller/operator.js';
 import { createLogger } from '../util/log.js';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
-import { ensureBinaries, startTestPlane, type TestPlane } from '../testplane/index.js';
+import { ensureBinaries, ensureTool, startTestPlane, type TestPlane } from '../testplane/index.js';
 import { REPO_ROOT } from '../testplane/binaries.js';
 import { onShutdown } from '../testplane/process.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../loadgen/index.js';
@@ -24,6 +24,7 @@ import {
   demoConsumerSpec,
   type DemoMetrics,
 } from './demo-consumer.js';
+import { demoCommands } from './demo-commands.js';
 import { renderConsumer, renderInstances } from './table.js';
 import { VERSION as BINARY_VERSION } from './version.js';
 import { parseDuration } from '../util/units.js';
@@ -41,14 +42,33 @@ export interface DemoOptions {
 const TOPIC = 'orders';
 const GROUP_ID = 'orders-consumer';
 
-async function connect(
-  options: DemoOptions,
-): Promise<{ kubeConfig: KubeConfig; plane?: TestPlane; bootstrap?: string }> {
+interface Connection {
+  kubeConfig: KubeConfig;
+  plane?: TestPlane;
+  bootstrap?: string;
+  /** How to run kubectl against this cluster: its path and the kubeconfig, when not the default. */
+  kubectl: { path: string; kubeconfig?: string };
+}
+
+/** kubectl built from Go modules and cached like the plane; `kubectl` from the PATH if that fails. */
+async function builtKubectl(): Promise<string> {
+  try {
+    return await ensureTool('kubectl');
+  } catch (error) {
+    console.log(
+      `(kubectl could not be built: ${(error as Error).message}; the commands below use the one on your PATH)`,
+    );
+    return 'kubectl';
+  }
+}
+
+async function connect(options: DemoOptions): Promise<Connection> {
   if (!options.local && clusterIsConfigured(options.kubeconfig)) {
     console.log('Using the configured cluster (pass --local for a local control plane).');
     return {
       kubeConfig: loadKubeConfig(options.kubeconfig),
       ...(options.kafkaBootstrap ? { bootstrap: options.kafkaBootstrap } : {}),
+      kubectl: { path: 'kubectl', ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}) },
     };
   }
   const withKafka = options.kafka !== false;
@@ -56,15 +76,21 @@ async function connect(
     `No cluster configured: starting a local control plane${withKafka ? ' and a Kafka broker' : ''} (built once, cached)…`,
   );
   const binDir = await ensureBinaries();
+  // Built (once) while the plane starts: the demo prints kubectl commands to paste.
+  const kubectl = builtKubectl();
   const started = performance.now();
   const dir = join(REPO_ROOT, '.testplane', 'demo');
   rmSync(dir, { recursive: true, force: true }); // every demo starts from an empty cluster
   const plane = await startTestPlane({ dir, binDir, withKafka });
   console.log(`Up in ${((performance.now() - started) / 1000).toFixed(1)} s: ${plane.apiServerUrl}`);
-  console.log(`  export KUBECONFIG=${plane.kubeconfigPath}`);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(plane.kubeconfigPath);
-  return { kubeConfig, plane, ...(plane.kafkaBootstrap ? { bootstrap: plane.kafkaBootstrap } : {}) };
+  return {
+    kubeConfig,
+    plane,
+    ...(plane.kafkaBootstrap ? { bootstrap: plane.kafkaBootstrap } : {}),
+    kubectl: { path: await kubectl, kubeconfig: plane.kubeconfigPath },
+  };
 }
 
 async function createTopic(bootstrap: string): Promise<void> {
@@ -77,7 +103,7 @@ async function createTopic(bootstrap: string): Promise<void> {
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const { kubeConfig, plane, bootstrap } = await connect(options);
+  const { kubeConfig, plane, bootstrap, kubectl } = await connect(options);
   const abort = new AbortController();
   let operator: Operator | undefined;
   const background: Promise<unknown>[] = [];
@@ -116,6 +142,15 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await operator.start();
     console.log(
       `Operator running; metrics on http://127.0.0.1:${operator.metricsPort}/metrics. Ctrl-C to stop.`,
+    );
+    const commands = demoCommands({
+      kubectl: kubectl.path,
+      ...(kubectl.kubeconfig ? { kubeconfig: kubectl.kubeconfig } : {}),
+      namespace,
+      consumer: 'orders',
+    });
+    console.log(
+      `Look at it from another terminal (paste a line):\n${commands.map((c) => `  ${c}`).join('\n')}\n`,
     );
     const durationMs = options.duration ? parseDuration(options.duration) : undefined;
     let lastTick: ConsumerGroupTick | undefined;

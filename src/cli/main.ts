@@ -28,7 +28,7 @@ function tool(verb: string, file: string, exported: string) {
       if (!missing) throw error;
       throw new Error(
         `${verb} is a try-it tool that runs from the sources, not from this build (the operator image ships ` +
-          `run, manifests, grant-secrets and simulate): use \`npx konsumerator ${verb}\` with the npm package or a checkout`,
+          `run, manifests, grant-secrets and simulate): run \`./bin/konsumerator.js ${verb}\` in a checkout of the repository`,
       );
     }
     await (module[exported] as (...a: unknown[]) => Promise<void>)(...args);
@@ -95,11 +95,24 @@ program
 
 program
   .command('manifests')
-  .description('print (or write to a folder) the CRD, RBAC and operator Deployment')
+  .description(
+    'print (or write to a folder) the CRD, RBAC, operator Deployment and its metrics Service; pipe to kubectl apply --server-side -f -',
+  )
   .option('--namespace <ns>', 'namespace of the operator', DEFAULT_NAMESPACE)
-  .option('--image <image>', 'operator image', DEFAULT_IMAGE)
-  .option('--out <dir>', 'write crd.yaml and operator.yaml into this folder instead of printing')
+  .option(
+    '--image <image>',
+    'operator image, as pushed to a registry your cluster pulls from (build: npm run image; push: skopeo copy oci-archive:<file> docker://<registry>/konsumerator:<tag>; see the README)',
+    DEFAULT_IMAGE,
+  )
+  .option(
+    '--out <dir>',
+    'write crd.yaml, operator.yaml and monitoring.yaml into this folder instead of printing',
+  )
   .option('--crd-only', 'print only the CRD')
+  .option(
+    '--monitoring',
+    "print only the Prometheus Operator's ServiceMonitor and example PrometheusRule alerts (needs its CRDs)",
+  )
   .option(
     '--guest',
     'guest mode: the operator manages only --namespace (an existing one) with a Role there; no CRD, no cluster-wide rights',
@@ -111,9 +124,16 @@ program
       out?: string;
       crdOnly?: boolean;
       guest?: boolean;
+      monitoring?: boolean;
     }) => {
       const { deployFiles, guestManifests, toYaml, operatorManifests } = await import('./manifests.js');
       const { consumerCrd } = await import('../api/crd.js');
+      if (options.monitoring) {
+        if (options.out || options.crdOnly) throw new Error('--monitoring prints to stdout only');
+        const { monitoringManifests } = await import('./monitoring.js');
+        process.stdout.write(toYaml(monitoringManifests(options.namespace)));
+        return;
+      }
       if (options.guest) {
         if (options.out || options.crdOnly) throw new Error('--guest prints to stdout and has no CRD');
         process.stdout.write(toYaml(guestManifests(options)));

@@ -1,10 +1,15 @@
-// Everything needed to install the operator into a cluster: the CRD, a least-privilege RBAC and
-// the operator's Deployment. `konsumerator manifests` prints these; deploy/ holds a copy.
+// Everything needed to install the operator into a cluster: the CRD, a least-privilege RBAC, the
+// operator's Deployment and the Service of its /metrics, and the ClusterRoles that let namespace
+// editors and viewers use Consumers. `konsumerator manifests` prints these; deploy/ holds a copy,
+// and the Helm chart (deploy/helm/konsumerator) renders the same objects (a test compares them).
 // `konsumerator manifests --guest` prints guest mode's instead: a Role in one namespace, no CRD.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { consumerCrd } from '../api/crd.js';
 import { CRD_NAME, GROUP, PLURAL } from '../api/constants.js';
+import { containerSecurityContext, podSecurityContext } from './image.js';
+import { monitoringManifests } from './monitoring.js';
+import { OPERATOR_CPU_REQUEST, OPERATOR_MEMORY } from './sizing.js';
 import { OPERATOR_NAME } from './version.js';
 
 export { OPERATOR_NAME } from './version.js';
@@ -56,6 +61,56 @@ const POD_RULES = [
   { apiGroups: [''], resources: ['pods/resize'], verbs: ['patch'] },
 ];
 
+/** The labels of the operator's pods (the Deployment's selector) and of its Service. */
+export const OPERATOR_LABELS = { 'app.kubernetes.io/name': OPERATOR_NAME } as const;
+export const METRICS_PORT = 8080;
+export const HEALTH_PORT = 8081;
+
+/**
+ * ClusterRoles that the built-in `admin`, `edit` and `view` roles aggregate, so that whoever may
+ * edit (or view) a namespace may do the same with its Consumers, without a grant of their own.
+ */
+export function aggregatedClusterRoles(): KubernetesObject[] {
+  const aggregate = (roles: string[]) =>
+    Object.fromEntries(roles.map((r) => [`rbac.authorization.k8s.io/aggregate-to-${r}`, 'true']));
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${OPERATOR_NAME}-consumers-edit`, labels: aggregate(['admin', 'edit']) },
+      rules: [
+        {
+          apiGroups: [GROUP],
+          resources: [PLURAL],
+          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
+        },
+        { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'list', 'watch'] },
+      ],
+    } as KubernetesObject,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: `${OPERATOR_NAME}-consumers-view`, labels: aggregate(['view']) },
+      rules: [
+        { apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/status`], verbs: ['get', 'list', 'watch'] },
+      ],
+    } as KubernetesObject,
+  ];
+}
+
+/** The Service in front of the operator's /metrics (every replica; the leader's carry the Consumers). */
+export function metricsService(namespace: string): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: OPERATOR_NAME, namespace, labels: { ...OPERATOR_LABELS } },
+    spec: {
+      selector: { ...OPERATOR_LABELS },
+      ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }],
+    },
+  } as KubernetesObject;
+}
+
 export function operatorManifests({ namespace, image }: ManifestOptions): KubernetesObject[] {
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
@@ -89,6 +144,8 @@ export function operatorManifests({ namespace, image }: ManifestOptions): Kubern
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
     } as KubernetesObject,
     operatorDeployment(namespace, image, []),
+    metricsService(namespace),
+    ...aggregatedClusterRoles(),
   ];
 }
 
@@ -130,11 +187,12 @@ export function guestManifests({ namespace, image }: ManifestOptions): Kubernete
       subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }],
     } as KubernetesObject,
     operatorDeployment(namespace, image, [`--namespace=${namespace}`]),
+    metricsService(namespace),
   ];
 }
 
 function operatorDeployment(namespace: string, image: string, extraArgs: string[]): KubernetesObject {
-  const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };
+  const labels = { ...OPERATOR_LABELS };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -146,11 +204,11 @@ function operatorDeployment(namespace: string, image: string, extraArgs: string[
       template: {
         metadata: {
           labels,
-          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' },
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(METRICS_PORT) },
         },
         spec: {
           serviceAccountName: OPERATOR_NAME,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: podSecurityContext(),
           containers: [
             {
               name: 'operator',
@@ -158,23 +216,28 @@ function operatorDeployment(namespace: string, image: string, extraArgs: string[
               args: [
                 'run',
                 '--leader-elect',
-                '--metrics-bind-address=:8080',
-                '--health-probe-bind-address=:8081',
+                `--metrics-bind-address=:${METRICS_PORT}`,
+                `--health-probe-bind-address=:${HEALTH_PORT}`,
                 ...extraArgs,
               ],
-              env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+              env: [
+                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                // The heap may grow to 3/4 of the memory limit: the limit, not V8's own cap, binds.
+                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${OPERATOR_MEMORY.heapMiB}` },
+              ],
               ports: [
-                { name: 'metrics', containerPort: 8080 },
-                { name: 'health', containerPort: 8081 },
+                { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+                { name: 'health', containerPort: HEALTH_PORT, protocol: 'TCP' },
               ],
               livenessProbe: { httpGet: { path: '/healthz', port: 'health' }, periodSeconds: 20 },
               readinessProbe: { httpGet: { path: '/readyz', port: 'health' }, periodSeconds: 10 },
-              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
+              // Sized for SIZED_FOR_DEPLOYMENTS managed Deployments from the benchmark's figures
+              // (src/cli/sizing.ts; the table for other counts is in docs/install.md).
+              resources: {
+                requests: { cpu: OPERATOR_CPU_REQUEST, memory: `${OPERATOR_MEMORY.requestMiB}Mi` },
+                limits: { memory: `${OPERATOR_MEMORY.limitMiB}Mi` },
               },
+              securityContext: containerSecurityContext(),
             },
           ],
         },
@@ -192,5 +255,9 @@ export function deployFiles(options: ManifestOptions): Record<string, string> {
   return {
     'crd.yaml': header + toYaml([consumerCrd()]),
     'operator.yaml': header + toYaml(operatorManifests(options)),
+    'monitoring.yaml':
+      header +
+      '# Needs the Prometheus Operator (its ServiceMonitor and PrometheusRule CRDs); not part of operator.yaml.\n' +
+      toYaml(monitoringManifests(options.namespace)),
   };
 }

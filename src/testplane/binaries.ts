@@ -7,6 +7,10 @@ import { startProcess } from './process.js';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-testplane.sh', import.meta.url));
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/build-kafka.sh', import.meta.url));
+const TOOL_SCRIPT = fileURLToPath(new URL('../../scripts/build-tool.sh', import.meta.url));
+
+/** Command-line tools built from Go modules and cached like the plane (scripts/build-tool.sh). */
+export type Tool = 'kubectl' | 'helm';
 
 /**
  * Builds (or finds in the cache) testplane, kwok and kwok-stages.yaml, and returns the bin dir.
@@ -24,8 +28,16 @@ export function ensureKafkaRuntime(): Promise<string> {
   return runCacheScript('build-kafka', KAFKA_SCRIPT);
 }
 
-async function runCacheScript(name: string, script: string): Promise<string> {
-  const build = startProcess({ name, command: 'bash', args: [script], pipeStdout: true });
+/**
+ * Builds (or finds in the cache) kubectl or helm and returns the binary's path. Several callers at
+ * once wait for one build (the script holds a lock).
+ */
+export function ensureTool(tool: Tool): Promise<string> {
+  return runCacheScript(`build-${tool}`, TOOL_SCRIPT, [tool]);
+}
+
+async function runCacheScript(name: string, script: string, args: string[] = []): Promise<string> {
+  const build = startProcess({ name, command: 'bash', args: [script, ...args], pipeStdout: true });
   // 'exit' can come before the last stdout chunk: wait for both.
   const [exit, stdout] = await Promise.all([build.exited, readAll(build.stdout)]);
   if (exit.code !== 0) {

@@ -24,6 +24,10 @@ export interface TestPlaneEnv {
   /** The harness's control endpoint (src/testplane/control.ts), under `npm test`. */
   controlUrl?: string;
   controlToken?: string;
+  /** kubectl built from Go modules (scripts/build-tool.sh), when the run needs it. */
+  kubectlPath?: string;
+  /** helm built from Go modules, when the run needs it. */
+  helmPath?: string;
   /** Process ids by component name, e.g. for reading their memory. */
   pids: Record<string, number>;
 }

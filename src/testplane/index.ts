@@ -25,7 +25,7 @@ import {
 } from './prometheus.js';
 import { waitFor } from './wait.js';
 
-export { ensureBinaries, ensureKafkaRuntime } from './binaries.js';
+export { ensureBinaries, ensureKafkaRuntime, ensureTool, type Tool } from './binaries.js';
 export { readEnvFile, writeEnvFile, type TestPlaneEnv } from './env.js';
 export { FAKE_NODE_NAME } from './kwok.js';
 export {

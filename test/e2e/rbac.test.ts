@@ -2,10 +2,10 @@
 // from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
 import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import { describeApiError } from '../../src/controller/kube.js';
-import { kubeConfig, newNamespace, deleteTestNamespaces } from '../support/env.js';
+import { kubeConfig, newNamespace, deleteTestNamespaces, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
@@ -62,6 +62,77 @@ test('the operator identity may not read Secrets or change Consumers', async () 
   const consumers = new ConsumerClient(serviceAccountConfig);
   await assert.rejects(
     consumers.create('default', 'forbidden', baseSpec({ namespace: 'default' })),
+    (e) => describeApiError(e).code === 403,
+  );
+});
+
+test('namespace editors may manage Consumers and viewers may read them, through the built-in roles', async () => {
+  const admin = kubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const ns = await newNamespace('rbac-tenants');
+  /** A ServiceAccount of `ns` bound there to the built-in ClusterRole `role`, as a KubeConfig. */
+  const member = async (role: 'edit' | 'view'): Promise<KubeConfig> => {
+    const name = `${role}or`;
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name } } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+      },
+    });
+    const token = await core.createNamespacedServiceAccountToken({
+      name,
+      namespace: ns,
+      body: { spec: { audiences: [], expirationSeconds: 600 } },
+    });
+    const env = testEnv();
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'plane', server: env.apiServerUrl, caFile: env.caFile }],
+      users: [{ name, token: token.status!.token }],
+      contexts: [{ name, cluster: 'plane', user: name }],
+      currentContext: name,
+    });
+    return config;
+  };
+  const editor = new ConsumerClient(await member('edit'));
+  const viewer = new ConsumerClient(await member('view'));
+  // The controller-manager aggregates the shipped ClusterRoles into edit and view shortly after.
+  await waitFor('an editor creating a Consumer', () =>
+    editor.create(ns, 'by-editor', baseSpec({ namespace: ns })).then(
+      () => true,
+      () => false,
+    ),
+  );
+  await waitFor('a viewer reading it', () =>
+    viewer.get(ns, 'by-editor').then(
+      (c) => c.metadata.name === 'by-editor',
+      () => false,
+    ),
+  );
+  // It is the shipped ClusterRoles that gave the built-in roles these rights.
+  const edit = await rbac.readClusterRole({ name: 'edit' });
+  assert.ok(
+    edit.rules?.some((r) => r.apiGroups?.includes('konsumerator.lwolf.org') && r.verbs.includes('create')),
+    'the edit ClusterRole aggregates konsumerator-consumers-edit',
+  );
+  await assert.rejects(
+    viewer.create(ns, 'by-viewer', baseSpec({ namespace: ns })),
+    (e) => describeApiError(e).code === 403,
+  );
+  await editor.custom.deleteNamespacedCustomObject({
+    group: 'konsumerator.lwolf.org',
+    version: 'v1',
+    plural: 'consumers',
+    namespace: ns,
+    name: 'by-editor',
+  });
+  // Neither may touch Consumers of another namespace.
+  await assert.rejects(
+    editor.create('default', 'elsewhere', baseSpec({ namespace: 'default' })),
     (e) => describeApiError(e).code === 403,
   );
 });

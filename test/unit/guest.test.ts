@@ -285,7 +285,8 @@ describe('guest mode: ownership, Lease and RBAC', () => {
     const objects = guestManifests({ namespace: 'team', image: 'img' });
     assert.deepEqual(
       objects.map((o) => o.kind),
-      ['ServiceAccount', 'Role', 'RoleBinding', 'Deployment'],
+      // The Service is the metrics endpoint's, in the namespace too.
+      ['ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service'],
     );
     for (const o of objects) assert.equal(o.metadata?.namespace, 'team');
     const role = objects[1] as unknown as { rules: { resources: string[] }[] };

@@ -1,0 +1,101 @@
+// The image and the manifests that run it agree: the Dockerfile's numeric USER is the pod's
+// runAsUser/runAsGroup (under runAsNonRoot the kubelet refuses a user given by name), and the
+// securityContext is the locked-down one, in the generated manifests, guest mode's and the Helm
+// chart's defaults. (The chart's rendered Deployment is compared with the manifests by
+// test/e2e/helm-chart.test.ts; the OCI image's own config by test/e2e/image.test.ts.)
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments, parse } from 'yaml';
+import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_USER, IMAGE_WORKDIR } from '../../src/cli/image.js';
+import { guestManifests } from '../../src/cli/manifests.js';
+import { REPO_ROOT } from '../../src/testplane/binaries.js';
+import { finalStage } from '../support/dockerfile.js';
+
+type Deployment = {
+  kind: string;
+  spec: {
+    template: {
+      spec: {
+        securityContext: Record<string, unknown>;
+        containers: Array<{ securityContext: Record<string, unknown> }>;
+      };
+    };
+  };
+};
+
+const dockerfile = finalStage(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+
+function checkDeployment(deployment: Deployment, where: string): void {
+  const pod = deployment.spec.template.spec.securityContext;
+  assert.equal(pod.runAsNonRoot, true, `${where}: runAsNonRoot`);
+  assert.equal(
+    `${String(pod.runAsUser)}:${String(pod.runAsGroup)}`,
+    dockerfile.user,
+    `${where}: runAsUser:runAsGroup is the Dockerfile's USER`,
+  );
+  assert.deepEqual(pod.seccompProfile, { type: 'RuntimeDefault' }, `${where}: seccompProfile`);
+  for (const container of deployment.spec.template.spec.containers) {
+    assert.deepEqual(
+      container.securityContext,
+      { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+      `${where}: the container's securityContext`,
+    );
+  }
+}
+
+describe('the image and the manifests agree on the user', () => {
+  it("the Dockerfile's final stage runs as a numeric non-root user and group", () => {
+    assert.match(dockerfile.user ?? '', /^[1-9][0-9]*:[1-9][0-9]*$/, `USER ${dockerfile.user}`);
+    assert.equal(dockerfile.user, `${IMAGE_USER.uid}:${IMAGE_USER.gid}`);
+  });
+
+  it('the Dockerfile starts the operator as src/cli/image.ts says (the OCI build uses those)', () => {
+    assert.equal(dockerfile.workdir, IMAGE_WORKDIR);
+    assert.deepEqual(dockerfile.entrypoint, IMAGE_ENTRYPOINT);
+    assert.deepEqual(dockerfile.cmd, IMAGE_CMD);
+  });
+
+  it("deploy/operator.yaml's Deployment runs as that user, locked down", () => {
+    const objects = parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'operator.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Deployment,
+    );
+    const deployments = objects.filter((o) => o.kind === 'Deployment');
+    assert.equal(deployments.length, 1);
+    checkDeployment(deployments[0]!, 'deploy/operator.yaml');
+  });
+
+  it("guest mode's Deployment too", () => {
+    const deployment = guestManifests({ namespace: 'team-a', image: 'x' }).find(
+      (o) => o.kind === 'Deployment',
+    ) as unknown as Deployment;
+    checkDeployment(deployment, 'manifests --guest');
+  });
+
+  it("the Helm chart's default values too", () => {
+    const values = parse(
+      readFileSync(join(REPO_ROOT, 'deploy', 'helm', 'konsumerator', 'values.yaml'), 'utf8'),
+    ) as { podSecurityContext: Record<string, unknown>; securityContext: Record<string, unknown> };
+    checkDeployment(
+      {
+        kind: 'Deployment',
+        spec: {
+          template: {
+            spec: {
+              securityContext: values.podSecurityContext,
+              containers: [{ securityContext: values.securityContext }],
+            },
+          },
+        },
+      },
+      'deploy/helm/konsumerator/values.yaml',
+    );
+  });
+
+  it('a Dockerfile with a named user fails the check', () => {
+    const named = finalStage('FROM a AS b\nUSER 1\nFROM node:24-slim\nUSER node\n');
+    assert.equal(named.user, 'node');
+    assert.doesNotMatch(named.user ?? '', /^[1-9][0-9]*:[1-9][0-9]*$/);
+  });
+});
