@@ -19,6 +19,8 @@ import { describeApiError, type KubeWriter } from './kube.js';
 import type { EventSink } from './events.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { Logger } from '../util/log.js';
+import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
+import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
@@ -36,6 +38,8 @@ export interface ReconcilerDeps {
   writeConcurrency?: number;
   /** What is wrong with the installed CRD (with the fix), if anything. */
   crdProblem?: () => string | undefined;
+  /** Instances per Consumer and Consumers per namespace (default DEFAULT_TENANT_LIMITS). */
+  limits?: TenantLimits;
 }
 
 export interface ReconcileResult {
@@ -52,6 +56,12 @@ interface Done {
   name: string;
   reason: 'Created' | 'Updated' | 'Deleted';
   message: string;
+}
+
+/** A write that failed; `quota`: a ResourceQuota refused it. */
+interface WriteFailure {
+  text: string;
+  quota: boolean;
 }
 
 /** Up to this many writes of one kind in a reconcile get an event each; more get one summary. */
@@ -113,6 +123,16 @@ export class Reconciler {
       return { failures: [] };
     }
     if (crdProblem) return { failures: [] };
+    const refusal = checkTenantLimits(
+      consumer,
+      this.deps.consumers.list(consumer.metadata.namespace),
+      this.deps.limits ?? DEFAULT_TENANT_LIMITS,
+    );
+    if (refusal) {
+      events.emit(consumer, 'Warning', refusal.reason, refusal.message);
+      await this.writeStatus(consumer, undefined, { refused: refusal }, now);
+      return { failures: [] };
+    }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (
@@ -128,7 +148,8 @@ export class Reconciler {
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
     });
-    const failures = await this.execute(consumer, plan.actions);
+    const writeFailures = await this.execute(consumer, plan.actions);
+    const failures = writeFailures.map((f) => f.text);
     if (plan.clashes.length > 0) {
       // Also on the Degraded condition; the event reaches `kubectl get events` and alerting.
       events.emit(
@@ -144,6 +165,7 @@ export class Reconciler {
       plan,
       {
         failures,
+        quotaExceeded: writeFailures.some((f) => f.quota),
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
@@ -162,8 +184,8 @@ export class Reconciler {
     return { failures, ...(delays.length ? { requeueAfterMs: Math.min(...delays) } : {}) };
   }
 
-  private async execute(consumer: Consumer, actions: readonly Action[]): Promise<string[]> {
-    const failures: string[] = [];
+  private async execute(consumer: Consumer, actions: readonly Action[]): Promise<WriteFailure[]> {
+    const failures: WriteFailure[] = [];
     const concurrency = this.deps.writeConcurrency ?? 8;
     const updates = actions.filter((a) => a.type === 'update');
     const keeps = updates.filter((a) => !this.dropsPartitions(a));
@@ -216,7 +238,11 @@ export class Reconciler {
   }
 
   /** Runs one action; returns a description of the failure, if any. */
-  private async executeOne(consumer: Consumer, action: Action, done: Done[]): Promise<string | undefined> {
+  private async executeOne(
+    consumer: Consumer,
+    action: Action,
+    done: Done[],
+  ): Promise<WriteFailure | undefined> {
     const { writer, events, metrics, deployments, log } = this.deps;
     const namespace = consumer.metadata.namespace;
     const label = { consumer: consumer.metadata.name };
@@ -225,7 +251,7 @@ export class Reconciler {
       if (action.type === 'create') {
         if (!(await writer.deploymentNameIsFree(namespace, name))) {
           // The cache had not seen it yet; the next reconcile sorts out whose it is.
-          return `Deployment ${name} appeared before it could be created; retrying`;
+          return { text: `Deployment ${name} appeared before it could be created; retrying`, quota: false };
         }
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
@@ -272,10 +298,18 @@ export class Reconciler {
             ? metrics.updateErrors
             : metrics.deleteErrors;
       counter.inc(label);
-      const text = `${action.type} of Deployment ${name} failed${code ? ` (${code})` : ''}: ${message}`;
+      // A ResourceQuota of the namespace: said as such (which quota, how far over); retried with
+      // backoff like any failed write.
+      const quota = parseQuotaRefusal(code, message);
+      const text = quota
+        ? `${action.type} of Deployment ${name} refused by ${describeQuotaRefusal(quota, namespace)}`
+        : `${action.type} of Deployment ${name} failed${code ? ` (${code})` : ''}: ${message}`;
       log.warn({ consumer: consumer.metadata.name, namespace, deployment: name, code }, text);
-      events.emit(consumer, 'Warning', `${action.type[0]!.toUpperCase()}${action.type.slice(1)}Failed`, text);
-      return text;
+      const reason = quota
+        ? 'QuotaExceeded'
+        : `${action.type[0]!.toUpperCase()}${action.type.slice(1)}Failed`;
+      events.emit(consumer, 'Warning', reason, text);
+      return { text, quota: quota !== undefined };
     }
   }
 

@@ -17,6 +17,7 @@ import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
+import { FIXTURE_HOST } from '../support/endpoints.js';
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
@@ -29,7 +30,7 @@ let broker: TcpFaultSwitch | undefined;
 let kafkaLeftovers: { topic: string; groupId: string } | undefined;
 
 before(async () => {
-  proxy = new FaultProxy({ upstream: env.prometheusUrl });
+  proxy = new FaultProxy({ upstream: env.prometheusUrl, host: FIXTURE_HOST });
   await proxy.start();
 });
 after(async () => {
@@ -359,7 +360,7 @@ test(
       await admin.close();
     }
     const [host, port] = env.kafkaBootstrap.split(':') as [string, string];
-    broker = new TcpFaultSwitch({ host, port: Number(port) }, 'down');
+    broker = new TcpFaultSwitch({ host, port: Number(port) }, 'down', FIXTURE_HOST);
     await broker.start();
 
     const ns = await newNamespace('kafka-faults');

@@ -14,16 +14,27 @@ import {
   totalWrites,
 } from '../../src/testplane/api-metrics.js';
 import { operatorServiceAccountConfig } from './service-account.js';
+import { TEST_READ_LIMITS, testEndpointPolicy } from './endpoints.js';
 
 /**
  * Starts the operator authenticated as its own ServiceAccount (token from the TokenRequest API,
  * bound to the shipped ClusterRole), so every e2e test proves the shipped RBAC is enough. Pass a
- * KubeConfig only to test another identity on purpose.
+ * KubeConfig only to test another identity on purpose. Its endpoint policy allows the plane's
+ * metrics components and the fixtures' address only (see endpoints.ts); metrics are read down to
+ * once a second.
  */
 export async function startOperator(config?: KubeConfig, resyncMs = 60_000): Promise<Operator> {
   config ??= await operatorServiceAccountConfig();
   const log = process.env.KONSUMERATOR_TEST_LOGS ? createLogger('debug') : silentLogger();
-  const operator = new Operator({ kubeConfig: config, log, version: 'test', resyncMs, workers: 4 });
+  const operator = new Operator({
+    kubeConfig: config,
+    log,
+    version: 'test',
+    resyncMs,
+    workers: 4,
+    endpointPolicy: testEndpointPolicy(),
+    readLimits: TEST_READ_LIMITS,
+  });
   await operator.start();
   return operator;
 }
