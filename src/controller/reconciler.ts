@@ -137,7 +137,10 @@ export class Reconciler {
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (
       step.conditions.some(
-        (c) => c.type === 'MetricsAvailable' && c.status === 'False' && c.reason === 'ReadFailed',
+        (c) =>
+          c.type === 'MetricsAvailable' &&
+          c.status === 'False' &&
+          (c.reason === 'ReadFailed' || c.reason === 'EndpointDenied'),
       )
     ) {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);

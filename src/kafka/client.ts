@@ -216,9 +216,12 @@ export function kafkaErrorSummary(err: unknown): string {
     } else if (e instanceof Error) {
       const cause = (e as { cause?: unknown }).cause;
       const code = (e as { code?: unknown }).code;
-      // A network error's reason is its cause (ECONNREFUSED, a timeout, a TLS failure).
-      if (code === 'PLT_KFK_NETWORK' && cause instanceof Error && !FIXED_NETWORK_TEXTS.has(e.message))
-        visit(cause, depth + 1);
+      // A network error's reason is its cause (ECONNREFUSED, a timeout, a TLS failure); our own
+      // wrappers (KafkaError) carry the library's error as theirs.
+      const wrapper = code === undefined && cause instanceof Error;
+      const network =
+        code === 'PLT_KFK_NETWORK' && cause instanceof Error && !FIXED_NETWORK_TEXTS.has(e.message);
+      if (wrapper || network) visit(cause, depth + 1);
       else reasons.add(safeReason(e));
     } else reasons.add('error');
   };

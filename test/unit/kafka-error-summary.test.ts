@@ -12,7 +12,7 @@ import {
   TimeoutError,
   UserError,
 } from '@platformatic/kafka';
-import { kafkaErrorMessage, kafkaErrorSummary } from '../../src/kafka/client.js';
+import { KafkaError, kafkaErrorMessage, kafkaErrorSummary } from '../../src/kafka/client.js';
 
 const SECRET = 'SECRET-FROM-THE-BROKER';
 
@@ -35,6 +35,13 @@ test('broker error codes, authentication, timeouts and network codes; no broker 
         new TimeoutError(`Connection to ${SECRET}-b:9092 timed out.`),
       ]),
       'connection refused (ECONNREFUSED); timed out',
+    ],
+    [
+      // Our adapter's wrapper: its reason is the library's error inside.
+      new KafkaError(
+        new MultipleErrors('x', [new NetworkError(`Connection to ${SECRET}:1 failed.`, { cause: refused })]),
+      ),
+      'connection refused (ECONNREFUSED)',
     ],
     [
       new ResponseError(3, 12, { '/topics/0': [3, SECRET] }, {}),
