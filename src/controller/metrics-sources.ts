@@ -205,8 +205,10 @@ export class MetricsSources {
         entry.provider = await this.createProvider(consumer, config, credentials);
       }
     } catch (error) {
-      // A provider that cannot be made from this section (a bug, or a check the schema missed).
+      // A provider that cannot be made from this section (a bug, or a check the schema missed):
+      // tried again when the next read is due.
       const message = error instanceof Error ? error.message : String(error);
+      entry.lastAttemptAt = now;
       entry.lastError = message;
       return { fresh: false, reading: entry.reading, error: message };
     }
