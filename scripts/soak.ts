@@ -129,6 +129,8 @@ async function main(): Promise<void> {
         `--metrics-bind-address=127.0.0.1:${metricsPort}`,
         '--health-probe-bind-address=',
         '--log-level=warn',
+        // The plane's broker is on 127.0.0.1, which the endpoint policy denies unless allowed.
+        `--allow-endpoints=${bootstrap}`,
       ],
       cwd: REPO_ROOT,
       logFile: join(dir, 'operator.log'),

@@ -152,6 +152,7 @@ export function consumerFromConfigMap(configMap: V1ConfigMap): DecodedConsumer {
       annotations,
       ...(meta.labels ? { labels: meta.labels } : {}),
       ...(meta.deletionTimestamp ? { deletionTimestamp: meta.deletionTimestamp } : {}),
+      ...(meta.creationTimestamp ? { creationTimestamp: meta.creationTimestamp } : {}),
     },
     spec: {} as ConsumerSpec,
     status: statusFromAnnotations(annotations),

@@ -355,6 +355,7 @@ export interface Consumer {
     labels?: Record<string, string>;
     // Typed as client-node types it; custom objects carry the raw RFC 3339 string.
     deletionTimestamp?: Date;
+    creationTimestamp?: Date;
   };
   spec: ConsumerSpec;
   status?: ConsumerStatus;

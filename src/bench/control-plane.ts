@@ -263,6 +263,9 @@ async function startOperatorProcess(
       `${RESYNC_SECONDS}s`,
       '--log-level',
       'warn',
+      // The benchmark's Consumer may ask for more instances than the operator's default limit.
+      '--max-instances-per-consumer',
+      '100000',
     ],
     logFile,
     cwd: REPO_ROOT,

@@ -28,6 +28,9 @@ import { demoCommands } from './demo-commands.js';
 import { renderConsumer, renderInstances } from './table.js';
 import { VERSION as BINARY_VERSION } from './version.js';
 import { parseDuration } from '../util/units.js';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { EndpointPolicy } from '../net/endpoint-policy.js';
 
 export interface DemoOptions {
   kubeconfig?: string;
@@ -93,6 +96,22 @@ async function connect(options: DemoOptions): Promise<Connection> {
   };
 }
 
+/**
+ * The operator's endpoint policy denies loopback and link-local addresses by default; the demo's
+ * broker is usually on this machine (127.0.0.1), so the demo allows exactly its address and port.
+ */
+async function demoEndpointPolicy(bootstrap: string | undefined): Promise<EndpointPolicy> {
+  if (!bootstrap) return new EndpointPolicy();
+  const colon = bootstrap.lastIndexOf(':');
+  const host = bootstrap.slice(0, colon);
+  const port = bootstrap.slice(colon + 1);
+  const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
+  return EndpointPolicy.fromFlags(
+    addresses.map((a) => `${isIP(a) === 6 ? `[${a}]` : a}:${port}`),
+    [],
+  );
+}
+
 async function createTopic(bootstrap: string): Promise<void> {
   const admin = new KafkaAdmin({ clientId: 'konsumerator-demo', brokers: [bootstrap] });
   try {
@@ -138,6 +157,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       log: createLogger(options.logLevel),
       version: BINARY_VERSION,
       metricsAddress: '127.0.0.1:0',
+      endpointPolicy: await demoEndpointPolicy(bootstrap),
     });
     await operator.start();
     console.log(

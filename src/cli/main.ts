@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { BASELINE_NAMES } from './simulate-names.js';
+import { DEFAULT_READ_LIMITS, DEFAULT_TENANT_LIMITS } from '../controller/tenant-defaults.js';
 import { DEFAULT_GRANT_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 /** The action of a try-it tool: `exported` of the module `file` (next to this one), when it runs. */
@@ -33,6 +34,11 @@ function tool(verb: string, file: string, exported: string) {
     }
     await (module[exported] as (...a: unknown[]) => Promise<void>)(...args);
   };
+}
+
+/** Commander's way to take a repeatable option into a list. */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 // `konsumerator manifests | head` closes the pipe early; that is not an error.
@@ -89,6 +95,36 @@ program
     '10s',
   )
   .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew the Lease', '2s')
+  .option(
+    '--allow-endpoints <rules>',
+    "where Consumers' metrics sources may connect, e.g. 10.0.0.0/8,prometheus.monitoring.svc:9090 (repeatable; with any, only these; see docs/security.md)",
+    collect,
+  )
+  .option(
+    '--deny-endpoints <rules>',
+    "where Consumers' metrics sources may not connect, over any allow rule (repeatable; see docs/security.md)",
+    collect,
+  )
+  .option(
+    '--max-instances-per-consumer <n>',
+    'a Consumer asking for more instances is reported and not reconciled',
+    String(DEFAULT_TENANT_LIMITS.maxInstancesPerConsumer),
+  )
+  .option(
+    '--max-consumers-per-namespace <n>',
+    'only the oldest this many Consumers of a namespace are reconciled; the others are reported',
+    String(DEFAULT_TENANT_LIMITS.maxConsumersPerNamespace),
+  )
+  .option(
+    '--min-sync-period <duration>',
+    'metrics are read at most this often per Consumer, whatever its minSyncPeriod',
+    `${DEFAULT_READ_LIMITS.minSyncPeriodMs / 1000}s`,
+  )
+  .option(
+    '--metrics-read-concurrency <n>',
+    'metrics reads running at once, shared fairly among namespaces',
+    String(DEFAULT_READ_LIMITS.concurrency),
+  )
   .action(async (options: Parameters<typeof import('./run.js').runOperator>[0]) =>
     (await import('./run.js')).runOperator(options),
   );
@@ -156,11 +192,7 @@ program
     'print a Role and RoleBinding that let the operator get exactly these Secrets of a namespace (pipe to kubectl apply -f -)',
   )
   .requiredOption('--namespace <ns>', "namespace of the Secrets (the Consumers' namespace)")
-  .requiredOption(
-    '--secret <name>',
-    'a Secret the operator may get; repeat for several',
-    (value: string, previous: string[] = []) => [...previous, value],
-  )
+  .requiredOption('--secret <name>', 'a Secret the operator may get; repeat for several', collect)
   .option('--operator-namespace <ns>', "namespace of the operator's ServiceAccount", DEFAULT_NAMESPACE)
   .option('--service-account <name>', "the operator's ServiceAccount", 'konsumerator')
   .option('--name <name>', 'name of the Role and RoleBinding', DEFAULT_GRANT_NAME)

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Operator } from '../controller/operator.js';
+import { EndpointPolicy } from '../net/endpoint-policy.js';
 import { createLogger } from '../util/log.js';
 import { parseDuration } from '../util/units.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -24,6 +25,19 @@ export interface RunOptions {
   namespace?: string;
   /** How long a resize may stay Deferred before InPlaceOrRollout rolls the instance out. */
   resizePendingTimeout: string;
+  /** Endpoint policy rules (each value may hold several, comma-separated). */
+  allowEndpoints?: string[];
+  denyEndpoints?: string[];
+  maxInstancesPerConsumer: string;
+  maxConsumersPerNamespace: string;
+  minSyncPeriod: string;
+  metricsReadConcurrency: string;
+}
+
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+  return n;
 }
 
 /**
@@ -55,9 +69,7 @@ function electionTimings(options: RunOptions) {
 
 export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel);
-  const workers = Number(options.workers);
-  if (!Number.isInteger(workers) || workers < 1)
-    throw new Error(`--workers must be a positive integer, got ${options.workers}`);
+  const workers = positiveInteger('--workers', options.workers);
   const operator = new Operator({
     kubeConfig: loadKubeConfig(options.kubeconfig),
     log,
@@ -68,6 +80,21 @@ export async function runOperator(options: RunOptions): Promise<void> {
     metricsAddress: options.metricsBindAddress || undefined,
     healthAddress: options.healthProbeBindAddress || undefined,
     ...(options.namespace ? { namespace: options.namespace } : {}),
+    endpointPolicy: EndpointPolicy.fromFlags(options.allowEndpoints, options.denyEndpoints),
+    limits: {
+      maxInstancesPerConsumer: positiveInteger(
+        '--max-instances-per-consumer',
+        options.maxInstancesPerConsumer,
+      ),
+      maxConsumersPerNamespace: positiveInteger(
+        '--max-consumers-per-namespace',
+        options.maxConsumersPerNamespace,
+      ),
+    },
+    readLimits: {
+      minSyncPeriodMs: parseDuration(options.minSyncPeriod),
+      concurrency: positiveInteger('--metrics-read-concurrency', options.metricsReadConcurrency),
+    },
     ...(options.leaderElect
       ? {
           leaderElection: {

@@ -132,6 +132,8 @@ export async function autoscaleStep(
   const sync = await sources.sync(consumer, config, now);
   const requeueAfterMs = Math.max(1000, sources.nextReadInMs(consumer, config, now));
   if (sync.error !== undefined) {
+    // The operator's endpoint policy refused the source's endpoint: no connection was attempted.
+    const denied = (sync.denied?.length ?? 0) > 0;
     return {
       ...NONE,
       requeueAfterMs: Math.min(requeueAfterMs, 30_000),
@@ -139,11 +141,13 @@ export async function autoscaleStep(
         {
           type: 'MetricsAvailable',
           status: 'False',
-          reason: 'ReadFailed',
+          reason: denied ? 'EndpointDenied' : 'ReadFailed',
           message: `${sync.error}; no instance is resized until metrics are back`,
         },
       ],
-      events: [{ type: 'Warning', reason: 'MetricsUnavailable', message: sync.error }],
+      events: [
+        { type: 'Warning', reason: denied ? 'EndpointDenied' : 'MetricsUnavailable', message: sync.error },
+      ],
     };
   }
   const reading = sync.reading!;
@@ -249,6 +253,9 @@ export async function autoscaleStep(
   ];
   if (stalled.length > 0)
     events.push({ type: 'Warning', reason: 'ConsumerStalled', message: conditions[1]!.message });
+  // Some endpoints refused by the endpoint policy, the others answered.
+  for (const message of sync.denied ?? [])
+    events.push({ type: 'Warning', reason: 'EndpointDenied', message });
   return {
     overrides,
     status: {

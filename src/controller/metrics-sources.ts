@@ -4,6 +4,13 @@
 // The provider comes from the Consumer's metrics source (src/metrics/sources/). Credentials come
 // from Secrets (credentials.ts), re-read with one GET each when a read is due and at most once
 // per minSyncPeriod; the provider is re-created when a Secret's uid or resourceVersion changes.
+//
+// Tenants choose the endpoints and minSyncPeriod, so reads are bounded by the operator: never more
+// often than the operator's floor (ReadLimits.minSyncPeriodMs), at most `concurrency` at once
+// shared fairly among namespaces (FairScheduler), and a read holds a reconcile worker for at most
+// a second (five for a Consumer's first read, so new instances start from a prediction): past
+// that it goes on in the background and its Consumer is reconciled again when it ends. A slow or
+// hanging endpoint therefore delays its own Consumer, not the others.
 import type { Consumer } from '../api/schema.js';
 import type { AutoscaleConfig } from '../autoscale/config.js';
 import {
@@ -17,7 +24,12 @@ import { buildCredentials, credentialsPlan, type MetricsCredentials } from '../m
 import { metricsSource } from '../metrics/sources/index.js';
 import type { CredentialsPlan } from '../metrics/sources/source.js';
 import { canonicalJson } from '../util/hash.js';
+import { FairScheduler } from '../util/fair-scheduler.js';
+import type { Logger } from '../util/log.js';
+import type { EndpointPolicy } from '../net/endpoint-policy.js';
+import { MetricsReadError } from '../metrics/types.js';
 import { CredentialsError, loadCredentials, type SecretReader } from './credentials.js';
+import { DEFAULT_READ_LIMITS } from './tenant-defaults.js';
 
 export interface MetricsSync {
   /** Read in this reconcile: decisions may be made from it. */
@@ -25,6 +37,28 @@ export interface MetricsSync {
   reading: MetricsReading | undefined;
   /** Why no usable reading could be had. */
   error: string | undefined;
+  /** Endpoints the endpoint policy refused in this read (messages for status and events). */
+  denied?: readonly string[];
+}
+
+/** How the operator bounds the metrics reads tenants ask for. */
+export interface ReadLimits {
+  /** Reads are never more frequent than this, whatever a Consumer's minSyncPeriod (0: no floor). */
+  minSyncPeriodMs: number;
+  /** Reads running at once, shared fairly among namespaces. */
+  concurrency: number;
+}
+
+export interface MetricsSourcesOptions {
+  /** Reads the Secrets that hold credentials (without it, a Consumer that references one gets an error). */
+  secrets?: SecretReader;
+  limits?: Partial<ReadLimits>;
+  /** Where Consumers' sources may connect; without one, anywhere. */
+  endpointPolicy?: EndpointPolicy;
+  /** A read that went on in the background ended: reconcile its Consumer again. */
+  onReadDone?: (consumer: Consumer) => void;
+  /** The operator's log, where what the servers said goes (never to status). */
+  log?: Logger;
 }
 
 interface Entry {
@@ -45,21 +79,50 @@ interface Entry {
   credentialsCheckedAt: Date | undefined;
   /** Why they could not be had at credentialsCheckedAt. */
   credentialsError: CredentialsError | undefined;
+  /** The read running now (in the background once the reconcile stopped waiting for it). */
+  inFlight?: Promise<MetricsSync> | undefined;
+  /** A background read's result, not yet used by a reconcile. */
+  completed?: MetricsSync | undefined;
+  /** What was last logged about this source, so an unchanged failure is logged once. */
+  logged?: string | undefined;
 }
 
 const READ_TIMEOUT_MS = 20_000;
+/** How long a reconcile waits for a read before it goes on in the background. */
+const INLINE_READ_WAIT_MS = 1000;
+/** The same for a Consumer's first read: new instances start from its prediction. */
+const FIRST_READ_WAIT_MS = 5000;
+
+export { DEFAULT_READ_LIMITS } from './tenant-defaults.js';
 
 export class MetricsSources {
   private readonly entries = new Map<string, Entry>();
+  private readonly secrets: SecretReader | undefined;
+  private readonly limits: ReadLimits;
+  private readonly scheduler: FairScheduler;
+  private readonly options: MetricsSourcesOptions;
 
   /**
-   * `observerFor` gives the hooks a Consumer's provider reports its requests to; `secrets` reads
-   * the Secrets that hold credentials (without it, a Consumer that references one gets an error).
+   * `observerFor` gives the hooks a Consumer's provider reports its requests to. Without limits in
+   * `options`, a Consumer's own minSyncPeriod is the only floor (library use and unit tests).
    */
   constructor(
     private readonly observerFor: (consumer: Consumer) => ProviderObserver = () => noopObserver,
-    private readonly secrets?: SecretReader,
-  ) {}
+    options: MetricsSourcesOptions | SecretReader = {},
+  ) {
+    this.options = 'read' in options ? { secrets: options } : options;
+    this.secrets = this.options.secrets;
+    this.limits = {
+      minSyncPeriodMs: this.options.limits?.minSyncPeriodMs ?? 0,
+      concurrency: this.options.limits?.concurrency ?? DEFAULT_READ_LIMITS.concurrency,
+    };
+    this.scheduler = new FairScheduler(this.limits.concurrency);
+  }
+
+  /** The time between two reads of this Consumer: its minSyncPeriod, at least the operator's floor. */
+  periodMs(config: AutoscaleConfig): number {
+    return Math.max(config.minSyncPeriodMs, this.limits.minSyncPeriodMs);
+  }
 
   async sync(consumer: Consumer, config: AutoscaleConfig, now: Date): Promise<MetricsSync> {
     const uid = consumer.metadata.uid;
@@ -79,26 +142,75 @@ export class MetricsSources {
       };
       this.entries.set(uid, entry);
     }
-    if (entry.lastAttemptAt && now.getTime() - entry.lastAttemptAt.getTime() < config.minSyncPeriodMs) {
-      return { fresh: false, reading: entry.reading, error: entry.lastError };
+    // A read that ended in the background: this reconcile decides from it.
+    if (entry.completed) {
+      const done = entry.completed;
+      entry.completed = undefined;
+      return done;
     }
-    // A read is due: the credentials first (when they are due too), then the read.
+    const period = this.periodMs(config);
+    const due = !entry.lastAttemptAt || now.getTime() - entry.lastAttemptAt.getTime() >= period;
+    if (entry.inFlight || !due) return this.stale(entry);
+    const first = entry.lastAttemptAt === undefined && entry.reading === undefined;
+    const current = entry;
+    const read = this.scheduler.run(consumer.metadata.namespace, () =>
+      this.readNow(current, consumer, config, now),
+    );
+    entry.inFlight = read;
+    const waited = await settledWithin(read, first ? FIRST_READ_WAIT_MS : INLINE_READ_WAIT_MS);
+    if (waited) {
+      entry.inFlight = undefined;
+      return waited.value;
+    }
+    void read.then((result) => {
+      if (this.entries.get(consumer.metadata.uid) !== current || current.inFlight !== read) return;
+      current.inFlight = undefined;
+      current.completed = result;
+      this.options.onReadDone?.(consumer);
+    });
+    return this.stale(entry);
+  }
+
+  /** What is known between reads. */
+  private stale(entry: Entry): MetricsSync {
+    if (entry.reading === undefined && entry.lastError === undefined)
+      return { fresh: false, reading: undefined, error: 'the first metrics read is still running' };
+    return { fresh: false, reading: entry.reading, error: entry.lastError };
+  }
+
+  /** One read: the credentials when they are due, then the provider's read. Never rejects. */
+  private async readNow(
+    entry: Entry,
+    consumer: Consumer,
+    config: AutoscaleConfig,
+    now: Date,
+  ): Promise<MetricsSync> {
     const warnings: string[] = [];
-    if (entry.plan.uses.length > 0) {
-      const checked = entry.credentialsCheckedAt;
-      if (!checked || now.getTime() - checked.getTime() >= config.minSyncPeriodMs) {
-        await this.refreshCredentials(entry, consumer, config, now);
+    try {
+      if (entry.plan.uses.length > 0) {
+        const checked = entry.credentialsCheckedAt;
+        if (!checked || now.getTime() - checked.getTime() >= this.periodMs(config)) {
+          await this.refreshCredentials(entry, consumer, config, now);
+        }
+        const failure = entry.credentialsError;
+        if (failure && !(failure.transient && entry.provider)) {
+          entry.lastError = failure.message;
+          return { fresh: false, reading: entry.reading, error: failure.message };
+        }
+        // An API hiccup while re-reading: keep the credentials read before, and say so.
+        if (failure) warnings.push(`${failure.message}; using the credentials read before`);
+      } else if (!entry.provider) {
+        // Nothing from Secrets: the client options are the section's own (e.g. TLS with the system CAs).
+        const { credentials } = buildCredentials(consumer.metadata.namespace, entry.plan, new Map());
+        entry.provider = await this.createProvider(consumer, config, credentials);
       }
-      const failure = entry.credentialsError;
-      if (failure && !(failure.transient && entry.provider)) {
-        return { fresh: false, reading: entry.reading, error: failure.message };
-      }
-      // An API hiccup while re-reading: keep the credentials read before, and say so.
-      if (failure) warnings.push(`${failure.message}; using the credentials read before`);
-    } else if (!entry.provider) {
-      // Nothing from Secrets: the client options are the section's own (e.g. TLS with the system CAs).
-      const { credentials } = buildCredentials(consumer.metadata.namespace, entry.plan, new Map());
-      entry.provider = await this.createProvider(consumer, config, credentials);
+    } catch (error) {
+      // A provider that cannot be made from this section (a bug, or a check the schema missed):
+      // tried again when the next read is due.
+      const message = error instanceof Error ? error.message : String(error);
+      entry.lastAttemptAt = now;
+      entry.lastError = message;
+      return { fresh: false, reading: entry.reading, error: message };
     }
     entry.lastAttemptAt = now;
     const deadline = AbortSignal.timeout(READ_TIMEOUT_MS);
@@ -108,15 +220,51 @@ export class MetricsSources {
       entry.reading = reading;
       entry.lastReadAt = now;
       entry.lastError = undefined;
-      return { fresh: true, reading, error: undefined };
+      this.logDetails(entry, consumer, reading.warnings.join('; '), reading.details ?? []);
+      return {
+        fresh: true,
+        reading,
+        error: undefined,
+        ...(reading.denied?.length ? { denied: reading.denied } : {}),
+      };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A source that hangs (a broker that accepts and never answers) is cut off by the deadline.
       entry.lastError = deadline.aborted
         ? `no answer within ${READ_TIMEOUT_MS / 1000} s (${message})`
         : message;
-      return { fresh: false, reading: entry.reading, error: entry.lastError };
+      const readError = error instanceof MetricsReadError ? error : undefined;
+      this.logDetails(entry, consumer, entry.lastError, readError?.details ?? []);
+      return {
+        fresh: false,
+        reading: entry.reading,
+        error: entry.lastError,
+        ...(readError?.denied.length ? { denied: readError.denied } : {}),
+      };
     }
+  }
+
+  /**
+   * What the servers said (bounded, never in status) goes to the operator's log: at warn level
+   * when it changed since the last read of this Consumer, else at debug.
+   */
+  private logDetails(entry: Entry, consumer: Consumer, summary: string, details: readonly string[]): void {
+    const log = this.options.log;
+    if (!log) return;
+    if (details.length === 0) {
+      entry.logged = undefined;
+      return;
+    }
+    const key = `${summary}\n${details.join('\n')}`;
+    const fields = {
+      consumer: consumer.metadata.name,
+      namespace: consumer.metadata.namespace,
+      summary: summary.slice(0, 2000),
+      details: details.slice(0, 10),
+    };
+    if (entry.logged === key) log.debug(fields, 'metrics source detail (unchanged)');
+    else log.warn(fields, 'metrics source detail');
+    entry.logged = key;
   }
 
   /** Reads the Secrets; a new uid or resourceVersion (or the first read) re-creates the provider. */
@@ -156,6 +304,7 @@ export class MetricsSources {
       {
         consumerName: consumer.metadata.name,
         observer: this.observerFor(consumer),
+        ...(this.options.endpointPolicy ? { endpointPolicy: this.options.endpointPolicy } : {}),
       },
     );
   }
@@ -163,10 +312,11 @@ export class MetricsSources {
   /** When the next read is due, for requeueing. */
   nextReadInMs(consumer: Consumer, config: AutoscaleConfig, now: Date): number {
     const entry = this.entries.get(consumer.metadata.uid);
-    const since = (t: Date) => config.minSyncPeriodMs - (now.getTime() - t.getTime());
+    const period = this.periodMs(config);
+    const since = (t: Date) => period - (now.getTime() - t.getTime());
     // Credentials that could not be read are tried again once per minSyncPeriod.
     const from = entry?.credentialsError ? entry.credentialsCheckedAt : entry?.lastAttemptAt;
-    return from ? Math.max(0, since(from)) : config.minSyncPeriodMs;
+    return from ? Math.max(0, since(from)) : period;
   }
 
   async forget(uid: string): Promise<void> {
@@ -181,6 +331,20 @@ export class MetricsSources {
 
   uids(): string[] {
     return [...this.entries.keys()];
+  }
+}
+
+/** The task's result if it settles within `ms`, else undefined (the task goes on). */
+async function settledWithin<T>(task: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([task.then((value) => ({ value })), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,9 @@
 // Wires the operator together: informers on Consumers (or, in guest mode, the ConfigMaps of one
 // namespace) and Deployments feed a keyed work queue; workers run the reconciler; a periodic
 // resync re-enqueues every Consumer.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ResourceCache } from './cache.js';
 import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
@@ -8,7 +11,9 @@ import { ConfigMapConsumerSource } from './configmap-source.js';
 import { trimDeployment } from './trim.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
-import { MetricsSources } from './metrics-sources.js';
+import { DEFAULT_READ_LIMITS, MetricsSources, type ReadLimits } from './metrics-sources.js';
+import { DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
+import { EndpointPolicy } from '../net/endpoint-policy.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
 import { ScalingMemory } from './autoscaling.js';
@@ -62,6 +67,15 @@ export interface OperatorOptions {
    * give a cluster without it this way.)
    */
   resizeSupported?: () => Promise<boolean>;
+  /**
+   * Where Consumers' metrics sources may connect (default: everything but the built-in ranges,
+   * see src/net/endpoint-policy.ts). The operator's own ports and API server are added at start.
+   */
+  endpointPolicy?: EndpointPolicy;
+  /** Instances per Consumer and Consumers per namespace (default DEFAULT_TENANT_LIMITS). */
+  limits?: Partial<TenantLimits>;
+  /** The floor on minSyncPeriod and the reads at once (default DEFAULT_READ_LIMITS). */
+  readLimits?: Partial<ReadLimits>;
   /** Run only while holding this Lease (several replicas for high availability). */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
@@ -90,6 +104,9 @@ export class Operator {
   private readonly crdGuard: CrdGuard | undefined;
 
   private readonly kubeConfig: KubeConfig;
+  readonly endpointPolicy: EndpointPolicy;
+  private readonly limits: TenantLimits;
+  private readonly readLimits: ReadLimits;
 
   constructor(private readonly options: OperatorOptions) {
     const { log } = options;
@@ -97,10 +114,18 @@ export class Operator {
     this.kubeConfig = kubeConfig;
     this.log = log;
     this.metrics = new OperatorMetrics(options.version);
-    this.sources = new MetricsSources(
-      (consumer) => this.metrics.providerObserver(consumer.metadata.name),
-      new ApiSecretReader(kubeConfig),
-    );
+    this.endpointPolicy = options.endpointPolicy ?? new EndpointPolicy();
+    this.limits = { ...DEFAULT_TENANT_LIMITS, ...options.limits };
+    this.readLimits = { ...DEFAULT_READ_LIMITS, ...options.readLimits };
+    this.sources = new MetricsSources((consumer) => this.metrics.providerObserver(consumer.metadata.name), {
+      secrets: new ApiSecretReader(kubeConfig),
+      limits: this.readLimits,
+      endpointPolicy: this.endpointPolicy,
+      // A read that went on in the background ended: reconcile its Consumer with it.
+      onReadDone: (consumer) =>
+        this.queue.add(consumerKey(consumer.metadata.namespace, consumer.metadata.name)),
+      log,
+    });
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const writer = new KubeWriter(kubeConfig);
     const guest = options.namespace;
@@ -155,9 +180,35 @@ export class Operator {
       clock: options.clock ?? (() => new Date()),
       sources: this.sources,
       scalingMemory: new ScalingMemory(),
+      limits: this.limits,
       ...(this.crdGuard ? { crdProblem: () => this.crdGuard?.problem } : {}),
       inPlace,
     });
+  }
+
+  /**
+   * Adds the operator's own endpoints to the endpoint policy: its metrics and health ports on this
+   * host, and the API server it talks to (by name and by address).
+   */
+  private async protectOwnEndpoints(): Promise<void> {
+    const local = Object.values(networkInterfaces())
+      .flatMap((list) => list ?? [])
+      .map((i) => i.address);
+    this.endpointPolicy.protectOwnPorts(
+      this.endpoints.map((e) => e.port),
+      local,
+    );
+    const server = this.kubeConfig.getCurrentCluster()?.server;
+    if (!server) return;
+    const url = new URL(server);
+    const port = Number(url.port) || (url.protocol === 'http:' ? 80 : 443);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const label = 'the Kubernetes API server the operator uses';
+    this.endpointPolicy.protectOwnEndpoint({ host, port }, label);
+    if (isIP(host)) return;
+    const addresses = await lookup(host, { all: true }).catch(() => []);
+    for (const { address } of addresses)
+      this.endpointPolicy.protectOwnEndpoint({ host: address, port }, label);
   }
 
   get metricsPort(): number | undefined {
@@ -190,6 +241,11 @@ export class Operator {
       };
       this.endpoints.push(await serve(healthAddress, { '/healthz': healthy, '/readyz': ready }));
     }
+    await this.protectOwnEndpoints();
+    this.log.info(
+      { endpointPolicy: this.endpointPolicy.describe(), limits: this.limits, readLimits: this.readLimits },
+      'tenant limits',
+    );
     // Before the caches: without the CRD their first list would wait, silently, for it to appear.
     await this.crdGuard?.start();
     this.consumers.onChange((c) => this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name)));

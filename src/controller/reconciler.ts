@@ -23,6 +23,8 @@ import type { InPlaceActuation } from './in-place.js';
 import { observeInstances } from '../plan/consumer-plan.js';
 import { autoscaleConfig } from '../autoscale/config.js';
 import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.js';
+import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
+import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
@@ -42,6 +44,8 @@ export interface ReconcilerDeps {
   crdProblem?: () => string | undefined;
   /** In-place resizes of the instances' pods. */
   inPlace: InPlaceActuation;
+  /** Instances per Consumer and Consumers per namespace (default DEFAULT_TENANT_LIMITS). */
+  limits?: TenantLimits;
 }
 
 export interface ReconcileResult {
@@ -58,6 +62,12 @@ interface Done {
   name: string;
   reason: 'Created' | 'Updated' | 'Deleted';
   message: string;
+}
+
+/** A write that failed; `quota`: a ResourceQuota refused it. */
+interface WriteFailure {
+  text: string;
+  quota: boolean;
 }
 
 /** Up to this many writes of one kind in a reconcile get an event each; more get one summary. */
@@ -119,11 +129,24 @@ export class Reconciler {
       return { failures: [] };
     }
     if (crdProblem) return { failures: [] };
+    const refusal = checkTenantLimits(
+      consumer,
+      this.deps.consumers.list(consumer.metadata.namespace),
+      this.deps.limits ?? DEFAULT_TENANT_LIMITS,
+    );
+    if (refusal) {
+      events.emit(consumer, 'Warning', refusal.reason, refusal.message);
+      await this.writeStatus(consumer, undefined, { refused: refusal }, now);
+      return { failures: [] };
+    }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (
       step.conditions.some(
-        (c) => c.type === 'MetricsAvailable' && c.status === 'False' && c.reason === 'ReadFailed',
+        (c) =>
+          c.type === 'MetricsAvailable' &&
+          c.status === 'False' &&
+          (c.reason === 'ReadFailed' || c.reason === 'EndpointDenied'),
       )
     ) {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);
@@ -137,7 +160,8 @@ export class Reconciler {
       ...(inPlace.rendering ? { inPlace: inPlace.rendering } : {}),
     });
     const failedWrites = new Set<string>();
-    const failures = await this.execute(consumer, plan.actions, failedWrites);
+    const writeFailures = await this.execute(consumer, plan.actions, failedWrites);
+    const failures = writeFailures.map((f) => f.text);
     const actuated = await this.deps.inPlace.actuate(
       consumer,
       inPlace,
@@ -163,6 +187,7 @@ export class Reconciler {
       plan,
       {
         failures,
+        quotaExceeded: writeFailures.some((f) => f.quota),
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
         actuationConditions: actuated.conditions,
@@ -188,8 +213,8 @@ export class Reconciler {
     consumer: Consumer,
     actions: readonly Action[],
     failedWrites: Set<string>,
-  ): Promise<string[]> {
-    const failures: string[] = [];
+  ): Promise<WriteFailure[]> {
+    const failures: WriteFailure[] = [];
     const concurrency = this.deps.writeConcurrency ?? 8;
     const updates = actions.filter((a) => a.type === 'update');
     const keeps = updates.filter((a) => !this.dropsPartitions(a));
@@ -245,7 +270,11 @@ export class Reconciler {
   }
 
   /** Runs one action; returns a description of the failure, if any. */
-  private async executeOne(consumer: Consumer, action: Action, done: Done[]): Promise<string | undefined> {
+  private async executeOne(
+    consumer: Consumer,
+    action: Action,
+    done: Done[],
+  ): Promise<WriteFailure | undefined> {
     const { writer, events, metrics, deployments, log } = this.deps;
     const namespace = consumer.metadata.namespace;
     const label = { consumer: consumer.metadata.name };
@@ -254,7 +283,7 @@ export class Reconciler {
       if (action.type === 'create') {
         if (!(await writer.deploymentNameIsFree(namespace, name))) {
           // The cache had not seen it yet; the next reconcile sorts out whose it is.
-          return `Deployment ${name} appeared before it could be created; retrying`;
+          return { text: `Deployment ${name} appeared before it could be created; retrying`, quota: false };
         }
         const written = await writer.applyDeployment(action.deployment);
         await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
@@ -304,10 +333,18 @@ export class Reconciler {
             ? metrics.updateErrors
             : metrics.deleteErrors;
       counter.inc(label);
-      const text = `${action.type} of Deployment ${name} failed${code ? ` (${code})` : ''}: ${message}`;
+      // A ResourceQuota of the namespace: said as such (which quota, how far over); retried with
+      // backoff like any failed write.
+      const quota = parseQuotaRefusal(code, message);
+      const text = quota
+        ? `${action.type} of Deployment ${name} refused by ${describeQuotaRefusal(quota, namespace)}`
+        : `${action.type} of Deployment ${name} failed${code ? ` (${code})` : ''}: ${message}`;
       log.warn({ consumer: consumer.metadata.name, namespace, deployment: name, code }, text);
-      events.emit(consumer, 'Warning', `${action.type[0]!.toUpperCase()}${action.type.slice(1)}Failed`, text);
-      return text;
+      const reason = quota
+        ? 'QuotaExceeded'
+        : `${action.type[0]!.toUpperCase()}${action.type.slice(1)}Failed`;
+      events.emit(consumer, 'Warning', reason, text);
+      return { text, quota: quota !== undefined };
     }
   }
 

@@ -7,6 +7,9 @@
 // about 55 MiB to the process, which an operator without a `mode: kafka` Consumer never pays.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Admin, BaseOptions, ClusterMetadata, Producer, SASLOptions } from '@platformatic/kafka';
+import type { EndpointPolicy } from '../net/endpoint-policy.js';
+import { describeConnectionError, findEndpointDenied } from '../net/errors.js';
+import { guardedContext } from './endpoint-guard.js';
 
 type Library = typeof import('@platformatic/kafka');
 let library: Promise<Library> | undefined;
@@ -44,6 +47,11 @@ export interface KafkaConnectionOptions {
   /** `true` for TLS with the system CAs, or the TLS settings. */
   tls?: boolean | KafkaTls;
   sasl?: KafkaSasl;
+  /**
+   * Where the client may connect, bootstrap and advertised brokers alike, checked after DNS
+   * (endpoint-guard.ts); without one, anywhere.
+   */
+  endpointPolicy?: EndpointPolicy;
 }
 
 export interface PartitionOffsets {
@@ -111,6 +119,7 @@ function baseOptions(options: KafkaConnectionOptions, defaultClientId: string): 
   };
   if (options.tls) base.tls = options.tls === true ? {} : tlsOptions(options.tls);
   if (options.sasl) base.sasl = saslOptions(options.sasl);
+  if (options.endpointPolicy) base.context = guardedContext(options.endpointPolicy, options.brokers);
   return base;
 }
 
@@ -157,6 +166,67 @@ export function kafkaErrorMessage(err: unknown): string {
   };
   visit(err, 0);
   return `${err.message.replace(/\.$/, '')} (${[...reasons].join('; ')})`;
+}
+
+/** The library's fixed texts for network failures without a cause (they quote no server). */
+const FIXED_NETWORK_TEXTS = new Set([
+  'Connection closed',
+  'Connection closed while waiting for ready.',
+  'Connection pool is closed.',
+  'Cannot get a connection: the broker is not available in the current cluster metadata.',
+  'Client is closed.',
+  'Request timed out',
+]);
+
+/** The library's user errors worth showing, by how their (fixed) text starts. */
+const SHOWN_USER_ERRORS = ['TLS handshake failed', 'Broker requires TLS', 'SASL mechanism'];
+
+/** One error of the library (not an aggregate) as tenants may read it. */
+function safeReason(e: Error): string {
+  const { code, apiId, apiCode } = e as { code?: unknown; apiId?: unknown; apiCode?: unknown };
+  if (code === 'PLT_KFK_PROTOCOL' && typeof apiId === 'string' && /^[A-Z_]+$/.test(apiId))
+    return `broker error ${apiId}${typeof apiCode === 'number' ? ` (${apiCode})` : ''}`;
+  if (code === 'PLT_KFK_AUTHENTICATION') return 'SASL authentication failed';
+  if (code === 'PLT_KFK_UNSUPPORTED_API') return 'the broker does not support a request the client needs';
+  if (e.constructor.name === 'TimeoutError' && typeof code === 'string' && code.startsWith('PLT_KFK'))
+    return 'timed out';
+  if (code === 'PLT_KFK_USER') {
+    const shown = SHOWN_USER_ERRORS.find((prefix) => e.message.startsWith(prefix));
+    return shown ?? 'client error (PLT_KFK_USER)';
+  }
+  if (code === 'PLT_KFK_NETWORK' && FIXED_NETWORK_TEXTS.has(e.message)) return e.message.replace(/\.$/, '');
+  if (typeof code === 'string' && code.startsWith('PLT_KFK')) return `client error (${code})`;
+  return describeConnectionError(e, 'error');
+}
+
+/**
+ * The error as the Consumer's author may read it: the library's error codes, broker error codes
+ * and network error codes, never the library's messages, which can quote the broker (a SCRAM error
+ * text, the host names a broker advertises). An endpoint the policy refused is named as such.
+ * kafkaErrorMessage has the full text, for the operator's log.
+ */
+export function kafkaErrorSummary(err: unknown): string {
+  const denied = findEndpointDenied(err);
+  if (denied) return denied.message;
+  const reasons = new Set<string>();
+  const visit = (e: unknown, depth: number) => {
+    if (reasons.size >= 3 || depth > 6) return;
+    if (e instanceof AggregateError && e.errors.length > 0) {
+      for (const inner of e.errors) visit(inner, depth + 1);
+    } else if (e instanceof Error) {
+      const cause = (e as { cause?: unknown }).cause;
+      const code = (e as { code?: unknown }).code;
+      // A network error's reason is its cause (ECONNREFUSED, a timeout, a TLS failure); our own
+      // wrappers (KafkaError) carry the library's error as theirs.
+      const wrapper = code === undefined && cause instanceof Error;
+      const network =
+        code === 'PLT_KFK_NETWORK' && cause instanceof Error && !FIXED_NETWORK_TEXTS.has(e.message);
+      if (wrapper || network) visit(cause, depth + 1);
+      else reasons.add(safeReason(e));
+    } else reasons.add('error');
+  };
+  visit(err, 0);
+  return [...reasons].join('; ') || 'error';
 }
 
 /** True when the error, or one it wraps, matches. */

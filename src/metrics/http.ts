@@ -1,8 +1,12 @@
 // A small HTTP(S) client on node:http/node:https (Node 20's fetch cannot take a CA or skip
 // verification per request): bearer/basic auth, TLS options, a per-request timeout and an
-// AbortSignal, keep-alive agents released by close().
+// AbortSignal, keep-alive agents released by close(). It never follows a redirect (a 3xx is
+// returned as it is), and with an endpoint policy it connects only to addresses the policy allows,
+// checked after DNS (src/net/endpoint-guard.ts).
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { checkBeforeLookup, checkedLookup } from '../net/endpoint-guard.js';
+import type { EndpointPolicy } from '../net/endpoint-policy.js';
 
 export interface HttpTls {
   /** PEM CA bundle trusted for the server's certificate (replaces the system CAs for this client). */
@@ -25,6 +29,8 @@ export interface HttpClientOptions {
   headers?: Record<string, string>;
   /** Responses larger than this fail (default 64 MiB). */
   maxBodyBytes?: number;
+  /** Where requests may go; without one, anywhere. */
+  endpointPolicy?: EndpointPolicy;
 }
 
 export interface HttpResponse {
@@ -39,11 +45,28 @@ export class RequestAbortedError extends Error {
   override name = 'AbortError';
 }
 
+/** No complete answer within the request's timeout. */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** The answer's body is larger than the client accepts. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`response body larger than ${maxBytes} bytes`);
+  }
+}
+
 export class HttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   private readonly httpsAgent: https.Agent;
   private readonly headers: Record<string, string>;
   private readonly maxBodyBytes: number;
+  private readonly policy: EndpointPolicy | undefined;
 
   constructor(options: HttpClientOptions = {}) {
     const tls = options.tls ?? {};
@@ -58,11 +81,13 @@ export class HttpClient {
     });
     this.headers = { ...options.headers, ...authHeader(options.auth) };
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+    this.policy = options.endpointPolicy;
   }
 
   /**
-   * Sends one request. Resolves with any HTTP status; rejects on network errors, on the timeout
-   * ("timed out after N ms"), on an oversized body, and with RequestAbortedError when `signal` aborts.
+   * Sends one request. Resolves with any HTTP status; rejects on network errors, with
+   * RequestTimeoutError, BodyTooLargeError, an EndpointDeniedError (nothing was sent) and with
+   * RequestAbortedError when `signal` aborts.
    */
   request(
     method: 'GET' | 'POST',
@@ -91,6 +116,17 @@ export class HttpClient {
         headers,
         agent: isHttps ? this.httpsAgent : this.httpAgent,
       };
+      if (this.policy) {
+        // The host is the one in the Consumer's address: redirects are never followed.
+        const endpoint = { host: url.hostname, port: Number(url.port) || (isHttps ? 443 : 80) };
+        try {
+          checkBeforeLookup(this.policy, endpoint, endpoint.host);
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
+        requestOptions.lookup = checkedLookup(this.policy, endpoint, endpoint.host);
+      }
       const req = (isHttps ? https : http).request(url, requestOptions);
       let settled = false;
       const finish = (err: Error | undefined, res?: HttpResponse) => {
@@ -104,7 +140,7 @@ export class HttpClient {
         } else resolve(res!);
       };
       const onAbort = () => finish(new RequestAbortedError('aborted'));
-      const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => finish(new RequestTimeoutError(timeoutMs)), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => finish(err));
       req.on('response', (res) => {
@@ -112,8 +148,7 @@ export class HttpClient {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > this.maxBodyBytes)
-            finish(new Error(`response body larger than ${this.maxBodyBytes} bytes`));
+          if (size > this.maxBodyBytes) finish(new BodyTooLargeError(this.maxBodyBytes));
           else chunks.push(chunk);
         });
         res.on('error', (err) => finish(err));

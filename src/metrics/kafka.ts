@@ -1,17 +1,23 @@
 // The Kafka provider: offsets straight from the brokers (src/kafka/client.ts), no Prometheus.
 // Each read fetches the topic's log-start/log-end offsets and the group's committed offsets, adds
 // them to a bounded history, and derives behind and rates from it (kafka-offsets.ts).
+//
+// What the Consumer's author reads (errors, warnings) names error codes only (kafkaErrorSummary);
+// the library's full messages, which can quote the brokers, go to `details` for the operator's log.
 import {
   KafkaAdmin,
   UnknownTopicError,
   checkKafkaOptions,
   kafkaErrorMessage,
+  kafkaErrorSummary,
   type KafkaConnectionOptions,
 } from '../kafka/client.js';
+import type { EndpointPolicy } from '../net/endpoint-policy.js';
+import { findEndpointDenied } from '../net/errors.js';
 import { RequestAbortedError } from './http.js';
 import { offsetMetrics, type OffsetSnapshot, type UncommittedPolicy } from './kafka-offsets.js';
 import type { KafkaSasl, KafkaTls } from '../kafka/client.js';
-import { checkNumPartitions, type MetricsProvider, type MetricsReading } from './types.js';
+import { checkNumPartitions, MetricsReadError, type MetricsProvider, type MetricsReading } from './types.js';
 
 export type { UncommittedPolicy } from './kafka-offsets.js';
 export type { KafkaSasl, KafkaTls } from '../kafka/client.js';
@@ -40,6 +46,24 @@ export interface KafkaProviderOptions {
   /** Minimum span of a rate when the history allows (default 0: the two newest reads). */
   rateWindowMs?: number;
   clock?: () => Date;
+  /** Where the bootstrap and advertised brokers may be (checked after DNS); without one, anywhere. */
+  endpointPolicy?: EndpointPolicy;
+}
+
+const DETAIL_CHARS = 600;
+
+/** The library's full message, for the operator's log. */
+function detailOf(what: string, err: unknown): string {
+  const text = `${what}: ${kafkaErrorMessage(err)}`;
+  return text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS)}…` : text;
+}
+
+/** The endpoint refusals in these errors, as tenants read them. */
+function deniedIn(...errors: unknown[]): string[] {
+  return errors.flatMap((e) => {
+    const denied = findEndpointDenied(e);
+    return denied ? [denied.message] : [];
+  });
 }
 
 export class KafkaProvider implements MetricsProvider {
@@ -58,9 +82,11 @@ export class KafkaProvider implements MetricsProvider {
     this.historySize = Math.max(2, options.historySize ?? 10);
     this.clock = options.clock ?? (() => new Date());
     this.label = `kafka ${options.topic}/${options.groupId}`;
-    const { brokers, clientId, connectionTimeoutMs, requestTimeoutMs, retries, tls, sasl } = options;
+    const { brokers, clientId, connectionTimeoutMs, requestTimeoutMs, retries, tls, sasl, endpointPolicy } =
+      options;
     this.connection = {
       brokers,
+      ...(endpointPolicy ? { endpointPolicy } : {}),
       ...(clientId !== undefined ? { clientId } : {}),
       ...(connectionTimeoutMs !== undefined ? { connectionTimeoutMs } : {}),
       ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
@@ -80,10 +106,10 @@ export class KafkaProvider implements MetricsProvider {
     } catch (err) {
       if (err instanceof RequestAbortedError) throw err;
       this.drop();
-      throw new Error(
-        `${this.label}: cannot connect to ${this.options.brokers.join(',')}: ${kafkaErrorMessage(err)}`,
-        { cause: err },
-      );
+      const what = `${this.label}: cannot connect to ${this.options.brokers.join(',')}`;
+      throw new MetricsReadError(`${what}: ${kafkaErrorSummary(err)}`, [detailOf(what, err)], deniedIn(err), {
+        cause: err,
+      });
     }
     const [topicOffsets, groupOffsets] = await abortable(
       Promise.allSettled([
@@ -96,6 +122,7 @@ export class KafkaProvider implements MetricsProvider {
       throw err;
     });
     const warnings: string[] = [];
+    const details: string[] = [];
     const snapshot: OffsetSnapshot = { time: time.getTime() };
     if (topicOffsets.status === 'fulfilled') {
       snapshot.logEnd = new Map(topicOffsets.value.map((o) => [o.partition, o.high]));
@@ -110,24 +137,34 @@ export class KafkaProvider implements MetricsProvider {
     }
     if (topicOffsets.status === 'rejected' && groupOffsets.status === 'rejected') {
       this.drop();
-      const a = kafkaErrorMessage(topicOffsets.reason);
-      const b = kafkaErrorMessage(groupOffsets.reason);
-      throw new Error(
+      const a = kafkaErrorSummary(topicOffsets.reason);
+      const b = kafkaErrorSummary(groupOffsets.reason);
+      throw new MetricsReadError(
         a === b
           ? `${this.label}: cannot read offsets: ${a}`
           : `${this.label}: cannot read the topic's offsets (${a}) nor the group's (${b})`,
+        [
+          detailOf(`${this.label}: topic offsets`, topicOffsets.reason),
+          detailOf(`${this.label}: group offsets`, groupOffsets.reason),
+        ],
+        [...new Set(deniedIn(topicOffsets.reason, groupOffsets.reason))],
       );
     }
+    const denied: string[] = [];
     if (topicOffsets.status === 'rejected') {
       warnings.push(
-        `${this.label}: cannot read the topic's offsets: ${kafkaErrorMessage(topicOffsets.reason)}: behind and production unknown`,
+        `${this.label}: cannot read the topic's offsets: ${kafkaErrorSummary(topicOffsets.reason)}: behind and production unknown`,
       );
+      details.push(detailOf(`${this.label}: topic offsets`, topicOffsets.reason));
+      denied.push(...deniedIn(topicOffsets.reason));
       this.drop();
     }
     if (groupOffsets.status === 'rejected') {
       warnings.push(
-        `${this.label}: cannot read the group's committed offsets: ${kafkaErrorMessage(groupOffsets.reason)}: behind and consumption unknown`,
+        `${this.label}: cannot read the group's committed offsets: ${kafkaErrorSummary(groupOffsets.reason)}: behind and consumption unknown`,
       );
+      details.push(detailOf(`${this.label}: group offsets`, groupOffsets.reason));
+      denied.push(...deniedIn(groupOffsets.reason));
       this.drop();
     }
     this.history.push(snapshot);
@@ -142,7 +179,13 @@ export class KafkaProvider implements MetricsProvider {
       },
       this.label,
     );
-    return { time, partitions: metrics.partitions, warnings: [...warnings, ...metrics.warnings] };
+    return {
+      time,
+      partitions: metrics.partitions,
+      warnings: [...warnings, ...metrics.warnings],
+      ...(details.length ? { details } : {}),
+      ...(denied.length ? { denied: [...new Set(denied)] } : {}),
+    };
   }
 
   /** The snapshots kept (oldest first), e.g. for diagnostics. */

@@ -10,6 +10,7 @@
 // answered all three, everything comes from the single best complete answer.
 import {
   emptyPartitions,
+  MetricsReadError,
   METRIC_TYPES,
   SAMPLE_FIELD,
   type MetricType,
@@ -84,11 +85,15 @@ export function combineAnswers(
   time: Date,
 ): { reading: MetricsReading; chosen: Record<MetricType, number | undefined> } {
   const failures = answers.map((a) => failureSummary(a)).filter((s): s is string => s !== undefined);
+  const details = answers.flatMap((a) => failureDetails(a));
+  const denied = answers.flatMap((a) => deniedAddresses(a));
   const chosen = chooseAnswers(answers);
   if (METRIC_TYPES.every((type) => chosen[type] === undefined)) {
     const detail = failures.length ? failures.join('; ') : 'no address configured';
-    throw new Error(
+    throw new MetricsReadError(
       `prometheus: no usable answer from ${plural(answers.length, 'address', 'addresses')}: ${detail}`,
+      details,
+      denied,
     );
   }
   const partitions = emptyPartitions(numPartitions);
@@ -106,8 +111,32 @@ export function combineAnswers(
       if (sample) sample[SAMPLE_FIELD[type]] = value;
     }
     for (const w of outcome.warnings) warnings.push(`prometheus ${answer.address} ${type}: ${w}`);
+    for (const d of outcome.details) details.push(`prometheus ${answer.address} ${type}: ${d}`);
   }
-  return { reading: { time, partitions, warnings }, chosen };
+  return {
+    reading: {
+      time,
+      partitions,
+      warnings,
+      ...(details.length ? { details } : {}),
+      ...(denied.length ? { denied } : {}),
+    },
+    chosen,
+  };
+}
+
+/** What the server said behind each failed query of an address, for the operator's log. */
+function failureDetails(answer: AddressAnswer): string[] {
+  return METRIC_TYPES.flatMap((t) => {
+    const outcome = answer.outcomes[t];
+    return !outcome.ok && outcome.detail ? [`prometheus ${answer.address} ${t}: ${outcome.detail}`] : [];
+  });
+}
+
+/** The address, once, when the endpoint policy refused it. */
+function deniedAddresses(answer: AddressAnswer): string[] {
+  const refusal = METRIC_TYPES.map((t) => answer.outcomes[t]).find((o) => !o.ok && o.denied);
+  return refusal && !refusal.ok ? [`prometheus ${answer.address}: ${refusal.error}`] : [];
 }
 
 /** "addr: error" when all of an address's queries failed alike, "addr type: error, ..." otherwise. */

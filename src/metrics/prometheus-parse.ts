@@ -1,5 +1,11 @@
 // Pure: turns one Prometheus HTTP API answer (/api/v1/query) into per-partition values, with a
 // warning for every series it could not use. No I/O.
+//
+// Errors and warnings are read by the Consumer's author (status, events), who chose the address:
+// they say what kind of answer it was (status code, media type, size, "not a Prometheus API
+// answer", how many series were unusable) and never copy text the server chose (the body, an
+// error string, Prometheus warnings, label values). That text goes to `details`, which only the
+// operator's log shows, cut short.
 import { partitionRanges, type MetricType } from './types.js';
 
 /** A PromQL query returning one series per partition, and the label that holds the partition. */
@@ -18,11 +24,17 @@ export interface QueryAnswer {
   /** Largest sample timestamp (Unix seconds) among the values used; undefined without any. */
   timestamp?: number;
   warnings: string[];
+  /** The server's own words behind the warnings (examples of skipped series, Prometheus warnings): for the operator's log. */
+  details: string[];
 }
 
 export interface QueryFailure {
   ok: false;
   error: string;
+  /** What the server said, for the operator's log only. */
+  detail?: string;
+  /** The endpoint policy refused the address: nothing was sent. */
+  denied?: boolean;
 }
 
 export type QueryOutcome = QueryAnswer | QueryFailure;
@@ -34,12 +46,27 @@ export interface RawResponse {
   body: string;
 }
 
+/** The errorType values of the Prometheus HTTP API: a known one is shown, anything else is not. */
+const API_ERROR_TYPES = new Set([
+  'bad_data',
+  'timeout',
+  'canceled',
+  'execution',
+  'internal',
+  'unavailable',
+  'not_found',
+  'not_acceptable',
+]);
+
+/** Longest server text kept for the operator's log. */
+const DETAIL_CHARS = 300;
+
 /**
- * Parses an /api/v1/query response. Fails (ok: false, with the HTTP status and the reason) on
- * HTTP errors, non-JSON bodies (HTML error pages of proxies), API errors, and scalar or string
- * results, which carry no partition. Otherwise returns the values of a vector (each sample) or a
- * matrix (the last sample of each series) keyed by the integer in `partitionLabel`; series it
- * cannot use are left out with a warning:
+ * Parses an /api/v1/query response. Fails (ok: false, with the HTTP status and the kind of
+ * problem) on HTTP errors, redirects (never followed), non-JSON bodies (HTML error pages of
+ * proxies), API errors, and scalar or string results, which carry no partition. Otherwise returns
+ * the values of a vector (each sample) or a matrix (the last sample of each series) keyed by the
+ * integer in `partitionLabel`; series it cannot use are left out with a warning:
  * - missing or non-integer partition label, partition >= numPartitions: skipped;
  * - NaN, ±Inf, negative or above 2^53: unknown (a negative `offset` is kafka_exporter's -1
  *   sentinel for "nothing committed");
@@ -51,24 +78,36 @@ export function parseQueryResponse(
   partitionLabel: string,
   numPartitions: number,
 ): QueryOutcome {
+  if (res.status >= 300 && res.status < 400) {
+    return fail(
+      `HTTP ${res.status}: a redirect, which is not followed (the address must be the Prometheus API itself)`,
+      bodyDetail(res),
+    );
+  }
   let json: unknown;
   try {
     json = JSON.parse(res.body);
   } catch {
-    return fail(`HTTP ${res.status}: not a Prometheus API response (${describeBody(res)})`);
+    return fail(`HTTP ${res.status}: not a Prometheus API answer (${describeBody(res)})`, bodyDetail(res));
   }
   if (!isObject(json))
-    return fail(`HTTP ${res.status}: not a Prometheus API response (${describeBody(res)})`);
+    return fail(`HTTP ${res.status}: not a Prometheus API answer (${describeBody(res)})`, bodyDetail(res));
   if (res.status < 200 || res.status >= 300) {
     const apiError = json.status === 'error' ? `: ${describeApiError(json)}` : '';
-    return fail(`HTTP ${res.status}${apiError}`);
+    return fail(`HTTP ${res.status}${apiError}`, apiErrorDetail(json) ?? bodyDetail(res));
   }
-  if (json.status !== 'success') return fail(`query failed: ${describeApiError(json)}`);
+  if (json.status !== 'success')
+    return fail(`query failed: ${describeApiError(json)}`, apiErrorDetail(json) ?? bodyDetail(res));
   const data = json.data;
   if (!isObject(data)) return fail('malformed response: no data');
-  const warnings = Array.isArray(json.warnings)
-    ? json.warnings.map((w) => `Prometheus warning: ${String(w)}`)
-    : [];
+  const warnings: string[] = [];
+  const details: string[] = [];
+  if (Array.isArray(json.warnings) && json.warnings.length > 0) {
+    warnings.push(
+      `Prometheus answered with ${count(json.warnings.length, 'warning')} (their text is in the operator's log)`,
+    );
+    details.push(...json.warnings.slice(0, 5).map((w) => `Prometheus warning: ${clip(String(w))}`));
+  }
   const resultType = data.resultType;
   if (resultType === 'scalar' || resultType === 'string') {
     return fail(
@@ -77,10 +116,10 @@ export function parseQueryResponse(
     );
   }
   if (resultType !== 'vector' && resultType !== 'matrix') {
-    return fail(`malformed response: unknown result type ${JSON.stringify(resultType)}`);
+    return fail('malformed response: unknown result type', `result type ${clip(JSON.stringify(resultType))}`);
   }
   if (!Array.isArray(data.result)) return fail('malformed response: result is not a list');
-  return parseSeries(data.result, resultType, type, partitionLabel, numPartitions, warnings);
+  return parseSeries(data.result, resultType, type, partitionLabel, numPartitions, warnings, details);
 }
 
 function parseSeries(
@@ -90,6 +129,7 @@ function parseSeries(
   partitionLabel: string,
   numPartitions: number,
   warnings: string[],
+  details: string[],
 ): QueryAnswer {
   const values = new Map<number, number>();
   let timestamp: number | undefined;
@@ -98,6 +138,7 @@ function parseSeries(
   const outOfRange: number[] = [];
   const duplicates = new Set<number>();
   const invalid = new Map<string, number[]>(); // reason -> partitions
+  const malformedValues: string[] = [];
   const malformed: number[] = [];
   const seen = new Set<number>();
 
@@ -129,6 +170,8 @@ function parseSeries(
     }
     const value = parseSampleValue(sample[1]);
     const reason = invalidReason(value, sample[1]);
+    if (reason === 'malformed value' && malformedValues.length < 3)
+      malformedValues.push(JSON.stringify(sample[1]));
     if (reason !== undefined) {
       const list = invalid.get(reason) ?? [];
       list.push(partition);
@@ -144,14 +187,13 @@ function parseSeries(
   if (missingLabel.length) {
     warnings.push(
       `${count(missingLabel.length, 'series')} without label "${partitionLabel}" skipped ` +
-        `(e.g. ${missingLabel[0]}; aggregate with "by (${partitionLabel})")`,
+        `(aggregate with "by (${partitionLabel})")`,
     );
+    details.push(`a series without label "${partitionLabel}": ${clip(missingLabel[0]!)}`);
   }
   if (badLabel.length) {
-    warnings.push(
-      `${count(badLabel.length, 'series')} with a non-integer "${partitionLabel}" label skipped ` +
-        `(e.g. ${badLabel.slice(0, 3).join(', ')})`,
-    );
+    warnings.push(`${count(badLabel.length, 'series')} with a non-integer "${partitionLabel}" label skipped`);
+    details.push(`non-integer "${partitionLabel}" labels: ${clip(badLabel.slice(0, 3).join(', '))}`);
   }
   if (outOfRange.length) {
     warnings.push(
@@ -159,6 +201,7 @@ function parseSeries(
     );
   }
   if (malformed.length) warnings.push(`${count(malformed.length, 'malformed series')} skipped`);
+  if (malformedValues.length) details.push(`malformed values: ${clip(malformedValues.join(', '))}`);
   for (const [reason, partitions] of invalid) {
     // A partition with another, valid series keeps that one; only report partitions left unknown.
     const unknown = partitions.filter((p) => !values.has(p));
@@ -184,6 +227,7 @@ function parseSeries(
     series: result.length,
     ...(timestamp !== undefined ? { timestamp } : {}),
     warnings,
+    details,
   };
 }
 
@@ -205,7 +249,7 @@ export function parseSampleValue(raw: unknown): number {
 
 function invalidReason(value: number, raw: unknown): string | undefined {
   if (typeof raw !== 'string') return 'malformed value';
-  if (Number.isNaN(value)) return raw === 'NaN' ? 'value NaN' : `malformed value ${JSON.stringify(raw)}`;
+  if (Number.isNaN(value)) return raw === 'NaN' ? 'value NaN' : 'malformed value';
   if (value === Number.POSITIVE_INFINITY) return 'value +Inf';
   if (value === Number.NEGATIVE_INFINITY) return 'value -Inf';
   if (value < 0) return `negative value`;
@@ -220,21 +264,42 @@ function lastOf(values: unknown): unknown {
   return Array.isArray(values) && values.length > 0 ? values[values.length - 1] : undefined;
 }
 
+/** `Prometheus API error "bad_data"`: the errorType when it is one the API defines, never the error text. */
 function describeApiError(json: Record<string, unknown>): string {
-  const type = typeof json.errorType === 'string' ? json.errorType : 'error';
-  const error = typeof json.error === 'string' ? json.error : JSON.stringify(json).slice(0, 200);
-  return `${type}: ${error}`;
+  const type = json.errorType;
+  return typeof type === 'string' && API_ERROR_TYPES.has(type)
+    ? `Prometheus API error "${type}" (its message is in the operator's log)`
+    : "Prometheus API error (its message is in the operator's log)";
 }
 
-/** Content type and the start of the body, tags stripped, for error messages. */
+function apiErrorDetail(json: Record<string, unknown>): string | undefined {
+  if (typeof json.error !== 'string') return undefined;
+  const type = typeof json.errorType === 'string' ? `${json.errorType}: ` : '';
+  return clip(`${type}${json.error}`);
+}
+
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,40}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,60}$/;
+
+/** The media type (without parameters, when it looks like one) and the size of the body. */
 function describeBody(res: RawResponse): string {
+  const media = res.contentType.split(';')[0]!.trim().toLowerCase();
+  const type = !media ? 'no content type' : MEDIA_TYPE.test(media) ? media : 'an unusual content type';
+  const bytes = Buffer.byteLength(res.body, 'utf8');
+  return bytes === 0 ? `${type}, empty body` : `${type}, ${bytes} bytes`;
+}
+
+/** The start of the body, tags stripped, for the operator's log. */
+function bodyDetail(res: RawResponse): string | undefined {
   const text = res.body
     .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  const snippet = text.length > 120 ? `${text.slice(0, 120)}…` : text;
-  return `${res.contentType || 'no content type'}${snippet ? `: "${snippet}"` : ', empty body'}`;
+  return text ? `${res.contentType || 'no content type'}: ${clip(text)}` : undefined;
+}
+
+function clip(text: string): string {
+  return text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS)}…` : text;
 }
 
 function formatLabels(metric: Record<string, unknown>): string {
@@ -246,8 +311,8 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}`;
 }
 
-function fail(error: string): QueryFailure {
-  return { ok: false, error };
+function fail(error: string, detail?: string): QueryFailure {
+  return { ok: false, error, ...(detail !== undefined ? { detail } : {}) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,13 +1,22 @@
 // The Prometheus provider: the original's three PromQL queries (offset = messages behind,
 // production and consumption rates), sent to every address in parallel; the answer is chosen by
 // the winner rule in prometheus-choose.ts.
-import { HttpClient, RequestAbortedError, type HttpAuth, type HttpResponse, type HttpTls } from './http.js';
+import {
+  BodyTooLargeError,
+  HttpClient,
+  RequestAbortedError,
+  RequestTimeoutError,
+  type HttpAuth,
+  type HttpResponse,
+  type HttpTls,
+} from './http.js';
+import type { EndpointPolicy } from '../net/endpoint-policy.js';
+import { describeConnectionError, errorDetail, findEndpointDenied } from '../net/errors.js';
 import { noopObserver, type ProviderObserver } from './instrumentation.js';
 import { combineAnswers, type AddressAnswer } from './prometheus-choose.js';
 import { parseQueryResponse, type PrometheusQuery, type QueryOutcome } from './prometheus-parse.js';
 import {
   checkNumPartitions,
-  errorMessage,
   METRIC_TYPES,
   type MetricType,
   type MetricsProvider,
@@ -36,6 +45,8 @@ export interface PrometheusProviderOptions {
   observer?: ProviderObserver;
   /** The time queries are evaluated at and the reading's time (default: the system clock). */
   clock?: () => Date;
+  /** Where the addresses may point (checked after DNS); without one, anywhere. */
+  endpointPolicy?: EndpointPolicy;
 }
 
 export const DEFAULT_PROMETHEUS_TIMEOUT_MS = 10_000;
@@ -63,6 +74,7 @@ export class PrometheusProvider implements MetricsProvider {
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.headers ? { headers: options.headers } : {}),
+      ...(options.endpointPolicy ? { endpointPolicy: options.endpointPolicy } : {}),
     });
     this.observer = options.observer ?? noopObserver;
     this.clock = options.clock ?? (() => new Date());
@@ -114,7 +126,7 @@ export class PrometheusProvider implements MetricsProvider {
       outcome = parseQueryResponse(res, type, partitionLabel, numPartitions);
     } catch (err) {
       if (err instanceof RequestAbortedError) return { ok: false, error: 'aborted' };
-      outcome = { ok: false, error: errorMessage(err) };
+      outcome = requestFailure(err);
     }
     this.observer.onRequest(type, displayAddress(address), (performance.now() - started) / 1000, outcome.ok);
     return outcome;
@@ -147,6 +159,18 @@ export class PrometheusProvider implements MetricsProvider {
     getUrl.search = form;
     return this.client.request('GET', getUrl, common);
   }
+}
+
+/**
+ * A request that got no answer, in words the Consumer's author may read: the kind of failure and
+ * its code (the error's own text, which may quote the server, goes to the detail).
+ */
+function requestFailure(err: unknown): QueryOutcome {
+  const denied = findEndpointDenied(err);
+  if (denied) return { ok: false, error: denied.message, denied: true, detail: errorDetail(err) };
+  if (err instanceof RequestTimeoutError || err instanceof BodyTooLargeError)
+    return { ok: false, error: err.message };
+  return { ok: false, error: describeConnectionError(err), detail: errorDetail(err) };
 }
 
 /** `<address>/api/v1/query`, keeping a path prefix (e.g. http://host/prometheus). */

@@ -19,8 +19,32 @@ export interface MetricsReading {
    * (an entry may have no field at all).
    */
   partitions: Map<number, PartitionSample>;
-  /** Per-source problems (an address that failed, a NaN series, a missing label...). */
+  /**
+   * Per-source problems (an address that failed, a NaN series, a missing label...), in words the
+   * Consumer's author may read: they never quote what a server sent.
+   */
   warnings: string[];
+  /** What the servers said behind the warnings (bounded): for the operator's log, never for status. */
+  details?: string[];
+  /** Endpoints the operator's endpoint policy refused (their messages); nothing was sent to them. */
+  denied?: string[];
+}
+
+/**
+ * A read that gave nothing usable. `message` is for the Consumer's author (status, events) and
+ * never quotes a server; `details` hold what the servers said, for the operator's log only;
+ * `denied` the endpoints the endpoint policy refused.
+ */
+export class MetricsReadError extends Error {
+  override name = 'MetricsReadError';
+  constructor(
+    message: string,
+    readonly details: readonly string[] = [],
+    readonly denied: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export interface MetricsProvider {

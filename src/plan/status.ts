@@ -10,6 +10,10 @@ export interface Outcome {
   specErrors?: string;
   /** Writes that failed in this reconcile. */
   failures?: string[];
+  /** One of them was refused by a ResourceQuota (Degraded says QuotaExceeded). */
+  quotaExceeded?: boolean;
+  /** The Consumer is over an operator limit and was not reconciled (see controller/limits.ts). */
+  refused?: { reason: string; message: string };
   /** From the autoscaling step: lastSyncTime, lastSyncState, lagging. */
   autoscaleStatus?: Partial<ConsumerStatus>;
   /** From the autoscaling step: MetricsAvailable, Stalled. */
@@ -49,6 +53,19 @@ const list = (names: readonly string[]) =>
   names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
 
 function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput[] {
+  const refused = outcome.refused;
+  if (refused) {
+    return [
+      { type: 'Ready', status: 'False', reason: refused.reason, message: refused.message },
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: refused.reason,
+        message: 'nothing is done while the Consumer is over an operator limit',
+      },
+      { type: 'Degraded', status: 'True', reason: refused.reason, message: refused.message },
+    ];
+  }
   if (outcome.specErrors !== undefined || !plan) {
     const message = outcome.specErrors ?? 'the spec could not be read';
     return [
@@ -75,7 +92,7 @@ function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput
         ? {
             type: 'Degraded',
             status: 'True',
-            reason: 'WriteFailed',
+            reason: outcome.quotaExceeded ? 'QuotaExceeded' : 'WriteFailed',
             message: failures.join('; ').slice(0, 4000),
           }
         : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problems' };

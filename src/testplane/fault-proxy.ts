@@ -60,8 +60,10 @@ export interface FaultProxyOptions {
   upstreamCa?: Buffer | string;
   /** Serve https with this certificate and key (e.g. the API server's own), else plain http. */
   tls?: { cert: Buffer | string; key: Buffer | string };
-  /** Port to listen on, on 127.0.0.1 (default: a free one). Kept across stop()/start(). */
+  /** Port to listen on (default: a free one). Kept across stop()/start(). */
   port?: number;
+  /** Loopback address to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 const HOP_BY_HOP = new Set([
@@ -94,7 +96,7 @@ export class FaultProxy {
   }
 
   get url(): string {
-    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
   async start(): Promise<void> {
@@ -109,7 +111,7 @@ export class FaultProxy {
     // TLS servers report the raw socket under secureConnection as well; both land in the set.
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(this.port, this.options.host ?? '127.0.0.1', () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
@@ -341,10 +343,12 @@ export class TcpFaultSwitch {
   constructor(
     private readonly upstream: { host: string; port: number },
     private current: TcpMode = 'forward',
+    /** Loopback address to listen on. */
+    private readonly host = '127.0.0.1',
   ) {}
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
   get mode(): TcpMode {
@@ -385,7 +389,7 @@ export class TcpFaultSwitch {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(this.port, this.host, () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
     this.server = server;

@@ -23,6 +23,7 @@ import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { baseSpec } from '../support/consumers.js';
 import { OPERATOR_NAMESPACE, operatorServiceAccountConfig } from '../support/service-account.js';
+import { FIXTURE_HOST } from '../support/endpoints.js';
 
 const env = metricsPlane();
 const TOKEN = 's3cret-token';
@@ -41,13 +42,13 @@ const consumers = new ConsumerClient();
 before(async () => {
   await installCrd(admin);
   operatorConfig = await operatorServiceAccountConfig();
-  // A self-signed certificate for 127.0.0.1, and an HTTPS proxy to the plane's Prometheus that
+  // A self-signed certificate for the fixtures' address, and an HTTPS proxy to the plane's Prometheus that
   // answers 401 without `Authorization: Bearer <TOKEN>`.
   execFileSync(
     'openssl',
     [
       ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'],
-      ...['-subj', '/CN=prometheus.test', '-addext', 'subjectAltName=DNS:prometheus.test,IP:127.0.0.1'],
+      ...['-subj', '/CN=prometheus.test', '-addext', `subjectAltName=DNS:prometheus.test,IP:${FIXTURE_HOST}`],
       ...['-keyout', keyFile, '-out', certFile],
     ],
     { stdio: 'ignore' },
@@ -74,8 +75,8 @@ before(async () => {
         .catch(() => res.writeHead(502).end());
     });
   });
-  await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
-  proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => proxy!.listen(0, FIXTURE_HOST, resolve));
+  proxyUrl = `https://${FIXTURE_HOST}:${(proxy.address() as AddressInfo).port}`;
 });
 
 after(async () => {

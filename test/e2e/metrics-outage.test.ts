@@ -13,6 +13,7 @@ import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
+import { FIXTURE_HOST } from '../support/endpoints.js';
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
@@ -43,7 +44,7 @@ class SwitchableProxy {
           .catch(() => res.writeHead(502).end());
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(this.port, FIXTURE_HOST, resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
 
@@ -80,7 +81,7 @@ function spec(ns: string): ConsumerSpec {
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 2,
       prometheus: {
-        address: [`http://127.0.0.1:${proxy.port}`],
+        address: [`http://${FIXTURE_HOST}:${proxy.port}`],
         offset: {
           query: `max(konsumerator_messages_production_offset${sel()}) by (partition) - max(konsumerator_messages_consumption_offset${sel()}) by (partition)`,
           partitionLabel: 'partition',

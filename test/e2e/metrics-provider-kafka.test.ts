@@ -163,7 +163,7 @@ describe('Kafka provider against a real broker', () => {
     await assert.rejects(
       down.read(1),
       new RegExp(
-        `^Error: kafka ${topic}/${groupId}: cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`,
+        `^MetricsReadError: kafka ${topic}/${groupId}: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)$`,
       ),
     );
   });

@@ -229,9 +229,18 @@ describe('Prometheus provider against a real Prometheus', () => {
       const r = await p.read(PARTITIONS.length);
       assertGoodReading(r, readAt);
       assert.deepEqual(r.warnings, [
-        `prometheus ${bad[0]}: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
-        `prometheus ${bad[1]}: HTTP 502: not a Prometheus API response (text/html: "502 Bad Gateway nginx")`,
+        `prometheus ${bad[0]}: connection refused (ECONNREFUSED)`,
+        `prometheus ${bad[1]}: HTTP 502: not a Prometheus API answer (text/html, 91 bytes)`,
         `prometheus ${bad[2]}: timed out after 1500 ms`,
+      ]);
+      // What the servers said is kept for the operator's log only.
+      assert.deepEqual(r.details, [
+        `prometheus ${bad[0]} production_rate: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+        `prometheus ${bad[0]} consumption_rate: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+        `prometheus ${bad[0]} offset: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+        `prometheus ${bad[1]} production_rate: text/html: 502 Bad Gateway nginx`,
+        `prometheus ${bad[1]} consumption_rate: text/html: 502 Bad Gateway nginx`,
+        `prometheus ${bad[1]} offset: text/html: 502 Bad Gateway nginx`,
       ]);
     } finally {
       await p.close();
@@ -244,13 +253,17 @@ describe('Prometheus provider against a real Prometheus', () => {
       timeoutMs: 500,
     });
     try {
-      await assert.rejects(
-        p.read(4),
-        new Error(
-          `prometheus: no usable answer from 2 addresses: http://127.0.0.1:${closedPort}: connect ECONNREFUSED ` +
-            `127.0.0.1:${closedPort}; http://127.0.0.1:${exporterPort}/hang/: timed out after 500 ms`,
+      await assert.rejects(p.read(4), {
+        name: 'MetricsReadError',
+        message:
+          `prometheus: no usable answer from 2 addresses: http://127.0.0.1:${closedPort}: connection refused ` +
+          `(ECONNREFUSED); http://127.0.0.1:${exporterPort}/hang/: timed out after 500 ms`,
+        // The system's own words, for the operator's log.
+        details: ['production_rate', 'consumption_rate', 'offset'].map(
+          (type) =>
+            `prometheus http://127.0.0.1:${closedPort} ${type}: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
         ),
-      );
+      });
     } finally {
       await p.close();
     }
@@ -285,18 +298,31 @@ describe('Prometheus provider against a real Prometheus', () => {
         first!,
         new RegExp(
           `^prometheus ${a}: production_rate: unsupported result type "scalar": the query must return one series ` +
-            `per partition \\(e\\.g\\. "\\.\\.\\. by \\(partition\\)"\\), consumption_rate: HTTP 400: bad_data: .*parse error`,
+            `per partition \\(e\\.g\\. "\\.\\.\\. by \\(partition\\)"\\), consumption_rate: HTTP 400: Prometheus API error "bad_data" ` +
+            `\\(its message is in the operator's log\\)$`,
         ),
       );
       assert.deepEqual(rest, [
         `prometheus: production_rate unknown for every partition: no address answered it`,
         `prometheus: consumption_rate unknown for every partition: no address answered it`,
-        `prometheus ${a} offset: 1 series without label "partition" skipped (e.g. {__name__="konsumerator_test_weird",instance="127.0.0.1:${exporterPort}",job="${job}",shard="2"}; aggregate with "by (partition)")`,
-        `prometheus ${a} offset: 1 series with a non-integer "partition" label skipped (e.g. "x")`,
+        `prometheus ${a} offset: 1 series without label "partition" skipped (aggregate with "by (partition)")`,
+        `prometheus ${a} offset: 1 series with a non-integer "partition" label skipped`,
         `prometheus ${a} offset: value NaN for partitions 0: unknown`,
         `prometheus ${a} offset: negative value for partitions 1: unknown (kafka_exporter's -1: nothing committed)`,
         `prometheus ${a} offset: value +Inf for partitions 2: unknown`,
       ]);
+      // The labels and Prometheus's error text: for the operator's log only.
+      assert.deepEqual(
+        r.details?.filter((d) => !d.includes('consumption_rate')),
+        [
+          `prometheus ${a} offset: a series without label "partition": {__name__="konsumerator_test_weird",instance="127.0.0.1:${exporterPort}",job="${job}",shard="2"}`,
+          `prometheus ${a} offset: non-integer "partition" labels: "x"`,
+        ],
+      );
+      assert.match(
+        r.details!.find((d) => d.includes('consumption_rate'))!,
+        /consumption_rate: bad_data: .*parse error/,
+      );
     } finally {
       await p.close();
     }
@@ -397,16 +423,20 @@ describe('Prometheus provider against a real Prometheus', () => {
       const skipVerify = make({ tls: { insecureSkipVerify: true }, auth: { bearerToken: 's3cret' } });
       assert.equal((await skipVerify.read(4)).partitions.get(1)!.behind, 0);
 
-      await assert.rejects(make({ auth: { bearerToken: 's3cret' } }).read(4), /self[- ]signed certificate/);
       await assert.rejects(
-        make({ tls: { ca }, auth: { username: 'u', password: 'p' } }).read(4),
-        new Error(
-          `prometheus: no usable answer from 1 address: ${address}: HTTP 401: not a Prometheus API response (text/plain: "unauthorized")`,
-        ),
+        make({ auth: { bearerToken: 's3cret' } }).read(4),
+        /the server's certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/,
       );
+      await assert.rejects(make({ tls: { ca }, auth: { username: 'u', password: 'p' } }).read(4), {
+        name: 'MetricsReadError',
+        message: `prometheus: no usable answer from 1 address: ${address}: HTTP 401: not a Prometheus API answer (text/plain, 12 bytes)`,
+        details: ['production_rate', 'consumption_rate', 'offset'].map(
+          (type) => `prometheus ${address} ${type}: text/plain: unauthorized`,
+        ),
+      });
       await assert.rejects(
         make({ tls: { ca, serverName: 'other.test' }, auth: { bearerToken: 's3cret' } }).read(4),
-        /Hostname\/IP does not match certificate's altnames/,
+        /the server's certificate is not for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\)/,
       );
     } finally {
       await Promise.all(providers.map((p) => p.close()));

@@ -14,11 +14,14 @@ import {
   totalWrites,
 } from '../../src/testplane/api-metrics.js';
 import { operatorServiceAccountConfig } from './service-account.js';
+import { TEST_READ_LIMITS, testEndpointPolicy } from './endpoints.js';
 
 /**
  * Starts the operator authenticated as its own ServiceAccount (token from the TokenRequest API,
  * bound to the shipped ClusterRole), so every e2e test proves the shipped RBAC is enough. Pass a
- * KubeConfig only to test another identity on purpose.
+ * KubeConfig only to test another identity on purpose. Its endpoint policy allows the plane's
+ * metrics components and the fixtures' address only (see endpoints.ts); metrics are read down to
+ * once a second.
  */
 export async function startOperator(
   config?: KubeConfig,
@@ -33,6 +36,8 @@ export async function startOperator(
     version: 'test',
     resyncMs,
     workers: 4,
+    endpointPolicy: testEndpointPolicy(),
+    readLimits: TEST_READ_LIMITS,
     ...options,
   });
   await operator.start();

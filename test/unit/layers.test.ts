@@ -13,6 +13,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 /** Lowest first. */
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
+  ['net'],
   ['kafka'],
   ['metrics'],
   ['api'],

@@ -12,7 +12,7 @@ import {
   type AddressAnswer,
 } from '../../src/metrics/prometheus-choose.js';
 import { displayAddress, queryUrl } from '../../src/metrics/prometheus.js';
-import type { MetricType } from '../../src/metrics/types.js';
+import { MetricsReadError, type MetricType } from '../../src/metrics/types.js';
 
 const json = (body: unknown, status = 200) => ({
   status,
@@ -148,10 +148,16 @@ test('missing, non-integer and out-of-range partition labels are skipped with wa
   );
   assert.deepEqual([...a.values], [[0, 5]]);
   const w = a.warnings.join('\n');
-  assert.match(w, /1 series without label "partition" skipped \(e\.g\. \{job="x"\}/);
-  assert.match(w, /3 series with a non-integer "partition" label skipped \(e\.g\. "abc", "-1", "1\.5"\)/);
+  assert.match(w, /1 series without label "partition" skipped \(aggregate with "by \(partition\)"\)/);
+  assert.match(w, /3 series with a non-integer "partition" label skipped/);
   assert.match(w, /partitions 9 ignored: beyond numPartitions 2/);
   assert.match(w, /no series for partitions 1: unknown/);
+  // Label values are the server's words: only in the details, for the operator's log.
+  assert.doesNotMatch(w, /job|abc|1\.5/);
+  assert.deepEqual(a.details, [
+    'a series without label "partition": {job="x"}',
+    'non-integer "partition" labels: "abc", "-1", "1.5"',
+  ]);
 });
 
 test('duplicate series for a partition: the max, with a warning about the missing aggregation', () => {
@@ -187,58 +193,89 @@ test('an empty result is success with every partition unknown, and says so', () 
   assert.match(a.warnings.join('\n'), /no series: every partition is unknown/);
 });
 
-test('HTML error pages, API errors and HTTP errors are failures that name the status and reason', () => {
+test('HTML error pages, API errors and HTTP errors are failures that name the status and the kind of answer, never its text', () => {
   const html = {
     status: 502,
-    contentType: 'text/html',
+    contentType: 'text/html; charset=utf-8',
     body: '<html><head><title>502 Bad Gateway</title><style>p{}</style></head><body><h1>Bad Gateway</h1></body></html>',
   };
-  assert.equal(
-    failed(parseQueryResponse(html, 'offset', 'partition', 1)),
-    'HTTP 502: not a Prometheus API response (text/html: "502 Bad Gateway Bad Gateway")',
-  );
+  const page = parseQueryResponse(html, 'offset', 'partition', 1);
+  assert.equal(failed(page), 'HTTP 502: not a Prometheus API answer (text/html, 107 bytes)');
+  assert.equal(!page.ok && page.detail, 'text/html; charset=utf-8: 502 Bad Gateway Bad Gateway');
   assert.equal(
     failed(
       parseQueryResponse({ status: 200, contentType: 'text/plain', body: '' }, 'offset', 'partition', 1),
     ),
-    'HTTP 200: not a Prometheus API response (text/plain, empty body)',
+    'HTTP 200: not a Prometheus API answer (text/plain, empty body)',
   );
+  // A content type that is no media type is not repeated either.
   assert.equal(
     failed(
       parseQueryResponse(
-        json({ status: 'error', errorType: 'bad_data', error: 'parse error at char 5' }, 400),
+        { status: 200, contentType: 'the secret is 42', body: 'x' },
         'offset',
         'partition',
         1,
       ),
     ),
-    'HTTP 400: bad_data: parse error at char 5',
+    'HTTP 200: not a Prometheus API answer (an unusual content type, 1 bytes)',
+  );
+  const apiError = parseQueryResponse(
+    json({ status: 'error', errorType: 'bad_data', error: 'parse error at char 5' }, 400),
+    'offset',
+    'partition',
+    1,
+  );
+  assert.equal(
+    failed(apiError),
+    `HTTP 400: Prometheus API error "bad_data" (its message is in the operator's log)`,
+  );
+  assert.equal(!apiError.ok && apiError.detail, 'bad_data: parse error at char 5');
+  // An errorType the API does not define is the server's text: not shown.
+  assert.equal(
+    failed(
+      parseQueryResponse(
+        json({ status: 'error', errorType: 'secret-token-123', error: 'x' }, 500),
+        'offset',
+        'partition',
+        1,
+      ),
+    ),
+    "HTTP 500: Prometheus API error (its message is in the operator's log)",
   );
   assert.equal(
     failed(parseQueryResponse(json({ message: 'unauthorized' }, 401), 'offset', 'partition', 1)),
     'HTTP 401',
   );
-  assert.match(
-    failed(
-      parseQueryResponse(
-        json({ status: 'success', data: { resultType: 'weird', result: [] } }),
-        'offset',
-        'p',
-        1,
-      ),
-    ),
-    /unknown result type "weird"/,
+  const redirect = parseQueryResponse(
+    { status: 302, contentType: 'text/html', body: '<a href="http://169.254.169.254/">moved</a>' },
+    'offset',
+    'partition',
+    1,
   );
+  assert.equal(
+    failed(redirect),
+    'HTTP 302: a redirect, which is not followed (the address must be the Prometheus API itself)',
+  );
+  const weird = parseQueryResponse(
+    json({ status: 'success', data: { resultType: 'weird', result: [] } }),
+    'offset',
+    'p',
+    1,
+  );
+  assert.equal(failed(weird), 'malformed response: unknown result type');
+  assert.equal(!weird.ok && weird.detail, 'result type "weird"');
 });
 
-test("Prometheus's own warnings are passed on", () => {
+test("Prometheus's own warnings are counted, their text kept for the operator's log", () => {
   const body = json({
     status: 'success',
     warnings: ['PromQL info: metric might not be a counter'],
     data: { resultType: 'vector', result: [{ metric: { partition: '0' }, value: [1, '1'] }] },
   });
   const a = ok(parseQueryResponse(body, 'production_rate', 'partition', 1));
-  assert.deepEqual(a.warnings, ['Prometheus warning: PromQL info: metric might not be a counter']);
+  assert.deepEqual(a.warnings, ["Prometheus answered with 1 warning (their text is in the operator's log)"]);
+  assert.deepEqual(a.details, ['Prometheus warning: PromQL info: metric might not be a counter']);
 });
 
 test('sample values as Prometheus formats them', () => {
@@ -258,6 +295,7 @@ const answer = (values: Array<[number, number]>, timestamp?: number): QueryOutco
   series: values.length,
   ...(timestamp !== undefined ? { timestamp } : {}),
   warnings: [],
+  details: [],
 });
 const failure = (error: string): QueryOutcome => ({ ok: false, error });
 const addr = (
@@ -341,7 +379,7 @@ test('no usable answer at all rejects, naming every address and its reason', () 
   ];
   assert.throws(
     () => combineAnswers(answers, 1, new Date(0)),
-    new Error(
+    new MetricsReadError(
       'prometheus: no usable answer from 2 addresses: http://a: connection refused; ' +
         'http://b: production_rate: HTTP 503, consumption_rate: HTTP 503, offset: unsupported result type "scalar"',
     ),

@@ -208,7 +208,7 @@ test('TLS settings that need no Secret reach the client (insecureSkipVerify agai
   try {
     const verified = consumer(specWith({}), 'verified');
     const refused = await sources.sync(verified, autoscaleConfig(verified.spec)!, new Date());
-    assert.match(refused.error!, /self-signed certificate/);
+    assert.match(refused.error!, /the server's certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
     const insecure = consumer(specWith({ insecureSkipVerify: true }), 'insecure');
     const read = await sources.sync(insecure, autoscaleConfig(insecure.spec)!, new Date());
     assert.equal(read.error, undefined);

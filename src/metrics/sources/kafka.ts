@@ -144,7 +144,7 @@ export const kafkaSource = defineSource({
     return {};
   },
   credentials,
-  async create(section, options, { consumerName }) {
+  async create(section, options, { consumerName, endpointPolicy }) {
     const { KafkaProvider } = await import('../kafka.js');
     return new KafkaProvider({
       brokers: section.brokers,
@@ -152,6 +152,7 @@ export const kafkaSource = defineSource({
       groupId: section.groupId,
       clientId: `konsumerator-${consumerName}`,
       ...options,
+      ...(endpointPolicy ? { endpointPolicy } : {}),
     });
   },
 });

@@ -148,7 +148,7 @@ export const prometheusSource = defineSource({
     return {};
   },
   credentials,
-  async create(section, options, { observer }) {
+  async create(section, options, { observer, endpointPolicy }) {
     const { PrometheusProvider } = await import('../prometheus.js');
     return new PrometheusProvider({
       addresses: section.address,
@@ -157,6 +157,7 @@ export const prometheusSource = defineSource({
       consumption: section.consumption,
       observer,
       ...options,
+      ...(endpointPolicy ? { endpointPolicy } : {}),
     });
   },
 });

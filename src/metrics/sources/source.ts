@@ -9,6 +9,7 @@
 // source while the Kafka client is loaded only once a Consumer uses mode kafka.
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Rule } from '../../util/schema-parts.js';
+import type { EndpointPolicy } from '../../net/endpoint-policy.js';
 import type { ProviderObserver } from '../instrumentation.js';
 import type { MetricsProvider } from '../types.js';
 
@@ -66,6 +67,8 @@ export interface SourceContext {
   consumerName: string;
   /** Hooks for the operator's own metrics about the source's requests. */
   observer: ProviderObserver;
+  /** Where a source that connects somewhere may connect (checked after DNS); without one, anywhere. */
+  endpointPolicy?: EndpointPolicy;
 }
 
 /**
