@@ -219,6 +219,31 @@ const INVALID: InvalidCase[] = [
     field: `spec.${P}.recoveryTime`,
   },
   { title: 'ratePerCore 0', change: [[`${P}.ratePerCore`, 0]], field: `spec.${P}.ratePerCore` },
+  {
+    title: 'ratePerCore below 0.001',
+    change: [[`${P}.ratePerCore`, 0.0005]],
+    field: `spec.${P}.ratePerCore`,
+  },
+  {
+    title: 'a Prometheus header that auth sets (Authorization, any case)',
+    change: [[`${P}.headers`, [{ name: 'authorization', value: 'Bearer x' }]]],
+    field: `spec.${P}.headers[0].name`,
+  },
+  {
+    title: 'a Prometheus header with both value and valueFrom',
+    change: [
+      [
+        `${P}.headers`,
+        [{ name: 'X-Api-Key', value: 'x', valueFrom: { secretKeyRef: { name: 'prom', key: 'k' } } }],
+      ],
+    ],
+    field: `spec.${P}.headers[0]`,
+  },
+  {
+    title: 'a Prometheus header value with a line break',
+    change: [[`${P}.headers`, [{ name: 'X-Scope-OrgID', value: 'a\r\nX-Other: b' }]]],
+    field: `spec.${P}.headers[0].value`,
+  },
   { title: 'cpuIncrement 0', change: [[`${P}.cpuIncrement`, '0']], field: `spec.${P}.cpuIncrement` },
   { title: 'ramPerCore 0', change: [[`${P}.ramPerCore`, '0Mi']], field: `spec.${P}.ramPerCore` },
   {
@@ -492,6 +517,19 @@ describe('Consumer CRD on the real API server', () => {
     setPath(spec, 'autoscaler.kafka.tls', { enabled: true });
     const basic = await create(namespace, consumerObject('credentials-basic', spec));
     assert.equal(basic.refusal, undefined, `refused: ${basic.refusal?.message}`);
+  });
+
+  it('accepts a fractional ratePerCore, Prometheus headers (plain and from a Secret) and kafka.uncommitted', async () => {
+    const spec = baseSpec(namespace);
+    setPath(spec, `${P}.ratePerCore`, 0.5);
+    setPath(spec, `${P}.headers`, [
+      { name: 'X-Scope-OrgID', value: 'team-a' },
+      { name: 'X-Api-Key', valueFrom: { secretKeyRef: { name: 'prom-key', key: 'api-key' } } },
+    ]);
+    setPath(spec, 'autoscaler.kafka', kafkaSection({ uncommitted: 'earliest' }));
+    const { stored, refusal } = await create(namespace, consumerObject('new-options', clone(spec)));
+    assert.equal(refusal, undefined, `refused: ${refusal?.message}`);
+    assert.deepEqual(stored?.spec, withPortProtocol(spec));
   });
 
   it('refuses an unknown field of the pod template under strict field validation, prunes it otherwise', async () => {
