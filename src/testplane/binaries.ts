@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { startProcess } from './process.js';
@@ -7,6 +7,9 @@ import { startProcess } from './process.js';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-testplane.sh', import.meta.url));
 const KAFKA_SCRIPT = fileURLToPath(new URL('../../scripts/build-kafka.sh', import.meta.url));
+const OLDEST_APISERVER_SCRIPT = fileURLToPath(
+  new URL('../../scripts/build-oldest-apiserver.sh', import.meta.url),
+);
 
 /**
  * Builds (or finds in the cache) testplane, kwok and kwok-stages.yaml, and returns the bin dir.
@@ -22,6 +25,15 @@ export function ensureBinaries(): Promise<string> {
  */
 export function ensureKafkaRuntime(): Promise<string> {
   return runCacheScript('build-kafka', KAFKA_SCRIPT);
+}
+
+/**
+ * Builds (or finds in the cache) the oldest kube-apiserver konsumerator supports and returns the
+ * directory that holds it (as `kube-apiserver`). A separate build from the test plane's.
+ */
+export async function ensureOldestApiServer(): Promise<string> {
+  const binary = await runCacheScript('build-oldest-apiserver', OLDEST_APISERVER_SCRIPT);
+  return dirname(binary);
 }
 
 async function runCacheScript(name: string, script: string): Promise<string> {

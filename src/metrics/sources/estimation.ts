@@ -33,6 +33,12 @@ export const estimationFields = {
     description:
       'Messages per second one full CPU core processes; fractions allowed for slow consumers (e.g. 0.5), at least 0.001.',
     minimum: MIN_RATE_PER_CORE,
+    // The API server checks `minimum` on a whole number against the minimum truncated to a whole
+    // number (0 passes "minimum: 0.001"); the rule compares as numbers.
+    ...rules({
+      rule: `double(self) >= ${MIN_RATE_PER_CORE}`,
+      message: `must be at least ${MIN_RATE_PER_CORE}`,
+    }),
   }),
   ramPerCore: {
     ...Quantity,
