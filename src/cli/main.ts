@@ -239,6 +239,34 @@ program
     (await import('./simulate.js')).runSimulate(options),
   );
 
+program
+  .command('export-traffic')
+  .description(
+    "write a topic's production rate per partition over a past period, from Prometheus, as the CSV `simulate --traffic` reads",
+  )
+  .requiredOption('--prometheus <url>', 'Prometheus base URL, e.g. http://prometheus:9090')
+  .option(
+    '--topic <topic>',
+    "the topic: the query is kafka_exporter's rate of kafka_topic_partition_current_offset",
+  )
+  .option('--query <promql>', 'any query with one series of msg/s per partition (instead of --topic)')
+  .option('--partition-label <label>', 'label of the series that holds the partition number', 'partition')
+  .option('--since <duration>', 'how far back (Go duration: 168h is a week)', '168h')
+  .option('--until <time>', 'end (ISO-8601; default now)')
+  .option('--step <duration>', 'one row per step', '1m')
+  .option('--rate-window <duration>', 'range of rate() with --topic (default the larger of 2m and two steps)')
+  .option('--partitions <n>', 'number of partition columns (default: the highest partition found + 1)')
+  .option(
+    '--header <name: value>',
+    'an extra request header, e.g. "X-Scope-OrgID: team-a"; repeat for several',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--bearer-token-file <file>', 'send the token in this file as Authorization: Bearer')
+  .option('--out <file>', 'write the CSV here instead of stdout')
+  .action(async (options: Parameters<typeof import('./export-traffic.js').runExportTraffic>[0]) =>
+    (await import('./export-traffic.js')).runExportTraffic(options),
+  );
+
 program.parseAsync().catch(async (error: unknown) => {
   const { describeApiError } = await import('../controller/kube.js');
   const { code, message } = describeApiError(error);
