@@ -33,6 +33,9 @@ export const estimationFields = {
     description:
       'Messages per second one full CPU core processes; fractions allowed for slow consumers (e.g. 0.5), at least 0.001.',
     minimum: MIN_RATE_PER_CORE,
+    // An absurd value (1e30) is refused at admission, as the original's int64 refused it. Not 2^63:
+    // the API server converts the maximum to int64 to check a whole number, and 2^63 overflows.
+    maximum: 1e18,
     // The API server checks `minimum` on a whole number against the minimum truncated to a whole
     // number (0 passes "minimum: 0.001"); the rule compares as numbers.
     ...rules({
