@@ -16,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { ensureOldestApiServer } from '../src/testplane/binaries.js';
 import {
   ensureBinaries,
   ensureKafkaRuntime,
@@ -120,17 +121,38 @@ function removeStaleRunDirs(): void {
   }
 }
 
+/** Test files that run the oldest supported kube-apiserver (a build of its own). */
+const needsOldestApiServer = (files: string[]) => files.some((f) => f.includes('oldest-apiserver'));
+
+interface PlaneForRun {
+  plane: TestPlane;
+  envFile: string;
+  control: ControlServer;
+  /** The test plane's and the oldest API server's bin dirs, for the tests that start their own. */
+  binEnv: Record<string, string>;
+}
+
 async function startPlaneForRun(
   withMetrics: boolean,
   withTools: boolean,
-): Promise<{ plane: TestPlane; envFile: string; control: ControlServer }> {
+  withOldestApiServer: boolean,
+): Promise<PlaneForRun> {
   const t0 = performance.now();
+  // Started first, in the background: a cold build of it (minutes) overlaps the plane's.
+  const oldest = withOldestApiServer
+    ? ensureOldestApiServer().then(
+        (dir) => ({ dir }),
+        (error: unknown) => ({ error }),
+      )
+    : undefined;
   const binDir = await ensureBinaries();
   // The tools build after the plane's binaries (the Go build cache they share is then warm) and
   // while the Kafka jars are copied and the plane starts.
   const toolPaths = withTools ? buildTools() : Promise.resolve({});
   toolPaths.catch(() => undefined); // awaited below; a failure is reported there
   const kafkaLibDir = withMetrics ? await ensureKafkaRuntime() : undefined;
+  const oldestBuilt = await oldest;
+  if (oldestBuilt && 'error' in oldestBuilt) throw oldestBuilt.error;
   const t1 = performance.now();
   removeStaleRunDirs();
   const plane = await startTestPlane({
@@ -152,7 +174,9 @@ async function startPlaneForRun(
     `test plane: binaries ready in ${seconds(t1 - t0)}, plane up in ${seconds(t2 - t1)} (${relative(REPO_ROOT, plane.dir)})`,
   );
   console.error(`test plane: ready after (ms) ${JSON.stringify(plane.readyAfterMs)}`);
-  return { plane, envFile, control };
+  const binEnv: Record<string, string> = { KONSUMERATOR_TESTPLANE_BIN: binDir };
+  if (oldestBuilt) binEnv.KONSUMERATOR_OLDEST_APISERVER_BIN = oldestBuilt.dir;
+  return { plane, envFile, control, binEnv };
 }
 
 /**
@@ -247,12 +271,16 @@ async function main(): Promise<number> {
   if (!needsPlane(files)) return runNodeTests(files, {}, args);
 
   // Interrupts are handled by process.ts: it stops the runner and every component, newest first.
-  const { plane, envFile, control } = await startPlaneForRun(args.withMetrics, needsTools(files));
+  const { plane, envFile, control, binEnv } = await startPlaneForRun(
+    args.withMetrics,
+    needsTools(files),
+    needsOldestApiServer(files),
+  );
   let code = 1;
   try {
     code = await runNodeTests(
       files,
-      { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath },
+      { KONSUMERATOR_TEST_ENV: envFile, KUBECONFIG: plane.kubeconfigPath, ...binEnv },
       args,
     );
   } finally {

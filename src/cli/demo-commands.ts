@@ -15,10 +15,18 @@ export interface DemoCommandOptions {
   kubeconfig?: string;
   namespace: string;
   consumer: string;
+  /** Guest mode: the Consumer is an annotated ConfigMap of the namespace, not a Consumer resource. */
+  guest?: boolean;
 }
 
 /** What to look at while the demo runs: the Consumers, their instances and sizes, the events. */
-export function demoCommands({ kubectl, kubeconfig, namespace, consumer }: DemoCommandOptions): string[] {
+export function demoCommands({
+  kubectl,
+  kubeconfig,
+  namespace,
+  consumer,
+  guest = false,
+}: DemoCommandOptions): string[] {
   const prefix = `${kubeconfig ? `KUBECONFIG=${shellQuote(kubeconfig)} ` : ''}${shellQuote(kubectl)}`;
   const ns = `-n ${shellQuote(namespace)}`;
   // A JSONPath key with dots in it needs them escaped.
@@ -30,10 +38,11 @@ export function demoCommands({ kubectl, kubeconfig, namespace, consumer }: DemoC
     'MEMORY:.spec.template.spec.containers[0].resources.requests.memory',
     `STATE:${annotation(Annotation.scalingStatus)}`,
   ].join(',');
+  const kind = guest ? 'ConfigMap' : 'Consumer';
   return [
-    `${prefix} get consumers -A`,
+    guest ? `${prefix} get configmap ${shellQuote(consumer)} ${ns} -o yaml` : `${prefix} get consumers -A`,
     `${prefix} get deployments ${ns} -o ${shellQuote(`custom-columns=${sizes}`)}`,
-    `${prefix} describe consumer ${shellQuote(consumer)} ${ns}`,
-    `${prefix} get events ${ns} --field-selector involvedObject.kind=Consumer`,
+    `${prefix} describe ${kind.toLowerCase()} ${shellQuote(consumer)} ${ns}`,
+    `${prefix} get events ${ns} --field-selector involvedObject.kind=${kind}`,
   ];
 }

@@ -3,6 +3,7 @@ import type { ConsumerSpec } from '../api/schema.js';
 import type { LoadProfile } from '../loadgen/index.js';
 
 export const DEMO_PARTITIONS = 6;
+export const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10';
 export const DEMO_RATE_PER_CORE = 100;
 
 /** Partition 0 is hot; after 90 s it cools down and partition 4 takes over. */
@@ -62,12 +63,14 @@ export function demoConsumerSpec(namespace: string, metrics: DemoMetrics): Consu
           containers: [
             {
               name: 'consumer',
-              image: 'registry.example/orders-consumer:1.0',
+              // The pause image runs anywhere and does nothing: the consuming is simulated (the
+              // demo's consumer group commits at the speed of the CPU the operator gives).
+              image: PAUSE_IMAGE,
               env: [{ name: 'TOPIC', value: 'orders' }],
             },
             {
               name: 'metrics-sidecar',
-              image: 'registry.example/exporter:1.0',
+              image: PAUSE_IMAGE,
               resources: { requests: { cpu: '10m', memory: '16Mi' } },
             },
           ],

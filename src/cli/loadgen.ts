@@ -1,6 +1,10 @@
 // `konsumerator loadgen` and `konsumerator simulate-group`: the load generator and the simulated
 // consumer group of src/loadgen as commands, for demos and experiments against real clusters.
+// Both refuse what would harm real consumers unless told (--force): loadgen an existing topic,
+// simulate-group a group that already has committed offsets.
+import { KafkaAdmin } from '../kafka/client.js';
 import { runConsumerGroup, runLoad, type LoadProfile } from '../loadgen/index.js';
+import { refuseCommittedGroup, refuseExistingTopic } from './try-it-guards.js';
 import { parseDuration } from '../util/units.js';
 import { loadKubeConfig } from './kubeconfig.js';
 
@@ -9,7 +13,8 @@ export interface LoadgenOptions {
   topic: string;
   rates: string;
   duration: string;
-  createTopic?: boolean;
+  /** Write to the topic even when it exists. */
+  force?: boolean;
   sineAmplitude?: string;
   sinePeriod?: string;
   maxMessages?: string;
@@ -38,7 +43,19 @@ function untilSignal(): AbortSignal {
   return abort.signal;
 }
 
+/** Runs `check` with an admin client of `brokers`, closed afterwards. */
+async function withAdmin(brokers: string[], check: (admin: KafkaAdmin) => Promise<void>): Promise<void> {
+  const admin = new KafkaAdmin({ clientId: 'konsumerator-try-it', brokers });
+  try {
+    await check(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
 export async function runLoadgen(options: LoadgenOptions): Promise<void> {
+  const brokers = list(options.brokers);
+  if (!options.force) await withAdmin(brokers, (admin) => refuseExistingTopic(admin, options.topic));
   const profile: LoadProfile = {
     rates: numbers(options.rates, '--rates'),
     ...(options.sineAmplitude
@@ -52,10 +69,10 @@ export async function runLoadgen(options: LoadgenOptions): Promise<void> {
       : {}),
   };
   const result = await runLoad({
-    brokers: list(options.brokers),
+    brokers,
     topic: options.topic,
     rate: profile,
-    createTopic: Boolean(options.createTopic),
+    createTopic: true,
     durationSeconds: parseDuration(options.duration) / 1000,
     ...(options.maxMessages ? { maxMessages: Number(options.maxMessages) } : {}),
     signal: untilSignal(),
@@ -76,6 +93,8 @@ export interface SimulateGroupOptions {
   namespace: string;
   ratePerCore: string;
   duration: string;
+  /** Use the group even when it has committed offsets. */
+  force?: boolean;
   kubeconfig?: string;
 }
 
@@ -83,8 +102,11 @@ export async function runSimulatedGroup(options: SimulateGroupOptions): Promise<
   const ratePerCore = Number(options.ratePerCore);
   if (!(ratePerCore > 0))
     throw new Error(`--rate-per-core must be a positive number, got ${options.ratePerCore}`);
+  const brokers = list(options.brokers);
+  if (!options.force)
+    await withAdmin(brokers, (admin) => refuseCommittedGroup(admin, options.group, options.topic));
   const result = await runConsumerGroup({
-    brokers: list(options.brokers),
+    brokers,
     topic: options.topic,
     groupId: options.group,
     ratePerCore,

@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { BASELINE_NAMES } from './simulate-names.js';
 import { DEFAULT_READ_LIMITS, DEFAULT_TENANT_LIMITS } from '../controller/tenant-defaults.js';
 import { DEFAULT_GRANT_NAME, DEFAULT_IMAGE, DEFAULT_NAMESPACE, VERSION } from './version.js';
@@ -220,12 +220,20 @@ program
 program
   .command('demo')
   .description(
-    'run the operator live on a sample Consumer; starts a local control plane when no cluster is configured',
+    'run the operator live on a sample Consumer, on a local control plane (or, with --cluster, in a namespace of its own of your cluster)',
   )
-  .option('--kubeconfig <path>', 'use this cluster instead of a local control plane')
-  .option('--local', 'always start a local control plane, even when a cluster is configured')
+  .option(
+    '--cluster',
+    'use the configured cluster ($KUBECONFIG, ~/.kube/config) instead of a local control plane: only in --namespace, created by the demo, with a namespace-scoped operator and no CRD',
+  )
+  .option('--kubeconfig <path>', 'use the cluster of this kubeconfig (as --cluster)')
+  .addOption(new Option('--local', 'start a local control plane (the default)').hideHelp())
   .option('--no-kafka', 'local control plane without a Kafka broker: static metrics instead of a live load')
-  .option('--kafka-bootstrap <host:port>', 'with a configured cluster: a Kafka broker for the live load')
+  .option('--kafka-bootstrap <host:port>', 'with --cluster: a Kafka broker for the live load')
+  .option(
+    '--topic <topic>',
+    'with --cluster and --kafka-bootstrap: the topic the demo creates (it must not exist)',
+  )
   .option('--namespace <ns>', 'namespace of the demo Consumer', 'konsumerator-demo')
   .option('--duration <duration>', 'stop after this long (default: until Ctrl-C)')
   .option('--log-level <level>', 'operator log level', 'warn')
@@ -233,12 +241,13 @@ program
 
 program
   .command('loadgen')
-  .description('produce a skewed, time-varying load into a Kafka topic (bounded in time)')
+  .description('produce a skewed, time-varying load into a new Kafka topic (bounded in time)')
   .requiredOption('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
-  .requiredOption('--topic <topic>', 'topic to produce to')
+  .requiredOption('--topic <topic>', 'topic to create and produce to (an existing one only with --force)')
   .requiredOption('--rates <list>', 'messages per second of each partition, e.g. 500,20,20,20')
   .option('--duration <duration>', 'how long to produce', '10m')
-  .option('--create-topic', 'create the topic (one partition per rate) when missing')
+  .option('--force', 'write to the topic even if it exists (its consumers will read the test messages)')
+  .addOption(new Option('--create-topic', 'create the topic when missing (the default)').hideHelp())
   .option('--sine-amplitude <n>', 'vary each rate by this share (0.5: 50%..150%)')
   .option('--sine-period <duration>', 'period of the variation', '10m')
   .option('--max-messages <n>', 'stop after this many messages')
@@ -247,14 +256,18 @@ program
 program
   .command('simulate-group')
   .description(
-    "consume a topic as a consumer group whose instances are a Consumer's Deployments, at ratePerCore × their CPU request",
+    "move a consumer group forward as if a Consumer's Deployments consumed at ratePerCore × their CPU request: it commits offsets without reading messages, so use a test group only",
   )
   .requiredOption('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
   .requiredOption('--topic <topic>', 'topic')
-  .requiredOption('--group <id>', 'consumer group id')
+  .requiredOption('--group <id>', 'consumer group id (one without committed offsets, unless --force)')
   .requiredOption('--namespace <ns>', "namespace of the Consumer's Deployments")
   .requiredOption('--rate-per-core <n>', 'messages per second one core consumes')
   .option('--duration <duration>', 'how long to run', '10m')
+  .option(
+    '--force',
+    'use the group even if it has committed offsets (its real consumers would skip the messages it passes)',
+  )
   .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
   .action(tool('simulate-group', 'loadgen.js', 'runSimulatedGroup'));
 
@@ -281,6 +294,34 @@ program
   .option('--true-rate-per-core <n>', "what a core really processes, if not the Consumer's ratePerCore")
   .action(async (options: Parameters<typeof import('./simulate.js').runSimulate>[0]) =>
     (await import('./simulate.js')).runSimulate(options),
+  );
+
+program
+  .command('export-traffic')
+  .description(
+    "write a topic's production rate per partition over a past period, from Prometheus, as the CSV `simulate --traffic` reads",
+  )
+  .requiredOption('--prometheus <url>', 'Prometheus base URL, e.g. http://prometheus:9090')
+  .option(
+    '--topic <topic>',
+    "the topic: the query is kafka_exporter's rate of kafka_topic_partition_current_offset",
+  )
+  .option('--query <promql>', 'any query with one series of msg/s per partition (instead of --topic)')
+  .option('--partition-label <label>', 'label of the series that holds the partition number', 'partition')
+  .option('--since <duration>', 'how far back (Go duration: 168h is a week)', '168h')
+  .option('--until <time>', 'end (ISO-8601; default now)')
+  .option('--step <duration>', 'one row per step', '1m')
+  .option('--rate-window <duration>', 'range of rate() with --topic (default the larger of 2m and two steps)')
+  .option('--partitions <n>', 'number of partition columns (default: the highest partition found + 1)')
+  .option(
+    '--header <name: value>',
+    'an extra request header, e.g. "X-Scope-OrgID: team-a"; repeat for several',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
+  .option('--bearer-token-file <file>', 'send the token in this file as Authorization: Bearer')
+  .option('--out <file>', 'write the CSV here instead of stdout')
+  .action(async (options: Parameters<typeof import('./export-traffic.js').runExportTraffic>[0]) =>
+    (await import('./export-traffic.js')).runExportTraffic(options),
   );
 
 program.parseAsync().catch(async (error: unknown) => {

@@ -35,8 +35,9 @@ export interface RunConsumerGroupOptions {
   /** The instances, or a function polled every refreshSeconds. Either this or `kubernetes`. */
   instances?: InstanceSource;
   /**
-   * Read the instances from the Deployments in a namespace (see instancesFromDeployments); with
-   * `cpuFrom: 'pods'`, each instance's CPU is what its pods' node reports (see instancesFromPods).
+   * Read the instances from the Deployments in a namespace: each instance's CPU is what its pods'
+   * node reports (`cpuFrom: 'pods'`, the default; see instancesFromPods), or with
+   * `cpuFrom: 'template'` the Deployment's pod template (see instancesFromDeployments).
    */
   kubernetes?: {
     kubeConfig: KubeConfig;
@@ -173,7 +174,10 @@ export async function instancesFromPods(
     const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     if (!deployment || !ready || pod.metadata?.deletionTimestamp) continue;
     const first = pod.spec?.containers[0]?.name;
-    const reported = pod.status?.containerStatuses?.find((c) => c.name === first)?.resources;
+    // What the node applied; a kubelet older than 1.33 reports nothing, then the pod's spec.
+    const reported =
+      pod.status?.containerStatuses?.find((c) => c.name === first)?.resources ??
+      pod.spec?.containers[0]?.resources;
     const value = reported?.requests?.cpu ?? reported?.limits?.cpu;
     let cores = 0;
     try {
@@ -218,7 +222,9 @@ function instanceSource(options: RunConsumerGroupOptions): () => Promise<readonl
   const { instances, kubernetes } = options;
   if (instances && kubernetes) throw new Error('runConsumerGroup: give instances or kubernetes, not both');
   if (kubernetes) {
-    const read = kubernetes.cpuFrom === 'pods' ? instancesFromPods : instancesFromDeployments;
+    // By default the pods' CPU: with in-place resize (the operator's default) the Deployment's
+    // template does not change when an instance is resized.
+    const read = kubernetes.cpuFrom === 'template' ? instancesFromDeployments : instancesFromPods;
     return () => read(kubernetes.kubeConfig, kubernetes.namespace, kubernetes.labelSelector);
   }
   if (!instances) throw new Error('runConsumerGroup: give instances or kubernetes');

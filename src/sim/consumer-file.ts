@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ConsumerSpec } from '../api/schema.js';
 import { cpuMillis, memoryBytes, parseDuration } from '../util/units.js';
 import { predictors } from '../autoscale/predictor.js';
+import { MIN_RATE_PER_CORE } from '../metrics/sources/estimation.js';
 
 export class ConsumerFileError extends Error {
   constructor(message: string) {
@@ -94,7 +95,10 @@ function checkSpec(spec: Record<string, unknown>): string[] {
     parseDuration(section.recoveryTime) <= 0
   )
     problems.push(`spec.${at}.recoveryTime: must be greater than zero`);
-  check(`${at}.ratePerCore`, section.ratePerCore, positiveInt);
+  check(`${at}.ratePerCore`, section.ratePerCore, (v) => {
+    if (typeof v !== 'number' || !(v >= MIN_RATE_PER_CORE))
+      throw new Error(`must be a number ≥ ${MIN_RATE_PER_CORE}, got ${JSON.stringify(v)}`);
+  });
   check(`${at}.ramPerCore`, section.ramPerCore, quantity(memoryBytes));
   optional(`${at}.cpuIncrement`, section.cpuIncrement, quantity(cpuMillis));
   optional('autoscaler.pendingScaleUpDuration', autoscaler.pendingScaleUpDuration, duration);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import { startProcess } from './process.js';
@@ -11,6 +11,9 @@ const TOOL_SCRIPT = fileURLToPath(new URL('../../scripts/build-tool.sh', import.
 
 /** Command-line tools built from Go modules and cached like the plane (scripts/build-tool.sh). */
 export type Tool = 'kubectl' | 'helm';
+const OLDEST_APISERVER_SCRIPT = fileURLToPath(
+  new URL('../../scripts/build-oldest-apiserver.sh', import.meta.url),
+);
 
 /**
  * Builds (or finds in the cache) testplane, kwok and kwok-stages.yaml, and returns the bin dir.
@@ -34,6 +37,15 @@ export function ensureKafkaRuntime(): Promise<string> {
  */
 export function ensureTool(tool: Tool): Promise<string> {
   return runCacheScript(`build-${tool}`, TOOL_SCRIPT, [tool]);
+}
+
+/**
+ * Builds (or finds in the cache) the oldest kube-apiserver konsumerator supports and returns the
+ * directory that holds it (as `kube-apiserver`). A separate build from the test plane's.
+ */
+export async function ensureOldestApiServer(): Promise<string> {
+  const binary = await runCacheScript('build-oldest-apiserver', OLDEST_APISERVER_SCRIPT);
+  return dirname(binary);
 }
 
 async function runCacheScript(name: string, script: string, args: string[] = []): Promise<string> {

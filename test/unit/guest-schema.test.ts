@@ -122,6 +122,27 @@ const INVALID: [string, [string, Json | typeof DELETE][], string][] = [
   ],
   ['recoveryTime 0 (CEL)', [[`${P}.recoveryTime`, '0s']], `spec.${P}.recoveryTime`],
   ['ratePerCore 0', [[`${P}.ratePerCore`, 0]], `spec.${P}.ratePerCore`],
+  ['ratePerCore below 0.001', [[`${P}.ratePerCore`, 0.0005]], `spec.${P}.ratePerCore`],
+  [
+    'a Prometheus header that auth sets (Authorization, any case)',
+    [[`${P}.headers`, [{ name: 'authorization', value: 'Bearer x' }]]],
+    `spec.${P}.headers[0].name`,
+  ],
+  [
+    'a Prometheus header with both value and valueFrom',
+    [
+      [
+        `${P}.headers`,
+        [{ name: 'X-Api-Key', value: 'x', valueFrom: { secretKeyRef: { name: 'prom', key: 'k' } } }],
+      ],
+    ],
+    `spec.${P}.headers[0]`,
+  ],
+  [
+    'a Prometheus header value with a line break',
+    [[`${P}.headers`, [{ name: 'X-Scope-OrgID', value: 'a\r\nX-Other: b' }]]],
+    `spec.${P}.headers[0].value`,
+  ],
   ['cpuIncrement 0 (CEL)', [[`${P}.cpuIncrement`, '0']], `spec.${P}.cpuIncrement`],
   ['ramPerCore 0 (CEL)', [[`${P}.ramPerCore`, '0Mi']], `spec.${P}.ramPerCore`],
   ['mode prometheus without its section (CEL)', [[P, DELETE]], `spec.${P}`],
@@ -241,6 +262,16 @@ describe('guest mode: the CRD schema without the API server', () => {
       );
     });
   }
+
+  it('accepts a fractional ratePerCore and Prometheus headers, plain and from a Secret', () => {
+    const spec = baseSpec();
+    setPath(spec, `${P}.ratePerCore`, 0.5);
+    setPath(spec, `${P}.headers`, [
+      { name: 'X-Scope-OrgID', value: 'team-a' },
+      { name: 'X-Api-Key', valueFrom: { secretKeyRef: { name: 'prom-key', key: 'api-key' } } },
+    ]);
+    assert.deepEqual(check(spec), []);
+  });
 
   it("accepts the original's sample Consumers and its guest-mode ConfigMap", () => {
     for (const { title, consumer } of originalExampleConsumers()) {

@@ -79,10 +79,7 @@ test('Consumer YAML: a whole Consumer or its spec; bad fields are named', () => 
       broken((s) => (s.autoscaler.prometheus.tolerableLag = 'five minutes')),
       /tolerableLag: invalid duration/,
     ],
-    [
-      broken((s) => (s.autoscaler.prometheus.ratePerCore = 'fast')),
-      /ratePerCore: must be a positive integer/,
-    ],
+    [broken((s) => (s.autoscaler.prometheus.ratePerCore = 'fast')), /ratePerCore: must be a number ≥ 0.001/],
     [broken((s) => (s.autoscaler.prometheus.ramPerCore = '1 gig')), /ramPerCore: invalid quantity/],
     [broken((s) => (s.autoscaler.predictor = 'magic')), /predictor: must be one of/],
     [

@@ -13,6 +13,12 @@ import { cpuMillis, memoryBytes, parseDuration } from '../../util/units.js';
 import type { SourceSettings } from './source.js';
 
 export const DEFAULT_CPU_INCREMENT = '100m';
+/**
+ * The smallest ratePerCore: one message per 1,000 s per core. Slower consumers (a model's
+ * inference, a batch upload per message) exist, so fractions are allowed; below this one message
+ * per second would already want 1,000 cores.
+ */
+export const MIN_RATE_PER_CORE = 0.001;
 
 export const estimationFields = {
   minSyncPeriod: positiveDuration('Minimum time between two metric queries.'),
@@ -21,10 +27,21 @@ export const estimationFields = {
       description: 'What to allocate when metrics are missing: the policy minimum (default) or maximum.',
     }),
   ),
-  ratePerCore: Type.Integer({
-    description: 'Messages per second one full CPU core processes.',
-    format: 'int64',
-    minimum: 1,
+  // A number, not the original's int64: a whole number is valid as before, and slow consumers can
+  // say 0.5. The original operator cannot read a fractional value.
+  ratePerCore: Type.Number({
+    description:
+      'Messages per second one full CPU core processes; fractions allowed for slow consumers (e.g. 0.5), at least 0.001.',
+    minimum: MIN_RATE_PER_CORE,
+    // An absurd value (1e30) is refused at admission, as the original's int64 refused it. Not 2^63:
+    // the API server converts the maximum to int64 to check a whole number, and 2^63 overflows.
+    maximum: 1e18,
+    // The API server checks `minimum` on a whole number against the minimum truncated to a whole
+    // number (0 passes "minimum: 0.001"); the rule compares as numbers.
+    ...rules({
+      rule: `double(self) >= ${MIN_RATE_PER_CORE}`,
+      message: `must be at least ${MIN_RATE_PER_CORE}`,
+    }),
   }),
   ramPerCore: {
     ...Quantity,

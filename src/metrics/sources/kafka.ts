@@ -67,6 +67,14 @@ export const KafkaSection = object(
     }),
     tls: Type.Optional(KafkaTlsSection),
     sasl: Type.Optional(KafkaSaslSection),
+    uncommitted: Type.Optional(
+      StringEnum(['unknown', 'earliest'], {
+        description:
+          '(new) Messages behind of a partition the group never committed: unknown (default: not resized ' +
+          'until the consumer commits), or earliest (the whole log, for a consumer that starts there: ' +
+          'auto.offset.reset=earliest).',
+      }),
+    ),
     ...estimationFields,
   },
   {
@@ -151,6 +159,7 @@ export const kafkaSource = defineSource({
       topic: section.topic,
       groupId: section.groupId,
       clientId: `konsumerator-${consumerName}`,
+      ...(section.uncommitted ? { uncommitted: section.uncommitted } : {}),
       ...options,
       ...(endpointPolicy ? { endpointPolicy } : {}),
     });

@@ -49,6 +49,75 @@ const PrometheusAuth = object(
   },
 );
 
+/**
+ * Headers the HTTP client sets itself, or that `auth` sets: a header of the spec must not replace
+ * them (Authorization comes from `auth`, so its value is in a Secret).
+ */
+export const RESERVED_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'host',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+] as const;
+
+/** A regular expression for `word` in any case (RE2's and JavaScript's (?i) flags differ). */
+const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c.toUpperCase()}${c}]`);
+
+const PrometheusHeader = object(
+  {
+    name: Type.String({
+      description: 'Header name, e.g. X-Scope-OrgID.',
+      minLength: 1,
+      maxLength: 256,
+      pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+      ...rules({
+        rule: `!self.matches('^(${RESERVED_HEADERS.map(anyCase).join('|')})$')`,
+        message: `must not be one of ${RESERVED_HEADERS.join(', ')} (credentials go in auth)`,
+      }),
+    }),
+    value: Type.Optional(
+      Type.String({
+        description: 'The value, in plain text in the spec: for what is not a secret (a tenant id).',
+        maxLength: 4096,
+        pattern: '^[^\\r\\n]*$',
+      }),
+    ),
+    valueFrom: Type.Optional(
+      object(
+        {
+          secretKeyRef: object(
+            {
+              name: SecretRef("Secret in the Consumer's namespace holding the value.").properties.name,
+              key: Type.String({
+                description: 'Key of the value in the Secret.',
+                minLength: 1,
+                maxLength: 253,
+                pattern: '^[-._a-zA-Z0-9]+$',
+              }),
+            },
+            { description: 'A key of a Secret the operator is allowed to get (docs/credentials.md).' },
+          ),
+        },
+        { description: 'The value read from a Secret: for a header that carries a credential.' },
+      ),
+    ),
+  },
+  {
+    description: '(new) A header sent with every query to every address.',
+    ...rules({
+      rule: 'has(self.value) != has(self.valueFrom)',
+      message: 'set either value or valueFrom',
+    }),
+  },
+);
+
 const PrometheusTls = object(tlsFields, {
   description:
     "(new) TLS settings for https addresses; certificates come from Secrets in the Consumer's namespace.",
@@ -76,16 +145,27 @@ export const PrometheusSection = object(
     consumption: { ...Query, description: 'Consumed messages per second per partition.' },
     auth: Type.Optional(PrometheusAuth),
     tls: Type.Optional(PrometheusTls),
+    headers: Type.Optional(
+      Type.Array(PrometheusHeader, {
+        description:
+          '(new) Extra headers sent with every query, e.g. X-Scope-OrgID for multi-tenant Mimir, Cortex or ' +
+          'Thanos; a value is given in plain text or read from a Secret.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
     ...estimationFields,
   },
   { description: 'Prometheus metrics provider settings.', ...lagOrder },
 );
 export type PrometheusSection = Static<typeof PrometheusSection>;
 
-/** The client options that come from the section's auth and tls. */
+/** The client options that come from the section's auth, tls and headers. */
 export interface PrometheusCredentials {
   auth?: HttpAuth;
   tls?: HttpTls;
+  headers?: Record<string, string>;
 }
 
 type Auth = NonNullable<PrometheusSection['auth']>;
@@ -107,13 +187,37 @@ function authSecrets(auth: Auth, path: string): CredentialsPlan<HttpAuth> {
   };
 }
 
+/** The headers: plain values as they are, the others read from their Secrets. */
+function headerValues(
+  headers: NonNullable<PrometheusSection['headers']>,
+  path: string,
+): CredentialsPlan<Record<string, string>> {
+  const fromSecrets = headers.flatMap((header, i) => {
+    const ref = header.valueFrom?.secretKeyRef;
+    if (!ref) return [];
+    const at = `${path}[${i}].valueFrom.secretKeyRef`;
+    return [{ name: header.name, use: secretUse(ref.name, at, `${at}.key`, ref.key, undefined, 'text') }];
+  });
+  return {
+    uses: fromSecrets.map((h) => h.use),
+    build: (value) => {
+      const out: Record<string, string> = {};
+      for (const header of headers) if (header.value !== undefined) out[header.name] = header.value;
+      for (const { name, use } of fromSecrets) out[name] = value(use);
+      return out;
+    },
+  };
+}
+
 function credentials(section: PrometheusSection, path: string): CredentialsPlan<PrometheusCredentials> {
-  const { auth, tls } = section;
+  const { auth, tls, headers } = section;
   const authPlan = auth ? authSecrets(auth, `${path}.auth`) : undefined;
   const tlsPlan = tls ? tlsSecrets(tls, `${path}.tls`) : undefined;
+  const headersPlan = headers?.length ? headerValues(headers, `${path}.headers`) : undefined;
   return {
-    uses: [...(authPlan?.uses ?? []), ...(tlsPlan?.uses ?? [])],
+    uses: [...(authPlan?.uses ?? []), ...(tlsPlan?.uses ?? []), ...(headersPlan?.uses ?? [])],
     build: (value) => ({
+      ...(headersPlan ? { headers: headersPlan.build(value) } : {}),
       ...(authPlan ? { auth: authPlan.build(value) } : {}),
       ...(tls && tlsPlan
         ? {
@@ -128,24 +232,34 @@ function credentials(section: PrometheusSection, path: string): CredentialsPlan<
   };
 }
 
+/** Header names given more than once, compared without case (the list-map key is case-sensitive). */
+function duplicateHeaders(headers: ReadonlyArray<{ name: string }>): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const { name } of headers) {
+    const key = name.toLowerCase();
+    if (seen.has(key)) twice.add(name);
+    seen.add(key);
+  }
+  return [...twice];
+}
+
 export const prometheusSource = defineSource({
   mode: 'prometheus',
   summary: 'PromQL queries',
   section: PrometheusSection,
   settings: estimationSettings,
   check(section) {
+    const errors = duplicateHeaders(section.headers ?? []).map((name) => ({
+      field: 'headers',
+      message: `names the header ${name} more than once (header names are case-insensitive)`,
+    }));
     // TLS settings only apply to https addresses: with none, they are silently unused.
-    if (section.tls && !section.address.some((a) => a.startsWith('https://'))) {
-      return {
-        warnings: [
-          {
-            field: 'tls',
-            message: 'is set, but every address is http://: the TLS settings are not used',
-          },
-        ],
-      };
-    }
-    return {};
+    const warnings =
+      section.tls && !section.address.some((a) => a.startsWith('https://'))
+        ? [{ field: 'tls', message: 'is set, but every address is http://: the TLS settings are not used' }]
+        : [];
+    return { ...(errors.length ? { errors } : {}), ...(warnings.length ? { warnings } : {}) };
   },
   credentials,
   async create(section, options, { observer, endpointPolicy }) {
