@@ -24,6 +24,24 @@ export default tseslint.config(
     },
   },
   {
+    // A promise nobody awaits loses its errors and its ordering (a test once read the output of an
+    // async command before it was written).
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test's declarations return promises the runner itself awaits.
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: TEST_DECLARATIONS },
+            { from: 'file', path: 'test/support/timed.ts', name: TEST_DECLARATIONS },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Every e2e test and hook has a timeout, so a hang fails instead of blocking the run.
     files: ['test/e2e/**', 'test/support/**'],
     ignores: ['test/support/timed.ts'],

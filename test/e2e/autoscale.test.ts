@@ -7,7 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
@@ -62,9 +62,7 @@ const eventWithReason = (namespace: string, reason: string) =>
   );
 
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    String(d.spec!.template.spec!.containers[0]!.resources?.requests?.cpu),
-  );
+  (await cluster.deployments(ns)).map((d) => String(currentResources(d).requests?.cpu));
 
 test('the lagging instance grows and shrinks back when the lag is gone; the others are untouched', async () => {
   const ns = await newNamespace('autoscale');

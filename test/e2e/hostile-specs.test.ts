@@ -12,7 +12,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer } from '../../src/api/schema.js';
 import { installCrd } from '../support/crd.js';
 import { kubeConfig, metricsPlane, newNamespace, testEnv, waitFor } from '../support/env.js';
-import { ClusterView, env } from '../support/cluster.js';
+import { ClusterView, currentResources, env } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 
@@ -592,12 +592,12 @@ export const CONTROLLER: ControllerCase[] = [
         'orders-0 at its policy maximum',
         async () => {
           const found = (await cluster.deployments(ns)).find((x) => x.metadata!.name === 'orders-0');
-          const requests = found?.spec?.template.spec?.containers[0]?.resources?.requests;
+          const requests = found ? currentResources(found).requests : undefined;
           return requests?.cpu === '1' ? found : undefined;
         },
         60_000,
       );
-      assert.equal(d.spec!.template.spec!.containers[0]!.resources!.limits!.cpu, '1');
+      assert.equal(currentResources(d).limits!.cpu, '1');
       const c = await consumers.waitReady(ns, 'orders', 60_000);
       assert.equal(condition(c, 'Degraded')?.status, 'False');
     },

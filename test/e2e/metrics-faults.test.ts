@@ -14,7 +14,7 @@ import { cpuMillis } from '../../src/util/units.js';
 import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/fault-proxy.js';
 import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 import { FIXTURE_HOST } from '../support/endpoints.js';
@@ -83,9 +83,7 @@ const estimation = {
 };
 
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    cpuMillis(d.spec!.template.spec!.containers[0]!.resources!.requests!.cpu!),
-  );
+  (await cluster.deployments(ns)).map((d) => cpuMillis(currentResources(d).requests!.cpu!));
 
 async function metricsCondition(ns: string, name: string) {
   const c = await consumers.get(ns, name);

@@ -10,7 +10,7 @@ import { cpuMillis } from '../../src/util/units.js';
 import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 import { FIXTURE_HOST } from '../support/endpoints.js';
@@ -115,9 +115,7 @@ function spec(ns: string): ConsumerSpec {
 }
 
 const cpuOf = async (ns: string) =>
-  (await cluster.deployments(ns)).map((d) =>
-    cpuMillis(d.spec!.template.spec!.containers[0]!.resources!.requests!.cpu!),
-  );
+  (await cluster.deployments(ns)).map((d) => cpuMillis(currentResources(d).requests!.cpu!));
 
 test(
   'Prometheus unreachable: nothing is resized and the Consumer says so; scaling resumes when it is back',

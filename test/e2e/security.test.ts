@@ -29,7 +29,7 @@ import {
 } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient } from '../support/operator.js';
-import { ClusterView } from '../support/cluster.js';
+import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 import { FakeKafkaBroker } from '../support/fake-kafka-broker.js';
@@ -376,7 +376,7 @@ test(
     const cpu = async () =>
       (await cluster.deployments(ns))
         .filter((d) => d.metadata!.name === 'healthy-0')
-        .map((d) => cpuMillis(d.spec!.template.spec!.containers[0]!.resources!.requests!.cpu!))[0];
+        .map((d) => cpuMillis(currentResources(d).requests!.cpu!))[0];
     const first = await waitFor('the healthy Consumer created', cpu, 60_000);
     t.diagnostic(
       `healthy Consumer: created at ${first}m ${((Date.now() - started) / 1000).toFixed(1)} s after its creation`,

@@ -148,7 +148,7 @@ describe('docs/tuning.md', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      runSimulate({ consumer: consumerFile, traffic: csvFile, compare: 'oracle', seed: '1' });
+      await runSimulate({ consumer: consumerFile, traffic: csvFile, compare: 'oracle', seed: '1' });
     } finally {
       process.stdout.write = write;
     }
