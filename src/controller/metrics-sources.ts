@@ -19,6 +19,7 @@ import {
   type MetricsProvider,
   type MetricsReading,
   type ProviderObserver,
+  reportValues,
 } from '../metrics/index.js';
 import { buildCredentials, credentialsPlan, type MetricsCredentials } from '../metrics/credentials.js';
 import { metricsSource } from '../metrics/sources/index.js';
@@ -216,6 +217,7 @@ export class MetricsSources {
     const deadline = AbortSignal.timeout(READ_TIMEOUT_MS);
     try {
       const reading = await entry.provider!.read(consumer.spec.numPartitions, deadline);
+      reportValues(reading, consumer.spec.numPartitions, this.observerFor(consumer));
       if (warnings.length > 0) reading.warnings.push(...warnings);
       entry.reading = reading;
       entry.lastReadAt = now;
