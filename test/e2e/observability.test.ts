@@ -140,6 +140,15 @@ test('a scaling run: an instance grows with its backlog and shrinks after it; a 
     async () => ((await cpuRequest('orders', 'orders-1')) ?? Infinity) <= steady,
     90_000,
   );
+  // Partition 2 has no series: every read counts it missing, for each type.
+  const missing = await query(
+    `konsumerator_prometheus_mp_zero_values_total{job="${JOB}", consumer="orders", partition="2"} > 0`,
+  );
+  assert.deepEqual(missing.map((s) => s.metric.type).sort(), [
+    'consumption_rate',
+    'offset',
+    'production_rate',
+  ]);
   await waitFor(
     'the fallback counted',
     async () =>
