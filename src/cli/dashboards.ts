@@ -6,7 +6,6 @@
 // (`consumer`, no namespace), so they also show an operator that is still the original.
 // test/e2e/observability.test.ts runs every query against a real Prometheus after a scaling run.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { OPERATOR_LABELS } from './manifests.js';
 import { OPERATOR_NAME } from './version.js';
 
 export interface Target {
@@ -550,7 +549,7 @@ export function dashboardConfigMaps(namespace: string): KubernetesObject[] {
     metadata: {
       name: `${OPERATOR_NAME}-dashboard-${file.replace(/\.json$/, '').toLowerCase()}`,
       namespace,
-      labels: { ...OPERATOR_LABELS, grafana_dashboard: '1' },
+      labels: { grafana_dashboard: '1' },
     },
     data: { [file]: dashboardJson(d).trimEnd() },
   })) as KubernetesObject[];
