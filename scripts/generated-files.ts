@@ -1,5 +1,5 @@
 // Every file of the repository that is generated from the code, with its content: deploy/ (the
-// manifests), the Helm chart's CRD template and alert rules, and the sizing table of
+// manifests), the Helm chart's CRD template, alert rules and Grafana dashboards, and the sizing table of
 // docs/install.md (from the control-plane benchmark's figures). `npm run gen` writes them;
 // test/unit/generated-files.test.ts fails when a committed one is stale.
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { consumerCrd } from '../src/api/crd.js';
 import { deployFiles } from '../src/cli/manifests.js';
 import { alertRules } from '../src/cli/monitoring.js';
+import { dashboardJson, dashboards } from '../src/cli/dashboards.js';
 import { operatorMemory, SIZED_FOR_DEPLOYMENTS, type MeasuredMemory } from '../src/cli/sizing.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from '../src/cli/version.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
@@ -115,6 +116,8 @@ export async function generatedFiles(): Promise<Record<string, string>> {
   }
   files[join(CHART_DIR, 'templates', 'crd.yaml')] = chartCrdTemplate();
   files[join(CHART_DIR, 'files', 'prometheus-rules.yaml')] = chartPrometheusRules();
+  for (const [file, dashboard] of Object.entries(dashboards()))
+    files[join(CHART_DIR, 'dashboards', file)] = dashboardJson(dashboard);
   files[INSTALL_DOC] = await installDoc(
     readFileSync(join(REPO_ROOT, INSTALL_DOC), 'utf8'),
     readMeasuredMemory(),

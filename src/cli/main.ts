@@ -150,6 +150,10 @@ program
     "print only the Prometheus Operator's ServiceMonitor and example PrometheusRule alerts (needs its CRDs)",
   )
   .option(
+    '--dashboards',
+    'print only the Grafana dashboards, as ConfigMaps for Grafana\'s dashboard sidecar (label grafana_dashboard: "1"); see docs/dashboards.md',
+  )
+  .option(
     '--guest',
     'guest mode: the operator manages only --namespace (an existing one) with a Role there; no CRD, no cluster-wide rights',
   )
@@ -161,6 +165,7 @@ program
       crdOnly?: boolean;
       guest?: boolean;
       monitoring?: boolean;
+      dashboards?: boolean;
     }) => {
       const { deployFiles, guestManifests, toYaml, operatorManifests } = await import('./manifests.js');
       const { consumerCrd } = await import('../api/crd.js');
@@ -168,6 +173,12 @@ program
         if (options.out || options.crdOnly) throw new Error('--monitoring prints to stdout only');
         const { monitoringManifests } = await import('./monitoring.js');
         process.stdout.write(toYaml(monitoringManifests(options.namespace)));
+        return;
+      }
+      if (options.dashboards) {
+        if (options.out || options.crdOnly) throw new Error('--dashboards prints to stdout only');
+        const { dashboardConfigMaps } = await import('./dashboards.js');
+        process.stdout.write(toYaml(dashboardConfigMaps(options.namespace)));
         return;
       }
       if (options.guest) {

@@ -19,6 +19,7 @@ import {
   type MetricsProvider,
   type MetricsReading,
   type ProviderObserver,
+  reportValues,
 } from '../metrics/index.js';
 import { buildCredentials, credentialsPlan, type MetricsCredentials } from '../metrics/credentials.js';
 import { metricsSource } from '../metrics/sources/index.js';
@@ -67,6 +68,8 @@ interface Entry {
   plan: CredentialsPlan<MetricsCredentials>;
   /** Created when the first read is due (and its credentials could be read). */
   provider: MetricsProvider | undefined;
+  /** The hooks the provider reports to; the controller's reads report there too. */
+  observer?: ProviderObserver | undefined;
   lastReadAt: Date | undefined;
   /** The last read attempt, failed or not: reads are tried at most once per minSyncPeriod. */
   lastAttemptAt: Date | undefined;
@@ -202,7 +205,7 @@ export class MetricsSources {
       } else if (!entry.provider) {
         // Nothing from Secrets: the client options are the section's own (e.g. TLS with the system CAs).
         const { credentials } = buildCredentials(consumer.metadata.namespace, entry.plan, new Map());
-        entry.provider = await this.createProvider(consumer, config, credentials);
+        entry.provider = await this.createProvider(entry, consumer, config, credentials);
       }
     } catch (error) {
       // A provider that cannot be made from this section (a bug, or a check the schema missed):
@@ -216,6 +219,7 @@ export class MetricsSources {
     const deadline = AbortSignal.timeout(READ_TIMEOUT_MS);
     try {
       const reading = await entry.provider!.read(consumer.spec.numPartitions, deadline);
+      if (entry.observer) reportValues(reading, consumer.spec.numPartitions, entry.observer);
       if (warnings.length > 0) reading.warnings.push(...warnings);
       entry.reading = reading;
       entry.lastReadAt = now;
@@ -282,7 +286,7 @@ export class MetricsSources {
       if (entry.provider && entry.credentialsVersion === loaded.version) return;
       await entry.provider?.close?.().catch(() => undefined);
       entry.provider = undefined;
-      entry.provider = await this.createProvider(consumer, config, loaded.credentials);
+      entry.provider = await this.createProvider(entry, consumer, config, loaded.credentials);
       entry.credentialsVersion = loaded.version;
     } catch (error) {
       entry.credentialsError =
@@ -294,16 +298,18 @@ export class MetricsSources {
 
   /** The provider of the Consumer's metrics source, with the client options from its Secrets. */
   private createProvider(
+    entry: Entry,
     consumer: Consumer,
     config: AutoscaleConfig,
     credentials: MetricsCredentials,
   ): Promise<MetricsProvider> {
+    entry.observer = this.observerFor(consumer);
     return metricsSource(config.mode).create(
       consumer.spec.autoscaler[config.mode],
       credentials[config.mode],
       {
         consumerName: consumer.metadata.name,
-        observer: this.observerFor(consumer),
+        observer: entry.observer,
         ...(this.options.endpointPolicy ? { endpointPolicy: this.options.endpointPolicy } : {}),
       },
     );

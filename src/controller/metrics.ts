@@ -2,11 +2,19 @@
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { ProviderObserver } from '../metrics/index.js';
+import type { QueueObserver } from './queue.js';
 
 const percentiles = [0.5, 0.9, 0.99, 0.999, 1];
+/** controller-runtime's work-queue buckets: 10 ns to 1000 s, ×10 each. */
+const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 
 interface Removable {
   remove(labels: Record<string, string>): void;
+}
+
+interface WatchedQueue {
+  readonly length: number;
+  workAgesMs(): number[];
 }
 
 export class OperatorMetrics {
@@ -94,6 +102,13 @@ export class OperatorMetrics {
     'konsumerator_prometheus_mp_requests_errors_total',
     'Failed metric reads, by metric type.',
   );
+  readonly providerRequestDuration = new Summary({
+    name: 'konsumerator_prometheus_mp_request_duration_seconds',
+    help: 'Duration of a query of one metric type, from the read start to the last address answering it.',
+    labelNames: ['consumer', 'type'],
+    percentiles,
+    registers: [this.registry],
+  });
   readonly providerSubRequests = new Counter({
     name: 'konsumerator_prometheus_mp_sub_requests_total',
     help: 'Requests to one metrics source.',
@@ -124,6 +139,13 @@ export class OperatorMetrics {
     name: 'konsumerator_prometheus_mp_samples_received_total',
     help: 'Series (or partitions) in the last answer, by metric type.',
     labelNames: ['consumer', 'type'],
+    registers: [this.registry],
+  });
+
+  readonly zeroValues = new Counter({
+    name: 'konsumerator_prometheus_mp_zero_values_total',
+    help: 'Reads that returned no value for a partition, by metric type (the original stored 0 for them).',
+    labelNames: ['consumer', 'partition', 'type'],
     registers: [this.registry],
   });
 
@@ -162,6 +184,61 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  // The work queue, as controller-runtime names and labels it (`name` and `controller`: the
+  // lower-case kind, "consumer").
+  /** Work queues whose depth and keys in work are read at each scrape. */
+  private readonly queues = new Map<string, WatchedQueue>();
+  readonly queueDepth = this.queueGauge(
+    'workqueue_depth',
+    'Current depth of the work queue.',
+    (q) => q.length,
+  );
+  readonly queueAdds = this.queueMetric(Counter, 'workqueue_adds_total', 'Adds handled by the work queue.');
+  readonly queueRetries = this.queueMetric(
+    Counter,
+    'workqueue_retries_total',
+    'Retries (adds with backoff after a failed reconcile) handled by the work queue.',
+  );
+  readonly queueDuration = new Histogram({
+    name: 'workqueue_queue_duration_seconds',
+    help: 'How long a key stays in the work queue before a worker takes it.',
+    labelNames: ['name', 'controller'],
+    buckets: QUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly workDuration = new Histogram({
+    name: 'workqueue_work_duration_seconds',
+    help: 'How long processing a key (one reconcile) takes.',
+    labelNames: ['name', 'controller'],
+    buckets: QUEUE_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly unfinishedWork = this.queueGauge(
+    'workqueue_unfinished_work_seconds',
+    'Seconds of work in progress not yet observed by work_duration; growing values mean stuck workers.',
+    (q) => q.workAgesMs().reduce((sum, ms) => sum + ms / 1000, 0),
+  );
+  readonly longestRunning = this.queueGauge(
+    'workqueue_longest_running_processor_seconds',
+    'How long the longest running reconcile has been running.',
+    (q) => Math.max(0, ...q.workAgesMs()) / 1000,
+  );
+
+  // Requests to the Kubernetes API server, as client-go names and labels them.
+  readonly apiRequests = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'HTTP requests to the API server, by status code ("<error>" without an answer), method and host.',
+    labelNames: ['code', 'method', 'host'],
+    registers: [this.registry],
+  });
+  readonly apiRequestDuration = new Histogram({
+    name: 'rest_client_request_duration_seconds',
+    help: 'Time to the answer (its status line and headers) of an API server request, by verb and host.',
+    labelNames: ['verb', 'host'],
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
+    registers: [this.registry],
+  });
+
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
     // go_version stays for dashboard compatibility; it carries the runtime's version.
@@ -169,6 +246,48 @@ export class OperatorMetrics {
       { go_version: process.version, binary_version: version, node_version: process.version },
       1,
     );
+  }
+
+  private queueMetric(Kind: typeof Counter, name: string, help: string) {
+    return new Kind({ name, help, labelNames: ['name', 'controller'], registers: [this.registry] });
+  }
+
+  /** The hooks of the work queue named `name`. */
+  queueObserver(name: string): QueueObserver {
+    const labels = { name, controller: name };
+    this.queueAdds.inc(labels, 0);
+    this.queueRetries.inc(labels, 0);
+    return {
+      added: () => this.queueAdds.inc(labels),
+      retried: () => this.queueRetries.inc(labels),
+      started: (waitedMs) => this.queueDuration.observe(labels, waitedMs / 1000),
+      finished: (workedMs) => this.workDuration.observe(labels, workedMs / 1000),
+    };
+  }
+
+  /** The queue's depth and keys in work are read at each scrape. */
+  watchQueue(name: string, queue: WatchedQueue): void {
+    this.queues.set(name, queue);
+  }
+
+  /** An API server request answered with `code` (undefined: no answer) after `seconds`. */
+  apiRequest(method: string, host: string, code: number | undefined, seconds: number): void {
+    this.apiRequests.inc({ code: code === undefined ? '<error>' : String(code), method, host });
+    this.apiRequestDuration.observe({ verb: method, host }, seconds);
+  }
+
+  private queueGauge(name: string, help: string, value: (queue: WatchedQueue) => number) {
+    const queues = this.queues;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['name', 'controller'],
+      registers: [this.registry],
+      collect() {
+        for (const [queueName, queue] of queues)
+          this.set({ name: queueName, controller: queueName }, value(queue));
+      },
+    });
   }
 
   private gauge(name: string, help: string) {
@@ -190,7 +309,8 @@ export class OperatorMetrics {
         const labels = { consumer, addr };
         this.providerSubRequests.inc(labels);
         if (ok) this.providerSubRequestDuration.observe(labels, seconds);
-        else this.providerSubRequestErrors.inc(labels);
+        // Counted from 0, so that rate() and alerts see the first error.
+        this.providerSubRequestErrors.inc(labels, ok ? 0 : 1);
         this.track(this.providerSubRequests, labels);
         this.track(this.providerSubRequestErrors, labels);
         this.track(this.providerSubRequestDuration, labels);
@@ -198,9 +318,21 @@ export class OperatorMetrics {
       onSamples: (type, count) => {
         const labels = { consumer, type };
         this.providerRequests.inc(labels);
+        this.providerRequestErrors.inc(labels, 0);
         this.samplesReceived.set(labels, count);
         this.track(this.providerRequests, labels);
+        this.track(this.providerRequestErrors, labels);
         this.track(this.samplesReceived, labels);
+      },
+      onQuery: (type, seconds) => {
+        const labels = { consumer, type };
+        this.providerRequestDuration.observe(labels, seconds);
+        this.track(this.providerRequestDuration, labels);
+      },
+      onValue: (type, partition, known) => {
+        const labels = { consumer, partition: String(partition), type };
+        this.zeroValues.inc(labels, known ? 0 : 1);
+        this.track(this.zeroValues, labels);
       },
     };
   }
@@ -255,6 +387,24 @@ export class OperatorMetrics {
   forgetInstance(consumer: string, deployment: string): void {
     for (const resource of ['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'])
       this.instanceResources.remove({ consumer, deployment, resource });
+  }
+
+  /** Counts a reconcile; the Consumer's counters all start at 0, so rate() sees their first increase. */
+  reconcileStarted(consumer: string): void {
+    const labels = { consumer };
+    this.reconcileTotal.inc(labels);
+    for (const counter of [
+      this.reconcileErrors,
+      this.creates,
+      this.createErrors,
+      this.updates,
+      this.updateErrors,
+      this.deletes,
+      this.deleteErrors,
+      this.podResizes,
+      this.podResizeErrors,
+    ])
+      counter.inc(labels, 0);
   }
 
   setStatusCounts(consumer: string, counts: Record<string, number>): void {

@@ -9,7 +9,8 @@ import { ResourceCache } from './cache.js';
 import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
 import { ConfigMapConsumerSource } from './configmap-source.js';
 import { trimDeployment } from './trim.js';
-import { WorkQueue } from './queue.js';
+import { DEFAULT_BACKOFF, WorkQueue } from './queue.js';
+import { withRequestMetrics } from './api-request-metrics.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { DEFAULT_READ_LIMITS, MetricsSources, type ReadLimits } from './metrics-sources.js';
 import { DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
@@ -88,7 +89,7 @@ export class Operator {
   private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
   private readonly pods: PodCaches;
-  private readonly queue = new WorkQueue();
+  private readonly queue: WorkQueue;
   private readonly sources: MetricsSources;
   private readonly reconciler: Reconciler;
   private readonly endpoints: Endpoint[] = [];
@@ -110,10 +111,17 @@ export class Operator {
 
   constructor(private readonly options: OperatorOptions) {
     const { log } = options;
-    const kubeConfig = withDeadlines(options.kubeConfig, options.deadlines);
+    this.metrics = new OperatorMetrics(options.version);
+    // Deadlines outermost: the informers look their watch deadline up on this very object.
+    const kubeConfig = withDeadlines(
+      withRequestMetrics(options.kubeConfig, (...r) => this.metrics.apiRequest(...r)),
+      options.deadlines,
+    );
     this.kubeConfig = kubeConfig;
     this.log = log;
-    this.metrics = new OperatorMetrics(options.version);
+    // Named as controller-runtime names a controller's queue: the lower-case kind.
+    this.queue = new WorkQueue(DEFAULT_BACKOFF, this.metrics.queueObserver('consumer'));
+    this.metrics.watchQueue('consumer', this.queue);
     this.endpointPolicy = options.endpointPolicy ?? new EndpointPolicy();
     this.limits = { ...DEFAULT_TENANT_LIMITS, ...options.limits };
     this.readLimits = { ...DEFAULT_READ_LIMITS, ...options.readLimits };

@@ -11,6 +11,20 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { baseDelayMs: 5, maxDelayMs: 300_000 };
 
+/** What the queue reports for client-go's workqueue metrics (times in milliseconds). */
+export interface QueueObserver {
+  /** A key became pending (an add of a key already pending is not counted). */
+  added(): void;
+  /** A key was added with its backoff after a failure. */
+  retried(): void;
+  /** A worker took a key that had been pending for `waitedMs`. */
+  started(waitedMs: number): void;
+  /** A worker finished a key after `workedMs`. */
+  finished(workedMs: number): void;
+}
+
+const noQueueObserver: QueueObserver = { added() {}, retried() {}, started() {}, finished() {} };
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -19,17 +33,25 @@ export class WorkQueue {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
+  /** When each pending key was added, and when each key in work was taken (performance.now()). */
+  private readonly addedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
 
-  constructor(private readonly backoff: BackoffOptions = DEFAULT_BACKOFF) {}
+  constructor(
+    private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
+    private readonly observer: QueueObserver = noQueueObserver,
+  ) {}
 
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.addedAt.set(key, performance.now());
+    this.observer.added();
     if (this.processing.has(key)) return; // re-queued by done()
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.start(key);
       waiter(key);
     } else {
       this.queue.push(key);
@@ -54,6 +76,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const failures = this.failures.get(key) ?? 0;
     this.failures.set(key, failures + 1);
+    this.observer.retried();
     const delay = Math.min(this.backoff.maxDelayMs, this.backoff.baseDelayMs * 2 ** failures);
     this.addAfter(key, delay);
     return delay;
@@ -74,7 +97,7 @@ export class WorkQueue {
     const key = this.queue.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.start(key);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -83,10 +106,34 @@ export class WorkQueue {
   /** Marks the key processed; if it was added while processing, it is queued again. */
   done(key: string): void {
     this.processing.delete(key);
+    const startedAt = this.startedAt.get(key);
+    this.startedAt.delete(key);
+    if (startedAt !== undefined) this.observer.finished(performance.now() - startedAt);
     if (this.dirty.has(key)) {
-      this.dirty.delete(key);
-      this.add(key);
+      // Added again while in work: pending since then (and counted then).
+      const waiter = this.waiters.shift();
+      if (waiter) {
+        this.dirty.delete(key);
+        this.start(key);
+        waiter(key);
+      } else {
+        this.queue.push(key);
+      }
     }
+  }
+
+  private start(key: string): void {
+    const now = performance.now();
+    this.processing.add(key);
+    this.observer.started(now - (this.addedAt.get(key) ?? now));
+    this.addedAt.delete(key);
+    this.startedAt.set(key, now);
+  }
+
+  /** How long each key in work has been worked on, in milliseconds. */
+  workAgesMs(): number[] {
+    const now = performance.now();
+    return [...this.startedAt.values()].map((at) => now - at);
   }
 
   get length(): number {

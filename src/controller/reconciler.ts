@@ -98,7 +98,7 @@ export class Reconciler {
       return { failures: [] };
     }
     if (consumer.metadata.deletionTimestamp) return { failures: [] };
-    metrics.reconcileTotal.inc({ consumer: name });
+    metrics.reconcileStarted(name);
     const endTimer = metrics.reconcileDuration.startTimer({ consumer: name });
     try {
       return await this.reconcileConsumer(consumer, clock());

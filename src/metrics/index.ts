@@ -5,7 +5,7 @@
 export type { MetricsProvider, MetricsReading, PartitionSample, MetricType } from './types.js';
 export { METRIC_TYPES, partitionRanges } from './types.js';
 export type { ProviderObserver } from './instrumentation.js';
-export { noopObserver } from './instrumentation.js';
+export { noopObserver, reportValues } from './instrumentation.js';
 export type { HttpAuth, HttpTls } from './http.js';
 export type { PrometheusProviderOptions, PrometheusQuery } from './prometheus.js';
 export type { KafkaProviderOptions, KafkaSasl, KafkaTls, UncommittedPolicy } from './kafka.js';

@@ -83,10 +83,17 @@ export class PrometheusProvider implements MetricsProvider {
   async read(numPartitions: number, signal?: AbortSignal): Promise<MetricsReading> {
     checkNumPartitions(numPartitions);
     const time = this.clock();
+    const started = performance.now();
+    /** When the last address answered each type's query. */
+    const answered = new Map<MetricType, number>();
     const answers: AddressAnswer[] = await Promise.all(
       this.options.addresses.map(async (address) => {
         const outcomes = await Promise.all(
-          METRIC_TYPES.map((type) => this.queryOne(address, type, numPartitions, time, signal)),
+          METRIC_TYPES.map(async (type) => {
+            const outcome = await this.queryOne(address, type, numPartitions, time, signal);
+            answered.set(type, Math.max(answered.get(type) ?? 0, performance.now()));
+            return outcome;
+          }),
         );
         return {
           address: displayAddress(address),
@@ -98,6 +105,7 @@ export class PrometheusProvider implements MetricsProvider {
       }),
     );
     if (signal?.aborted) throw new RequestAbortedError('prometheus: read aborted');
+    for (const [type, at] of answered) this.observer.onQuery(type, (at - started) / 1000);
     const { reading, chosen } = combineAnswers(answers, numPartitions, time);
     for (const type of METRIC_TYPES) {
       const index = chosen[type];

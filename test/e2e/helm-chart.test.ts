@@ -8,7 +8,7 @@
 // Then upgrade, rollback and uninstall: the CRD and the Consumers stay.
 import { after, before, describe, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -25,6 +25,7 @@ import { demoCommands } from '../../src/cli/demo-commands.js';
 import { CRD_NAME } from '../../src/api/constants.js';
 import { IMAGE_USER } from '../../src/cli/image.js';
 import { guestManifests, operatorManifests } from '../../src/cli/manifests.js';
+import { dashboardConfigMaps } from '../../src/cli/dashboards.js';
 import { monitoringManifests } from '../../src/cli/monitoring.js';
 import { DEFAULT_IMAGE, OPERATOR_NAME } from '../../src/cli/version.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
@@ -157,33 +158,19 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
     assertSameObjects(rendered, monitoringManifests(namespace), 'monitoring');
   });
 
-  test('dashboards.enabled renders one ConfigMap per JSON file of dashboards/, for the Grafana sidecar', async () => {
-    const none = parseObjects(await template('konsumerator-system', 'dashboards.enabled=true'));
+  test('dashboards.enabled renders the dashboards as `konsumerator manifests --dashboards` prints them', async () => {
+    const namespace = 'monitoring';
+    const off = parseObjects(await template(namespace));
     assert.deepEqual(
-      none.filter((o) => o.kind === 'ConfigMap'),
+      off.filter((o) => o.kind === 'ConfigMap'),
       [],
-      'no dashboard in the chart yet, so no ConfigMap',
+      'no dashboard ConfigMap by default',
     );
-    // A copy of the chart with one dashboard in it.
-    const copy = join(mkdtempSync(join(tmpdir(), 'konsumerator-chart-')), 'konsumerator');
-    cpSync(CHART, copy, { recursive: true });
-    const dashboard = `${JSON.stringify({ title: 'Operator', panels: [{ expr: 'up{job="konsumerator"}' }] }, null, 2)}\n`;
-    writeFileSync(join(copy, 'dashboards', 'Operator.json'), dashboard);
-    const rendered = parseObjects(
-      await helm([
-        'template',
-        RELEASE,
-        copy,
-        '--namespace',
-        'monitoring',
-        '--set',
-        'dashboards.enabled=true',
-      ]),
-    ).filter((o) => o.kind === 'ConfigMap') as Array<Obj & { data: Record<string, string> }>;
-    assert.equal(rendered.length, 1);
-    assert.equal(rendered[0]!.metadata?.name, 'konsumerator-dashboard-operator');
-    assert.equal(rendered[0]!.metadata?.labels?.grafana_dashboard, '1');
-    assert.equal(rendered[0]!.data['Operator.json'], dashboard.trimEnd());
+    const rendered = parseObjects(await template(namespace, 'dashboards.enabled=true')).filter(
+      (o) => o.kind === 'ConfigMap',
+    );
+    assertSameObjects(rendered, dashboardConfigMaps(namespace), 'dashboards');
+    for (const object of rendered) assert.equal(object.metadata?.labels?.grafana_dashboard, '1');
   });
 
   test('an unknown mode is refused', async () => {

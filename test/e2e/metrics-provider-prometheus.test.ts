@@ -177,12 +177,16 @@ describe('Prometheus provider against a real Prometheus', () => {
   test("the original's sample queries give per-partition lag and rates", async () => {
     const requests: Array<[string, string, boolean]> = [];
     const samples: Array<[string, number]> = [];
+    const queries: Array<[string, number]> = [];
     const observer: ProviderObserver = {
       onRequest: (type, addr, seconds, ok) => {
         assert.ok(seconds >= 0 && seconds < 10);
         requests.push([type, addr, ok]);
       },
       onSamples: (type, count) => samples.push([type, count]),
+      onQuery: (type, seconds) => queries.push([type, seconds]),
+      // Called by the controller's MetricsSources, not by a provider.
+      onValue: () => assert.fail('a provider reported a value'),
     };
     const p = provider({ observer });
     try {
@@ -212,6 +216,14 @@ describe('Prometheus provider against a real Prometheus', () => {
         ['consumption_rate', 4],
         ['offset', 4],
       ]);
+      // One duration per type and read (the per-type summary), as long as the read took at most.
+      const lastQueries = queries.slice(-3);
+      assert.deepEqual(lastQueries.map(([type]) => type).sort(), [
+        'consumption_rate',
+        'offset',
+        'production_rate',
+      ]);
+      for (const [, seconds] of lastQueries) assert.ok(seconds >= 0 && seconds < 10, `${seconds} s`);
     } finally {
       await p.close();
     }

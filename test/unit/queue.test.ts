@@ -56,3 +56,38 @@ test('shutDown releases waiting workers', async () => {
   q.shutDown();
   assert.equal(await waiting, undefined);
 });
+
+test('the observer sees each pending add once, each retry, the wait before work and the work', async () => {
+  const seen = { added: 0, retried: 0, started: [] as number[], finished: [] as number[] };
+  const q = new WorkQueue(
+    { baseDelayMs: 1, maxDelayMs: 1 },
+    {
+      added: () => seen.added++,
+      retried: () => seen.retried++,
+      started: (ms) => seen.started.push(ms),
+      finished: (ms) => seen.finished.push(ms),
+    },
+  );
+  q.add('a');
+  q.add('a'); // already pending: not an add
+  await new Promise((r) => setTimeout(r, 20));
+  const key = await q.get();
+  assert.equal(seen.added, 1);
+  assert.equal(seen.started.length, 1);
+  assert.ok(seen.started[0]! >= 15, `waited ${seen.started[0]} ms`);
+  assert.equal(q.workAgesMs().length, 1, 'one key in work');
+  q.add('a'); // while in work: pending again, counted
+  await new Promise((r) => setTimeout(r, 20));
+  q.done(key!);
+  assert.equal(seen.added, 2);
+  assert.equal(seen.finished.length, 1);
+  assert.ok(seen.finished[0]! >= 15, `worked ${seen.finished[0]} ms`);
+  assert.deepEqual(q.workAgesMs(), []);
+  assert.equal(q.length, 1, 'the second add waits once');
+  q.add('a');
+  assert.equal(q.length, 1, 'and is not queued twice');
+  assert.equal(await q.get(), 'a');
+  q.addRateLimited('a');
+  assert.equal(seen.retried, 1);
+  q.shutDown();
+});
