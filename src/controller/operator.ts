@@ -4,11 +4,13 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, type KubeConfig, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import { ResourceCache } from './cache.js';
 import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
 import { ConfigMapConsumerSource } from './configmap-source.js';
-import { trimDeployment } from './trim.js';
+import { trimDeployment, trimReplicaSet } from './trim.js';
+import { Recreator } from './recreate.js';
+import { REPLACED_LABEL } from '../api/constants.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { DEFAULT_READ_LIMITS, MetricsSources, type ReadLimits } from './metrics-sources.js';
@@ -87,6 +89,8 @@ export class Operator {
   readonly metrics: OperatorMetrics;
   private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
+  /** Only the ReplicaSets of recreated instances (labelled), to finish their replacement. */
+  private readonly replicaSets: ResourceCache<V1ReplicaSet>;
   private readonly pods: PodCaches;
   private readonly queue = new WorkQueue();
   private readonly sources: MetricsSources;
@@ -156,6 +160,24 @@ export class Operator {
       trimDeployment,
       options.watchTiming,
     );
+    this.replicaSets = new ResourceCache<V1ReplicaSet>(
+      kubeConfig,
+      guest ? `/apis/apps/v1/namespaces/${guest}/replicasets` : '/apis/apps/v1/replicasets',
+      (continueToken?: string, limit?: number) => {
+        const page = {
+          labelSelector: REPLACED_LABEL,
+          ...(limit ? { limit } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        };
+        return guest
+          ? apps.listNamespacedReplicaSet({ namespace: guest, ...page })
+          : apps.listReplicaSetForAllNamespaces(page);
+      },
+      log.child({ cache: 'replicasets' }),
+      trimReplicaSet,
+      options.watchTiming,
+      REPLACED_LABEL,
+    );
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
     const events = options.events ?? new ApiEventSink(writer.core, log);
     const resizeApi = new PodResizeApi(kubeConfig);
@@ -173,6 +195,14 @@ export class Operator {
     this.reconciler = new Reconciler({
       consumers: this.consumers,
       deployments: this.deployments,
+      replicaSets: this.replicaSets,
+      recreator: new Recreator({
+        apps,
+        deployments: this.deployments,
+        replicaSets: this.replicaSets,
+        events,
+        log,
+      }),
       writer,
       events,
       metrics: this.metrics,
@@ -250,7 +280,8 @@ export class Operator {
     await this.crdGuard?.start();
     this.consumers.onChange((c) => this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name)));
     this.deployments.onChange((d) => this.enqueueOwnerOf(d));
-    await Promise.all([this.consumers.start(), this.deployments.start()]);
+    this.replicaSets.onChange((r) => this.enqueueReplacedOwner(r));
+    await Promise.all([this.consumers.start(), this.deployments.start(), this.replicaSets.start()]);
     this.synced = true;
     this.enqueueAll();
     const election = this.options.leaderElection;
@@ -312,6 +343,16 @@ export class Operator {
     }
   }
 
+  /** A marked ReplicaSet changed: the Consumer that owns it finishes its replacement. */
+  private enqueueReplacedOwner(replicaSet: V1ReplicaSet): void {
+    const namespace = replicaSet.metadata?.namespace ?? '';
+    const { apiVersion, kind } = this.consumers.ownerType;
+    for (const owner of replicaSet.metadata?.ownerReferences ?? []) {
+      if (owner.apiVersion === apiVersion && owner.kind === kind)
+        this.queue.add(consumerKey(namespace, owner.name));
+    }
+  }
+
   /** A pod of an instance changed: its Consumer looks at it (a new pod may need a resize). */
   private enqueueForPod(pod: V1Pod): void {
     const name = deploymentNameOf(pod);
@@ -358,7 +399,12 @@ export class Operator {
     await Promise.all(this.workerLoops);
     // Only after the last write: the next leader may start at once.
     await this.elector?.release();
-    await Promise.all([this.consumers.stop(), this.deployments.stop(), this.pods.stop()]);
+    await Promise.all([
+      this.consumers.stop(),
+      this.deployments.stop(),
+      this.replicaSets.stop(),
+      this.pods.stop(),
+    ]);
     await this.sources.closeAll();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');

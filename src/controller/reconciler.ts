@@ -1,7 +1,7 @@
 // One level-triggered reconcile of one Consumer: read the caches, plan, apply the planned writes,
 // write status if it changed. Any failure stays inside this Consumer: it is reported on its
 // status and events and retried with backoff, and never stops the others.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autoscaling.js';
 import { instanceName } from '../plan/render.js';
@@ -25,11 +25,16 @@ import { autoscaleConfig } from '../autoscale/config.js';
 import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.js';
 import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
 import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
+import type { Recreator } from './recreate.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
   consumers: ConsumerSource;
   deployments: ResourceCache<V1Deployment>;
+  /** ReplicaSets of recreated instances (those with the `replaced` label). */
+  replicaSets: ResourceCache<V1ReplicaSet>;
+  /** Replaces instance Deployments whose immutable fields changed. */
+  recreator: Recreator;
   writer: KubeWriter;
   events: EventSink;
   metrics: OperatorMetrics;
@@ -56,6 +61,8 @@ export interface ReconcileResult {
 }
 
 const ROLLOUT_POLL_MS = 15_000;
+/** A recreate step met a newer object than the cache's: tried again once the cache has it. */
+const RECREATE_RETRY_MS = 1_000;
 
 /** A Deployment write that succeeded, for its event. */
 interface Done {
@@ -92,6 +99,9 @@ export class Reconciler {
     const [namespace, name] = key.split('/') as [string, string];
     const { consumers, metrics, clock } = this.deps;
     const consumer = consumers.get(name, namespace);
+    // Old ReplicaSets held for a recreate of a Consumer that is gone or was made anew.
+    const owner = { ...consumers.ownerType, name };
+    await this.deps.recreator.releaseStray(namespace, owner, consumer?.metadata.uid);
     if (!consumer) {
       metrics.forgetConsumer(name);
       await this.forgetRemovedSources();
@@ -158,10 +168,13 @@ export class Reconciler {
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
       ...(inPlace.rendering ? { inPlace: inPlace.rendering } : {}),
+      replicaSets: this.deps.replicaSets.list(consumer.metadata.namespace),
     });
     const failedWrites = new Set<string>();
     const writeFailures = await this.execute(consumer, plan.actions, failedWrites);
     const failures = writeFailures.map((f) => f.text);
+    const recreated = await this.deps.recreator.run(consumer, plan);
+    failures.push(...recreated.failures);
     const actuated = await this.deps.inPlace.actuate(
       consumer,
       inPlace,
@@ -203,6 +216,7 @@ export class Reconciler {
     const waiting = plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
     const delays = [
       waiting ? ROLLOUT_POLL_MS : undefined,
+      recreated.retrySoon ? RECREATE_RETRY_MS : undefined,
       step.requeueAfterMs,
       actuated.requeueAfterMs,
     ].filter((d): d is number => d !== undefined);
