@@ -40,6 +40,7 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
       ...REPLICA_SET_RULES,
+      ...AUTOSCALER_RULES,
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       // Only the Consumer CRD, to check it is the one this version expects (its schema hash).
       {
@@ -60,6 +61,15 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
  */
 const REPLICA_SET_RULES = [
   { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'watch', 'patch', 'delete'] },
+];
+
+/**
+ * HorizontalPodAutoscalers and VerticalPodAutoscalers (where the VPA's CRD is installed), read
+ * only: one that targets an instance Deployment is reported as a conflict.
+ */
+const AUTOSCALER_RULES = [
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch'] },
+  { apiGroups: ['autoscaling.k8s.io'], resources: ['verticalpodautoscalers'], verbs: ['list', 'watch'] },
 ];
 
 /**
@@ -178,6 +188,7 @@ export function guestRole(namespace: string): KubernetesObject & { rules: unknow
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
       ...REPLICA_SET_RULES,
+      ...AUTOSCALER_RULES,
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ...POD_RULES,
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

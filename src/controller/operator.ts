@@ -10,6 +10,7 @@ import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
 import { ConfigMapConsumerSource } from './configmap-source.js';
 import { trimDeployment, trimReplicaSet } from './trim.js';
 import { Recreator } from './recreate.js';
+import { AutoscalerWatch } from './autoscaler-watch.js';
 import { REPLACED_LABEL } from '../api/constants.js';
 import { WorkQueue } from './queue.js';
 import { Reconciler, consumerKey } from './reconciler.js';
@@ -91,6 +92,8 @@ export class Operator {
   private readonly deployments: ResourceCache<V1Deployment>;
   /** Only the ReplicaSets of recreated instances (labelled), to finish their replacement. */
   private readonly replicaSets: ResourceCache<V1ReplicaSet>;
+  /** HPAs and VPAs, which must not target instance Deployments. */
+  private readonly autoscalers: AutoscalerWatch;
   private readonly pods: PodCaches;
   private readonly queue = new WorkQueue();
   private readonly sources: MetricsSources;
@@ -178,6 +181,13 @@ export class Operator {
       options.watchTiming,
       REPLACED_LABEL,
     );
+    this.autoscalers = new AutoscalerWatch({
+      kubeConfig,
+      log,
+      ...(guest ? { namespace: guest } : {}),
+      onChange: (namespace) => this.enqueueNamespace(namespace),
+      ...(options.watchTiming ? { watchTiming: options.watchTiming } : {}),
+    });
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
     const events = options.events ?? new ApiEventSink(writer.core, log);
     const resizeApi = new PodResizeApi(kubeConfig);
@@ -196,6 +206,7 @@ export class Operator {
       consumers: this.consumers,
       deployments: this.deployments,
       replicaSets: this.replicaSets,
+      autoscalers: this.autoscalers,
       recreator: new Recreator({
         apps,
         deployments: this.deployments,
@@ -282,6 +293,7 @@ export class Operator {
     this.deployments.onChange((d) => this.enqueueOwnerOf(d));
     this.replicaSets.onChange((r) => this.enqueueReplacedOwner(r));
     await Promise.all([this.consumers.start(), this.deployments.start(), this.replicaSets.start()]);
+    this.autoscalers.start();
     this.synced = true;
     this.enqueueAll();
     const election = this.options.leaderElection;
@@ -341,6 +353,11 @@ export class Operator {
         this.queue.add(consumerKey(namespace, consumer.metadata.name));
       }
     }
+  }
+
+  /** An HPA or VPA changed: the Consumers of its namespace look at whom it targets. */
+  private enqueueNamespace(namespace: string): void {
+    for (const c of this.consumers.list(namespace)) this.queue.add(consumerKey(namespace, c.metadata.name));
   }
 
   /** A marked ReplicaSet changed: the Consumer that owns it finishes its replacement. */
@@ -403,6 +420,7 @@ export class Operator {
       this.consumers.stop(),
       this.deployments.stop(),
       this.replicaSets.stop(),
+      this.autoscalers.stop(),
       this.pods.stop(),
     ]);
     await this.sources.closeAll();

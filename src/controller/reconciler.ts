@@ -26,6 +26,13 @@ import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.
 import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
 import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
 import type { Recreator } from './recreate.js';
+import type { AutoscalerWatch } from './autoscaler-watch.js';
+import {
+  autoscalerConflicts,
+  describeConflicts,
+  podsSizedByVpa,
+  replicasKeptByHpa,
+} from '../plan/autoscalers.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
@@ -33,6 +40,8 @@ export interface ReconcilerDeps {
   deployments: ResourceCache<V1Deployment>;
   /** ReplicaSets of recreated instances (those with the `replaced` label). */
   replicaSets: ResourceCache<V1ReplicaSet>;
+  /** HPAs and VPAs, to find those that target instance Deployments. */
+  autoscalers: Pick<AutoscalerWatch, 'list'>;
   /** Replaces instance Deployments whose immutable fields changed. */
   recreator: Recreator;
   writer: KubeWriter;
@@ -162,12 +171,27 @@ export class Reconciler {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);
     }
     const inPlace = await this.deps.inPlace.prepare(consumer, deployments, now);
+    // Another autoscaler on an instance: reported; the HPA keeps the replica count, the VPA the
+    // pods' resources (the decision goes to the template only), so that nobody undoes the other.
+    const observed = observeInstances(consumer, deployments);
+    const prefix = consumer.spec.name;
+    const conflicts = autoscalerConflicts(
+      new Set(observed.buckets.map((_, id) => instanceName(prefix, id))),
+      this.deps.autoscalers.list(consumer.metadata.namespace),
+    );
+    const sizedByVpa = podsSizedByVpa(conflicts);
+    const rendering = inPlace.rendering && {
+      ...inPlace.rendering,
+      mustRoll: (id: number, desired: Parameters<typeof inPlace.rendering.mustRoll>[1]) =>
+        sizedByVpa.has(instanceName(prefix, id)) || inPlace.rendering!.mustRoll(id, desired),
+    };
     const plan = planConsumer({
       consumer,
       deployments,
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
-      ...(inPlace.rendering ? { inPlace: inPlace.rendering } : {}),
+      ...(rendering ? { inPlace: rendering } : {}),
+      ...(conflicts.length > 0 ? { replicasKeptElsewhere: replicasKeptByHpa(conflicts) } : {}),
       replicaSets: this.deps.replicaSets.list(consumer.metadata.namespace),
     });
     const failedWrites = new Set<string>();
@@ -175,11 +199,18 @@ export class Reconciler {
     const failures = writeFailures.map((f) => f.text);
     const recreated = await this.deps.recreator.run(consumer, plan);
     failures.push(...recreated.failures);
+    const resizable =
+      sizedByVpa.size === 0
+        ? plan
+        : {
+            ...plan,
+            desired: new Map([...plan.desired].filter(([, d]) => !sizedByVpa.has(d.metadata!.name!))),
+          };
     const actuated = await this.deps.inPlace.actuate(
       consumer,
       inPlace,
-      plan,
-      observeInstances(consumer, deployments).byId,
+      resizable,
+      observed.byId,
       failedWrites,
       now,
     );
@@ -195,6 +226,8 @@ export class Reconciler {
       );
     }
     for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
+    const conflictMessage = conflicts.length > 0 ? describeConflicts(conflicts) : undefined;
+    if (conflictMessage) events.emit(consumer, 'Warning', 'AutoscalerConflict', conflictMessage);
     const status = await this.writeStatus(
       consumer,
       plan,
@@ -203,7 +236,19 @@ export class Reconciler {
         quotaExceeded: writeFailures.some((f) => f.quota),
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
-        actuationConditions: actuated.conditions,
+        actuationConditions: [
+          ...actuated.conditions,
+          ...(conflictMessage
+            ? [
+                {
+                  type: 'AutoscalerConflict',
+                  status: 'True' as const,
+                  reason: 'AutoscalerTargetsInstance',
+                  message: conflictMessage,
+                },
+              ]
+            : []),
+        ],
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
         ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
       },

@@ -145,6 +145,8 @@ export interface PlanInput {
   inPlace?: InPlaceRendering;
   /** ReplicaSets carrying the `replaced` label in the namespace (see recreate.ts). */
   replicaSets?: readonly V1ReplicaSet[];
+  /** Instance Deployments whose replica count an HPA keeps (see autoscalers.ts). */
+  replicasKeptElsewhere?: ReadonlySet<string>;
 }
 
 export interface ObservedInstances {
@@ -172,6 +174,7 @@ export function planConsumer({
   overrides,
   inPlace,
   replicaSets = [],
+  replicasKeptElsewhere,
 }: PlanInput): Plan {
   const resolved = resolveSpec(consumer.spec);
   const { buckets, byId, redundant } = observeInstances(consumer, deployments);
@@ -183,6 +186,7 @@ export function planConsumer({
     templateHash: stableHash(consumer.spec.deploymentTemplate),
     ...(overrides ? { overrides } : {}),
     ...(inPlace ? { inPlace } : {}),
+    ...(replicasKeptElsewhere ? { replicasKeptElsewhere } : {}),
     fallbackFromRunning: (container) =>
       runningFallback(container, buckets.length, running, resolved.fallbackStrategy),
     now,
