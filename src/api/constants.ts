@@ -30,7 +30,20 @@ export const Annotation = {
    * template's (an in-place resize changes the pods, not the template). Absent: the template's.
    */
   resources: `${prefix}resources`,
+  /**
+   * New: on a ReplicaSet of an instance Deployment that was recreated (a field Kubernetes does not
+   * update changed): the instance whose old pods it runs until the new Deployment's are available.
+   */
+  replacedInstance: `${prefix}replaced-instance`,
 } as const;
+
+/** New: marks the ReplicaSets of recreated instances (the operator watches only these). */
+export const REPLACED_LABEL = `${prefix}replaced`;
+/**
+ * New: holds a recreated instance's old ReplicaSet (deleted, so that no Deployment adopts it, and
+ * left running) until the new Deployment's pods are available.
+ */
+export const REPLACED_FINALIZER = `${prefix}replaced`;
 
 /** How a resource decision reaches the pods (`spec.autoscaler.actuation`). */
 export const Actuation = {

@@ -39,6 +39,8 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
         resources: ['deployments'],
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
+      ...REPLICA_SET_RULES,
+      ...AUTOSCALER_RULES,
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       // Only the Consumer CRD, to check it is the one this version expects (its schema hash).
       {
@@ -51,6 +53,24 @@ export function clusterRole(): KubernetesObject & { rules: unknown[] } {
     ],
   };
 }
+
+/**
+ * Recreating an instance whose immutable fields changed: the old Deployment's ReplicaSets are
+ * marked (an owner reference to the Consumer, a label), kept running, and deleted once the new
+ * pods are available.
+ */
+const REPLICA_SET_RULES = [
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list', 'watch', 'patch', 'delete'] },
+];
+
+/**
+ * HorizontalPodAutoscalers and VerticalPodAutoscalers (where the VPA's CRD is installed), read
+ * only: one that targets an instance Deployment is reported as a conflict.
+ */
+const AUTOSCALER_RULES = [
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch'] },
+  { apiGroups: ['autoscaling.k8s.io'], resources: ['verticalpodautoscalers'], verbs: ['list', 'watch'] },
+];
 
 /**
  * In-place resizes: read the instances' pods, and patch their resize subresource (which `patch`
@@ -167,6 +187,8 @@ export function guestRole(namespace: string): KubernetesObject & { rules: unknow
         resources: ['deployments'],
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
+      ...REPLICA_SET_RULES,
+      ...AUTOSCALER_RULES,
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ...POD_RULES,
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

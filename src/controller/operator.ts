@@ -4,11 +4,14 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { AppsV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, type KubeConfig, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import { ResourceCache } from './cache.js';
 import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
 import { ConfigMapConsumerSource } from './configmap-source.js';
-import { trimDeployment } from './trim.js';
+import { trimDeployment, trimReplicaSet } from './trim.js';
+import { Recreator } from './recreate.js';
+import { AutoscalerWatch } from './autoscaler-watch.js';
+import { REPLACED_LABEL } from '../api/constants.js';
 import { DEFAULT_BACKOFF, WorkQueue } from './queue.js';
 import { withRequestMetrics } from './api-request-metrics.js';
 import { Reconciler, consumerKey } from './reconciler.js';
@@ -88,6 +91,10 @@ export class Operator {
   readonly metrics: OperatorMetrics;
   private readonly consumers: ConsumerSource;
   private readonly deployments: ResourceCache<V1Deployment>;
+  /** Only the ReplicaSets of recreated instances (labelled), to finish their replacement. */
+  private readonly replicaSets: ResourceCache<V1ReplicaSet>;
+  /** HPAs and VPAs, which must not target instance Deployments. */
+  private readonly autoscalers: AutoscalerWatch;
   private readonly pods: PodCaches;
   private readonly queue: WorkQueue;
   private readonly sources: MetricsSources;
@@ -164,6 +171,31 @@ export class Operator {
       trimDeployment,
       options.watchTiming,
     );
+    this.replicaSets = new ResourceCache<V1ReplicaSet>(
+      kubeConfig,
+      guest ? `/apis/apps/v1/namespaces/${guest}/replicasets` : '/apis/apps/v1/replicasets',
+      (continueToken?: string, limit?: number) => {
+        const page = {
+          labelSelector: REPLACED_LABEL,
+          ...(limit ? { limit } : {}),
+          ...(continueToken ? { _continue: continueToken } : {}),
+        };
+        return guest
+          ? apps.listNamespacedReplicaSet({ namespace: guest, ...page })
+          : apps.listReplicaSetForAllNamespaces(page);
+      },
+      log.child({ cache: 'replicasets' }),
+      trimReplicaSet,
+      options.watchTiming,
+      REPLACED_LABEL,
+    );
+    this.autoscalers = new AutoscalerWatch({
+      kubeConfig,
+      log,
+      ...(guest ? { namespace: guest } : {}),
+      onChange: (namespace) => this.enqueueNamespace(namespace),
+      ...(options.watchTiming ? { watchTiming: options.watchTiming } : {}),
+    });
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
     const events = options.events ?? new ApiEventSink(writer.core, log);
     const resizeApi = new PodResizeApi(kubeConfig);
@@ -181,6 +213,15 @@ export class Operator {
     this.reconciler = new Reconciler({
       consumers: this.consumers,
       deployments: this.deployments,
+      replicaSets: this.replicaSets,
+      autoscalers: this.autoscalers,
+      recreator: new Recreator({
+        apps,
+        deployments: this.deployments,
+        replicaSets: this.replicaSets,
+        events,
+        log,
+      }),
       writer,
       events,
       metrics: this.metrics,
@@ -258,7 +299,9 @@ export class Operator {
     await this.crdGuard?.start();
     this.consumers.onChange((c) => this.queue.add(consumerKey(c.metadata.namespace, c.metadata.name)));
     this.deployments.onChange((d) => this.enqueueOwnerOf(d));
-    await Promise.all([this.consumers.start(), this.deployments.start()]);
+    this.replicaSets.onChange((r) => this.enqueueReplacedOwner(r));
+    await Promise.all([this.consumers.start(), this.deployments.start(), this.replicaSets.start()]);
+    this.autoscalers.start();
     this.synced = true;
     this.enqueueAll();
     const election = this.options.leaderElection;
@@ -320,6 +363,21 @@ export class Operator {
     }
   }
 
+  /** An HPA or VPA changed: the Consumers of its namespace look at whom it targets. */
+  private enqueueNamespace(namespace: string): void {
+    for (const c of this.consumers.list(namespace)) this.queue.add(consumerKey(namespace, c.metadata.name));
+  }
+
+  /** A marked ReplicaSet changed: the Consumer that owns it finishes its replacement. */
+  private enqueueReplacedOwner(replicaSet: V1ReplicaSet): void {
+    const namespace = replicaSet.metadata?.namespace ?? '';
+    const { apiVersion, kind } = this.consumers.ownerType;
+    for (const owner of replicaSet.metadata?.ownerReferences ?? []) {
+      if (owner.apiVersion === apiVersion && owner.kind === kind)
+        this.queue.add(consumerKey(namespace, owner.name));
+    }
+  }
+
   /** A pod of an instance changed: its Consumer looks at it (a new pod may need a resize). */
   private enqueueForPod(pod: V1Pod): void {
     const name = deploymentNameOf(pod);
@@ -366,7 +424,13 @@ export class Operator {
     await Promise.all(this.workerLoops);
     // Only after the last write: the next leader may start at once.
     await this.elector?.release();
-    await Promise.all([this.consumers.stop(), this.deployments.stop(), this.pods.stop()]);
+    await Promise.all([
+      this.consumers.stop(),
+      this.deployments.stop(),
+      this.replicaSets.stop(),
+      this.autoscalers.stop(),
+      this.pods.stop(),
+    ]);
     await this.sources.closeAll();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');

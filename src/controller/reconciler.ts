@@ -1,7 +1,7 @@
 // One level-triggered reconcile of one Consumer: read the caches, plan, apply the planned writes,
 // write status if it changed. Any failure stays inside this Consumer: it is reported on its
 // status and events and retried with backoff, and never stops the others.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autoscaling.js';
 import { instanceName } from '../plan/render.js';
@@ -25,11 +25,25 @@ import { autoscaleConfig } from '../autoscale/config.js';
 import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.js';
 import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
 import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
+import type { Recreator } from './recreate.js';
+import type { AutoscalerWatch } from './autoscaler-watch.js';
+import {
+  autoscalerConflicts,
+  describeConflicts,
+  podsSizedByVpa,
+  replicasKeptByHpa,
+} from '../plan/autoscalers.js';
 
 export interface ReconcilerDeps {
   /** Consumer resources, or in guest mode annotated ConfigMaps. */
   consumers: ConsumerSource;
   deployments: ResourceCache<V1Deployment>;
+  /** ReplicaSets of recreated instances (those with the `replaced` label). */
+  replicaSets: ResourceCache<V1ReplicaSet>;
+  /** HPAs and VPAs, to find those that target instance Deployments. */
+  autoscalers: Pick<AutoscalerWatch, 'list'>;
+  /** Replaces instance Deployments whose immutable fields changed. */
+  recreator: Recreator;
   writer: KubeWriter;
   events: EventSink;
   metrics: OperatorMetrics;
@@ -56,6 +70,8 @@ export interface ReconcileResult {
 }
 
 const ROLLOUT_POLL_MS = 15_000;
+/** A recreate step met a newer object than the cache's: tried again once the cache has it. */
+const RECREATE_RETRY_MS = 1_000;
 
 /** A Deployment write that succeeded, for its event. */
 interface Done {
@@ -92,6 +108,9 @@ export class Reconciler {
     const [namespace, name] = key.split('/') as [string, string];
     const { consumers, metrics, clock } = this.deps;
     const consumer = consumers.get(name, namespace);
+    // Old ReplicaSets held for a recreate of a Consumer that is gone or was made anew.
+    const owner = { ...consumers.ownerType, name };
+    await this.deps.recreator.releaseStray(namespace, owner, consumer?.metadata.uid);
     if (!consumer) {
       metrics.forgetConsumer(name);
       await this.forgetRemovedSources();
@@ -152,21 +171,46 @@ export class Reconciler {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);
     }
     const inPlace = await this.deps.inPlace.prepare(consumer, deployments, now);
+    // Another autoscaler on an instance: reported; the HPA keeps the replica count, the VPA the
+    // pods' resources (the decision goes to the template only), so that nobody undoes the other.
+    const observed = observeInstances(consumer, deployments);
+    const prefix = consumer.spec.name;
+    const conflicts = autoscalerConflicts(
+      new Set(observed.buckets.map((_, id) => instanceName(prefix, id))),
+      this.deps.autoscalers.list(consumer.metadata.namespace),
+    );
+    const sizedByVpa = podsSizedByVpa(conflicts);
+    const rendering = inPlace.rendering && {
+      ...inPlace.rendering,
+      mustRoll: (id: number, desired: Parameters<typeof inPlace.rendering.mustRoll>[1]) =>
+        sizedByVpa.has(instanceName(prefix, id)) || inPlace.rendering!.mustRoll(id, desired),
+    };
     const plan = planConsumer({
       consumer,
       deployments,
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
-      ...(inPlace.rendering ? { inPlace: inPlace.rendering } : {}),
+      ...(rendering ? { inPlace: rendering } : {}),
+      ...(conflicts.length > 0 ? { replicasKeptElsewhere: replicasKeptByHpa(conflicts) } : {}),
+      replicaSets: this.deps.replicaSets.list(consumer.metadata.namespace),
     });
     const failedWrites = new Set<string>();
     const writeFailures = await this.execute(consumer, plan.actions, failedWrites);
     const failures = writeFailures.map((f) => f.text);
+    const recreated = await this.deps.recreator.run(consumer, plan);
+    failures.push(...recreated.failures);
+    const resizable =
+      sizedByVpa.size === 0
+        ? plan
+        : {
+            ...plan,
+            desired: new Map([...plan.desired].filter(([, d]) => !sizedByVpa.has(d.metadata!.name!))),
+          };
     const actuated = await this.deps.inPlace.actuate(
       consumer,
       inPlace,
-      plan,
-      observeInstances(consumer, deployments).byId,
+      resizable,
+      observed.byId,
       failedWrites,
       now,
     );
@@ -182,6 +226,8 @@ export class Reconciler {
       );
     }
     for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
+    const conflictMessage = conflicts.length > 0 ? describeConflicts(conflicts) : undefined;
+    if (conflictMessage) events.emit(consumer, 'Warning', 'AutoscalerConflict', conflictMessage);
     const status = await this.writeStatus(
       consumer,
       plan,
@@ -190,7 +236,19 @@ export class Reconciler {
         quotaExceeded: writeFailures.some((f) => f.quota),
         autoscaleStatus: step.status,
         autoscaleConditions: step.conditions,
-        actuationConditions: actuated.conditions,
+        actuationConditions: [
+          ...actuated.conditions,
+          ...(conflictMessage
+            ? [
+                {
+                  type: 'AutoscalerConflict',
+                  status: 'True' as const,
+                  reason: 'AutoscalerTargetsInstance',
+                  message: conflictMessage,
+                },
+              ]
+            : []),
+        ],
         autoscaling: step.overrides !== undefined || step.conditions.length > 0,
         ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
       },
@@ -203,6 +261,7 @@ export class Reconciler {
     const waiting = plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
     const delays = [
       waiting ? ROLLOUT_POLL_MS : undefined,
+      recreated.retrySoon ? RECREATE_RETRY_MS : undefined,
       step.requeueAfterMs,
       actuated.requeueAfterMs,
     ].filter((d): d is number => d !== undefined);

@@ -2,7 +2,13 @@
 // memory is dominated by what is stored per object: managedFields (the server-side-apply field
 // sets, often as large as the spec) are never read by the operator, and of a Deployment that no
 // Consumer controls only the metadata is needed (its name may clash with an instance's).
-import type { KubernetesObject, V1Container, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Container,
+  V1Deployment,
+  V1Pod,
+  V1ReplicaSet,
+} from '@kubernetes/client-node';
 
 /** Drops metadata.managedFields in place; returns the object. */
 export function withoutManagedFields<T extends KubernetesObject>(object: T): T {
@@ -142,4 +148,10 @@ export function trimPod(pod: V1Pod): V1Pod {
         }
       : {}),
   };
+}
+
+/** A marked ReplicaSet as the cache keeps it (see src/plan/recreate.ts): its metadata only. */
+export function trimReplicaSet(replicaSet: V1ReplicaSet): V1ReplicaSet {
+  withoutManagedFields(replicaSet);
+  return { apiVersion: replicaSet.apiVersion, kind: replicaSet.kind, metadata: replicaSet.metadata };
 }

@@ -1,7 +1,7 @@
 // The whole decision of one reconcile, as a pure function of the Consumer, the Deployments in its
 // namespace and the time: which Deployments to create, update and delete, in which order, and
 // the counters for status.
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { Annotation } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
 import { resolveSpec } from '../api/resolve.js';
@@ -18,6 +18,12 @@ import {
 import { runningFallback } from './resources.js';
 import { driftPaths } from './compare.js';
 import { stableHash } from '../util/hash.js';
+import {
+  immutableChanges,
+  readyToReplace,
+  replacedReplicaSets,
+  type ReplacedReplicaSet,
+} from './recreate.js';
 
 export type UpdateReason = 'outdated' | 'adopt' | 'drift';
 
@@ -44,6 +50,17 @@ export interface Counts {
   redundant: number;
 }
 
+/** An instance Deployment to delete with its ReplicaSets orphaned (see recreate.ts). */
+export interface Recreate {
+  instanceId: number;
+  name: string;
+  uid: string;
+  /** The delete holds only while the Deployment is still at this version. */
+  resourceVersion: string;
+  /** The immutable fields that changed. */
+  fields: string[];
+}
+
 export interface Plan {
   /** Ordered: creates, then updates, then deletes (deletes only once replacements are rolled out). */
   actions: Action[];
@@ -56,6 +73,12 @@ export interface Plan {
   notRolledOut: string[];
   /** Each instance's Deployment as it is meant to be after this reconcile's writes (by instance id). */
   desired: Map<number, V1Deployment>;
+  /** Instance Deployments to replace now (an immutable field changed); see recreate.ts. */
+  recreates: Recreate[];
+  /** ReplicaSets of replaced Deployments whose replacements are available: deleted now. */
+  replacedToDelete: ReplacedReplicaSet[];
+  /** Instances being recreated (old Deployment or old ReplicaSets still there). */
+  recreating: string[];
 }
 
 export const isControlledBy = (deployment: V1Deployment, consumer: Consumer) =>
@@ -120,6 +143,10 @@ export interface PlanInput {
   overrides?: ReadonlyMap<number, InstanceOverride>;
   /** In-place actuation (absent: resource changes roll out, as the original). */
   inPlace?: InPlaceRendering;
+  /** ReplicaSets carrying the `replaced` label in the namespace (see recreate.ts). */
+  replicaSets?: readonly V1ReplicaSet[];
+  /** Instance Deployments whose replica count an HPA keeps (see autoscalers.ts). */
+  replicasKeptElsewhere?: ReadonlySet<string>;
 }
 
 export interface ObservedInstances {
@@ -140,7 +167,15 @@ export function observeInstances(
   return { buckets, ...sortOwned(owned, resolved.deploymentPrefix, buckets.length) };
 }
 
-export function planConsumer({ consumer, deployments, now, overrides, inPlace }: PlanInput): Plan {
+export function planConsumer({
+  consumer,
+  deployments,
+  now,
+  overrides,
+  inPlace,
+  replicaSets = [],
+  replicasKeptElsewhere,
+}: PlanInput): Plan {
   const resolved = resolveSpec(consumer.spec);
   const { buckets, byId, redundant } = observeInstances(consumer, deployments);
   const running = [...byId.values()];
@@ -151,6 +186,7 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
     templateHash: stableHash(consumer.spec.deploymentTemplate),
     ...(overrides ? { overrides } : {}),
     ...(inPlace ? { inPlace } : {}),
+    ...(replicasKeptElsewhere ? { replicasKeptElsewhere } : {}),
     fallbackFromRunning: (container) =>
       runningFallback(container, buckets.length, running, resolved.fallbackStrategy),
     now,
@@ -161,6 +197,8 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
   const clashes: string[] = [];
   const notRolledOut: string[] = [];
   const desiredById = new Map<number, V1Deployment>();
+  const recreates: Recreate[] = [];
+  const recreating: string[] = [];
   buckets.forEach((partitions, id) => {
     const instance: Instance = { id, partitions, name: instanceName(resolved.deploymentPrefix, id) };
     const current = byId.get(id);
@@ -175,7 +213,28 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
       notRolledOut.push(instance.name);
       return;
     }
+    if (current.metadata?.deletionTimestamp !== undefined) {
+      // Being deleted (recreated, or by someone else): its replacement is created once it is gone.
+      recreating.push(instance.name);
+      notRolledOut.push(instance.name);
+      return;
+    }
     const desired = renderInstance(ctx, instance, current);
+    const immutable = immutableChanges(desired, current);
+    if (immutable.length > 0) {
+      recreating.push(instance.name);
+      notRolledOut.push(instance.name);
+      if (readyToReplace(current)) {
+        recreates.push({
+          instanceId: id,
+          name: instance.name,
+          uid: current.metadata!.uid!,
+          resourceVersion: current.metadata!.resourceVersion!,
+          fields: immutable,
+        });
+      }
+      return;
+    }
     desiredById.set(id, desired);
     const currentHash = current.metadata?.annotations?.[Annotation.renderHash];
     const desiredHash = desired.metadata!.annotations![Annotation.renderHash];
@@ -189,6 +248,20 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
     }
     if (drift.length > 0 || !isRolledOut(current)) notRolledOut.push(instance.name);
   });
+
+  const instanceNames = new Set(buckets.map((_, id) => instanceName(resolved.deploymentPrefix, id)));
+  const replaced = replacedReplicaSets(
+    consumer.metadata.uid,
+    replicaSets.filter((r) => r.metadata?.namespace === consumer.metadata.namespace),
+    (name) => instanceNames.has(name),
+    (name) => {
+      const id = instanceIdFromName(name, resolved.deploymentPrefix);
+      const current = id === undefined ? undefined : byId.get(id);
+      return current !== undefined && !notRolledOut.includes(name) && isRolledOut(current);
+    },
+    notRolledOut.length === 0 && creates.length === 0 && updates.length === 0,
+  );
+  for (const name of replaced.waiting) if (!recreating.includes(name)) recreating.push(name);
 
   // Create before delete: a redundant Deployment keeps consuming its partitions until every
   // desired instance is in place and rolled out, so a repartition never leaves a partition idle.
@@ -213,12 +286,15 @@ export function planConsumer({ consumer, deployments, now, overrides, inPlace }:
       paused,
       lagging: 0,
       missing: creates.length + clashes.length,
-      outdated: updates.length,
+      outdated: updates.length + recreates.length,
       redundant: redundant.length,
     },
     clashes,
     deletionsWaiting: canDelete ? [] : redundant.map((r) => r.deployment.metadata!.name!),
     notRolledOut,
     desired: desiredById,
+    recreates,
+    replacedToDelete: replaced.toDelete,
+    recreating,
   };
 }

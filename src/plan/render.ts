@@ -58,6 +58,8 @@ export interface RenderContext {
   overrides?: ReadonlyMap<number, InstanceOverride>;
   /** In-place actuation of the scaled container's resources; absent: decisions roll out (the original). */
   inPlace?: InPlaceRendering;
+  /** Instance Deployments whose replica count another autoscaler keeps: not rendered (see autoscalers.ts). */
+  replicasKeptElsewhere?: ReadonlySet<string>;
   now: Date;
 }
 
@@ -296,6 +298,7 @@ function renderWith(
     },
     spec: template,
   };
+  if (ctx.replicasKeptElsewhere?.has(instance.name)) delete deployment.spec!.replicas;
   deployment.metadata!.annotations![Annotation.renderHash] = stableHash(deployment);
   return deployment;
 }

@@ -96,7 +96,12 @@ function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput
             message: failures.join('; ').slice(0, 4000),
           }
         : { type: 'Degraded', status: 'False', reason: 'AsExpected', message: 'no problems' };
-  const busy = plan.actions.length > 0 || plan.notRolledOut.length > 0 || plan.deletionsWaiting.length > 0;
+  const busy =
+    plan.actions.length > 0 ||
+    plan.notRolledOut.length > 0 ||
+    plan.deletionsWaiting.length > 0 ||
+    plan.recreating.length > 0 ||
+    plan.replacedToDelete.length > 0;
   const progressing: ConditionInput = !busy
     ? {
         type: 'Progressing',
@@ -104,23 +109,33 @@ function conditionsFor(plan: Plan | undefined, outcome: Outcome): ConditionInput
         reason: 'Converged',
         message: 'every instance matches the spec',
       }
-    : plan.actions.length > 0
+    : plan.recreating.length > 0 || plan.replacedToDelete.length > 0
       ? {
           type: 'Progressing',
           status: 'True',
-          reason: 'Applying',
-          message: 'creating, updating or deleting instance Deployments',
-        }
-      : {
-          type: 'Progressing',
-          status: 'True',
-          reason: 'WaitingForRollout',
-          // No names or counts of instances here: they change with every pod that starts, and
-          // each change would be another status write.
+          reason: 'Recreating',
+          // No names or counts: they change at every step, and each change would be a status write.
           message:
-            'waiting for instance Deployments to finish rolling out' +
-            (plan.deletionsWaiting.length ? `; then deleting ${list(plan.deletionsWaiting)}` : ''),
-        };
+            'replacing instance Deployments whose spec.selector changed (Kubernetes does not update it): ' +
+            'the old pods keep consuming until the new Deployment is available, then they are deleted',
+        }
+      : plan.actions.length > 0
+        ? {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'Applying',
+            message: 'creating, updating or deleting instance Deployments',
+          }
+        : {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'WaitingForRollout',
+            // No names or counts of instances here: they change with every pod that starts, and
+            // each change would be another status write.
+            message:
+              'waiting for instance Deployments to finish rolling out' +
+              (plan.deletionsWaiting.length ? `; then deleting ${list(plan.deletionsWaiting)}` : ''),
+          };
   const ready: ConditionInput =
     !busy && degraded.status === 'False'
       ? {

@@ -115,6 +115,8 @@ test('a write refused by a quota makes Degraded say QuotaExceeded', () => {
     clashes: [],
     notRolledOut: [],
     deletionsWaiting: [],
+    recreating: [],
+    replacedToDelete: [],
     counts: { expected: 1, running: 0, paused: 0, missing: 1, outdated: 0, redundant: 0 },
   };
   const status = buildStatus(
