@@ -212,6 +212,18 @@ export const ConsumerSpec = object(
         maximum: 1,
       }),
     ),
+    replicas: Type.Optional(
+      Type.Integer({
+        description:
+          '(new) Pods per instance, the target of the scale subresource (`kubectl scale consumer/<name> --replicas=0` ' +
+          'stops every instance and keeps its Deployment and size; `--replicas=1` starts them again). Set, it ' +
+          'replaces deploymentTemplate.replicas in every instance Deployment; unset, deploymentTemplate.replicas ' +
+          '(default 1) applies, as before. While it is 0 no metrics are read and no instance is resized.',
+        format: 'int32',
+        minimum: 0,
+        maximum: 1000,
+      }),
+    ),
     deploymentTemplate: Type.Unsafe<V1DeploymentSpec>(deploymentTemplateSchema as TSchema),
     resourcePolicy: ResourcePolicy,
   },
@@ -293,6 +305,9 @@ export const ConsumerStatus = object(
       Type.Integer({ format: 'int64', description: 'metadata.generation of the spec last reconciled.' }),
     ),
     expected: count('Number of instances the spec asks for.'),
+    replicas: count(
+      '(new) Pods per instance the instance Deployments are given (spec.replicas, else deploymentTemplate.replicas, else 1); 0: stopped.',
+    ),
     running: count('Managed instances without the disable-autoscaler annotation.'),
     paused: count('Managed instances with the disable-autoscaler annotation.'),
     lagging: count('Instances whose lag is at or above tolerableLag.'),

@@ -244,6 +244,8 @@ function renderWith(
 ): V1Deployment {
   const { consumer } = ctx;
   const template = structuredClone(consumer.spec.deploymentTemplate);
+  // The scale subresource's count replaces the template's; unset, the template stands as written.
+  if (consumer.spec.replicas !== undefined) template.replicas = consumer.spec.replicas;
   const podSpec = template.template.spec;
   const currentContainers = current?.spec?.template?.spec?.containers ?? [];
   const scaledContainer = ctx.inPlace?.container;
