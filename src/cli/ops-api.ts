@@ -61,6 +61,10 @@ async function call<T>(permission: Permission, run: () => Promise<T>, what?: str
 
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** The events the command line records on a Consumer (docs/troubleshooting.md lists them). */
+export type CliEventReason =
+  'Paused' | 'Resumed' | 'InstancePaused' | 'InstanceResumed' | 'StopRequested' | 'StartRequested';
+
 /** Who the CLI's writes are recorded as (managedFields, events). */
 export const CLI_MANAGER = 'konsumerator-cli';
 
@@ -192,7 +196,7 @@ export class OpsApi {
   }
 
   /** Records an event on the Consumer (who did what from the command line). */
-  async recordEvent(consumer: Consumer, reason: string, message: string): Promise<void> {
+  async recordEvent(consumer: Consumer, reason: CliEventReason, message: string): Promise<void> {
     const { namespace, name, uid } = consumer.metadata;
     const now = new Date();
     await call({ verb: 'create', group: '', resource: 'events', namespace }, () =>

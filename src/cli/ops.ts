@@ -8,13 +8,15 @@ import { podsPerInstance } from '../api/resolve.js';
 import { instanceName } from '../plan/render.js';
 import { selectorString } from '../controller/pod-caches.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { MissingPermissionError, OpsApi } from './ops-api.js';
+import { MissingPermissionError, OpsApi, type CliEventReason } from './ops-api.js';
 import { consumerReport, renderReport, type ConsumerReport } from './ops-status.js';
 import { explain, renderExplanation } from './ops-explain.js';
 
 export interface TargetOptions {
   kubeconfig?: string;
   namespace?: string;
+  /** Where the verb writes (default stdout); set by callers that run a verb in-process. */
+  out?: (text: string) => void;
 }
 
 export type Output = 'table' | 'json' | 'yaml';
@@ -26,10 +28,8 @@ export interface Context {
 }
 
 /** The API client and namespace: --namespace, else the kubeconfig context's, else `default`. */
-export function context(
-  options: TargetOptions,
-  out: (text: string) => void = (t) => process.stdout.write(t),
-): Context {
+export function context(options: TargetOptions): Context {
+  const out = options.out ?? ((text: string) => process.stdout.write(text));
   const kubeConfig = loadKubeConfig(options.kubeconfig);
   const fromContext = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   return { api: new OpsApi(kubeConfig), namespace: options.namespace ?? fromContext ?? 'default', out };
@@ -89,7 +89,12 @@ export function parseOutput(value: string | undefined): Output {
 }
 
 /** Records the event; a user who may change the Consumer but not create events still gets the change. */
-async function record(ctx: Context, consumer: Consumer, reason: string, message: string): Promise<void> {
+async function record(
+  ctx: Context,
+  consumer: Consumer,
+  reason: CliEventReason,
+  message: string,
+): Promise<void> {
   try {
     await ctx.api.recordEvent(consumer, reason, message);
   } catch (error) {
