@@ -282,12 +282,15 @@ function renderWith(
     metadata: {
       name: instance.name,
       namespace: consumer.metadata.namespace,
+      // The Consumer's deploymentMetadata first: the operator's own keys (refused there at apply) win.
       labels: {
+        ...consumer.spec.deploymentMetadata?.labels,
         [Label.app]: toLabelValue(ctx.resolved.deploymentPrefix),
         [Label.controller]: toLabelValue(consumer.metadata.name),
         [Label.partitions]: partitionsLabel(instance.partitions),
       },
       annotations: {
+        ...consumer.spec.deploymentMetadata?.annotations,
         [Annotation.partition]: instance.partitions.join(','),
         [Annotation.consumerId]: String(instance.id),
         [Annotation.generation]: ctx.templateHash,

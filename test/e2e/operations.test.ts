@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
+import { runPause, runStatus, runStopStart, type TargetOptions } from '../../src/cli/ops.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
@@ -92,21 +93,6 @@ test('kubectl scale --replicas=0 stops every instance and keeps its Deployment a
     /REPLICAS\s+0/,
   );
   assert.match(await kubectl('-n', ns, 'get', 'consumer', 'orders'), /REPLICAS/);
-  assert.equal(
-    (
-      await kubectl(
-        '-n',
-        ns,
-        'get',
-        'consumer',
-        'orders',
-        '--subresource=scale',
-        '-o',
-        'jsonpath={.spec.replicas}',
-      )
-    ).trim(),
-    '0',
-  );
   await waitFor('a Stopped event', async () => (await eventReasons(ns)).includes('Stopped'));
 
   // Partition 1 starts lagging while the Consumer is stopped: nothing is read or resized.
@@ -129,6 +115,11 @@ test('kubectl scale --replicas=0 stops every instance and keeps its Deployment a
   });
   const started = await consumers.waitReady(ns, 'orders');
   assert.equal(started.status?.replicas, 1);
+  // The Scale object kubectl and autoscalers read (its zero values are left out of the JSON).
+  const scale = JSON.parse(
+    await kubectl('-n', ns, 'get', 'consumer', 'orders', '--subresource=scale', '-o', 'json'),
+  ) as { kind: string; spec: { replicas?: number }; status: { replicas?: number } };
+  assert.deepEqual([scale.kind, scale.spec.replicas, scale.status.replicas], ['Scale', 1, 1]);
 });
 
 /**
@@ -147,6 +138,13 @@ test('kubectl konsumerator: status, pause/resume of an instance and of the Consu
   const PATH = pluginPath();
   const plugin = (args: string[], env: Record<string, string> = {}) =>
     runTool(kubectlPath(), ['konsumerator', ...args, '-n', ns], { env: { PATH, ...env }, timeoutMs: 60_000 });
+  // In the test's process (the verbs' own code, without a Node start per call); the plugin path
+  // through kubectl is taken for status, explain and the refused stop.
+  const cli = async (verb: (options: TargetOptions) => Promise<void>) => {
+    let text = '';
+    await verb({ kubeconfig: testEnv().kubeconfigPath, namespace: ns, out: (t) => (text += t) });
+    return text;
+  };
   const ok = async (...args: string[]) => {
     const result = await plugin(args);
     assert.equal(result.code, 0, `kubectl konsumerator ${args.join(' ')}: ${result.stderr}`);
@@ -164,7 +162,7 @@ test('kubectl konsumerator: status, pause/resume of an instance and of the Consu
   t.diagnostic(`kubectl konsumerator status orders:\n${table}`);
   assert.match(table, /^Consumer .*\/orders: 1 pod\(s\) per instance/m);
   assert.match(table, /^1\s+1\s+\S+\s+\S+\s+1:10m\/90000\s+150\/s\s+100\/s\s+[A-Z_]+/m, table);
-  const report = JSON.parse(await ok('status', 'orders', '-o', 'json')) as {
+  const report = JSON.parse(await cli((o) => runStatus('orders', { ...o, output: 'json' }))) as {
     instances: { instance: number; lag: { messages?: number; seconds?: number }[]; podsReady: number }[];
   };
   assert.equal(report.instances.length, 3);
@@ -180,26 +178,29 @@ test('kubectl konsumerator: status, pause/resume of an instance and of the Consu
   assert.match(explained, /predictor: +cpu /);
 
   // Pause one instance: its Deployment gets the annotation, the operator counts it paused.
-  assert.match(await ok('pause', 'orders', '--instance', '1'), /instance 1 \(orders-1\) of orders paused/);
-  assert.match(await ok('pause', 'orders', '--instance', '1'), /already paused/);
+  assert.match(
+    await cli((o) => runPause(true, 'orders', { ...o, instance: '1' })),
+    /instance 1 \(orders-1\) of orders paused/,
+  );
+  assert.match(await cli((o) => runPause(true, 'orders', { ...o, instance: '1' })), /already paused/);
   await waitFor('status.paused = 1', async () => (await consumers.get(ns, 'orders')).status?.paused === 1);
-  assert.match(await ok('status', 'orders'), /RUNNING \(paused\)/);
-  await ok('resume', 'orders', '--instance', '1');
+  assert.match(await cli((o) => runStatus('orders', o)), /^1 .* [A-Z_]+ \(paused\) /m);
+  await cli((o) => runPause(false, 'orders', { ...o, instance: '1' }));
   await waitFor('status.paused = 0', async () => (await consumers.get(ns, 'orders')).status?.paused === 0);
 
   // Pause the Consumer: no reads, no resizing; resume: read again.
-  await ok('pause', 'orders');
+  await cli((o) => runPause(true, 'orders', o));
   await consumers.waitCondition(ns, 'orders', 'MetricsAvailable', 'AutoscalingPaused');
-  assert.match(await ok('resume', 'orders'), /Consumer orders resumed/);
-  assert.match(await ok('resume', 'orders'), /already resumed/);
+  assert.match(await cli((o) => runPause(false, 'orders', o)), /Consumer orders resumed/);
+  assert.match(await cli((o) => runPause(false, 'orders', o)), /already resumed/);
   await consumers.waitCondition(ns, 'orders', 'MetricsAvailable', 'Read');
 
   // Stop and start through the scale subresource.
-  assert.match(await ok('stop', 'orders'), /stopped/);
-  assert.match(await ok('stop', 'orders'), /already stopped/);
+  assert.match(await cli((o) => runStopStart(false, 'orders', o)), /stopped/);
+  assert.match(await cli((o) => runStopStart(false, 'orders', o)), /already stopped/);
   await waitFor('every Deployment at 0 replicas', async () => (await replicasOf(ns)).join() === '0,0,0');
-  assert.match(await ok('status', 'orders'), /stopped \(0 pods per instance\)/);
-  await ok('start', 'orders');
+  assert.match(await cli((o) => runStatus('orders', o)), /stopped \(0 pods per instance\)/);
+  await cli((o) => runStopStart(true, 'orders', o));
   await waitFor('every Deployment at 1 replica', async () => (await replicasOf(ns)).join() === '1,1,1');
   const reasons = await eventReasons(ns);
   for (const reason of [
@@ -220,7 +221,10 @@ test('kubectl konsumerator: status, pause/resume of an instance and of the Consu
     denied.stderr,
     /may not patch konsumerator\.lwolf\.org\/consumers\/scale in namespace ops-cli-\S+; it needs a Role rule/,
   );
-  assert.equal((await plugin(['status', 'orders', '-o', 'yaml'], { KUBECONFIG: viewer })).code, 0);
+  assert.match(
+    await cli((o) => runStatus('orders', { ...o, kubeconfig: viewer, output: 'yaml' })),
+    /^name: orders$/m,
+  );
 });
 
 /** A kubeconfig file for a ServiceAccount bound to the built-in view role in `namespace`. */
@@ -253,3 +257,66 @@ async function viewerKubeconfig(namespace: string): Promise<string> {
   writeFileSync(file, config.exportConfig(), { mode: 0o600 });
   return file;
 }
+
+test('deploymentMetadata: labels and annotations on the Deployments, kept up to date and removed, no rollout; the operator keys refused at apply', async () => {
+  const ns = await newNamespace('ops-meta');
+  const spec = (metadata?: ConsumerSpec['deploymentMetadata']) =>
+    baseSpec({
+      namespace: ns,
+      numPartitions: 2,
+      numPartitionsPerInstance: 1,
+      ...(metadata ? { deploymentMetadata: metadata } : {}),
+    });
+  await consumers.create(
+    ns,
+    'orders',
+    spec({ labels: { team: 'payments' }, annotations: { 'example.com/owner': 'a' } }),
+  );
+  await consumers.waitReady(ns, 'orders');
+  const before = await cluster.deployments(ns);
+  assert.deepEqual(
+    before.map((d) => [d.metadata?.labels?.team, d.metadata?.annotations?.['example.com/owner']]),
+    [
+      ['payments', 'a'],
+      ['payments', 'a'],
+    ],
+  );
+  assert.equal(before[0]!.spec?.template.metadata?.labels?.team, undefined, 'not on the pods');
+  await cluster.waitAllRunning(ns, 2);
+  const podsBefore = await cluster.podUidsByDeployment(ns);
+  // A label someone else put on a Deployment is not the operator's: it stays.
+  await kubectl('-n', ns, 'label', 'deployment', before[0]!.metadata!.name!, 'oncall=yes');
+
+  await consumers.setSpec(ns, 'orders', spec({ annotations: { 'example.com/owner': 'b' } }));
+  await waitFor('team label removed, owner annotation changed', async () =>
+    (await cluster.deployments(ns)).every(
+      (d) => d.metadata?.labels?.team === undefined && d.metadata?.annotations?.['example.com/owner'] === 'b',
+    ),
+  );
+  const after = await cluster.deployments(ns);
+  // A Deployment's annotations are copied to its ReplicaSet (the API server counts a new
+  // generation for that), but the pod template is the same: the same pods keep running.
+  assert.deepEqual(await cluster.podUidsByDeployment(ns), podsBefore, 'no rollout: the same pods');
+  assert.equal(after[0]!.metadata?.labels?.oncall, 'yes');
+
+  const refused = await runTool(kubectlPath(), ['-n', ns, 'apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'konsumerator.lwolf.org/v1',
+      kind: 'Consumer',
+      metadata: { name: 'orders' },
+      spec: spec({
+        labels: { controller: 'other' },
+        annotations: { 'konsumerator.lwolf.org/partition': '0' },
+      }),
+    }),
+  });
+  assert.notEqual(refused.code, 0);
+  assert.match(
+    refused.stderr,
+    /spec\.deploymentMetadata\.labels: Invalid value: .*must not set the labels the operator sets itself/,
+  );
+  assert.match(
+    refused.stderr,
+    /spec\.deploymentMetadata\.annotations: Invalid value: .*must not set annotations under konsumerator\.lwolf\.org\//,
+  );
+});
