@@ -69,12 +69,21 @@ export async function runStatus(
 ): Promise<void> {
   const ctx = context(options);
   const output = parseOutput(options.output);
-  let last = '';
+  let last: string | undefined;
   for (;;) {
-    const text = format(await snapshot(ctx, name), output, new Date(), name !== undefined);
-    // Ages in the table change every second: compare the data, print what it looks like now.
-    if (text !== last) ctx.out(options.watch && output === 'table' ? `${last ? '\n' : ''}${text}` : text);
-    last = text;
+    const now = new Date();
+    const reports = await snapshot(ctx, name);
+    // Ages and uptimes move every second: a change is a change of anything else.
+    const data = JSON.stringify(
+      reports.map((r) => ({ ...r, instances: r.instances.map(({ uptimeMs: _, ...i }) => i) })),
+    );
+    if (data !== last) {
+      const text = format(reports, output, now, name !== undefined);
+      ctx.out(
+        options.watch && output === 'table' && last !== undefined ? `\n${now.toISOString()}\n${text}` : text,
+      );
+    }
+    last = data;
     if (!options.watch || signal?.aborted) return;
     await new Promise((resolve) => setTimeout(resolve, Number(options.interval ?? 2) * 1000));
   }
