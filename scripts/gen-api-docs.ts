@@ -224,7 +224,9 @@ export async function renderApiDocs(): Promise<string> {
 # Consumer API reference
 
 \`${KIND}\` (\`${GROUP}/${VERSION}\`, CRD \`${CRD_NAME}\`) is namespaced and has the \`status\`
-subresource. \`kubectl get consumers\` shows ${columns}.
+subresource and (new) the \`scale\` subresource on \`spec.replicas\`/\`status.replicas\`: pods per instance,
+\`kubectl scale consumer/<name> --replicas=0\` stops every instance (see docs/operations.md).
+\`kubectl get consumers\` shows ${columns}.
 
 The API is that of the original operator (lwolf/konsumerator v1.2.2): every field keeps its name,
 type and meaning, and every field it did not have is optional, so an existing manifest applies

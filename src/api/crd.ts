@@ -49,7 +49,12 @@ export function consumerCrd(): V1CustomResourceDefinition {
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          // kubectl scale consumer/<name> --replicas=N sets spec.replicas (pods per instance);
+          // status.replicas is the count the instance Deployments were given.
+          subresources: {
+            status: {},
+            scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },
+          },
           additionalPrinterColumns: [
             column('Expected', '.status.expected', 'integer', 'Number of instances supposed to run'),
             column('Running', '.status.running', 'integer'),
@@ -57,6 +62,8 @@ export function consumerCrd(): V1CustomResourceDefinition {
             column('Missing', '.status.missing', 'integer'),
             column('Lagging', '.status.lagging', 'integer'),
             column('Outdated', '.status.outdated', 'integer'),
+            // New columns go after the original's, so scripts that read columns by position keep working.
+            column('Replicas', '.status.replicas', 'integer', 'Pods per instance; 0: stopped'),
             column('Autoscaler', '.spec.autoscaler.mode', 'string', 'Autoscaler in use'),
             column('Age', '.metadata.creationTimestamp', 'date'),
           ],

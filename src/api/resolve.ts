@@ -100,3 +100,13 @@ export const actuationOf = (spec: ConsumerSpec): Actuation => spec.autoscaler?.a
 /** Which values of the policy's container the operator sets, defaulted. */
 export const controlledValuesOf = (policy: ContainerPolicy | undefined): ControlledValues =>
   policy?.controlledValues ?? DEFAULT_CONTROLLED_VALUES;
+
+/**
+ * Pods per instance: `spec.replicas` (the scale subresource) when set, else the template's
+ * `replicas`, else 1 (the Deployment default). 0 means the Consumer is stopped.
+ */
+export const podsPerInstance = (spec: ConsumerSpec): number =>
+  spec.replicas ?? spec.deploymentTemplate?.replicas ?? 1;
+
+/** The Consumer is stopped: every instance runs 0 pods (its Deployment and size are kept). */
+export const isStopped = (spec: ConsumerSpec): boolean => podsPerInstance(spec) === 0;

@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
-import { Actuation, ControlledValues, Env } from './constants.js';
+import { Actuation, ControlledValues, Env, GROUP, Label } from './constants.js';
 import {
   Duration,
   object,
@@ -168,6 +168,53 @@ export const ResourcePolicy = object(
   { description: 'Resource bounds for the containers and the whole Consumer.' },
 );
 
+/** The labels the operator sets on every instance Deployment (selectors and dashboards read them). */
+const OWN_LABELS = Object.values(Label);
+const OWN_ANNOTATION_PREFIX = `${GROUP}/`;
+/** A qualified name: an optional DNS-subdomain prefix and `/`, then up to 63 name characters. */
+const QUALIFIED_NAME =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const qualifiedKeys: Rule = {
+  rule: `self.all(k, size(k) <= 316 && k.matches('${QUALIFIED_NAME}'))`,
+  message: 'keys must be qualified names ([prefix/]name, the name at most 63 characters)',
+};
+
+export const DeploymentMetadata = object(
+  {
+    labels: Type.Optional(
+      StringMap(
+        Type.String({
+          maxLength: 63,
+          pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+        }),
+        {
+          description: `Labels of every instance Deployment; not ${OWN_LABELS.join(', ')}, which the operator sets.`,
+          maxProperties: 64,
+          ...rules(qualifiedKeys, {
+            rule: `!self.exists(k, k in ${JSON.stringify(OWN_LABELS).replaceAll('"', "'")})`,
+            message: `must not set the labels the operator sets itself (${OWN_LABELS.join(', ')})`,
+          }),
+        },
+      ),
+    ),
+    annotations: Type.Optional(
+      StringMap(Type.String({ maxLength: 8192 }), {
+        description: `Annotations of every instance Deployment; none under ${OWN_ANNOTATION_PREFIX}, which the operator uses.`,
+        maxProperties: 64,
+        ...rules(qualifiedKeys, {
+          rule: `!self.exists(k, k.startsWith('${OWN_ANNOTATION_PREFIX}'))`,
+          message: `must not set annotations under ${OWN_ANNOTATION_PREFIX}, which the operator writes and reads itself`,
+        }),
+      }),
+    ),
+  },
+  {
+    description:
+      '(new) Labels and annotations of the instance Deployment objects (not their pods: changing them rolls nothing). ' +
+      'Kept up to date; a key removed here is removed from the Deployments.',
+  },
+);
+
 export const ConsumerSpec = object(
   {
     numPartitions: Type.Integer({
@@ -212,7 +259,20 @@ export const ConsumerSpec = object(
         maximum: 1,
       }),
     ),
+    replicas: Type.Optional(
+      Type.Integer({
+        description:
+          '(new) Pods per instance, the target of the scale subresource (`kubectl scale consumer/<name> --replicas=0` ' +
+          'stops every instance and keeps its Deployment and size; `--replicas=1` starts them again). Set, it ' +
+          'replaces deploymentTemplate.replicas in every instance Deployment; unset, deploymentTemplate.replicas ' +
+          '(default 1) applies, as before. While it is 0 no metrics are read and no instance is resized.',
+        format: 'int32',
+        minimum: 0,
+        maximum: 1000,
+      }),
+    ),
     deploymentTemplate: Type.Unsafe<V1DeploymentSpec>(deploymentTemplateSchema as TSchema),
+    deploymentMetadata: Type.Optional(DeploymentMetadata),
     resourcePolicy: ResourcePolicy,
   },
   {
@@ -293,6 +353,9 @@ export const ConsumerStatus = object(
       Type.Integer({ format: 'int64', description: 'metadata.generation of the spec last reconciled.' }),
     ),
     expected: count('Number of instances the spec asks for.'),
+    replicas: count(
+      '(new) Pods per instance the instance Deployments are given (spec.replicas, else deploymentTemplate.replicas, else 1); 0: stopped.',
+    ),
     running: count('Managed instances without the disable-autoscaler annotation.'),
     paused: count('Managed instances with the disable-autoscaler annotation.'),
     lagging: count('Instances whose lag is at or above tolerableLag.'),

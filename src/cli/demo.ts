@@ -41,7 +41,8 @@ import {
   demoConsumerSpec,
   type DemoMetrics,
 } from './demo-consumer.js';
-import { renderConsumer, renderInstances } from './table.js';
+import { instanceSize, renderConsumer, renderInstances, sizeChanges, type InstanceSize } from './table.js';
+import { scaledContainer } from '../api/resolve.js';
 import { VERSION as BINARY_VERSION } from './version.js';
 import { parseDuration } from '../util/units.js';
 
@@ -285,15 +286,31 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     const until = durationMs !== undefined ? Date.now() + durationMs : Infinity;
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
+    // The whole table once the instances exist; from then on, each instance's size or state
+    // change as it happens (and the Consumer's counters when they change).
+    let sizes: Map<string, InstanceSize> | undefined;
+    let summary = '';
     while (!abort.signal.aborted && Date.now() < until) {
       const consumer = await readConsumer(kubeConfig, namespace, guest);
       const deployments = (await apps.listNamespacedDeployment({ namespace })).items;
-      const pods = (await core.listNamespacedPod({ namespace })).items;
-      const lag = lastTick ? new Map(lastTick.lag.map((l, p) => [p, l])) : undefined;
-      console.log(
-        `${new Date().toISOString()}\n${renderConsumer(consumer)}\n${renderInstances(deployments, pods, lag)}\n`,
-      );
-      await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(0, until - Date.now()))));
+      const container = scaledContainer(consumer.spec);
+      const time = new Date().toISOString().slice(11, 19);
+      if (sizes === undefined) {
+        if (deployments.length > 0) {
+          const pods = (await core.listNamespacedPod({ namespace })).items;
+          const lag = lastTick ? new Map(lastTick.lag.map((l, p) => [p, l])) : undefined;
+          console.log(`${time}\n${renderInstances(deployments, pods, lag, container)}\n`);
+          sizes = new Map(deployments.map((d) => [d.metadata!.name!, instanceSize(d, container)]));
+        }
+      } else {
+        const now = new Map(deployments.map((d) => [d.metadata!.name!, instanceSize(d, container)]));
+        for (const line of sizeChanges(sizes, now)) console.log(`${time}  ${line}`);
+        sizes = now;
+      }
+      const counts = renderConsumer(consumer);
+      if (counts !== summary) console.log(`${time}\n${counts}\n`);
+      summary = counts;
+      await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(0, until - Date.now()))));
     }
   } finally {
     await stop();

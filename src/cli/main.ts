@@ -48,7 +48,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 const program = new Command()
-  .name('konsumerator')
+  // As a kubectl plugin (bin/kubectl-konsumerator.js) the help says how it is called there.
+  .name(process.argv[1]?.includes('kubectl-konsumerator') ? 'kubectl konsumerator' : 'konsumerator')
   .description(
     'Runs each Kafka consumer group as one Deployment per partition bucket, sized from live metrics.',
   )
@@ -334,6 +335,82 @@ program
   .action(async (options: Parameters<typeof import('./export-traffic.js').runExportTraffic>[0]) =>
     (await import('./export-traffic.js')).runExportTraffic(options),
   );
+
+/** The options every operations verb takes: which cluster and namespace. */
+function target(command: Command): Command {
+  return command
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
+    .option(
+      '-n, --namespace <ns>',
+      "the Consumers' namespace (default: the kubeconfig context's, else default)",
+    );
+}
+
+target(
+  program
+    .command('status')
+    .argument('[consumer]', 'a Consumer (default: every Consumer of the namespace)')
+    .description(
+      'one row per instance: partitions, CPU/memory now, lag per partition (time/messages), rates in and out, scaling state, last change and its reason, pods, uptime and restarts',
+    )
+    .option('-o, --output <format>', 'json or yaml instead of the table')
+    .option('-w, --watch', 'print again whenever something changes (Ctrl-C stops)')
+    .option('--interval <seconds>', 'with --watch: how often to look', '2'),
+).action(async (name: string | undefined, options: Parameters<typeof import('./ops.js').runStatus>[1]) =>
+  (await import('./ops.js')).runStatus(name, options),
+);
+
+for (const [verb, pause] of [
+  ['pause', true],
+  ['resume', false],
+] as const) {
+  target(
+    program
+      .command(verb)
+      .argument('<consumer>', 'the Consumer')
+      .description(
+        pause
+          ? 'stop resizing a Consumer (or one instance): the disable-autoscaler annotation; the pods keep running at their size'
+          : 'resize a paused Consumer (or instance) from its metrics again',
+      )
+      .option('--instance <n>', 'only this instance (its Deployment gets the annotation)'),
+  ).action(async (name: string, options: Parameters<typeof import('./ops.js').runPause>[2]) =>
+    (await import('./ops.js')).runPause(pause, name, options),
+  );
+}
+
+for (const [verb, start] of [
+  ['stop', false],
+  ['start', true],
+] as const) {
+  const command = target(
+    program
+      .command(verb)
+      .argument('<consumer>', 'the Consumer')
+      .description(
+        start
+          ? 'start a stopped Consumer: the scale subresource back to the template replicas (or --replicas)'
+          : 'stop every instance: the scale subresource to 0 (Deployments and sizes are kept)',
+      ),
+  );
+  if (start) command.option('--replicas <n>', 'pods per instance (default: the template replicas, else 1)');
+  command.action(async (name: string, options: Parameters<typeof import('./ops.js').runStopStart>[2]) =>
+    (await import('./ops.js')).runStopStart(start, name, options),
+  );
+}
+
+target(
+  program
+    .command('explain')
+    .argument('<consumer>', 'the Consumer')
+    .description(
+      "why each instance is the size it is: the last read's metrics, the predictor's figure, the policy and budget clamps, the state and when the next change can happen, computed by the operator's own decision code",
+    )
+    .option('--instance <n>', 'only this instance')
+    .option('-o, --output <format>', 'json or yaml instead of the text'),
+).action(async (name: string, options: Parameters<typeof import('./ops.js').runExplain>[1]) =>
+  (await import('./ops.js')).runExplain(name, options),
+);
 
 program.parseAsync().catch(async (error: unknown) => {
   const { describeApiError } = await import('../controller/kube.js');

@@ -105,6 +105,8 @@ export function aggregatedClusterRoles(): KubernetesObject[] {
           verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'],
         },
         { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'list', 'watch'] },
+        // kubectl scale consumer/<name> and konsumerator stop/start.
+        { apiGroups: [GROUP], resources: [`${PLURAL}/scale`], verbs: ['get', 'update', 'patch'] },
       ],
     } as KubernetesObject,
     {
@@ -112,7 +114,11 @@ export function aggregatedClusterRoles(): KubernetesObject[] {
       kind: 'ClusterRole',
       metadata: { name: `${OPERATOR_NAME}-consumers-view`, labels: aggregate(['view']) },
       rules: [
-        { apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/status`], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: [GROUP],
+          resources: [PLURAL, `${PLURAL}/status`, `${PLURAL}/scale`],
+          verbs: ['get', 'list', 'watch'],
+        },
       ],
     } as KubernetesObject,
   ];

@@ -3,8 +3,8 @@
 // fields, conditions and events.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
-import type { Condition, Consumer, ConsumerStatus, InstanceStatus } from '../api/schema.js';
-import { policyFor, resolveSpec } from '../api/resolve.js';
+import type { Condition, Consumer, ConsumerStatus, ContainerPolicy, InstanceStatus } from '../api/schema.js';
+import { isStopped, policyFor, resolveSpec } from '../api/resolve.js';
 import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
@@ -107,6 +107,29 @@ export class ScalingMemory {
   }
 }
 
+/**
+ * The autoscaler's input for an instance that has a Deployment: its size now and the scaling state
+ * kept on the Deployment (the operator, and `konsumerator explain`, build it here).
+ */
+export function existingInstanceInput(
+  id: number,
+  partitions: readonly number[],
+  policy: ContainerPolicy | undefined,
+  deployment: V1Deployment,
+  container: string,
+  lagFreeSyncs: number,
+): InstanceInput {
+  return {
+    id,
+    partitions,
+    policy,
+    // The size its pods run with: the template's, or after in-place resizes the annotation's.
+    current: sizingOf(instanceResources(deployment, container)),
+    state: stateOf(deployment, lagFreeSyncs),
+    paused: deployment.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
+  };
+}
+
 export async function autoscaleStep(
   consumer: Consumer,
   deployments: readonly V1Deployment[],
@@ -125,6 +148,22 @@ export async function autoscaleStep(
           status: 'Unknown',
           reason: 'AutoscalingPaused',
           message: 'the Consumer carries the disable-autoscaler annotation',
+        },
+      ],
+    };
+  }
+  if (isStopped(consumer.spec)) {
+    // Stopped (0 pods per instance): nothing consumes, so metrics would only say lag grows; the
+    // sizes stay as they are for the start.
+    return {
+      ...NONE,
+      conditions: [
+        {
+          type: 'MetricsAvailable',
+          status: 'Unknown',
+          reason: 'Stopped',
+          message:
+            'the Consumer is scaled to 0 pods per instance; no metrics are read and no instance is resized',
         },
       ],
     };
@@ -176,17 +215,20 @@ export async function autoscaleStep(
       return;
     }
     if (!sync.fresh) return;
-    const state = stateOf(deployment, memory.lagFreeSyncs(uid, id));
-    inputs.push({
+    const input = existingInstanceInput(
       id,
       partitions,
       policy,
-      // The size its pods run with: the template's, or after in-place resizes the annotation's.
-      current: sizingOf(instanceResources(deployment, container)),
+      deployment,
+      container,
+      memory.lagFreeSyncs(uid, id),
+    );
+    const state = input.state;
+    inputs.push({
+      ...input,
       state: config.dryRun
         ? { ...(memory.dryRunState(uid, id) ?? state), lagFreeSyncs: state.lagFreeSyncs }
         : state,
-      paused: deployment.metadata?.annotations?.[Annotation.disableAutoscaler] !== undefined,
     });
   });
   const result = autoscale({

@@ -8,7 +8,7 @@ import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
 import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
-import { buildStatus, withPersistedSync } from '../plan/status.js';
+import { buildStatus, stopStartEvent, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
 import { parsePartitionList } from '../plan/partitions.js';
 import { Annotation } from '../api/constants.js';
@@ -228,6 +228,8 @@ export class Reconciler {
     for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
     const conflictMessage = conflicts.length > 0 ? describeConflicts(conflicts) : undefined;
     if (conflictMessage) events.emit(consumer, 'Warning', 'AutoscalerConflict', conflictMessage);
+    const stopStart = stopStartEvent(consumer);
+    if (stopStart) events.emit(consumer, 'Normal', stopStart.reason, stopStart.message);
     const status = await this.writeStatus(
       consumer,
       plan,

@@ -246,6 +246,8 @@ function renderWith(
 ): V1Deployment {
   const { consumer } = ctx;
   const template = structuredClone(consumer.spec.deploymentTemplate);
+  // The scale subresource's count replaces the template's; unset, the template stands as written.
+  if (consumer.spec.replicas !== undefined) template.replicas = consumer.spec.replicas;
   const podSpec = template.template.spec;
   const currentContainers = current?.spec?.template?.spec?.containers ?? [];
   const scaledContainer = ctx.inPlace?.container;
@@ -282,12 +284,15 @@ function renderWith(
     metadata: {
       name: instance.name,
       namespace: consumer.metadata.namespace,
+      // The Consumer's deploymentMetadata first: the operator's own keys (refused there at apply) win.
       labels: {
+        ...consumer.spec.deploymentMetadata?.labels,
         [Label.app]: toLabelValue(ctx.resolved.deploymentPrefix),
         [Label.controller]: toLabelValue(consumer.metadata.name),
         [Label.partitions]: partitionsLabel(instance.partitions),
       },
       annotations: {
+        ...consumer.spec.deploymentMetadata?.annotations,
         [Annotation.partition]: instance.partitions.join(','),
         [Annotation.consumerId]: String(instance.id),
         [Annotation.generation]: ctx.templateHash,

@@ -2,6 +2,7 @@
 // conditions. Pure: the same inputs give the same status, so an unchanged status is not written.
 import type { Condition, Consumer, ConsumerStatus } from '../api/schema.js';
 import type { Plan } from './consumer-plan.js';
+import { podsPerInstance } from '../api/resolve.js';
 
 export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -172,7 +173,7 @@ export function buildStatus(
   const lagging = outcome.autoscaling ? (previous.lagging ?? 0) : 0;
   const status: ConsumerStatus = {
     ...previous,
-    ...(plan ? { ...plan.counts, lagging } : {}),
+    ...(plan ? { ...plan.counts, lagging, replicas: podsPerInstance(consumer.spec) } : {}),
     ...outcome.autoscaleStatus,
     conditions: mergeConditions(previous.conditions, next, generation, now),
   };
@@ -198,4 +199,24 @@ export function withPersistedSync(
   if (previous.lastSyncState === undefined) delete held.lastSyncState;
   else held.lastSyncState = previous.lastSyncState;
   return held;
+}
+
+/**
+ * The Normal event of a stop or a start: the pods per instance went to 0 (Stopped) or from 0
+ * (Started) since the last status; undefined otherwise. The status written in the same reconcile
+ * records the new count, so the event is given once.
+ */
+export function stopStartEvent(
+  consumer: Consumer,
+): { reason: 'Stopped' | 'Started'; message: string } | undefined {
+  const before = consumer.status?.replicas;
+  const pods = podsPerInstance(consumer.spec);
+  if (pods === 0 && before !== 0)
+    return {
+      reason: 'Stopped',
+      message: 'scaled to 0 pods per instance: every instance Deployment is kept at 0 replicas',
+    };
+  if (pods > 0 && before === 0)
+    return { reason: 'Started', message: `scaled to ${pods} pod(s) per instance` };
+  return undefined;
 }

@@ -158,6 +158,36 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
     assertSameObjects(rendered, monitoringManifests(namespace), 'monitoring');
   });
 
+  test('security and limits values become the operator flags of docs/security.md; none by default', async () => {
+    const argsOf = async (...set: string[]) =>
+      (
+        parseObjects(await template('konsumerator-system', ...set)).find(
+          (o) => o.kind === 'Deployment',
+        ) as unknown as {
+          spec: { template: { spec: { containers: { args: string[] }[] } } };
+        }
+      ).spec.template.spec.containers[0]!.args;
+    const base = await argsOf();
+    assert.ok(!base.some((a) => /endpoints|max-|min-sync|read-concurrency/.test(a)), base.join(' '));
+    const args = await argsOf(
+      'security.allowEndpoints={10.0.0.0/8,prometheus.monitoring.svc:9090}',
+      'security.denyEndpoints={10.0.0.5}',
+      'limits.maxInstancesPerConsumer=50',
+      'limits.maxConsumersPerNamespace=20',
+      'limits.minSyncPeriod=30s',
+      'limits.metricsReadConcurrency=4',
+    );
+    assert.deepEqual(args.slice(base.length), [
+      '--allow-endpoints=10.0.0.0/8',
+      '--allow-endpoints=prometheus.monitoring.svc:9090',
+      '--deny-endpoints=10.0.0.5',
+      '--max-instances-per-consumer=50',
+      '--max-consumers-per-namespace=20',
+      '--min-sync-period=30s',
+      '--metrics-read-concurrency=4',
+    ]);
+  });
+
   test('dashboards.enabled renders the dashboards as `konsumerator manifests --dashboards` prints them', async () => {
     const namespace = 'monitoring';
     const off = parseObjects(await template(namespace));

@@ -2,7 +2,13 @@
 // from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
 import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import { describeApiError } from '../../src/controller/kube.js';
 import { kubeConfig, newNamespace, deleteTestNamespaces, testEnv, waitFor } from '../support/env.js';
@@ -123,6 +129,22 @@ test('namespace editors may manage Consumers and viewers may read them, through 
     viewer.create(ns, 'by-viewer', baseSpec({ namespace: ns })),
     (e) => describeApiError(e).code === 403,
   );
+  // kubectl scale consumer/<name>: editors may, viewers may read the Scale only.
+  const scale = (client: ConsumerClient, replicas: number) =>
+    client.custom.patchNamespacedCustomObjectScale(
+      {
+        group: 'konsumerator.lwolf.org',
+        version: 'v1',
+        plural: 'consumers',
+        namespace: ns,
+        name: 'by-editor',
+        body: { spec: { replicas } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  await scale(editor, 0);
+  assert.equal((await viewer.get(ns, 'by-editor')).spec.replicas, 0);
+  await assert.rejects(scale(viewer, 1), (e) => describeApiError(e).code === 403);
   await editor.custom.deleteNamespacedCustomObject({
     group: 'konsumerator.lwolf.org',
     version: 'v1',

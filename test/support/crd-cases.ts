@@ -70,6 +70,11 @@ export function baseSpec(namespace: string): JsonObject {
         recoveryTime: '30m',
       },
     },
+    replicas: 1,
+    deploymentMetadata: {
+      labels: { team: 'payments', 'example.com/tier': 'backend' },
+      annotations: { 'example.com/owner': 'payments@example.com' },
+    },
     deploymentTemplate: {
       replicas: 1,
       strategy: { type: 'Recreate' },
@@ -362,6 +367,22 @@ export const INVALID: InvalidCase[] = [
     title: 'replicas of the wrong type',
     change: [['deploymentTemplate.replicas', 'one']],
     field: 'spec.deploymentTemplate.replicas',
+  },
+  { title: 'negative pods per instance', change: [['replicas', -1]], field: 'spec.replicas' },
+  {
+    title: 'a Deployment label the operator sets itself',
+    change: [['deploymentMetadata', { labels: { controller: 'mine' } }]],
+    field: 'spec.deploymentMetadata.labels',
+  },
+  {
+    title: 'a Deployment annotation under the operator prefix',
+    change: [['deploymentMetadata', { annotations: { 'konsumerator.lwolf.org/scaling-status': 'RUNNING' } }]],
+    field: 'spec.deploymentMetadata.annotations',
+  },
+  {
+    title: 'a Deployment label key that is no qualified name',
+    change: [['deploymentMetadata', { labels: { 'team name': 'a' } }]],
+    field: 'spec.deploymentMetadata.labels',
   },
 ];
 

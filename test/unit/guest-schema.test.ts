@@ -244,6 +244,21 @@ const INVALID: [string, [string, Json | typeof DELETE][], string][] = [
     [[`${CONTAINER}.imagePullPolicyy`, 'Always']],
     'spec.deploymentTemplate.template.spec.containers[0].imagePullPolicyy',
   ],
+  [
+    'a Deployment label the operator sets itself (CEL)',
+    [['deploymentMetadata', { labels: { partitions: '0-3' } }]],
+    'spec.deploymentMetadata.labels',
+  ],
+  [
+    'a Deployment annotation under the operator prefix (CEL)',
+    [['deploymentMetadata', { annotations: { 'konsumerator.lwolf.org/generation': '1' } }]],
+    'spec.deploymentMetadata.annotations',
+  ],
+  [
+    'a Deployment annotation key that is no qualified name (CEL)',
+    [['deploymentMetadata', { annotations: { 'a/b/c': 'x' } }]],
+    'spec.deploymentMetadata.annotations',
+  ],
 ];
 
 describe('guest mode: the CRD schema without the API server', () => {
@@ -262,6 +277,15 @@ describe('guest mode: the CRD schema without the API server', () => {
       );
     });
   }
+
+  it('accepts Deployment labels and annotations of its own', () => {
+    const spec = baseSpec();
+    setPath(spec, 'deploymentMetadata', {
+      labels: { team: 'payments', 'example.com/tier': 'backend', empty: '' },
+      annotations: { 'example.com/owner': 'payments@example.com', note: 'any text: even / and spaces' },
+    });
+    assert.deepEqual(check(spec), []);
+  });
 
   it('accepts a fractional ratePerCore and Prometheus headers, plain and from a Secret', () => {
     const spec = baseSpec();

@@ -34,6 +34,7 @@ const DYNAMIC: Record<string, DynamicReason> = {
   },
   'src/plan/status.ts: degraded.reason': { forwards: 'Ready repeats the Degraded reason' },
   'src/api/schema.ts: Type.String({ maxLength: 1024 })': { forwards: "the schema of a condition's reason" },
+  'src/cli/ops-status.ts: reason': { forwards: "the Consumer's stored conditions, as `status` shows them" },
 };
 
 /** The operator's source: everything but the simulator, the benchmarks and the test plane. */

@@ -1,0 +1,106 @@
+// `konsumerator explain`: the last read's metrics through the operator's autoscale(), each step
+// shown: the predictor's figure, the policy clamp, the budget cut, the decision and when it can
+// change next.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { planConsumer } from '../../src/plan/consumer-plan.js';
+import { explain, renderExplanation } from '../../src/cli/ops-explain.js';
+import { baseSpec, consumer } from '../support/consumers.js';
+import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
+
+const now = new Date('2026-01-01T12:00:00Z');
+
+function staticConsumer(
+  extra: Partial<ConsumerSpec> = {},
+  maxCpu = '4',
+): { c: Consumer; deployments: V1Deployment[] } {
+  const c = consumer(
+    baseSpec({
+      namespace: 'ns',
+      numPartitions: 2,
+      numPartitionsPerInstance: 1,
+      autoscaler: {
+        mode: 'static',
+        predictor: 'naive',
+        pendingScaleUpDuration: '5m',
+        static: {
+          partitions: {},
+          minSyncPeriod: '1m',
+          ratePerCore: 100,
+          ramPerCore: '100M',
+          tolerableLag: '1m',
+          criticalLag: '1h',
+          recoveryTime: '10m',
+        },
+      },
+      resourcePolicy: {
+        containerPolicies: [
+          {
+            containerName: 'consumer',
+            minAllowed: { cpu: '100m', memory: '64M' },
+            maxAllowed: { cpu: maxCpu, memory: '1G' },
+          },
+        ],
+      },
+      ...extra,
+    }),
+  );
+  c.status = {
+    lastSyncTime: '2026-01-01T11:59:50Z',
+    lastSyncState: {
+      '0': { productionRate: 10, consumptionRate: 10, messageBehind: 0 },
+      '1': { productionRate: 150, consumptionRate: 100, messageBehind: 90000 },
+    },
+  };
+  const deployments = planConsumer({ consumer: c, deployments: [], now }).actions.flatMap((a) =>
+    a.type === 'create' ? [a.deployment] : [],
+  );
+  for (const d of deployments) {
+    d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status'] = 'RUNNING';
+    d.metadata!.annotations!['konsumerator.lwolf.org/scaling-status-change'] = '2026-01-01T11:00:00Z';
+  }
+  return { c, deployments };
+}
+
+test('a lagging instance: the naive figure, a pending scale-up and when it can happen', () => {
+  const { c, deployments } = staticConsumer();
+  const e = explain(c, deployments, now);
+  assert.equal(e.none, undefined);
+  const lagging = e.instances.find((o) => o.id === 1)!;
+  // The original formula: (90000 / 600 s + 150) msg/s at 100 msg/s per core = 3 cores.
+  assert.equal(lagging.prediction?.cpuRequest, 3000);
+  assert.equal(lagging.signal.maxLagMs, 600_000);
+  assert.equal(lagging.decision.apply, false);
+  assert.equal(lagging.decision.state.status, 'PENDING_SCALE_UP');
+  assert.equal(lagging.nextChangeAt?.toISOString(), '2026-01-01T12:05:00.000Z');
+  const text = renderExplanation(e, now, 1);
+  assert.match(text, /partition 1: production 150\/s, consumption 100\/s, behind 90000, lag 10m/);
+  assert.match(text, /predictor: +cpu 3 /);
+  assert.match(text, /next change: after the pending period: 2026-01-01T12:05:00.000Z \(in 5m\)/);
+  assert.doesNotMatch(text, /instance 0 /, '--instance shows one instance');
+});
+
+test('the policy clamp and the budget cut are shown', () => {
+  const { c, deployments } = staticConsumer(
+    { autoscaler: { ...staticConsumer().c.spec.autoscaler, pendingScaleUpDuration: '0s' } },
+    '2',
+  );
+  const clamped = explain(c, deployments, now).instances.find((o) => o.id === 1)!;
+  assert.equal(clamped.target.cpuRequest, 2000);
+  assert.equal(clamped.policyShortageMillis, 1000);
+  assert.match(renderExplanation(explain(c, deployments, now), now), /1 CPU kept back by maxAllowed/);
+
+  c.spec.resourcePolicy.globalPolicy = { maxAllowed: { cpu: '1500m' } };
+  const cut = explain(c, deployments, now).instances.find((o) => o.id === 1)!;
+  assert.ok(cut.budgetCut && cut.budgetCut.cpuMillis > 0, JSON.stringify(cut.budgetCut));
+  assert.match(renderExplanation(explain(c, deployments, now), now, 1), /budget: +cut cpu/);
+});
+
+test('nothing to explain: autoscaling off, or no read yet', () => {
+  const off = consumer(baseSpec());
+  assert.match(explain(off, [], now).none!, /does not autoscale/);
+  const { c, deployments } = staticConsumer();
+  delete c.status;
+  assert.match(explain(c, deployments, now).none!, /no metrics read yet/);
+});
