@@ -37,6 +37,8 @@ export interface SimParams {
   tolerableLagMs: number;
   /** Time series for plots: one point per this long. */
   seriesStepMs: number;
+  /** Record each partition's pod's CPU and memory per minute (`simulate --series`). */
+  partitionSeries: boolean;
 }
 
 const GI = 1024 ** 3;
@@ -57,6 +59,7 @@ export function defaultParams(overrides: Partial<SimParams> = {}): SimParams {
     memoryPerBusyCoreBytes: 0.5 * GI,
     tolerableLagMs: 5 * 60_000,
     seriesStepMs: 60_000,
+    partitionSeries: false,
     ...overrides,
   };
 }

@@ -33,11 +33,16 @@ export interface Unit {
   oomKills: number;
 }
 
+/** Why a partition's consumption was interrupted. */
+export type DisruptionCause = 'rollout' | 'oom' | 'rebalance';
+
 export interface WorldCounters {
   /** Applied resource changes (vertical) or replica-count changes (horizontal). */
   scaleActions: number;
   /** Partitions whose consumption was interrupted (restarts, OOM kills, rebalances). */
   disruptions: number;
+  /** The same, by cause. */
+  disruptionsBy: Record<DisruptionCause, number>;
   oomKills: number;
 }
 
@@ -78,7 +83,12 @@ export class World {
   /** Current throughput multiplier per partition (noise around 1). */
   readonly noise: Float64Array;
   units: Unit[] = [];
-  readonly counters: WorldCounters = { scaleActions: 0, disruptions: 0, oomKills: 0 };
+  readonly counters: WorldCounters = {
+    scaleActions: 0,
+    disruptions: 0,
+    disruptionsBy: { rollout: 0, oom: 0, rebalance: 0 },
+    oomKills: 0,
+  };
   readonly metrics: MetricsPipeline;
   nowMs = 0;
   // Cost integrals, millicore-ms and byte-ms.
@@ -86,10 +96,20 @@ export class World {
   memoryByteMs = 0;
   /** Worst lag of each partition in each minute, seconds (views of one buffer, partition after partition). */
   readonly lagByMinute: Float32Array[];
+  /**
+   * With `params.partitionSeries`: the CPU and memory requested by the pod of each partition,
+   * averaged over each minute (cores, GiB); empty otherwise.
+   */
+  readonly cpuByMinute: Float32Array[] = [];
+  readonly memoryByMinute: Float32Array[] = [];
   readonly series: SeriesPoint[] = [];
 
   private readonly lag: LagClock;
   private readonly minuteMax: Float64Array;
+  /** Sums over the current minute of each partition's pod's requests (with `partitionSeries`). */
+  private readonly partitionCpu: Float64Array | undefined;
+  private readonly partitionMemory: Float64Array | undefined;
+  private minuteTicks = 0;
   private readonly ticks: number;
   private tick = 0;
   private seriesCpu = 0;
@@ -120,6 +140,16 @@ export class World {
     this.lagByMinute = Array.from({ length: n }, (_, p) =>
       lagBuffer.subarray(p * minutes, (p + 1) * minutes),
     );
+    if (params.partitionSeries) {
+      this.partitionCpu = new Float64Array(n);
+      this.partitionMemory = new Float64Array(n);
+      const cpuBuffer = new Float32Array(n * minutes);
+      const memoryBuffer = new Float32Array(n * minutes);
+      for (let p = 0; p < n; p++) {
+        this.cpuByMinute.push(cpuBuffer.subarray(p * minutes, (p + 1) * minutes));
+        this.memoryByMinute.push(memoryBuffer.subarray(p * minutes, (p + 1) * minutes));
+      }
+    }
     this.metrics = new MetricsPipeline(n, params.scrapeIntervalMs, params.rateWindowMs, trace.gaps);
     const backlog = this.backlog;
     const noise = this.noise;
@@ -192,12 +222,13 @@ export class World {
     return this.pendingRegroup !== undefined;
   }
 
-  private restartUnit(unit: Unit, fromMs: number): void {
+  private restartUnit(unit: Unit, fromMs: number, cause: DisruptionCause): void {
     const r = this.params.restart;
     unit.pausedUntilMs = fromMs + r.pauseMs;
     unit.warmStartMs = unit.pausedUntilMs;
     unit.warmEndMs = unit.pausedUntilMs + r.warmupMs;
     this.counters.disruptions += unit.partitions.length;
+    this.counters.disruptionsBy[cause] += unit.partitions.length;
   }
 
   private throughputFactor(unit: Unit, timeMs: number): number {
@@ -233,6 +264,7 @@ export class World {
         return u;
       });
       this.counters.disruptions += this.partitions;
+      this.counters.disruptionsBy.rebalance += this.partitions;
       this.pendingRegroup = undefined;
       this.extraCostMillis = 0;
       this.extraCostBytes = 0;
@@ -251,7 +283,7 @@ export class World {
       const unit = units[i]!;
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
-        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs);
+        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, 'rollout');
         unit.pendingCpuMillis = undefined;
       }
       const coreSeconds = (unit.activeCpuMillis / 1000) * this.throughputFactor(unit, now) * seconds;
@@ -261,10 +293,16 @@ export class World {
       if (unit.usageBytes > unit.memoryBytes && now >= unit.pausedUntilMs) {
         this.counters.oomKills++;
         unit.oomKills++;
-        this.restartUnit(unit, now);
+        this.restartUnit(unit, now, 'oom');
       }
       cpu += unit.cpuMillis;
       memory += unit.memoryBytes;
+      if (this.partitionCpu) {
+        for (const p of unit.partitions) {
+          this.partitionCpu[p]! += unit.cpuMillis;
+          this.partitionMemory![p]! += unit.memoryBytes;
+        }
+      }
     }
     this.cpuMilliMs += cpu * dt;
     this.memoryByteMs += memory * dt;
@@ -340,12 +378,24 @@ export class World {
       if (ms > minuteMax[p]!) minuteMax[p] = ms;
       if (ms > worst) worst = ms;
     }
+    this.minuteTicks++;
     if (this.nowMs % 60_000 === 0 || this.tick === this.ticks) {
       const minute = Math.ceil(this.nowMs / 60_000) - 1;
       for (let p = 0; p < this.partitions; p++) {
         if (minute < this.lagByMinute[p]!.length) this.lagByMinute[p]![minute] = minuteMax[p]! / 1000;
         minuteMax[p] = 0;
       }
+      if (this.partitionCpu && this.partitionMemory) {
+        for (let p = 0; p < this.partitions; p++) {
+          if (minute < this.cpuByMinute[p]!.length) {
+            this.cpuByMinute[p]![minute] = this.partitionCpu[p]! / this.minuteTicks / 1000;
+            this.memoryByMinute[p]![minute] = this.partitionMemory[p]! / this.minuteTicks / GI;
+          }
+        }
+        this.partitionCpu.fill(0);
+        this.partitionMemory.fill(0);
+      }
+      this.minuteTicks = 0;
     }
     this.seriesCpu += cpuMillis;
     this.seriesMemory += memoryBytes;
