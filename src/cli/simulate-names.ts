@@ -8,6 +8,7 @@ export const BASELINE_NAMES = [
   'vpa',
   'keda',
   'in-place',
+  'rollout',
   'naive',
 ] as const;
 

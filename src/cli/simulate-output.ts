@@ -95,6 +95,7 @@ export function renderNotes(policies: readonly SimulatedPolicy[], tolerableLagSe
     const by = f.restartsByCause;
     const causes = [
       [by.rollout, 'restarts to apply a new size (rollout or eviction)'],
+      [by.fallback, 'rollouts after a node deferred an in-place resize too long'],
       [by.oom, `from ${f.oomKills} OOM kill${f.oomKills === 1 ? '' : 's'} (memory in use above the limit)`],
       [by.rebalance, 'rebalances (a replica added or removed stops the whole group)'],
     ] as const;

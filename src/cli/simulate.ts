@@ -11,7 +11,6 @@ import {
   oraclePolicy,
   originalPolicy,
   originalTunedPolicy,
-  oursInPlace,
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,
@@ -21,6 +20,8 @@ import { simulateAll } from '../sim/parallel.js';
 import type { PolicySpec } from '../sim/policy.js';
 import { simSetup } from '../sim/setup.js';
 import { DEFAULT_PREDICTOR } from '../autoscale/predictor.js';
+import { Actuation } from '../api/constants.js';
+import { actuationOf } from '../api/resolve.js';
 import { BASELINE_NAMES, type BaselineName } from './simulate-names.js';
 import {
   partitionSeriesCsv,
@@ -58,7 +59,14 @@ const baselines: Record<BaselineName, { policy: PolicySpec; legend: string }> = 
   static: { policy: staticPeakPolicy, legend: "each instance sized once for its partitions' peak + 15 %" },
   vpa: { policy: vpaPolicy, legend: 'a VPA-like recommender on CPU usage (evicts to resize)' },
   keda: { policy: kedaPolicy, legend: 'KEDA-like: replicas of one group, scaled on total lag' },
-  'in-place': { policy: oursInPlace, legend: 'this Consumer, every decision resized in place (no restart)' },
+  'in-place': {
+    policy: oursPolicy({ id: 'in-place', label: 'in-place', description: '', mode: 'in-place' }),
+    legend: 'this Consumer with actuation: InPlaceOrRollout (the default)',
+  },
+  rollout: {
+    policy: oursPolicy({ id: 'rollout', label: 'rollout', description: '', mode: 'restart' }),
+    legend: 'this Consumer with actuation: Rollout (each change rolls the pod)',
+  },
   naive: { policy: oursNaive, legend: 'this Consumer with predictor: naive' },
 };
 
@@ -161,16 +169,18 @@ export async function runSimulate(
     partitionSeries: options.seriesPerPartition === true,
   });
   const predictor = spec.autoscaler.predictor ?? DEFAULT_PREDICTOR;
+  const actuation = actuationOf(spec);
+  const inPlace = actuation !== Actuation.rollout;
   const ours = oursPolicy({
     id: 'consumer',
     label: 'ours',
     description: '',
-    mode: 'restart',
+    mode: inPlace ? 'in-place' : 'restart',
   });
   const runs = [
     {
       name: 'ours',
-      legend: `this Consumer, predictor ${predictor}; a resize rolls the pod`,
+      legend: `this Consumer: predictor ${predictor}, actuation ${actuation}`,
       policy: ours,
     },
     ...compare.map((name) => ({ name, ...baselines[name] })),

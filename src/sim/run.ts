@@ -15,7 +15,10 @@ export interface SimFigures {
   maxLagSeconds: number;
   /** Partition disruptions (restarts, OOM kills, rebalances) per partition per day. */
   restartsPerPartitionDay: number;
-  /** The same by cause: rollouts of a changed pod, OOM kills, consumer-group rebalances. */
+  /**
+   * The same by cause: rollouts of a changed pod, rollouts after a node deferred an in-place resize
+   * too long, OOM kills, consumer-group rebalances.
+   */
   restartsByCause: Record<DisruptionCause, number>;
   scaleActions: number;
   oomKills: number;
@@ -85,6 +88,7 @@ function results(world: World, trace: Trace, spec: PolicySpec, params: SimParams
       restartsPerPartitionDay: world.counters.disruptions / world.partitions / days,
       restartsByCause: {
         rollout: world.counters.disruptionsBy.rollout / world.partitions / days,
+        fallback: world.counters.disruptionsBy.fallback / world.partitions / days,
         oom: world.counters.disruptionsBy.oom / world.partitions / days,
         rebalance: world.counters.disruptionsBy.rebalance / world.partitions / days,
       },

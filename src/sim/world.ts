@@ -2,8 +2,10 @@
 // pod (an instance Deployment of one or more partitions, or one replica of a horizontally scaled
 // group) with a CPU request that sets its throughput. Changing a unit costs what it costs in a
 // cluster: a rollout restart (the old pod keeps going until the new one has started, then a
-// hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
-// group. All figures are accumulated here, so every policy is measured the same way.
+// hand-over pause and a warm-up), an in-place resize (a short delay; when the pod's node has too
+// little unrequested CPU left for the growth, the node defers it and the operator rolls the pod
+// out once the deferral has lasted its bound, as InPlaceOrRollout does), or a rebalance of the
+// whole group. All figures are accumulated here, so every policy is measured the same way.
 import { LagClock } from './lag.js';
 import { StepInputs } from './step-inputs.js';
 import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
@@ -22,7 +24,12 @@ export interface Unit {
   activeCpuMillis: number;
   pendingCpuMillis: number | undefined;
   pendingAtMs: number;
-  pendingRestart: boolean;
+  /** How the pending change takes effect: a restart (a rollout, or one after a deferred resize), or in place. */
+  pendingRestart: 'rollout' | 'fallback' | undefined;
+  /** Unrequested CPU left on the pod's node, millicores: what an in-place resize may grow by. */
+  nodeFreeMillis: number;
+  /** Since when the node defers an in-place resize of this pod (undefined: it does not). */
+  deferredSinceMs: number | undefined;
   pausedUntilMs: number;
   warmStartMs: number;
   warmEndMs: number;
@@ -34,7 +41,7 @@ export interface Unit {
 }
 
 /** Why a partition's consumption was interrupted. */
-export type DisruptionCause = 'rollout' | 'oom' | 'rebalance';
+export type DisruptionCause = 'rollout' | 'fallback' | 'oom' | 'rebalance';
 
 export interface WorldCounters {
   /** Applied resource changes (vertical) or replica-count changes (horizontal). */
@@ -54,7 +61,12 @@ export interface SeriesPoint {
   maxLagSeconds: number;
 }
 
-export function newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
+export function newUnit(
+  partitions: number[],
+  cpuMillis: number,
+  memoryBytes: number,
+  nodeFreeMillis = Infinity,
+): Unit {
   return {
     partitions,
     cpuMillis,
@@ -62,7 +74,9 @@ export function newUnit(partitions: number[], cpuMillis: number, memoryBytes: nu
     activeCpuMillis: cpuMillis,
     pendingCpuMillis: undefined,
     pendingAtMs: 0,
-    pendingRestart: false,
+    pendingRestart: undefined,
+    nodeFreeMillis,
+    deferredSinceMs: undefined,
     pausedUntilMs: 0,
     warmStartMs: 0,
     warmEndMs: 0,
@@ -86,7 +100,7 @@ export class World {
   readonly counters: WorldCounters = {
     scaleActions: 0,
     disruptions: 0,
-    disruptionsBy: { rollout: 0, oom: 0, rebalance: 0 },
+    disruptionsBy: { rollout: 0, fallback: 0, oom: 0, rebalance: 0 },
     oomKills: 0,
   };
   readonly metrics: MetricsPipeline;
@@ -180,10 +194,19 @@ export class World {
     return this.metrics.read(this.nowMs);
   }
 
-  /** Change a unit's resources. */
+  /** A new pod for `partitions`, on a node with the usual unrequested CPU. */
+  newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
+    return newUnit(partitions, cpuMillis, memoryBytes, this.params.nodeFreeCpuMillis);
+  }
+
+  /** Change a unit's resources (the cost changes at once: the requests are the new ones). */
   resize(unit: Unit, cpuMillis: number, memoryBytes: number, mode: ChangeMode): void {
     if (cpuMillis === unit.cpuMillis && memoryBytes === unit.memoryBytes) return;
     this.counters.scaleActions++;
+    const running =
+      unit.pendingRestart === undefined
+        ? (unit.pendingCpuMillis ?? unit.activeCpuMillis)
+        : unit.activeCpuMillis;
     unit.cpuMillis = cpuMillis;
     unit.memoryBytes = memoryBytes;
     if (mode === 'free') {
@@ -192,9 +215,29 @@ export class World {
       return;
     }
     unit.pendingCpuMillis = cpuMillis;
-    unit.pendingRestart = mode === 'restart';
-    unit.pendingAtMs =
-      this.nowMs + (mode === 'restart' ? this.params.restart.startMs : this.params.inPlaceDelayMs);
+    if (mode === 'restart') {
+      unit.pendingRestart = 'rollout';
+      unit.deferredSinceMs = undefined;
+      unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
+      return;
+    }
+    if (unit.pendingRestart === 'rollout') {
+      // A rollout already under way carries the new size (the template has it).
+      return;
+    }
+    // In place: the node grants growth while it has unrequested CPU; beyond that it defers the
+    // resize, and the operator rolls the pod out once the deferral has lasted its bound.
+    const growth = cpuMillis - running;
+    if (growth <= unit.nodeFreeMillis) {
+      unit.nodeFreeMillis -= growth;
+      unit.pendingRestart = undefined;
+      unit.deferredSinceMs = undefined;
+      unit.pendingAtMs = this.nowMs + this.params.inPlaceDelayMs;
+      return;
+    }
+    unit.deferredSinceMs ??= this.nowMs;
+    unit.pendingRestart = 'fallback';
+    unit.pendingAtMs = unit.deferredSinceMs + this.params.resizePendingBoundMs + this.params.restart.startMs;
   }
 
   /**
@@ -224,6 +267,9 @@ export class World {
 
   private restartUnit(unit: Unit, fromMs: number, cause: DisruptionCause): void {
     const r = this.params.restart;
+    // A new pod, scheduled where it fits: its node has the usual unrequested CPU.
+    if (cause !== 'oom') unit.nodeFreeMillis = this.params.nodeFreeCpuMillis;
+    unit.deferredSinceMs = undefined;
     unit.pausedUntilMs = fromMs + r.pauseMs;
     unit.warmStartMs = unit.pausedUntilMs;
     unit.warmEndMs = unit.pausedUntilMs + r.warmupMs;
@@ -259,7 +305,7 @@ export class World {
     if (this.pendingRegroup && now >= this.pendingRegroup.at) {
       const g = this.pendingRegroup;
       this.units = g.groups.map((partitions) => {
-        const u = newUnit(partitions, g.cpuMillis, g.memoryBytes);
+        const u = this.newUnit(partitions, g.cpuMillis, g.memoryBytes);
         u.pausedUntilMs = g.pausedUntil;
         return u;
       });
@@ -283,8 +329,9 @@ export class World {
       const unit = units[i]!;
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
-        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, 'rollout');
+        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, unit.pendingRestart);
         unit.pendingCpuMillis = undefined;
+        unit.pendingRestart = undefined;
       }
       const coreSeconds = (unit.activeCpuMillis / 1000) * this.throughputFactor(unit, now) * seconds;
       const used = this.consume(unit, coreSeconds, now);

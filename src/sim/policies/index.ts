@@ -3,14 +3,14 @@ import type { PolicyRef, PolicySpec } from '../policy.js';
 import { kedaPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
-import { oursDefault, oursInPlace, oursNaive, oursPolicy } from './ours.js';
+import { oursDefault, oursRollout, oursNaive, oursPolicy } from './ours.js';
 import { staticPeakPolicy } from './static.js';
 import { vpaPolicy } from './vpa.js';
 
 export const benchmarkPolicies: PolicySpec[] = [
   oraclePolicy,
   oursDefault,
-  oursInPlace,
+  oursRollout,
   oursNaive,
   originalPolicy,
   originalTunedPolicy,
@@ -42,7 +42,7 @@ export {
   oraclePolicy,
   originalPolicy,
   oursDefault,
-  oursInPlace,
+  oursRollout,
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,

@@ -12,7 +12,6 @@ import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { peakRate } from '../trace.js';
-import { newUnit } from '../world.js';
 
 const SYNC_MS = 15_000;
 const TOLERANCE = 0.1;
@@ -58,7 +57,7 @@ export const kedaPolicy: PolicySpec = {
           partitions,
           Math.max(1, Math.ceil((total * 1.15) / ((podCpu / 1000) * params.ratePerCore))),
         );
-        world.units = rangeAssign(partitions, replicas).map((g) => newUnit(g, podCpu, podMemory));
+        world.units = rangeAssign(partitions, replicas).map((g) => world.newUnit(g, podCpu, podMemory));
       },
       step(world) {
         const now = world.nowMs;
