@@ -16,6 +16,7 @@ import type { Trace } from '../../src/sim/trace.js';
 import { burstsTrace } from '../../src/sim/traces.js';
 import { newUnit, World } from '../../src/sim/world.js';
 import { MetricsPipeline } from '../../src/sim/metrics-pipeline.js';
+import { kedaPolicy } from '../../src/sim/policies/keda.js';
 import { DEFAULT_PENDING_BOUND_MS } from '../../src/controller/in-place.js';
 
 const MINUTE = 60_000;
@@ -218,4 +219,36 @@ test('in place: the node grants growth up to its unrequested CPU; beyond, it def
 
 test("the simulator's resize bound is the operator's default", () => {
   assert.equal(defaultParams().resizePendingBoundMs, DEFAULT_PENDING_BOUND_MS);
+});
+
+test("KEDA-like: the HPA's default scale-up, 100 % or 4 pods per 15 s, no stabilisation on the way up", () => {
+  // 32 partitions at a trickle (one replica), then each 100× for the rest of the run.
+  const minutes = 20;
+  const trace: Trace = {
+    ...flatTrace(new Array<number>(32).fill(10), minutes),
+    rates: Array.from({ length: 32 }, () => {
+      const rates = new Float64Array(minutes).fill(10);
+      rates.fill(1000, 5);
+      return rates;
+    }),
+  };
+  const setup = simSetup(benchmarkConsumer(32));
+  const params = defaultParams({ throughputNoise: 0 });
+  const world = new World(trace, params);
+  const policy = kedaPolicy.create({ trace, params, setup });
+  policy.start(world);
+  const replicasAt: number[] = [];
+  let requested = 0;
+  while (world.nowMs < 8 * MINUTE) {
+    world.observe();
+    const before = world.counters.scaleActions;
+    policy.step(world);
+    if (world.counters.scaleActions > before) replicasAt.push(world.nowMs);
+    world.advance();
+    requested = world.units.length;
+  }
+  assert.ok(requested > 1, `grew from one replica: ${requested}`);
+  // Changes 15 s apart while the lag grows (a 60 s period would allow one a minute).
+  const gaps = replicasAt.slice(1).map((t, i) => t - replicasAt[i]!);
+  assert.ok(gaps.includes(15_000), `scale-ups 15 s apart: ${replicasAt.map((t) => t / 1000).join(', ')} s`);
 });

@@ -2,7 +2,8 @@
 // consumer group. Every 15 s the HPA reads the summed lag (straight from the brokers, no metric
 // pipeline delay), desired = ceil(totalLag / lagThreshold), capped at the partition count, kept
 // when within ±10 % of the current replicas; scale-down stabilised over 300 s (the highest
-// recommendation of the window); scale-up at most max(+4, +100 %) per 60 s; minReplicaCount 1.
+// recommendation of the window); scale-up at most max(+4, +100 %) per 15 s (the HPA's default
+// behavior, no stabilisation on the way up); minReplicaCount 1.
 // Partitions are spread by Kafka's range assignor. Each replica change costs a rebalance: new
 // pods start first, then every member stops for the rebalance pause.
 // Sizing a replica: the hottest partition's peak in the trace + 15 % (a replica may end up alone
@@ -16,7 +17,8 @@ import { peakRate } from '../trace.js';
 const SYNC_MS = 15_000;
 const TOLERANCE = 0.1;
 const STABILISATION_MS = 300_000;
-const SCALE_UP_PERIOD_MS = 60_000;
+/** The HPA's default scale-up policies: 100 % or 4 pods per 15 s (a change exactly 15 s ago no longer counts). */
+const SCALE_UP_PERIOD_MS = 15_000;
 const THRESHOLD_SECONDS = 60;
 
 /** Kafka's range assignor for one topic: contiguous ranges, the first P mod R one larger. */
@@ -37,7 +39,7 @@ export const kedaPolicy: PolicySpec = {
   id: 'keda',
   label: 'KEDA-like (horizontal)',
   description:
-    'Replicas = ceil(summed lag / lagThreshold) ≤ partitions, HPA 15 s sync, ±10 % tolerance, 300 s scale-down stabilisation, scale-up max(+4, +100 %)/60 s; a rebalance pause on every change.',
+    'Replicas = ceil(summed lag / lagThreshold) ≤ partitions, HPA 15 s sync, ±10 % tolerance, 300 s scale-down stabilisation, scale-up max(+4, +100 %)/15 s (HPA defaults); a rebalance pause on every change.',
   create({ setup, trace, params }): SimPolicy {
     const partitions = trace.rates.length;
     let hottest = 0;
@@ -74,7 +76,7 @@ export const kedaPolicy: PolicySpec = {
         if (desired < replicas)
           desired = Math.min(replicas, Math.max(...recommendations.map((r) => r.replicas)));
         if (desired > replicas) {
-          while (scaleUps.length && scaleUps[0]!.at < now - SCALE_UP_PERIOD_MS) scaleUps.shift();
+          while (scaleUps.length && scaleUps[0]!.at <= now - SCALE_UP_PERIOD_MS) scaleUps.shift();
           const periodStart = scaleUps.length ? scaleUps[0]!.from : replicas;
           desired = Math.min(desired, Math.max(periodStart + 4, periodStart * 2));
           if (desired > replicas) scaleUps.push({ at: now, from: replicas });
