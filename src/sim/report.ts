@@ -259,6 +259,18 @@ export function targetNotes(results: SimBenchmark): string {
         'request is paid for and the pod still runs at its old size.',
     );
   }
+  const ooms = results.traces.flatMap((t) =>
+    Object.entries(t.figures)
+      .filter(([, figures]) => figures.oomKills > 0)
+      .map(([id, figures]) => `${id} ${figures.oomKills} on ${t.title}`),
+  );
+  if (ooms.length > 0)
+    lines.push(
+      `- **OOM kills** (each a restart, counted in restarts per partition-day): ${ooms.join(', ')}. A pod is ` +
+        "killed when the memory in use (the model's base plus a share per busy core) exceeds its limit: a policy " +
+        'that gives an idle instance less memory than the base (for example `minAllowed` when there is no traffic ' +
+        'to size from) restarts it again and again.',
+    );
   return (
     'Per trace, ours against the original (v1.2.2 with its defaults), every figure from this run:\n\n' +
     lines.join('\n')

@@ -66,4 +66,8 @@ test('the notes under the targets are computed from the results', () => {
   assert.doesNotMatch(notes, /\*\*A: 99\.90 %/, 'a trace that meets the SLO needs no note');
   assert.match(notes, /restarts per partition-day 0\.00 to 0\.50 instead of 4\.0 to 12\.0/);
   assert.match(notes, /worse than with rollouts on 1 of 2 traces \(A\)/);
+  assert.match(
+    notes,
+    /\*\*OOM kills\*\* \(each a restart, counted in restarts per partition-day\): ours 2 on B\./,
+  );
 });
