@@ -7,6 +7,7 @@ export const BASELINE_NAMES = [
   'static',
   'vpa',
   'keda',
+  'keda-tuned',
   'in-place',
   'rollout',
   'naive',

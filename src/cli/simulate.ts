@@ -8,6 +8,7 @@ import { parseTraceCsv } from '../sim/csv.js';
 import { defaultParams } from '../sim/params.js';
 import {
   kedaPolicy,
+  kedaTunedPolicy,
   oraclePolicy,
   originalPolicy,
   originalTunedPolicy,
@@ -59,6 +60,10 @@ const baselines: Record<BaselineName, { policy: PolicySpec; legend: string }> = 
   static: { policy: staticPeakPolicy, legend: "each instance sized once for its partitions' peak + 15 %" },
   vpa: { policy: vpaPolicy, legend: 'a VPA-like recommender on CPU usage (evicts to resize)' },
   keda: { policy: kedaPolicy, legend: 'KEDA-like: replicas of one group, scaled on total lag' },
+  'keda-tuned': {
+    policy: kedaTunedPolicy,
+    legend: 'KEDA-like, lagThreshold 20 s, 10 min down-stabilisation',
+  },
   'in-place': {
     policy: oursPolicy({ id: 'in-place', label: 'in-place', description: '', mode: 'in-place' }),
     legend: 'this Consumer with actuation: InPlaceOrRollout (the default)',

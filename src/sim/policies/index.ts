@@ -1,6 +1,6 @@
 // The policies the benchmark compares, in the order of the report.
 import type { PolicyRef, PolicySpec } from '../policy.js';
-import { kedaPolicy } from './keda.js';
+import { kedaPolicy, kedaTunedPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
 import { oursDefault, oursRollout, oursNaive, oursPolicy } from './ours.js';
@@ -17,6 +17,7 @@ export const benchmarkPolicies: PolicySpec[] = [
   staticPeakPolicy,
   vpaPolicy,
   kedaPolicy,
+  kedaTunedPolicy,
 ];
 
 const byId = new Map(benchmarkPolicies.map((p) => [p.id, p]));
@@ -39,6 +40,7 @@ export function policyFromRef(ref: PolicyRef): PolicySpec {
 export {
   originalTunedPolicy,
   kedaPolicy,
+  kedaTunedPolicy,
   oraclePolicy,
   originalPolicy,
   oursDefault,
