@@ -73,6 +73,9 @@ export function renderTable(policies: readonly SimulatedPolicy[]): string {
   ].join('\n');
 }
 
+/** A rate per partition-day: a rare cause still shows (0.04, not 0.0). */
+const perDay = (rate: number) => rate.toFixed(rate > 0 && rate < 0.1 ? 2 : 1);
+
 /** The partition and minute of the largest lag (the first when several are equal). */
 function worstLag(result: SimResult): { partition: number; minute: number; seconds: number } {
   let worst = { partition: 0, minute: 0, seconds: 0 };
@@ -102,8 +105,8 @@ export function renderNotes(policies: readonly SimulatedPolicy[], tolerableLagSe
     const present = causes.filter(([rate]) => rate > 0);
     if (present.length > 0)
       parts.push(
-        `${f.restartsPerPartitionDay.toFixed(1)} restarts/partition-day = ` +
-          present.map(([rate, what]) => `${rate.toFixed(1)} ${what}`).join(' + '),
+        `${perDay(f.restartsPerPartitionDay)} restarts/partition-day = ` +
+          present.map(([rate, what]) => `${perDay(rate)} ${what}`).join(' + '),
       );
     if (f.maxLagSeconds > tolerableLagSeconds) {
       const worst = worstLag(result);
