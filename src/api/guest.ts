@@ -6,8 +6,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { parseDocument } from 'yaml';
 import { API_VERSION, GROUP, KIND } from './constants.js';
-import { ConsumerSpec, type Condition, type Consumer, type ConsumerStatus } from './schema.js';
-import { checkStructural } from './structural.js';
+import type { Condition, Consumer, ConsumerSpec, ConsumerStatus } from './schema.js';
+import { checkConsumerSpec } from './check-spec.js';
 import type { SpecProblem } from './validate.js';
 import { canonicalJson } from '../util/hash.js';
 
@@ -135,8 +135,6 @@ export function parseSpec(text: string, key: string): { value: unknown } | { pro
   return { value };
 }
 
-const specSchema = JSON.parse(JSON.stringify(ConsumerSpec)) as unknown;
-
 /** The ConfigMap as a Consumer: name, namespace, uid and annotations are the ConfigMap's. */
 export function consumerFromConfigMap(configMap: V1ConfigMap): DecodedConsumer {
   const meta = configMap.metadata ?? {};
@@ -163,7 +161,7 @@ export function consumerFromConfigMap(configMap: V1ConfigMap): DecodedConsumer {
   try {
     const parsed = parseSpec(configMap.data![found.key]!, found.key);
     if ('problems' in parsed) return { consumer, problems: parsed.problems, key: found.key };
-    const problems = checkStructural(specSchema, parsed.value, 'spec');
+    const problems = checkConsumerSpec(parsed.value);
     consumer.spec = parsed.value as ConsumerSpec;
     return { consumer, problems, key: found.key };
   } catch (error) {

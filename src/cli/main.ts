@@ -302,7 +302,9 @@ program
     '--series <file>',
     'write the per-minute time series (CPU, memory, worst lag) of every policy as CSV',
   )
-  .option('--seed <n>', 'seed of the throughput noise', '1')
+  .option('--series-per-partition', 'with --series: one row per policy, minute and partition')
+  .option('--plot <file.svg>', "write the benchmark report's charts (CPU, lag, cost vs lag) for this traffic")
+  .option('--seed <n>', 'seed of the throughput noise (an integer ≥ 0)', '1')
   .option('--true-rate-per-core <n>', "what a core really processes, if not the Consumer's ratePerCore")
   .action(async (options: Parameters<typeof import('./simulate.js').runSimulate>[0]) =>
     (await import('./simulate.js')).runSimulate(options),

@@ -7,7 +7,9 @@ export const BASELINE_NAMES = [
   'static',
   'vpa',
   'keda',
+  'keda-tuned',
   'in-place',
+  'rollout',
   'naive',
 ] as const;
 

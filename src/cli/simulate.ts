@@ -1,17 +1,17 @@
 // `konsumerator simulate`: replay a user's own traffic (CSV of per-partition production rates)
 // against their Consumer's settings in the closed-loop simulator, and print what it would cost,
 // how much lag it would let through and how often it would restart pods — before deploying.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { accessSync, closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { parseConsumerYaml } from '../sim/consumer-file.js';
 import { parseTraceCsv } from '../sim/csv.js';
 import { defaultParams } from '../sim/params.js';
 import {
   kedaPolicy,
+  kedaTunedPolicy,
   oraclePolicy,
   originalPolicy,
   originalTunedPolicy,
-  oursInPlace,
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,
@@ -19,11 +19,18 @@ import {
 import { oursPolicy } from '../sim/policies/ours.js';
 import { simulateAll } from '../sim/parallel.js';
 import type { PolicySpec } from '../sim/policy.js';
-import type { SimResult } from '../sim/run.js';
 import { simSetup } from '../sim/setup.js';
 import { DEFAULT_PREDICTOR } from '../autoscale/predictor.js';
-import { table } from './table.js';
+import { Actuation } from '../api/constants.js';
+import { actuationOf } from '../api/resolve.js';
 import { BASELINE_NAMES, type BaselineName } from './simulate-names.js';
+import {
+  partitionSeriesCsv,
+  renderNotes,
+  renderTable,
+  totalSeriesCsv,
+  type SimulatedPolicy,
+} from './simulate-output.js';
 
 export { BASELINE_NAMES } from './simulate-names.js';
 
@@ -31,20 +38,41 @@ export interface SimulateOptions {
   consumer: string;
   traffic: string;
   compare: string;
+  /** Write the per-minute series as CSV: totals per policy, or per partition with `seriesPerPartition`. */
   series?: string;
+  seriesPerPartition?: boolean;
+  /** Write the report's charts (CPU, lag, cost vs lag) for this traffic as one SVG. */
+  plot?: string;
   seed: string;
   trueRatePerCore?: string;
 }
 
-const baselines: Record<BaselineName, PolicySpec> = {
-  oracle: oraclePolicy,
-  original: originalPolicy,
-  'original-tuned': originalTunedPolicy,
-  static: staticPeakPolicy,
-  vpa: vpaPolicy,
-  keda: kedaPolicy,
-  'in-place': oursInPlace,
-  naive: oursNaive,
+const baselines: Record<BaselineName, { policy: PolicySpec; legend: string }> = {
+  oracle: {
+    policy: oraclePolicy,
+    legend: 'knows the future, resizes for free: the lowest cost',
+  },
+  original: { policy: originalPolicy, legend: 'konsumerator v1.2.2 (the Go original) with these settings' },
+  'original-tuned': {
+    policy: originalTunedPolicy,
+    legend: 'the original, tolerableLag × 0.4, pendingScaleUpDuration 1m',
+  },
+  static: { policy: staticPeakPolicy, legend: "each instance sized once for its partitions' peak + 15 %" },
+  vpa: { policy: vpaPolicy, legend: 'a VPA-like recommender on CPU usage (evicts to resize)' },
+  keda: { policy: kedaPolicy, legend: 'KEDA-like: replicas of one group, scaled on total lag' },
+  'keda-tuned': {
+    policy: kedaTunedPolicy,
+    legend: 'KEDA-like, lagThreshold 20 s, 10 min down-stabilisation',
+  },
+  'in-place': {
+    policy: oursPolicy({ id: 'in-place', label: 'in-place', description: '', mode: 'in-place' }),
+    legend: 'this Consumer with actuation: InPlaceOrRollout (the default)',
+  },
+  rollout: {
+    policy: oursPolicy({ id: 'rollout', label: 'rollout', description: '', mode: 'restart' }),
+    legend: 'this Consumer with actuation: Rollout (each change rolls the pod)',
+  },
+  naive: { policy: oursNaive, legend: 'this Consumer with predictor: naive' },
 };
 
 function read(file: string, what: string): string {
@@ -63,7 +91,70 @@ function positiveNumber(text: string, option: string): number {
   return n;
 }
 
-export async function runSimulate(options: SimulateOptions): Promise<void> {
+function seedOf(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n))
+    throw new Error(`--seed must be an integer ≥ 0, got "${text}"`);
+  return n;
+}
+
+/** Fails before the run when `file` cannot be written (no such directory, no permission, a directory). */
+export function checkWritable(file: string, option: string): void {
+  const path = resolve(file);
+  try {
+    const existing = statSync(path, { throwIfNoEntry: false });
+    if (existing?.isDirectory()) throw new Error('is a directory');
+    accessSync(existing ? path : dirname(path), constants.W_OK);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`${option} ${file}: cannot write there (${reason})`);
+  }
+}
+
+/** What simulate-plot.ts offers (declared here: the build must not follow it, see there). */
+interface Plotter {
+  renderPlot(
+    title: string,
+    policies: readonly SimulatedPolicy[],
+    tolerableLagSeconds: number,
+  ): Promise<string>;
+}
+
+/** A name the build does not follow: the charts need vega, which only a checkout has. */
+const PLOT_MODULE = './simulate-plot.js';
+
+async function loadPlotter(): Promise<Plotter> {
+  try {
+    return (await import(PLOT_MODULE)) as Plotter;
+  } catch (error) {
+    throw new Error(
+      `--plot needs the charting packages (vega), which only a checkout of konsumerator has: run it there (npm start -- simulate …) (${(error as Error).message.split('\n')[0]})`,
+    );
+  }
+}
+
+/** The policies to run besides the Consumer's own, from --compare. */
+function comparedPolicies(list: string): BaselineName[] {
+  if (list.trim() === 'none' || list.trim() === '') return [];
+  const names = list.split(',').map((name) => name.trim());
+  for (const name of names)
+    if (!(BASELINE_NAMES as readonly string[]).includes(name))
+      throw new Error(`--compare: unknown policy "${name}" (known: ${BASELINE_NAMES.join(', ')}, or none)`);
+  return [...new Set(names as BaselineName[])];
+}
+
+/** `print` receives everything the command prints (stdout unless given). */
+export async function runSimulate(
+  options: SimulateOptions,
+  print: (text: string) => void = (text) => void process.stdout.write(text),
+): Promise<void> {
+  const compare = comparedPolicies(options.compare);
+  const seed = seedOf(options.seed);
+  if (options.series) checkWritable(options.series, '--series');
+  if (options.plot) checkWritable(options.plot, '--plot');
+  const plotter = options.plot ? await loadPlotter() : undefined;
+  if (options.seriesPerPartition && !options.series)
+    throw new Error('--series-per-partition needs --series <file>');
   const spec = parseConsumerYaml(read(options.consumer, 'Consumer file'), basename(options.consumer));
   const trace = parseTraceCsv(read(options.traffic, 'traffic file'), basename(options.traffic));
   if (trace.rates.length !== spec.numPartitions)
@@ -72,94 +163,73 @@ export async function runSimulate(options: SimulateOptions): Promise<void> {
     );
   const setup = simSetup(spec);
   const settings = setup.config.settings;
-  const compare =
-    options.compare === 'none' || options.compare === ''
-      ? []
-      : options.compare.split(',').map((name) => {
-          const known = (BASELINE_NAMES as readonly string[]).includes(name.trim());
-          const policy = known ? baselines[name.trim() as BaselineName] : undefined;
-          if (!policy)
-            throw new Error(
-              `--compare: unknown policy "${name}" (known: ${BASELINE_NAMES.join(', ')}, or none)`,
-            );
-          return policy;
-        });
   const params = defaultParams({
-    seed: Math.trunc(positiveNumber(options.seed, '--seed')),
+    seed,
     ratePerCore: options.trueRatePerCore
       ? positiveNumber(options.trueRatePerCore, '--true-rate-per-core')
       : settings.ratePerCore,
     tolerableLagMs: settings.tolerableLagMs,
     memoryBaseBytes: 0.2 * settings.ramPerCoreBytes,
     memoryPerBusyCoreBytes: 0.5 * settings.ramPerCoreBytes,
+    partitionSeries: options.seriesPerPartition === true,
   });
   const predictor = spec.autoscaler.predictor ?? DEFAULT_PREDICTOR;
+  const actuation = actuationOf(spec);
+  const inPlace = actuation !== Actuation.rollout;
   const ours = oursPolicy({
     id: 'consumer',
-    label: `this Consumer (predictor ${predictor})`,
+    label: 'ours',
     description: '',
-    mode: 'restart',
+    mode: inPlace ? 'in-place' : 'restart',
   });
-  const policies = [ours, ...compare.filter((p) => p !== ours)];
+  const runs = [
+    {
+      name: 'ours',
+      legend: `this Consumer: predictor ${predictor}, actuation ${actuation}`,
+      policy: ours,
+    },
+    ...compare.map((name) => ({ name, ...baselines[name] })),
+  ];
   // On every core when the run is large enough (parallel.ts); the results are the same.
-  const simulated = await simulateAll(policies.map((policy) => ({ trace, spec, params, policy })));
-  const results = policies.map((policy, i) => ({ policy, result: simulated[i]! }));
-  const oracle = results.find((r) => r.policy.id === 'oracle')?.result;
+  const simulated = await simulateAll(runs.map(({ policy }) => ({ trace, spec, params, policy })));
+  const results: SimulatedPolicy[] = runs.map(({ name, legend }, i) => ({
+    name,
+    legend,
+    result: simulated[i]!,
+  }));
   const hours = trace.durationMs / 3_600_000;
-  process.stdout.write(
-    `${trace.rates.length} partitions in ${setup.buckets.length} instances, ${hours.toFixed(1)} h of traffic from ${basename(options.traffic)}; ` +
+  print(
+    `${trace.rates.length} partitions in ${setup.buckets.length} instances, ${hours.toFixed(1)} h of traffic from ${basename(options.traffic)}\n` +
       `tolerableLag ${settings.tolerableLagMs / 1000} s, ratePerCore ${settings.ratePerCore}` +
       (params.ratePerCore !== settings.ratePerCore ? ` (true: ${params.ratePerCore})` : '') +
       `, seed ${params.seed}\n\n`,
   );
-  const rows = results.map(({ policy, result }) => row(policy.label, result, oracle));
-  process.stdout.write(
-    table(
-      [
-        'POLICY',
-        'CORE-HOURS',
-        'VS-ORACLE',
-        'GIB-HOURS',
-        'WITHIN-TOLERABLE-LAG',
-        'P99-LAG',
-        'MAX-LAG',
-        'RESTARTS/PARTITION-DAY',
-        'SCALE-ACTIONS',
-        'OOM-KILLS',
-      ],
-      rows,
-    ) + '\n',
-  );
+  print(renderTable(results) + '\n');
+  const notes = renderNotes(results, settings.tolerableLagMs / 1000);
+  if (notes) print('\n' + notes + '\n');
   if (options.series) {
-    const lines = ['policy,time_s,cpu_cores,memory_gib,max_lag_s'];
-    for (const { policy, result } of results)
-      for (const p of result.series)
-        lines.push(
-          [
-            policy.id,
-            (p.timeMs / 1000).toFixed(0),
-            p.cpuCores.toFixed(3),
-            p.memoryGiB.toFixed(3),
-            p.maxLagSeconds.toFixed(1),
-          ].join(','),
-        );
-    writeFileSync(options.series, lines.join('\n') + '\n');
-    process.stdout.write(`\ntime series (per minute) written to ${options.series}\n`);
+    writeLines(
+      options.series,
+      options.seriesPerPartition ? partitionSeriesCsv(results, trace) : totalSeriesCsv(results),
+    );
+    print(
+      `\n${options.seriesPerPartition ? 'per-partition' : 'total'} time series (per minute) written to ${options.series}\n`,
+    );
+  }
+  if (plotter) {
+    writeLines(options.plot!, [
+      await plotter.renderPlot(basename(options.traffic), results, settings.tolerableLagMs / 1000),
+    ]);
+    print(`charts written to ${options.plot}\n`);
   }
 }
 
-function row(label: string, result: SimResult, oracle: SimResult | undefined): string[] {
-  const f = result.figures;
-  return [
-    label,
-    f.coreHours.toFixed(1),
-    oracle ? `${(f.coreHours / oracle.figures.coreHours).toFixed(2)}×` : '-',
-    f.gibHours.toFixed(1),
-    `${(100 * (1 - f.sloViolationShare)).toFixed(2)} %`,
-    `${f.p99LagSeconds.toFixed(0)} s`,
-    `${f.maxLagSeconds.toFixed(0)} s`,
-    f.restartsPerPartitionDay.toFixed(1),
-    String(f.scaleActions),
-    String(f.oomKills),
-  ];
+/** Writes the chunks one after the other (a per-partition series can be far larger than a string). */
+function writeLines(file: string, chunks: Iterable<string>): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const chunk of chunks) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
 }

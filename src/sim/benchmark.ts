@@ -6,6 +6,7 @@ import { benchmarkPolicies } from './policies/index.js';
 import type { PolicySpec } from './policy.js';
 import { simulateAll, type SimJob } from './parallel.js';
 import type { SimFigures } from './run.js';
+import { combinedCost } from './cost.js';
 import type { Trace } from './trace.js';
 import { DEFAULT_TRACE_OPTIONS, traceGenerators } from './traces.js';
 import type { SeriesPoint } from './world.js';
@@ -43,17 +44,7 @@ export interface SimBenchmarkRun {
   series: Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>;
 }
 
-/**
- * An assumption, for the combined cost only: one vCPU-hour costs as much as this many GiB-hours.
- * On-demand list prices put it between about 7.5 (Google Compute Engine E2/N2 per-vCPU and per-GiB
- * prices) and 9 (AWS Fargate, GKE Autopilot); 8 is a round figure between them.
- */
-export const CPU_TO_MEMORY_PRICE_RATIO = 8;
-
-/** Cost in GiB-hour units: core-hours × CPU_TO_MEMORY_PRICE_RATIO + GiB-hours. */
-export function combinedCost(figures: Pick<SimFigures, 'coreHours' | 'gibHours'>): number {
-  return figures.coreHours * CPU_TO_MEMORY_PRICE_RATIO + figures.gibHours;
-}
+export { CPU_TO_MEMORY_PRICE_RATIO, combinedCost } from './cost.js';
 
 export interface BenchmarkOptions {
   seed?: number;

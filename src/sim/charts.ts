@@ -167,3 +167,20 @@ export function costLagChart(title: string, points: CostLagPoint[]): TopLevelSpe
     },
   };
 }
+
+/** Several charts one above the other in one SVG, each with its own scales and legend. */
+export function stackCharts(charts: readonly TopLevelSpec[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    background: 'white',
+    vconcat: charts.map((chart) => {
+      const {
+        $schema: _schema,
+        background: _background,
+        ...rest
+      } = chart as unknown as Record<string, unknown>;
+      return rest;
+    }),
+    resolve: { scale: { color: 'independent', shape: 'independent' }, legend: { color: 'independent' } },
+  } as unknown as TopLevelSpec;
+}

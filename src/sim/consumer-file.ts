@@ -1,8 +1,10 @@
 // A Consumer read from a YAML file for `konsumerator simulate`: a whole Consumer object (or just
-// its spec). The API server would check the schema; here only what the simulation needs is
-// checked, and every problem names its field.
+// its spec). It is checked first as the API server checks it (the CRD's schema and CEL rules, the
+// same checker as guest mode, the same messages), then for what a simulation needs (an
+// autoscaling mode, the scaled container's policy). Every problem names its field.
 import { parse as parseYaml } from 'yaml';
 import type { ConsumerSpec } from '../api/schema.js';
+import { checkConsumerSpec } from '../api/check-spec.js';
 import { cpuMillis, memoryBytes, parseDuration } from '../util/units.js';
 import { predictors } from '../autoscale/predictor.js';
 import { MIN_RATE_PER_CORE } from '../metrics/sources/estimation.js';
@@ -29,7 +31,8 @@ export function parseConsumerYaml(text: string, file = 'the Consumer file'): Con
   if (document.kind !== undefined && document.kind !== 'Consumer')
     throw new ConsumerFileError(`${file} holds a ${String(document.kind)}, not a Consumer`);
   const spec = (isObject(document.spec) ? document.spec : document) as Record<string, unknown>;
-  const problems = checkSpec(spec);
+  const refused = checkConsumerSpec(spec).map((p) => `${p.field}: ${p.message}`);
+  const problems = refused.length > 0 ? refused : checkSpec(spec);
   if (problems.length > 0)
     throw new ConsumerFileError(
       `${file}: ${problems.length === 1 ? problems[0] : '\n  ' + problems.join('\n  ')}`,

@@ -32,7 +32,14 @@ function parseTime(text: string, line: number): number {
   );
 }
 
-export function parseTraceCsv(text: string, name = 'csv'): Trace {
+/**
+ * The name every trace read from a CSV gets. The throughput noise is seeded by (seed, trace name),
+ * so the same traffic gives the same figures whatever its file is called; the file's name is the
+ * trace's title.
+ */
+export const CSV_TRACE_NAME = 'traffic';
+
+export function parseTraceCsv(text: string, title = 'csv'): Trace {
   const lines = text.split(/\r?\n/).map((l, i) => ({ text: l.trim(), number: i + 1 }));
   const rows = lines.filter((l) => l.text !== '' && !l.text.startsWith('#'));
   if (rows.length === 0)
@@ -106,9 +113,9 @@ export function parseTraceCsv(text: string, name = 'csv'): Trace {
       rates[partitions[column]!]![i] = rowRates[column]!;
   }
   return {
-    name,
-    title: name,
-    description: `User traffic from ${name}: ${partitions.length} partitions, ${offsets.length} rows.`,
+    name: CSV_TRACE_NAME,
+    title,
+    description: `User traffic from ${title}: ${partitions.length} partitions, ${offsets.length} rows.`,
     stepMs,
     durationMs: steps * stepMs,
     rates,

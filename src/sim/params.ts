@@ -28,6 +28,13 @@ export interface SimParams {
   restart: RestartCost;
   /** An in-place resize takes effect after this long, without downtime. */
   inPlaceDelayMs: number;
+  /**
+   * CPU of a pod's node that no pod requests, millicores, when the pod is scheduled: an in-place
+   * resize may grow the pod by this much in all; a larger growth is deferred by the node.
+   */
+  nodeFreeCpuMillis: number;
+  /** How long the operator lets a node defer a resize before it rolls the pod out instead. */
+  resizePendingBoundMs: number;
   /** A consumer-group rebalance (a replica joins or leaves): every member stops this long. */
   rebalancePauseMs: number;
   /** Memory in use = base + perCore × cores busy (bytes). Above the memory limit: OOM kill. */
@@ -37,6 +44,8 @@ export interface SimParams {
   tolerableLagMs: number;
   /** Time series for plots: one point per this long. */
   seriesStepMs: number;
+  /** Record each partition's pod's CPU and memory per minute (`simulate --series`). */
+  partitionSeries: boolean;
 }
 
 const GI = 1024 ** 3;
@@ -52,11 +61,16 @@ export function defaultParams(overrides: Partial<SimParams> = {}): SimParams {
     rateWindowMs: 2 * 60_000,
     restart: { startMs: 20_000, pauseMs: 15_000, warmupMs: 60_000, warmupFloor: 0.5 },
     inPlaceDelayMs: 5000,
+    nodeFreeCpuMillis: 2000,
+    // The operator's default --resize-pending-timeout (a unit test keeps them equal; importing the
+    // controller would load the Kubernetes client into every simulation thread).
+    resizePendingBoundMs: 5 * 60_000,
     rebalancePauseMs: 20_000,
     memoryBaseBytes: 0.2 * GI,
     memoryPerBusyCoreBytes: 0.5 * GI,
     tolerableLagMs: 5 * 60_000,
     seriesStepMs: 60_000,
+    partitionSeries: false,
     ...overrides,
   };
 }

@@ -4,7 +4,7 @@ import type { PolicySpec } from './policy.js';
 import type { SimSetup } from './setup.js';
 import type { Trace } from './trace.js';
 import { StepInputs } from './step-inputs.js';
-import { World, type SeriesPoint } from './world.js';
+import { World, type DisruptionCause, type SeriesPoint } from './world.js';
 
 export interface SimFigures {
   coreHours: number;
@@ -15,6 +15,11 @@ export interface SimFigures {
   maxLagSeconds: number;
   /** Partition disruptions (restarts, OOM kills, rebalances) per partition per day. */
   restartsPerPartitionDay: number;
+  /**
+   * The same by cause: rollouts of a changed pod, rollouts after a node deferred an in-place resize
+   * too long, OOM kills, consumer-group rebalances.
+   */
+  restartsByCause: Record<DisruptionCause, number>;
   scaleActions: number;
   oomKills: number;
 }
@@ -28,6 +33,9 @@ export interface SimResult {
   totals: { produced: number; consumed: number; backlog: number };
   /** Worst lag per partition per minute, seconds. */
   lagByMinute: Float32Array[];
+  /** With `params.partitionSeries`: each partition's pod's requests per minute (cores, GiB); else empty. */
+  cpuByMinute: Float32Array[];
+  memoryByMinute: Float32Array[];
 }
 
 export function quantile(values: Float32Array | number[], q: number): number {
@@ -78,12 +86,20 @@ function results(world: World, trace: Trace, spec: PolicySpec, params: SimParams
       p99LagSeconds: lag.p99,
       maxLagSeconds: lag.max,
       restartsPerPartitionDay: world.counters.disruptions / world.partitions / days,
+      restartsByCause: {
+        rollout: world.counters.disruptionsBy.rollout / world.partitions / days,
+        fallback: world.counters.disruptionsBy.fallback / world.partitions / days,
+        oom: world.counters.disruptionsBy.oom / world.partitions / days,
+        rebalance: world.counters.disruptionsBy.rebalance / world.partitions / days,
+      },
       scaleActions: world.counters.scaleActions,
       oomKills: world.counters.oomKills,
     },
     series: world.series,
     totals: { produced: sum(world.produced), consumed: sum(world.consumed), backlog: sum(world.backlog) },
     lagByMinute: world.lagByMinute,
+    cpuByMinute: world.cpuByMinute,
+    memoryByMinute: world.memoryByMinute,
   };
 }
 

@@ -7,7 +7,11 @@ const port = parentPort!;
 port.on('message', (group: GroupMessage) => {
   const answer = runGroupMessage(group);
   const buffers = new Set(
-    'results' in answer ? answer.results.flatMap((r) => r.lagByMinute.map((a) => a.buffer)) : [],
+    'results' in answer
+      ? answer.results.flatMap((r) =>
+          [...r.lagByMinute, ...r.cpuByMinute, ...r.memoryByMinute].map((a) => a.buffer),
+        )
+      : [],
   );
   port.postMessage(answer, [...buffers] as ArrayBuffer[]);
 });

@@ -232,6 +232,34 @@ export function weekTrace(options = DEFAULT_TRACE_OPTIONS): Trace {
   });
 }
 
+/**
+ * Swings like production traffic: minute-level noise (a multiplicative AR(1) walk per partition
+ * plus 10 % jitter), quiet partitions at zero for hours at night (the quieter, the longer), and
+ * weekends at 40 % of a weekday.
+ */
+export function realWorldTrace(options = DEFAULT_TRACE_OPTIONS): Trace {
+  const weights = zipfWeights(options.partitions, 1);
+  const walk = new Float64Array(options.partitions);
+  return build({
+    name: 'real-world',
+    title: 'Real-world swings',
+    description:
+      'Seven days starting on a Monday: day-night traffic down to zero at night on the quieter partitions (the quieter, the longer), weekends at 40 %, strongly skewed partitions (Zipf 1.0), and minute-level swings (a random walk of about ±30 % per partition plus 10 % jitter).',
+    durationMs: 7 * DAY,
+    options,
+    jitter: 0.1,
+    rate: (p, t, random) => {
+      walk[p] = 0.9 * walk[p]! + 0.13 * random.normal();
+      const day = Math.floor(t / DAY);
+      const weekend = day === 5 || day === 6 ? 0.4 : 1;
+      // Below zero for part of the night: the shape clamps there, so the partition produces nothing.
+      const floor = -0.1 - (0.5 * p) / Math.max(1, options.partitions - 1);
+      const shape = Math.max(0, diurnal(t, floor));
+      return options.peakRate * weights[p]! * shape * weekend * Math.exp(walk[p]!);
+    },
+  });
+}
+
 export const traceGenerators: Record<string, (options?: TraceOptions) => Trace> = {
   diurnal: diurnalTrace,
   zipf: zipfTrace,
@@ -241,4 +269,5 @@ export const traceGenerators: Record<string, (options?: TraceOptions) => Trace> 
   stalled: stalledTrace,
   'metric-gaps': gapsTrace,
   week: weekTrace,
+  'real-world': realWorldTrace,
 };

@@ -2,8 +2,10 @@
 // pod (an instance Deployment of one or more partitions, or one replica of a horizontally scaled
 // group) with a CPU request that sets its throughput. Changing a unit costs what it costs in a
 // cluster: a rollout restart (the old pod keeps going until the new one has started, then a
-// hand-over pause and a warm-up), an in-place resize (a short delay), or a rebalance of the whole
-// group. All figures are accumulated here, so every policy is measured the same way.
+// hand-over pause and a warm-up), an in-place resize (a short delay; when the pod's node has too
+// little unrequested CPU left for the growth, the node defers it and the operator rolls the pod
+// out once the deferral has lasted its bound, as InPlaceOrRollout does), or a rebalance of the
+// whole group. All figures are accumulated here, so every policy is measured the same way.
 import { LagClock } from './lag.js';
 import { StepInputs } from './step-inputs.js';
 import { MetricsPipeline, type Reading } from './metrics-pipeline.js';
@@ -22,7 +24,12 @@ export interface Unit {
   activeCpuMillis: number;
   pendingCpuMillis: number | undefined;
   pendingAtMs: number;
-  pendingRestart: boolean;
+  /** How the pending change takes effect: a restart (a rollout, or one after a deferred resize), or in place. */
+  pendingRestart: 'rollout' | 'fallback' | undefined;
+  /** Unrequested CPU left on the pod's node, millicores: what an in-place resize may grow by. */
+  nodeFreeMillis: number;
+  /** Since when the node defers an in-place resize of this pod (undefined: it does not). */
+  deferredSinceMs: number | undefined;
   pausedUntilMs: number;
   warmStartMs: number;
   warmEndMs: number;
@@ -33,11 +40,16 @@ export interface Unit {
   oomKills: number;
 }
 
+/** Why a partition's consumption was interrupted. */
+export type DisruptionCause = 'rollout' | 'fallback' | 'oom' | 'rebalance';
+
 export interface WorldCounters {
   /** Applied resource changes (vertical) or replica-count changes (horizontal). */
   scaleActions: number;
   /** Partitions whose consumption was interrupted (restarts, OOM kills, rebalances). */
   disruptions: number;
+  /** The same, by cause. */
+  disruptionsBy: Record<DisruptionCause, number>;
   oomKills: number;
 }
 
@@ -49,7 +61,12 @@ export interface SeriesPoint {
   maxLagSeconds: number;
 }
 
-export function newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
+export function newUnit(
+  partitions: number[],
+  cpuMillis: number,
+  memoryBytes: number,
+  nodeFreeMillis = Infinity,
+): Unit {
   return {
     partitions,
     cpuMillis,
@@ -57,7 +74,9 @@ export function newUnit(partitions: number[], cpuMillis: number, memoryBytes: nu
     activeCpuMillis: cpuMillis,
     pendingCpuMillis: undefined,
     pendingAtMs: 0,
-    pendingRestart: false,
+    pendingRestart: undefined,
+    nodeFreeMillis,
+    deferredSinceMs: undefined,
     pausedUntilMs: 0,
     warmStartMs: 0,
     warmEndMs: 0,
@@ -78,7 +97,12 @@ export class World {
   /** Current throughput multiplier per partition (noise around 1). */
   readonly noise: Float64Array;
   units: Unit[] = [];
-  readonly counters: WorldCounters = { scaleActions: 0, disruptions: 0, oomKills: 0 };
+  readonly counters: WorldCounters = {
+    scaleActions: 0,
+    disruptions: 0,
+    disruptionsBy: { rollout: 0, fallback: 0, oom: 0, rebalance: 0 },
+    oomKills: 0,
+  };
   readonly metrics: MetricsPipeline;
   nowMs = 0;
   // Cost integrals, millicore-ms and byte-ms.
@@ -86,10 +110,20 @@ export class World {
   memoryByteMs = 0;
   /** Worst lag of each partition in each minute, seconds (views of one buffer, partition after partition). */
   readonly lagByMinute: Float32Array[];
+  /**
+   * With `params.partitionSeries`: the CPU and memory requested by the pod of each partition,
+   * averaged over each minute (cores, GiB); empty otherwise.
+   */
+  readonly cpuByMinute: Float32Array[] = [];
+  readonly memoryByMinute: Float32Array[] = [];
   readonly series: SeriesPoint[] = [];
 
   private readonly lag: LagClock;
   private readonly minuteMax: Float64Array;
+  /** Sums over the current minute of each partition's pod's requests (with `partitionSeries`). */
+  private readonly partitionCpu: Float64Array | undefined;
+  private readonly partitionMemory: Float64Array | undefined;
+  private minuteTicks = 0;
   private readonly ticks: number;
   private tick = 0;
   private seriesCpu = 0;
@@ -120,6 +154,16 @@ export class World {
     this.lagByMinute = Array.from({ length: n }, (_, p) =>
       lagBuffer.subarray(p * minutes, (p + 1) * minutes),
     );
+    if (params.partitionSeries) {
+      this.partitionCpu = new Float64Array(n);
+      this.partitionMemory = new Float64Array(n);
+      const cpuBuffer = new Float32Array(n * minutes);
+      const memoryBuffer = new Float32Array(n * minutes);
+      for (let p = 0; p < n; p++) {
+        this.cpuByMinute.push(cpuBuffer.subarray(p * minutes, (p + 1) * minutes));
+        this.memoryByMinute.push(memoryBuffer.subarray(p * minutes, (p + 1) * minutes));
+      }
+    }
     this.metrics = new MetricsPipeline(n, params.scrapeIntervalMs, params.rateWindowMs, trace.gaps);
     const backlog = this.backlog;
     const noise = this.noise;
@@ -150,10 +194,19 @@ export class World {
     return this.metrics.read(this.nowMs);
   }
 
-  /** Change a unit's resources. */
+  /** A new pod for `partitions`, on a node with the usual unrequested CPU. */
+  newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
+    return newUnit(partitions, cpuMillis, memoryBytes, this.params.nodeFreeCpuMillis);
+  }
+
+  /** Change a unit's resources (the cost changes at once: the requests are the new ones). */
   resize(unit: Unit, cpuMillis: number, memoryBytes: number, mode: ChangeMode): void {
     if (cpuMillis === unit.cpuMillis && memoryBytes === unit.memoryBytes) return;
     this.counters.scaleActions++;
+    const running =
+      unit.pendingRestart === undefined
+        ? (unit.pendingCpuMillis ?? unit.activeCpuMillis)
+        : unit.activeCpuMillis;
     unit.cpuMillis = cpuMillis;
     unit.memoryBytes = memoryBytes;
     if (mode === 'free') {
@@ -162,9 +215,29 @@ export class World {
       return;
     }
     unit.pendingCpuMillis = cpuMillis;
-    unit.pendingRestart = mode === 'restart';
-    unit.pendingAtMs =
-      this.nowMs + (mode === 'restart' ? this.params.restart.startMs : this.params.inPlaceDelayMs);
+    if (mode === 'restart') {
+      unit.pendingRestart = 'rollout';
+      unit.deferredSinceMs = undefined;
+      unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
+      return;
+    }
+    if (unit.pendingRestart === 'rollout') {
+      // A rollout already under way carries the new size (the template has it).
+      return;
+    }
+    // In place: the node grants growth while it has unrequested CPU; beyond that it defers the
+    // resize, and the operator rolls the pod out once the deferral has lasted its bound.
+    const growth = cpuMillis - running;
+    if (growth <= unit.nodeFreeMillis) {
+      unit.nodeFreeMillis -= growth;
+      unit.pendingRestart = undefined;
+      unit.deferredSinceMs = undefined;
+      unit.pendingAtMs = this.nowMs + this.params.inPlaceDelayMs;
+      return;
+    }
+    unit.deferredSinceMs ??= this.nowMs;
+    unit.pendingRestart = 'fallback';
+    unit.pendingAtMs = unit.deferredSinceMs + this.params.resizePendingBoundMs + this.params.restart.startMs;
   }
 
   /**
@@ -192,12 +265,16 @@ export class World {
     return this.pendingRegroup !== undefined;
   }
 
-  private restartUnit(unit: Unit, fromMs: number): void {
+  private restartUnit(unit: Unit, fromMs: number, cause: DisruptionCause): void {
     const r = this.params.restart;
+    // A new pod, scheduled where it fits: its node has the usual unrequested CPU.
+    if (cause !== 'oom') unit.nodeFreeMillis = this.params.nodeFreeCpuMillis;
+    unit.deferredSinceMs = undefined;
     unit.pausedUntilMs = fromMs + r.pauseMs;
     unit.warmStartMs = unit.pausedUntilMs;
     unit.warmEndMs = unit.pausedUntilMs + r.warmupMs;
     this.counters.disruptions += unit.partitions.length;
+    this.counters.disruptionsBy[cause] += unit.partitions.length;
   }
 
   private throughputFactor(unit: Unit, timeMs: number): number {
@@ -228,11 +305,12 @@ export class World {
     if (this.pendingRegroup && now >= this.pendingRegroup.at) {
       const g = this.pendingRegroup;
       this.units = g.groups.map((partitions) => {
-        const u = newUnit(partitions, g.cpuMillis, g.memoryBytes);
+        const u = this.newUnit(partitions, g.cpuMillis, g.memoryBytes);
         u.pausedUntilMs = g.pausedUntil;
         return u;
       });
       this.counters.disruptions += this.partitions;
+      this.counters.disruptionsBy.rebalance += this.partitions;
       this.pendingRegroup = undefined;
       this.extraCostMillis = 0;
       this.extraCostBytes = 0;
@@ -251,8 +329,9 @@ export class World {
       const unit = units[i]!;
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
-        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs);
+        if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, unit.pendingRestart);
         unit.pendingCpuMillis = undefined;
+        unit.pendingRestart = undefined;
       }
       const coreSeconds = (unit.activeCpuMillis / 1000) * this.throughputFactor(unit, now) * seconds;
       const used = this.consume(unit, coreSeconds, now);
@@ -261,10 +340,16 @@ export class World {
       if (unit.usageBytes > unit.memoryBytes && now >= unit.pausedUntilMs) {
         this.counters.oomKills++;
         unit.oomKills++;
-        this.restartUnit(unit, now);
+        this.restartUnit(unit, now, 'oom');
       }
       cpu += unit.cpuMillis;
       memory += unit.memoryBytes;
+      if (this.partitionCpu) {
+        for (const p of unit.partitions) {
+          this.partitionCpu[p]! += unit.cpuMillis;
+          this.partitionMemory![p]! += unit.memoryBytes;
+        }
+      }
     }
     this.cpuMilliMs += cpu * dt;
     this.memoryByteMs += memory * dt;
@@ -340,12 +425,24 @@ export class World {
       if (ms > minuteMax[p]!) minuteMax[p] = ms;
       if (ms > worst) worst = ms;
     }
+    this.minuteTicks++;
     if (this.nowMs % 60_000 === 0 || this.tick === this.ticks) {
       const minute = Math.ceil(this.nowMs / 60_000) - 1;
       for (let p = 0; p < this.partitions; p++) {
         if (minute < this.lagByMinute[p]!.length) this.lagByMinute[p]![minute] = minuteMax[p]! / 1000;
         minuteMax[p] = 0;
       }
+      if (this.partitionCpu && this.partitionMemory) {
+        for (let p = 0; p < this.partitions; p++) {
+          if (minute < this.cpuByMinute[p]!.length) {
+            this.cpuByMinute[p]![minute] = this.partitionCpu[p]! / this.minuteTicks / 1000;
+            this.memoryByMinute[p]![minute] = this.partitionMemory[p]! / this.minuteTicks / GI;
+          }
+        }
+        this.partitionCpu.fill(0);
+        this.partitionMemory.fill(0);
+      }
+      this.minuteTicks = 0;
     }
     this.seriesCpu += cpuMillis;
     this.seriesMemory += memoryBytes;

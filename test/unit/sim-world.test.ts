@@ -16,6 +16,8 @@ import type { Trace } from '../../src/sim/trace.js';
 import { burstsTrace } from '../../src/sim/traces.js';
 import { newUnit, World } from '../../src/sim/world.js';
 import { MetricsPipeline } from '../../src/sim/metrics-pipeline.js';
+import { kedaPolicy } from '../../src/sim/policies/keda.js';
+import { DEFAULT_PENDING_BOUND_MS } from '../../src/controller/in-place.js';
 
 const MINUTE = 60_000;
 
@@ -170,4 +172,83 @@ test('the same seed gives the same results; another seed gives others', () => {
     a.map((r) => r.figures),
     c.map((r) => r.figures),
   );
+});
+
+test('in place: the node grants growth up to its unrequested CPU; beyond, it defers and the operator rolls out after the bound', () => {
+  const trace = flatTrace([500], 40);
+  const params = defaultParams({ throughputNoise: 0, nodeFreeCpuMillis: 1000 });
+  const world = new World(trace, params);
+  world.units = [world.newUnit([0], 1000, 2 ** 30)];
+  const unit = world.units[0]!;
+  const at = (minute: number, act: () => void) => {
+    while (world.nowMs < minute * MINUTE) {
+      world.observe();
+      world.advance();
+    }
+    act();
+  };
+  // +600m fits (400m left on the node): applied in place after the delay, no restart.
+  at(1, () => world.resize(unit, 1600, 2 ** 30, 'in-place'));
+  at(2, () => {
+    assert.equal(unit.activeCpuMillis, 1600);
+    assert.equal(unit.nodeFreeMillis, 400);
+    assert.equal(world.counters.disruptions, 0);
+  });
+  // +1000m does not fit: deferred; a later decision does not restart the bound's clock.
+  at(3, () => world.resize(unit, 2600, 2 ** 30, 'in-place'));
+  at(5, () => world.resize(unit, 2700, 2 ** 30, 'in-place'));
+  at(7, () => {
+    assert.equal(unit.activeCpuMillis, 1600, 'the pod still runs with what the node granted');
+    assert.equal(unit.cpuMillis, 2700, 'the requests are the decision');
+  });
+  // Bound (5 min from minute 3) + the new pod's start: rolled out once, on a node with room again.
+  at(9, () => {
+    assert.equal(unit.activeCpuMillis, 2700);
+    assert.deepEqual(world.counters.disruptionsBy, { rollout: 0, fallback: 1, oom: 0, rebalance: 0 });
+    assert.equal(unit.nodeFreeMillis, 1000);
+  });
+  // A deferred growth given up for a decision that fits is applied in place: no rollout.
+  at(10, () => world.resize(unit, 4000, 2 ** 30, 'in-place'));
+  at(11, () => world.resize(unit, 3200, 2 ** 30, 'in-place'));
+  at(20, () => {
+    assert.equal(unit.activeCpuMillis, 3200);
+    assert.equal(unit.nodeFreeMillis, 500);
+    assert.equal(world.counters.disruptions, 1);
+  });
+});
+
+test("the simulator's resize bound is the operator's default", () => {
+  assert.equal(defaultParams().resizePendingBoundMs, DEFAULT_PENDING_BOUND_MS);
+});
+
+test("KEDA-like: the HPA's default scale-up, 100 % or 4 pods per 15 s, no stabilisation on the way up", () => {
+  // 32 partitions at a trickle (one replica), then each 100× for the rest of the run.
+  const minutes = 20;
+  const trace: Trace = {
+    ...flatTrace(new Array<number>(32).fill(10), minutes),
+    rates: Array.from({ length: 32 }, () => {
+      const rates = new Float64Array(minutes).fill(10);
+      rates.fill(1000, 5);
+      return rates;
+    }),
+  };
+  const setup = simSetup(benchmarkConsumer(32));
+  const params = defaultParams({ throughputNoise: 0 });
+  const world = new World(trace, params);
+  const policy = kedaPolicy.create({ trace, params, setup });
+  policy.start(world);
+  const replicasAt: number[] = [];
+  let requested = 0;
+  while (world.nowMs < 8 * MINUTE) {
+    world.observe();
+    const before = world.counters.scaleActions;
+    policy.step(world);
+    if (world.counters.scaleActions > before) replicasAt.push(world.nowMs);
+    world.advance();
+    requested = world.units.length;
+  }
+  assert.ok(requested > 1, `grew from one replica: ${requested}`);
+  // Changes 15 s apart while the lag grows (a 60 s period would allow one a minute).
+  const gaps = replicasAt.slice(1).map((t, i) => t - replicasAt[i]!);
+  assert.ok(gaps.includes(15_000), `scale-ups 15 s apart: ${replicasAt.map((t) => t / 1000).join(', ')} s`);
 });

@@ -1,22 +1,23 @@
 // The policies the benchmark compares, in the order of the report.
 import type { PolicyRef, PolicySpec } from '../policy.js';
-import { kedaPolicy } from './keda.js';
+import { kedaPolicy, kedaTunedPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
-import { oursDefault, oursInPlace, oursNaive, oursPolicy } from './ours.js';
+import { oursDefault, oursRollout, oursNaive, oursPolicy } from './ours.js';
 import { staticPeakPolicy } from './static.js';
 import { vpaPolicy } from './vpa.js';
 
 export const benchmarkPolicies: PolicySpec[] = [
   oraclePolicy,
   oursDefault,
-  oursInPlace,
+  oursRollout,
   oursNaive,
   originalPolicy,
   originalTunedPolicy,
   staticPeakPolicy,
   vpaPolicy,
   kedaPolicy,
+  kedaTunedPolicy,
 ];
 
 const byId = new Map(benchmarkPolicies.map((p) => [p.id, p]));
@@ -39,10 +40,11 @@ export function policyFromRef(ref: PolicyRef): PolicySpec {
 export {
   originalTunedPolicy,
   kedaPolicy,
+  kedaTunedPolicy,
   oraclePolicy,
   originalPolicy,
   oursDefault,
-  oursInPlace,
+  oursRollout,
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,

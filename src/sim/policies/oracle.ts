@@ -4,7 +4,7 @@
 // the same granularity every other policy has — and exactly the memory in use. No policy can
 // be cheaper without lag: it is the lower bound of the cost ratios.
 import type { PolicySpec, SimPolicy } from '../policy.js';
-import { newUnit, type World } from '../world.js';
+import { type World } from '../world.js';
 
 const ceilTo = (x: number, step: number) => Math.ceil(x / step - 1e-9) * step;
 
@@ -31,7 +31,7 @@ export const oraclePolicy: PolicySpec = {
       start(world) {
         world.units = setup.buckets.map((partitions) => {
           const cpu = cpuFor(world, partitions);
-          return newUnit(partitions, cpu, memoryFor(cpu));
+          return world.newUnit(partitions, cpu, memoryFor(cpu));
         });
       },
       step(world) {

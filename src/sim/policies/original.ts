@@ -13,7 +13,7 @@ import { ScalingStatus } from '../../api/constants.js';
 import { clampToPolicy, policyFallback } from '../../autoscale/sizing.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { simSetup, type SimSetup } from '../setup.js';
-import { newUnit, type Unit, type World } from '../world.js';
+import { type Unit, type World } from '../world.js';
 import type { PartitionSample } from '../../metrics/types.js';
 
 const ceilToMultiple = (x: number, step: number) => (x % step === 0 ? x : x + step - (x % step));
@@ -198,7 +198,7 @@ export const originalPolicy: PolicySpec = {
           const estimate = originalEstimate(partitions, samples, setup);
           const limited = estimate ? clamp(estimate) : policyFallback(setup.policy, s.fallbackStrategy);
           states.push({ status: ScalingStatus.running, changedAt: 0 });
-          return newUnit(partitions, limited.cpuRequest ?? 0, limited.memoryRequest ?? 0);
+          return world.newUnit(partitions, limited.cpuRequest ?? 0, limited.memoryRequest ?? 0);
         });
         lastSyncMs = 0;
       },

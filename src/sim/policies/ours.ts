@@ -2,15 +2,16 @@
 // the first reading, then every minSyncPeriod it reads the metrics (a failed read decides
 // nothing, as src/controller/autoscaling.ts), runs `autoscale()` over the instances with the
 // Consumer's resolved settings and predictor, and applies what it decides.
-// The operator renders a decision into the instance's Deployment, which rolls the pod: a
-// restart. The in-place variant is a what-if (the operator does not resize pods in place).
+// A decision reaches the pods as the Consumer's `actuation` says: in place by default
+// (InPlaceOrRollout: a resize of the running pod, or a rollout when its node defers the resize
+// longer than the operator's bound), or by a rollout of the instance's Deployment (Rollout).
 import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
 import { clampToPolicy, policyFallback, type Sizing } from '../../autoscale/sizing.js';
 import type { PartitionSample } from '../../metrics/types.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
-import { newUnit, type ChangeMode } from '../world.js';
+import { type ChangeMode } from '../world.js';
 
 export interface OursOptions {
   id: string;
@@ -70,7 +71,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
           world.units = result.instances.map((outcome) => {
             sizings.push(outcome.sizing);
             states.push(outcome.decision.state);
-            return newUnit(
+            return world.newUnit(
               setup.buckets[outcome.id]!,
               outcome.sizing.cpuRequest!,
               outcome.sizing.memoryRequest!,
@@ -118,9 +119,17 @@ export function oursPolicy(options: OursOptions): PolicySpec {
 
 export const oursDefault = oursPolicy({
   id: 'ours',
-  label: 'Ours (default)',
+  label: 'Ours (default: in place)',
   description:
-    'konsumerator with the Consumer’s settings and the default predictor; changes roll the pod (restart).',
+    'konsumerator with the Consumer’s settings, the default predictor and the default actuation InPlaceOrRollout: a decision resizes the running pod; a pod whose node defers the growth for 5 minutes is rolled out instead.',
+  mode: 'in-place',
+});
+
+export const oursRollout = oursPolicy({
+  id: 'ours-rollout',
+  label: 'Ours, actuation Rollout',
+  description:
+    'The same decisions with `actuation: Rollout` (the original’s way): every change rolls the instance’s pod (a restart).',
   mode: 'restart',
 });
 
@@ -128,15 +137,7 @@ export const oursNaive = oursPolicy({
   id: 'ours-naive',
   label: 'Ours, predictor naive',
   description:
-    'konsumerator with `predictor: naive` (the original formula, the original’s bugs fixed); changes roll the pod.',
-  mode: 'restart',
-  predictor: 'naive',
-});
-
-export const oursInPlace = oursPolicy({
-  id: 'ours-in-place',
-  label: 'Ours, in-place (what-if)',
-  description:
-    'What-if: the same decisions applied by an in-place pod resize (5 s, no restart). The operator does not do this today.',
+    'konsumerator with `predictor: naive` (the original formula, the original’s bugs fixed), resized in place as the default.',
   mode: 'in-place',
+  predictor: 'naive',
 });

@@ -4,7 +4,6 @@
 import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
 import type { PolicySpec } from '../policy.js';
-import { newUnit } from '../world.js';
 
 export const STATIC_HEADROOM = 0.15;
 
@@ -28,7 +27,7 @@ export const staticPeakPolicy: PolicySpec = {
             sizeForRate(peak * (1 + STATIC_HEADROOM), setup.config.settings),
             setup.policy,
           );
-          return newUnit(partitions, sizing.cpuRequest!, sizing.memoryRequest!);
+          return world.newUnit(partitions, sizing.cpuRequest!, sizing.memoryRequest!);
         });
       },
       step() {},

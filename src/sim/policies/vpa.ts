@@ -14,7 +14,6 @@
 import type { PolicySpec, SimPolicy } from '../policy.js';
 import { clampToPolicy } from '../../autoscale/sizing.js';
 import { sizeForRate } from '../../autoscale/predictor.js';
-import { newUnit } from '../world.js';
 
 const HALF_LIFE_MS = 24 * 3_600_000;
 const FIRST_BUCKET = 0.01;
@@ -107,7 +106,7 @@ export const vpaPolicy: PolicySpec = {
             startedMs: 0,
             seenOoms: 0,
           });
-          return newUnit(partitions, sizing.cpuRequest!, sizing.memoryRequest!);
+          return world.newUnit(partitions, sizing.cpuRequest!, sizing.memoryRequest!);
         });
       },
       step(world) {

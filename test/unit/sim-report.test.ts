@@ -1,0 +1,73 @@
+// The benchmark report's notes carry no fixed figure: each comes from the results they explain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PolicyFigures, SimBenchmark, TraceResults } from '../../src/sim/benchmark.js';
+import { defaultParams } from '../../src/sim/params.js';
+import { targetNotes } from '../../src/sim/report.js';
+
+const figures = (f: Partial<PolicyFigures>): PolicyFigures => ({
+  coreHours: 10,
+  gibHours: 10,
+  sloViolationShare: 0,
+  p99LagSeconds: 0,
+  maxLagSeconds: 0,
+  restartsPerPartitionDay: 0,
+  restartsByCause: { rollout: 0, fallback: 0, oom: 0, rebalance: 0 },
+  scaleActions: 0,
+  oomKills: 0,
+  coreHoursRatio: 1,
+  gibHoursRatio: 1,
+  costRatio: 1,
+  withinSloPercent: 100,
+  ...f,
+});
+
+const trace = (name: string, f: Record<string, Partial<PolicyFigures>>): TraceResults => ({
+  name,
+  title: name.toUpperCase(),
+  description: '',
+  partitions: 1,
+  hours: 1,
+  figures: Object.fromEntries(Object.entries(f).map(([id, v]) => [id, figures(v)])),
+});
+
+test('the notes under the targets are computed from the results', () => {
+  const results: SimBenchmark = {
+    seed: 1,
+    params: defaultParams(),
+    policies: [],
+    elapsedSeconds: 1,
+    traces: [
+      // Ours: 10 % more core-hours, 20 GiB-hours fewer: the same cost at 20 GiB-hours per core-hour.
+      trace('a', {
+        ours: { coreHours: 11, gibHours: 10, withinSloPercent: 99.9, restartsPerPartitionDay: 0.5 },
+        'ours-rollout': { coreHours: 10.5, withinSloPercent: 100, restartsPerPartitionDay: 12 },
+        original: { coreHours: 10, gibHours: 30, withinSloPercent: 95 },
+      }),
+      trace('b', {
+        ours: { coreHours: 9, gibHours: 5, withinSloPercent: 99, oomKills: 2 },
+        'ours-rollout': { coreHours: 9, withinSloPercent: 99, restartsPerPartitionDay: 4 },
+        original: { coreHours: 10, gibHours: 10, withinSloPercent: 90 },
+        oracle: { withinSloPercent: 99.25 },
+      }),
+    ],
+  };
+  const notes = targetNotes(results);
+  assert.match(
+    notes,
+    /Core-hours below the original's: met on 1 of 2 traces\*\* \(ours against the original: -10\.0 % to \+10\.0 %\)/,
+  );
+  assert.match(notes, /it spends 5\.0 % to 10\.0 % of the partition-minutes above/);
+  assert.match(notes, /GiB-hours: ours \/ original 0\.33 to 0\.50\.\*\*/);
+  assert.match(notes, /OOM kills of ours: 2 over all traces/);
+  assert.match(notes, /Combined cost below the original's: met on 2 of 2 traces/);
+  assert.match(notes, /more than this many GiB-hours: A 20\.0\./);
+  assert.match(notes, /\*\*B: 99\.00 % within `tolerableLag`\*\* \(the oracle: 99\.25 %\)/);
+  assert.doesNotMatch(notes, /\*\*A: 99\.90 %/, 'a trace that meets the SLO needs no note');
+  assert.match(notes, /restarts per partition-day 0\.00 to 0\.50 instead of 4\.0 to 12\.0/);
+  assert.match(notes, /worse than with rollouts on 1 of 2 traces \(A\)/);
+  assert.match(
+    notes,
+    /\*\*OOM kills\*\* \(each a restart, counted in restarts per partition-day\): ours 2 on B\./,
+  );
+});
