@@ -31,7 +31,15 @@ import { startProcess, type ManagedProcess } from '../testplane/process.js';
 import { sleep, waitFor } from '../testplane/wait.js';
 import { withConcurrency } from '../util/concurrency.js';
 
+/** The runs of the control-plane part, each on its own test plane. */
+export const CONTROL_PLANE_RUNS = ['converge', 'memory'] as const;
+export type ControlPlaneRun = (typeof CONTROL_PLANE_RUNS)[number];
+
 export interface ControlPlaneBenchOptions {
+  /** Only these runs (default all); the others keep the figures of `previous`. */
+  runs?: readonly ControlPlaneRun[];
+  /** Results of an earlier run, for the runs not done now. */
+  previous?: ControlPlaneResults;
   /** Instances of the Consumer converged from empty (default 1,000). */
   instances?: number;
   /** Deployments managed in the memory run (default 10,000, as 10 Consumers). */
@@ -557,9 +565,18 @@ export async function runControlPlaneBench(
   const progress = options.progress ?? (() => undefined);
   const root = join(REPO_ROOT, '.testplane', `bench-${process.pid}`);
   mkdirSync(root, { recursive: true });
+  const runs = options.runs ?? CONTROL_PLANE_RUNS;
+  const previous = options.previous;
+  if (runs.length < CONTROL_PLANE_RUNS.length && !previous)
+    throw new Error('control-plane: running only some runs needs the previous control-plane.json');
   await buildOperator();
-  const converge = await convergeRun(join(root, 'converge'), instances, progress);
-  const memory = await memoryRun(join(root, 'memory'), options.memoryDeployments ?? 10_000, progress);
+  const converge = runs.includes('converge')
+    ? { instances, ...(await convergeRun(join(root, 'converge'), instances, progress)) }
+    : previous!;
+  const memory = runs.includes('memory')
+    ? await memoryRun(join(root, 'memory'), options.memoryDeployments ?? 10_000, progress)
+    : previous!.memory;
   rmSync(root, { recursive: true, force: true });
-  return { instances, ...converge, memory };
+  const { memory: _unused, ...convergeFigures } = converge as ControlPlaneResults;
+  return { ...convergeFigures, memory };
 }

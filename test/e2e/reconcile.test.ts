@@ -317,7 +317,12 @@ test('a create is one request that never touches a Deployment holding the name, 
   });
   assert.equal(await writer.createDeployment(ours('orders-0', { team: 'orders' })), undefined);
   const after = await cluster.apps.readNamespacedDeployment({ namespace: ns, name: 'orders-0' });
-  assert.equal(after.metadata!.resourceVersion, held.metadata!.resourceVersion, 'the holder was not written');
+  assert.equal(after.metadata!.generation, held.metadata!.generation, 'spec not written');
+  assert.deepEqual(after.metadata!.labels, { team: 'other' });
+  assert.ok(
+    !after.metadata!.managedFields!.some((f) => f.manager === 'konsumerator'),
+    'no field owned by the operator',
+  );
 
   const created = await writer.createDeployment(ours('orders-1', { team: 'orders', extra: 'x' }));
   assert.ok(created?.metadata?.uid, 'a free name is created');
