@@ -10,6 +10,11 @@ const breakdown = (w: WriteCount) =>
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ');
 
+const statusWrites = (w: WriteCount) =>
+  Object.entries(w.byResource)
+    .filter(([k]) => k.endsWith('consumers/status'))
+    .reduce((sum, [, v]) => sum + v, 0);
+
 export function renderControlPlaneSection(r: ControlPlaneResults): string {
   const c = r.converge;
   const m = r.memory;
@@ -30,7 +35,13 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
     `| writes for one instance that starts lagging (scaled up) | 1 + status | ${r.scaleOne.writes.total} (${breakdown(r.scaleOne.writes)}) |`,
+    ...(r.wave
+      ? [
+          `| writes for an autoscaling wave (every partition starts lagging at once) | 1 per instance + status | ${r.wave.writes.total} (${breakdown(r.wave.writes)}) |`,
+        ]
+      : []),
     `| writes per instance for a template change of all ${r.instances} | 1 | ${r.templateChange.perInstance.toFixed(3)} (${breakdown(r.templateChange.writes)}) |`,
+    `| status writes per change: converge from empty, one drift, one instance scaled${r.wave ? ', the wave' : ''}, the template change | 1 each | ${[c.writes, r.drift.writes, r.scaleOne.writes, ...(r.wave ? [r.wave.writes] : []), r.templateChange.writes].map(statusWrites).join(', ')} |`,
     `| operator resident memory, nothing managed (baseline) | — | ${f0(m.baselineRssMiB)} MiB |`,
     `| … after creating ${m.deployments} Deployments (${m.consumers} Consumers) in ${f1(m.createSeconds)} s | — | ${f0(m.rssAfterCreateMiB)} MiB (peak ${f0(m.peakRssDuringCreateMiB)} MiB; ${m.createWrites.total} writes) |`,
     `| … after a restart with ${m.deployments} Deployments | ≤ 150 MB | ${f0(m.rssAfterRestartMiB)} MiB = ${f1(m.rssAfterRestartMiB / m.baselineRssMiB)}× the baseline, ≈ ${f1(perDeploymentKiB)} KiB per Deployment (peak ${f0(m.peakRssDuringRestartMiB)} MiB; ${m.restartWrites.total} writes on restart) |`,

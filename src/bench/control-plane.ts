@@ -69,6 +69,8 @@ export interface ControlPlaneResults {
   idle: { resyncs: number; resyncSeconds: number; metricReads: number; writes: WriteCount };
   drift: { writes: WriteCount };
   scaleOne: { writes: WriteCount };
+  /** Every partition starts lagging at once (absent in results from before it was measured). */
+  wave?: { writes: WriteCount };
   templateChange: { writes: WriteCount; perInstance: number };
   memory: {
     deployments: number;
@@ -441,8 +443,29 @@ async function convergeRun(
     const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
     progress(`one instance scaled: ${scaleWrites.total} operator writes`);
 
+    // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
+    const wave = structuredClone(lagging);
+    for (const p of Object.keys(wave.autoscaler.static!.partitions!))
+      wave.autoscaler.static!.partitions![p] = { production: 150, consumption: 100, behind: 150 * 600 };
+    before = await b.counts();
+    await b.replaceSpec(consumer, wave);
+    await waitFor(
+      'every instance scaled',
+      async () => {
+        const w = (await b.writesSince(before)).byResource;
+        // Instance 3 already runs at the size the wave gives it.
+        return (w['APPLY apps/deployments'] ?? 0) + (w['PATCH /pods/resize'] ?? 0) >= instances - 1
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, process: operator },
+    );
+    await b.settle();
+    const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    progress(`autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances`);
+
     // A template change touches every instance.
-    const changed = structuredClone(lagging);
+    const changed = structuredClone(wave);
     changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
     before = await b.counts();
     await b.replaceSpec(consumer, changed);
@@ -475,6 +498,7 @@ async function convergeRun(
       idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
       drift: { writes: driftWrites },
       scaleOne: { writes: scaleWrites },
+      wave: { writes: waveWrites },
       templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
     };
   } finally {

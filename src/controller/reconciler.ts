@@ -7,7 +7,7 @@ import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autosca
 import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
-import { isControlledBy, planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
+import { afterWrites, isControlledBy, planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
 import { buildStatus, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
 import { parsePartitionList } from '../plan/partitions.js';
@@ -187,7 +187,7 @@ export class Reconciler {
     for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
     const status = await this.writeStatus(
       consumer,
-      plan,
+      afterWrites(plan, failedWrites),
       {
         failures,
         quotaExceeded: writeFailures.some((f) => f.quota),
