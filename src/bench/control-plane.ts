@@ -17,6 +17,7 @@ import type { Consumer, ConsumerSpec } from '../api/schema.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { planConsumer } from '../plan/consumer-plan.js';
+import { instanceResources } from '../plan/instance-resources.js';
 import {
   apiRequestCounts,
   operatorWrites,
@@ -83,10 +84,38 @@ export interface ControlPlaneResults {
     rssAfterRestartMiB: number;
     peakRssDuringRestartMiB: number;
     restartWrites: WriteCount;
+    /** Where the memory goes (absent in results from before it was measured). */
+    split?: MemorySplit;
   };
 }
 
+/** Resident memory and V8 heap in use, MiB, or KiB per object. */
+export interface Footprint {
+  rss: number;
+  heap: number;
+}
+
+export interface MemorySplit {
+  /** The runtime and the loaded modules: the operator with nothing to manage, MiB. */
+  idleMiB: Footprint;
+  /** Per cached Consumer (refused ones: no Deployment of their own), KiB, from this many. */
+  perConsumerKiB: Footprint;
+  consumersMeasured: number;
+  /** Per cached Deployment after a restart, KiB (the Consumers' share taken out). */
+  perDeploymentKiB: Footprint;
+  /** Per cached Pod of a Consumer that resizes in place, KiB, from this many. */
+  perPodKiB: Footprint;
+  podsMeasured: number;
+  /** Peak resident memory while creating the Deployments, MiB. */
+  peakWhileCreatingMiB: number;
+}
+
 const NS_CONVERGE = 'bench-converge';
+const NS_MEMORY_CONSUMERS = 'bench-memory-consumers';
+const NS_MEMORY_PODS = 'bench-memory-pods';
+/** Consumers and Pods added to measure what each costs in the caches. */
+const CONSUMERS_MEASURED = 200;
+const PODS_MEASURED = 1000;
 const NS_BASELINE = 'bench-baseline';
 const RESYNC_SECONDS = 5;
 
@@ -185,16 +214,16 @@ class Bench {
     return page.items.length + (page.metadata?.remainingItemCount ?? 0);
   }
 
-  async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+  async createConsumer(spec: ConsumerSpec, namespace = spec.namespace): Promise<Consumer> {
     return (await this.custom.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
       plural: PLURAL,
-      namespace: spec.namespace,
+      namespace,
       body: {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: 'Consumer',
-        metadata: { name: spec.name, namespace: spec.namespace },
+        metadata: { name: spec.name, namespace },
         spec,
       },
     })) as Consumer;
@@ -294,6 +323,28 @@ export function residentMemory(pid: number): { rssMiB: number; peakMiB: number }
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
+
+/**
+ * Resident memory (/proc) and V8 heap in use (the operator's nodejs_heap_size_used_bytes), MiB:
+ * the least of `samples` readings a second apart, so that garbage not yet collected weighs as
+ * little as it can without a collection forced from outside.
+ */
+async function settledFootprint(pid: number, metricsUrl: string, samples = 6): Promise<Footprint> {
+  let rss = Infinity;
+  let heap = Infinity;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0) await sleep(1000);
+    rss = Math.min(rss, residentMemory(pid).rssMiB);
+    heap = Math.min(heap, (await operatorCounter(metricsUrl, 'nodejs_heap_size_used_bytes')) / 2 ** 20);
+  }
+  return { rss, heap };
+}
+
+/** (after − before) / count, MiB → KiB. */
+const perObjectKiB = (after: Footprint, before: Footprint, count: number): Footprint => ({
+  rss: ((after.rss - before.rss) * 1024) / count,
+  heap: ((after.heap - before.heap) * 1024) / count,
+});
 
 /** Sum of a counter family in the operator's /metrics. */
 async function operatorCounter(metricsUrl: string, name: string): Promise<number> {
@@ -431,13 +482,11 @@ async function convergeRun(
       'instance 3 scaled up',
       async () => {
         const d = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-3' });
-        return d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== '500m' &&
-          d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== undefined &&
-          (d.metadata?.generation ?? 0) > 1
-          ? true
-          : undefined;
+        // In place (the size in the annotation) or rolled out (the size in the template).
+        const cpu = instanceResources(d, 'consumer')?.requests?.cpu;
+        return cpu !== undefined && cpu !== '500m' ? true : undefined;
       },
-      { timeoutMs: 60_000, process: operator },
+      { timeoutMs: 120_000, process: operator },
     );
     await b.settle();
     const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
@@ -523,7 +572,42 @@ export async function memoryRun(
     operator = started.process;
     await sleep(5000);
     const baselineRssMiB = residentMemory(operator.pid).rssMiB;
-    progress(`memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB`);
+    const idle = await settledFootprint(operator.pid, started.metricsUrl);
+    progress(
+      `memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB (settled ${idle.rss.toFixed(0)} MiB, heap ${idle.heap.toFixed(1)} MiB)`,
+    );
+
+    // Per cached Consumer: Consumers the controller refuses (their spec names another namespace),
+    // so that none has Deployments; each gets its status written once.
+    await b.namespace(NS_MEMORY_CONSUMERS);
+    await withConcurrency(
+      Array.from({ length: CONSUMERS_MEASURED }, (_, i) => i),
+      8,
+      async (i) => {
+        await b.createConsumer(benchSpec('elsewhere', `refused-${i}`, 1, true), NS_MEMORY_CONSUMERS);
+      },
+    );
+    await waitFor(
+      `${CONSUMERS_MEASURED} Consumers reported`,
+      async () => {
+        const list = (await b.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: NS_MEMORY_CONSUMERS,
+        })) as { items: Consumer[] };
+        return list.items.filter((c) => c.status?.conditions?.length).length >= CONSUMERS_MEASURED
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, process: operator },
+    );
+    await b.settle();
+    const withConsumers = await settledFootprint(operator.pid, started.metricsUrl);
+    const perConsumerKiB = perObjectKiB(withConsumers, idle, CONSUMERS_MEASURED);
+    progress(
+      `memory: per cached Consumer ${perConsumerKiB.rss.toFixed(1)} KiB resident, ${perConsumerKiB.heap.toFixed(1)} KiB heap`,
+    );
 
     let before = await b.counts();
     const t0 = performance.now();
@@ -564,6 +648,67 @@ export async function memoryRun(
     progress(
       `memory: after a restart with ${consumers * perConsumer} Deployments: ${afterRestart.rssMiB.toFixed(0)} MiB, ${restartWrites.total} writes`,
     );
+    const restarted = await settledFootprint(operator.pid, started.metricsUrl);
+    const consumersShare: Footprint = {
+      rss:
+        idle.rss + ((withConsumers.rss - idle.rss) * (CONSUMERS_MEASURED + consumers)) / CONSUMERS_MEASURED,
+      heap:
+        idle.heap +
+        ((withConsumers.heap - idle.heap) * (CONSUMERS_MEASURED + consumers)) / CONSUMERS_MEASURED,
+    };
+    const perDeploymentKiB = perObjectKiB(restarted, consumersShare, consumers * perConsumer);
+
+    // Per cached Pod: pods (never scheduled: this plane has no scheduler) carrying the template
+    // labels of a Consumer that resizes in place, which watches them.
+    await b.namespace(NS_MEMORY_PODS);
+    await b.core.createNamespacedServiceAccount({
+      namespace: NS_MEMORY_PODS,
+      body: { metadata: { name: 'default' } },
+    });
+    const podConsumer = benchSpec(NS_MEMORY_PODS, 'pods', 1);
+    await b.createConsumer(podConsumer);
+    await waitFor('the pod Consumer instance', async () =>
+      (await b.countDeployments(NS_MEMORY_PODS)) >= 1 ? true : undefined,
+    );
+    await b.settle();
+    const beforePods = await settledFootprint(operator.pid, started.metricsUrl);
+    const labels = podConsumer.deploymentTemplate.template!.metadata!.labels!;
+    await withConcurrency(
+      Array.from({ length: PODS_MEASURED }, (_, i) => i),
+      8,
+      async (i) => {
+        await b.core.createNamespacedPod({
+          namespace: NS_MEMORY_PODS,
+          body: {
+            metadata: { name: `pod-${i}`, labels },
+            spec: {
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: 'consumer',
+                  image: 'example.com/consumer:1.0',
+                  resources: { requests: { cpu: '100m', memory: '64M' } },
+                },
+              ],
+            },
+          },
+        });
+      },
+    );
+    await sleep(5000);
+    const withPods = await settledFootprint(operator.pid, started.metricsUrl);
+    const split: MemorySplit = {
+      idleMiB: idle,
+      perConsumerKiB,
+      consumersMeasured: CONSUMERS_MEASURED,
+      perDeploymentKiB,
+      perPodKiB: perObjectKiB(withPods, beforePods, PODS_MEASURED),
+      podsMeasured: PODS_MEASURED,
+      peakWhileCreatingMiB: 0,
+    };
+    progress(
+      `memory: per Deployment ${split.perDeploymentKiB.rss.toFixed(1)}/${split.perDeploymentKiB.heap.toFixed(1)} KiB, per Pod ${split.perPodKiB.rss.toFixed(1)}/${split.perPodKiB.heap.toFixed(1)} KiB (resident/heap)`,
+    );
     return {
       deployments: consumers * perConsumer,
       consumers,
@@ -575,6 +720,7 @@ export async function memoryRun(
       rssAfterRestartMiB: afterRestart.rssMiB,
       peakRssDuringRestartMiB: afterRestart.peakMiB,
       restartWrites,
+      split: { ...split, peakWhileCreatingMiB: Math.max(peak, afterCreate.peakMiB) },
     };
   } finally {
     await operator?.stop();
