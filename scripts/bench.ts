@@ -6,6 +6,7 @@
 //   npm run bench -- --only control-plane --control-plane-runs converge
 //                                       only some of its runs (converge, memory); the others keep
 //                                       their figures from control-plane.json
+//   npm run bench -- … --memory-deployments N   the memory run with N Deployments (default 10,000)
 //   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
 //   npm run bench -- --only inplace     only decision → resources in the pods' status (a test plane, ~3 min)
 //   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     traces: { type: 'string' },
     seed: { type: 'string' },
     'control-plane-runs': { type: 'string' },
+    'memory-deployments': { type: 'string' },
   },
 });
 const only = values.only?.split(',').map((s) => s.trim());
@@ -91,6 +93,7 @@ if (wants('control-plane')) {
   }
   controlPlane = await runControlPlaneBench({
     ...(runs ? { runs: runs as ControlPlaneRun[] } : {}),
+    ...(values['memory-deployments'] ? { memoryDeployments: Number(values['memory-deployments']) } : {}),
     ...(existsSync(controlPlaneFile)
       ? { previous: JSON.parse(readFileSync(controlPlaneFile, 'utf8')) as ControlPlaneResults }
       : {}),
