@@ -239,16 +239,24 @@ class Bench {
     })) as Consumer;
   }
 
+  /** Replaces the spec; a 409 (the operator wrote the status meanwhile) reads it again and retries. */
   async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<void> {
-    const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
-    await this.custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: consumer.metadata.namespace,
-      name: consumer.metadata.name,
-      body: { ...current, spec },
-    });
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
+      try {
+        await this.custom.replaceNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: consumer.metadata.namespace,
+          name: consumer.metadata.name,
+          body: { ...current, spec },
+        });
+        return;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
   }
 
   /** Event writes made by the operator in a namespace (each event object is one create). */
