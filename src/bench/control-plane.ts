@@ -239,8 +239,11 @@ class Bench {
     })) as Consumer;
   }
 
-  /** Replaces the spec; a 409 (the operator wrote the status meanwhile) reads it again and retries. */
-  async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<void> {
+  /**
+   * Replaces the spec; a 409 (the operator wrote the status meanwhile) reads it again and retries.
+   * Returns the PUTs made, which are not the operator's writes.
+   */
+  async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
       try {
@@ -252,7 +255,7 @@ class Bench {
           name: consumer.metadata.name,
           body: { ...current, spec },
         });
-        return;
+        return attempt;
       } catch (error) {
         if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
       }
@@ -463,6 +466,7 @@ async function convergeRun(
     );
     progress(`idle: ${idleWrites.total} writes over ${resyncs} resyncs`);
 
+    let puts = 0;
     // Drift: one Deployment edited by hand (that PATCH is not the operator's) is put back.
     before = await b.counts();
     const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
@@ -485,7 +489,7 @@ async function convergeRun(
     const lagging = structuredClone(spec);
     lagging.autoscaler.static!.partitions!['3'] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
-    await b.replaceSpec(consumer, lagging);
+    puts = await b.replaceSpec(consumer, lagging);
     await waitFor(
       'instance 3 scaled up',
       async () => {
@@ -497,7 +501,7 @@ async function convergeRun(
       { timeoutMs: 120_000, process: operator },
     );
     await b.settle();
-    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
     progress(`one instance scaled: ${scaleWrites.total} operator writes`);
 
     // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
@@ -505,7 +509,7 @@ async function convergeRun(
     for (const p of Object.keys(wave.autoscaler.static!.partitions!))
       wave.autoscaler.static!.partitions![p] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
-    await b.replaceSpec(consumer, wave);
+    puts = await b.replaceSpec(consumer, wave);
     await waitFor(
       'every instance scaled',
       async () => {
@@ -518,14 +522,14 @@ async function convergeRun(
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
     await b.settle();
-    const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
     progress(`autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances`);
 
     // A template change touches every instance.
     const changed = structuredClone(wave);
     changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
     before = await b.counts();
-    await b.replaceSpec(consumer, changed);
+    puts = await b.replaceSpec(consumer, changed);
     await waitFor(
       'every instance updated',
       async () => {
@@ -539,7 +543,7 @@ async function convergeRun(
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
     await b.settle();
-    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
+    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
     progress(`template change: ${templateWrites.total} operator writes for ${instances} instances`);
 
     return {
