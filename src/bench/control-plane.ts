@@ -293,6 +293,8 @@ async function buildOperator(): Promise<void> {
 async function startOperatorProcess(
   plane: TestPlane,
   logFile: string,
+  /** Listen for the inspector protocol on this port (the memory run collects garbage through it). */
+  inspectorPort?: number,
 ): Promise<{ process: ManagedProcess; metricsUrl: string }> {
   const port = await freePort();
   const process = startProcess({
@@ -301,6 +303,7 @@ async function startOperatorProcess(
     args: [
       ...(globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ??
         OPERATOR_NODE_FLAGS),
+      ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []),
       join(REPO_ROOT, 'dist/cli/main.js'),
       'run',
       '--kubeconfig',
@@ -336,19 +339,49 @@ export function residentMemory(pid: number): { rssMiB: number; peakMiB: number }
 }
 
 /**
- * Resident memory (/proc) and V8 heap in use (the operator's nodejs_heap_size_used_bytes), MiB:
- * the least of `samples` readings a second apart, so that garbage not yet collected weighs as
- * little as it can without a collection forced from outside.
+ * Sends inspector-protocol commands to a process started with --inspect, one after the other;
+ * returns the last one's result.
  */
-async function settledFootprint(pid: number, metricsUrl: string, samples = 6): Promise<Footprint> {
-  let rss = Infinity;
-  let heap = Infinity;
-  for (let i = 0; i < samples; i++) {
-    if (i > 0) await sleep(1000);
-    rss = Math.min(rss, residentMemory(pid).rssMiB);
-    heap = Math.min(heap, (await operatorCounter(metricsUrl, 'nodejs_heap_size_used_bytes')) / 2 ** 20);
+async function inspect(port: number, methods: readonly string[]): Promise<unknown> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  try {
+    let result: unknown;
+    for (const [id, method] of methods.entries()) {
+      result = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), 60_000);
+        socket.onmessage = (event) => {
+          const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+          if (message.id !== id) return;
+          clearTimeout(timer);
+          resolve(message.result);
+        };
+        socket.send(JSON.stringify({ id, method }));
+      });
+    }
+    return result;
+  } finally {
+    socket.close();
   }
-  return { rss, heap };
+}
+
+/**
+ * Resident memory (/proc) and V8 heap in use, MiB, right after a full garbage collection asked
+ * for through the inspector, and a few seconds for the allocator to return what it freed.
+ */
+async function settledFootprint(pid: number, inspectorPort: number): Promise<Footprint> {
+  await inspect(inspectorPort, ['HeapProfiler.collectGarbage']);
+  await sleep(3000);
+  const usage = (await inspect(inspectorPort, ['HeapProfiler.collectGarbage', 'Runtime.getHeapUsage'])) as {
+    usedSize: number;
+  };
+  return { rss: residentMemory(pid).rssMiB, heap: usage.usedSize / 2 ** 20 };
 }
 
 /** (after − before) / count, MiB → KiB. */
@@ -580,11 +613,14 @@ export async function memoryRun(
     await installCrd(b.admin, 'konsumerator-bench');
     const consumers = Math.max(1, Math.round(deployments / 1000));
     const perConsumer = Math.ceil(deployments / consumers);
-    let started = await startOperatorProcess(plane, join(dir, 'operator-memory-1.log'));
+    // The operator listens for the inspector protocol so that garbage is collected before each
+    // reading of its memory (what is measured is what it holds, not what it has not yet freed).
+    const inspectorPort = await freePort();
+    let started = await startOperatorProcess(plane, join(dir, 'operator-memory-1.log'), inspectorPort);
     operator = started.process;
     await sleep(5000);
     const baselineRssMiB = residentMemory(operator.pid).rssMiB;
-    const idle = await settledFootprint(operator.pid, started.metricsUrl);
+    const idle = await settledFootprint(operator.pid, inspectorPort);
     progress(
       `memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB (settled ${idle.rss.toFixed(0)} MiB, heap ${idle.heap.toFixed(1)} MiB)`,
     );
@@ -615,7 +651,7 @@ export async function memoryRun(
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
     await b.settle();
-    const withConsumers = await settledFootprint(operator.pid, started.metricsUrl);
+    const withConsumers = await settledFootprint(operator.pid, inspectorPort);
     const perConsumerKiB = perObjectKiB(withConsumers, idle, CONSUMERS_MEASURED);
     progress(
       `memory: per cached Consumer ${perConsumerKiB.rss.toFixed(1)} KiB resident, ${perConsumerKiB.heap.toFixed(1)} KiB heap`,
@@ -651,7 +687,7 @@ export async function memoryRun(
 
     await operator.stop();
     before = await b.counts();
-    started = await startOperatorProcess(plane, join(dir, 'operator-memory-2.log'));
+    started = await startOperatorProcess(plane, join(dir, 'operator-memory-2.log'), inspectorPort);
     operator = started.process;
     await b.settle(5000);
     await sleep(10_000);
@@ -660,7 +696,7 @@ export async function memoryRun(
     progress(
       `memory: after a restart with ${consumers * perConsumer} Deployments: ${afterRestart.rssMiB.toFixed(0)} MiB, ${restartWrites.total} writes`,
     );
-    const restarted = await settledFootprint(operator.pid, started.metricsUrl);
+    const restarted = await settledFootprint(operator.pid, inspectorPort);
     const consumersShare: Footprint = {
       rss:
         idle.rss + ((withConsumers.rss - idle.rss) * (CONSUMERS_MEASURED + consumers)) / CONSUMERS_MEASURED,
@@ -683,7 +719,7 @@ export async function memoryRun(
       (await b.countDeployments(NS_MEMORY_PODS)) >= 1 ? true : undefined,
     );
     await b.settle();
-    const beforePods = await settledFootprint(operator.pid, started.metricsUrl);
+    const beforePods = await settledFootprint(operator.pid, inspectorPort);
     const labels = podConsumer.deploymentTemplate.template!.metadata!.labels!;
     await withConcurrency(
       Array.from({ length: PODS_MEASURED }, (_, i) => i),
@@ -708,7 +744,7 @@ export async function memoryRun(
       },
     );
     await sleep(5000);
-    const withPods = await settledFootprint(operator.pid, started.metricsUrl);
+    const withPods = await settledFootprint(operator.pid, inspectorPort);
     const split: MemorySplit = {
       idleMiB: idle,
       perConsumerKiB,
