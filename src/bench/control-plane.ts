@@ -463,7 +463,9 @@ async function convergeRun(
       { timeoutMs: 300_000, intervalMs: 250, process: operator },
     );
     const deploymentsWrittenSeconds = elapsed(t0);
-    progress(`operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s`);
+    progress(
+      `operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s (${(deploymentsWrittenSeconds / baselineApplySeconds).toFixed(2)}× the baseline)`,
+    );
     const readyCapSeconds = 180;
     const readySeconds = await waitFor(
       'Consumer Ready',
@@ -515,7 +517,9 @@ async function convergeRun(
     );
     await b.settle();
     const driftWrites = await b.writesSince(before, { 'PUT apps/deployments': 1 });
-    progress(`drift of one instance: ${driftWrites.total} operator writes`);
+    progress(
+      `drift of one instance: ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}`,
+    );
 
     // One instance's partition starts lagging: it alone is scaled up.
     const spec = benchSpec(NS_CONVERGE, 'orders', instances);
@@ -535,7 +539,9 @@ async function convergeRun(
     );
     await b.settle();
     const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
-    progress(`one instance scaled: ${scaleWrites.total} operator writes`);
+    progress(
+      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}`,
+    );
 
     // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
     const wave = structuredClone(lagging);
@@ -556,7 +562,9 @@ async function convergeRun(
     );
     await b.settle();
     const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
-    progress(`autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances`);
+    progress(
+      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}`,
+    );
 
     // A template change touches every instance.
     const changed = structuredClone(wave);
@@ -577,7 +585,9 @@ async function convergeRun(
     );
     await b.settle();
     const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
-    progress(`template change: ${templateWrites.total} operator writes for ${instances} instances`);
+    progress(
+      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}`,
+    );
 
     return {
       converge: {
