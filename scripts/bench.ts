@@ -3,6 +3,10 @@
 //   npm run bench                       everything
 //   npm run bench -- --only sim         only the autoscaling simulation
 //   npm run bench -- --only control-plane   only the control-plane cost (real test planes, ~4–6 min)
+//   npm run bench -- --only control-plane --control-plane-runs converge
+//                                       only some of its runs (converge, memory); the others keep
+//                                       their figures from control-plane.json
+//   npm run bench -- … --memory-deployments N   the memory run with N Deployments (default 10,000)
 //   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
 //   npm run bench -- --only inplace     only decision → resources in the pods' status (a test plane, ~3 min)
 //   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
@@ -17,7 +21,12 @@ import { parseArgs } from 'node:util';
 import { runSimBenchmark, type SimBenchmark, type SimBenchmarkRun } from '../src/sim/benchmark.js';
 import { writeReport, type ReportSection } from '../src/sim/report.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
-import { runControlPlaneBench, type ControlPlaneResults } from '../src/bench/control-plane.js';
+import {
+  CONTROL_PLANE_RUNS,
+  runControlPlaneBench,
+  type ControlPlaneResults,
+  type ControlPlaneRun,
+} from '../src/bench/control-plane.js';
 import { renderControlPlaneSection } from '../src/bench/control-plane-report.js';
 import { runKafkaClientBench, type KafkaClientResults } from '../src/bench/kafka-client.js';
 import { renderKafkaClientSection } from '../src/bench/kafka-client-report.js';
@@ -35,6 +44,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(REPO_ROOT, 'docs', 'benchmarks') },
     traces: { type: 'string' },
     seed: { type: 'string' },
+    'control-plane-runs': { type: 'string' },
+    'memory-deployments': { type: 'string' },
   },
 });
 const only = values.only?.split(',').map((s) => s.trim());
@@ -73,7 +84,19 @@ let controlPlane: ControlPlaneResults | undefined;
 if (wants('control-plane')) {
   console.log('bench: control-plane cost on real test planes…');
   const t0 = performance.now();
+  const runs = values['control-plane-runs']?.split(',').map((s) => s.trim());
+  for (const r of runs ?? []) {
+    if (!(CONTROL_PLANE_RUNS as readonly string[]).includes(r)) {
+      console.error(`bench: unknown control-plane run "${r}" (runs: ${CONTROL_PLANE_RUNS.join(', ')})`);
+      process.exit(2);
+    }
+  }
   controlPlane = await runControlPlaneBench({
+    ...(runs ? { runs: runs as ControlPlaneRun[] } : {}),
+    ...(values['memory-deployments'] ? { memoryDeployments: Number(values['memory-deployments']) } : {}),
+    ...(existsSync(controlPlaneFile)
+      ? { previous: JSON.parse(readFileSync(controlPlaneFile, 'utf8')) as ControlPlaneResults }
+      : {}),
     progress: (line) => console.log(`  [${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
   });
   writeFileSync(controlPlaneFile, `${JSON.stringify(controlPlane, null, 2)}\n`);

@@ -3,7 +3,8 @@
 // `string()`, `duration()`) is @marcbachmann/cel-js; registered here are only the Kubernetes
 // extensions the rules use: quantities (`quantity()`, `isLessThan`, `isGreaterThan`, `compareTo`)
 // and URLs (`isURL()`, `url()`, `getHostname`, `getPort`, read with the WHATWG URL parser).
-import { Environment } from '@marcbachmann/cel-js';
+import { createRequire } from 'node:module';
+import type { Environment } from '@marcbachmann/cel-js';
 import { GO_DURATION_PATTERN, parseQuantity } from '../util/units.js';
 
 /** A Kubernetes resource.Quantity in CEL, by its value in base units. */
@@ -24,24 +25,38 @@ const parseUrl = (text: string): URL | undefined => {
   }
 };
 
-const environment = new Environment()
-  .registerType('URL', Url)
-  .registerFunction('isURL(string): bool', (text: string) => parseUrl(text) !== undefined)
-  .registerFunction('url(string): URL', (text: string) => {
-    const url = parseUrl(text);
-    if (!url) throw new Error(`url: not a URL: ${text}`);
-    return new Url(url);
-  })
-  .registerFunction('URL.getHostname(): string', (u: Url) => u.url.hostname.replace(/^\[(.*)\]$/, '$1'))
-  .registerFunction('URL.getPort(): string', (u: Url) => u.url.port)
-  .registerType('Quantity', Quantity)
-  .registerVariable('self', 'dyn')
-  .registerFunction('quantity(string): Quantity', (text: string) => new Quantity(parseQuantity(text)))
-  .registerFunction('Quantity.isLessThan(Quantity): bool', (a: Quantity, b: Quantity) => a.value < b.value)
-  .registerFunction('Quantity.isGreaterThan(Quantity): bool', (a: Quantity, b: Quantity) => a.value > b.value)
-  .registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) =>
-    BigInt(Math.sign(a.value - b.value)),
-  );
+// The library is loaded when the first rule is compiled (guest mode reads a ConfigMap), so an
+// operator that serves the CRD never holds it: the API server evaluates its rules. require() of
+// the ES module is synchronous, as the checks that call it are.
+const requireModule = createRequire(import.meta.url);
+let environment: Environment | undefined;
+
+function celEnvironment(): Environment {
+  if (environment) return environment;
+  const cel = requireModule('@marcbachmann/cel-js') as typeof import('@marcbachmann/cel-js');
+  environment = new cel.Environment()
+    .registerType('URL', Url)
+    .registerFunction('isURL(string): bool', (text: string) => parseUrl(text) !== undefined)
+    .registerFunction('url(string): URL', (text: string) => {
+      const url = parseUrl(text);
+      if (!url) throw new Error(`url: not a URL: ${text}`);
+      return new Url(url);
+    })
+    .registerFunction('URL.getHostname(): string', (u: Url) => u.url.hostname.replace(/^\[(.*)\]$/, '$1'))
+    .registerFunction('URL.getPort(): string', (u: Url) => u.url.port)
+    .registerType('Quantity', Quantity)
+    .registerVariable('self', 'dyn')
+    .registerFunction('quantity(string): Quantity', (text: string) => new Quantity(parseQuantity(text)))
+    .registerFunction('Quantity.isLessThan(Quantity): bool', (a: Quantity, b: Quantity) => a.value < b.value)
+    .registerFunction(
+      'Quantity.isGreaterThan(Quantity): bool',
+      (a: Quantity, b: Quantity) => a.value > b.value,
+    )
+    .registerFunction('Quantity.compareTo(Quantity): int', (a: Quantity, b: Quantity) =>
+      BigInt(Math.sign(a.value - b.value)),
+    );
+  return environment;
+}
 
 type Program = ReturnType<Environment['parse']>;
 const programs = new Map<string, Program>();
@@ -54,7 +69,7 @@ export function parseCel(rule: string): Program {
   let program = programs.get(rule);
   if (program) return program;
   try {
-    program = environment.parse(rule);
+    program = celEnvironment().parse(rule);
   } catch (error) {
     throw new Error(summary(error));
   }

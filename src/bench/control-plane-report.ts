@@ -1,5 +1,5 @@
 // The control-plane section of the benchmark report, in Markdown.
-import type { ControlPlaneResults, WriteCount } from './control-plane.js';
+import type { ControlPlaneResults, MemorySplit, WriteCount } from './control-plane.js';
 
 const f1 = (x: number) => x.toFixed(1);
 const f0 = (x: number) => x.toFixed(0);
@@ -9,6 +9,20 @@ const breakdown = (w: WriteCount) =>
     : Object.entries(w.byResource)
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ');
+
+const statusWrites = (w: WriteCount) =>
+  Object.entries(w.byResource)
+    .filter(([k]) => k.endsWith('consumers/status'))
+    .reduce((sum, [, v]) => sum + v, 0);
+
+/** Where the operator's memory goes: resident memory and V8 heap in use (least of a few readings). */
+const splitRows = (s: MemorySplit) => [
+  `| where the memory goes: runtime and loaded modules, nothing managed | ≤ 80 MiB resident | ${f0(s.idleMiB.rss)} MiB resident, ${f1(s.idleMiB.heap)} MiB V8 heap |`,
+  `| … per cached Consumer (${s.consumersMeasured} refused ones, no Deployments) | — | ${f1(s.perConsumerKiB.rss)} KiB resident, ${f1(s.perConsumerKiB.heap)} KiB heap |`,
+  `| … per cached Deployment (after the restart, the Consumers' share taken out) | — | ${f1(s.perDeploymentKiB.rss)} KiB resident, ${f1(s.perDeploymentKiB.heap)} KiB heap |`,
+  `| … per cached Pod (${s.podsMeasured} pods of a Consumer that resizes in place) | — | ${f1(s.perPodKiB.rss)} KiB resident, ${f1(s.perPodKiB.heap)} KiB heap |`,
+  `| … peak while creating the Deployments | ≤ 1.5 × after a restart | ${f0(s.peakWhileCreatingMiB)} MiB resident |`,
+];
 
 export function renderControlPlaneSection(r: ControlPlaneResults): string {
   const c = r.converge;
@@ -30,10 +44,17 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
     `| writes for one instance that starts lagging (scaled up) | 1 + status | ${r.scaleOne.writes.total} (${breakdown(r.scaleOne.writes)}) |`,
+    ...(r.wave
+      ? [
+          `| writes for an autoscaling wave (every partition starts lagging at once) | 1 per instance + status | ${r.wave.writes.total} (${breakdown(r.wave.writes)}) |`,
+        ]
+      : []),
     `| writes per instance for a template change of all ${r.instances} | 1 | ${r.templateChange.perInstance.toFixed(3)} (${breakdown(r.templateChange.writes)}) |`,
+    `| status writes per change: converge from empty, one drift, one instance scaled${r.wave ? ', the wave' : ''}, the template change | 1 each | ${[c.writes, r.drift.writes, r.scaleOne.writes, ...(r.wave ? [r.wave.writes] : []), r.templateChange.writes].map(statusWrites).join(', ')} |`,
     `| operator resident memory, nothing managed (baseline) | — | ${f0(m.baselineRssMiB)} MiB |`,
     `| … after creating ${m.deployments} Deployments (${m.consumers} Consumers) in ${f1(m.createSeconds)} s | — | ${f0(m.rssAfterCreateMiB)} MiB (peak ${f0(m.peakRssDuringCreateMiB)} MiB; ${m.createWrites.total} writes) |`,
     `| … after a restart with ${m.deployments} Deployments | ≤ 150 MB | ${f0(m.rssAfterRestartMiB)} MiB = ${f1(m.rssAfterRestartMiB / m.baselineRssMiB)}× the baseline, ≈ ${f1(perDeploymentKiB)} KiB per Deployment (peak ${f0(m.peakRssDuringRestartMiB)} MiB; ${m.restartWrites.total} writes on restart) |`,
+    ...(m.split ? splitRows(m.split) : []),
     '',
   ];
   return lines.join('\n');

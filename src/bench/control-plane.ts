@@ -17,6 +17,7 @@ import type { Consumer, ConsumerSpec } from '../api/schema.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { planConsumer } from '../plan/consumer-plan.js';
+import { instanceResources } from '../plan/instance-resources.js';
 import {
   apiRequestCounts,
   operatorWrites,
@@ -31,7 +32,15 @@ import { startProcess, type ManagedProcess } from '../testplane/process.js';
 import { sleep, waitFor } from '../testplane/wait.js';
 import { withConcurrency } from '../util/concurrency.js';
 
+/** The runs of the control-plane part, each on its own test plane. */
+export const CONTROL_PLANE_RUNS = ['converge', 'memory'] as const;
+export type ControlPlaneRun = (typeof CONTROL_PLANE_RUNS)[number];
+
 export interface ControlPlaneBenchOptions {
+  /** Only these runs (default all); the others keep the figures of `previous`. */
+  runs?: readonly ControlPlaneRun[];
+  /** Results of an earlier run, for the runs not done now. */
+  previous?: ControlPlaneResults;
   /** Instances of the Consumer converged from empty (default 1,000). */
   instances?: number;
   /** Deployments managed in the memory run (default 10,000, as 10 Consumers). */
@@ -61,6 +70,8 @@ export interface ControlPlaneResults {
   idle: { resyncs: number; resyncSeconds: number; metricReads: number; writes: WriteCount };
   drift: { writes: WriteCount };
   scaleOne: { writes: WriteCount };
+  /** Every partition starts lagging at once (absent in results from before it was measured). */
+  wave?: { writes: WriteCount };
   templateChange: { writes: WriteCount; perInstance: number };
   memory: {
     deployments: number;
@@ -73,10 +84,38 @@ export interface ControlPlaneResults {
     rssAfterRestartMiB: number;
     peakRssDuringRestartMiB: number;
     restartWrites: WriteCount;
+    /** Where the memory goes (absent in results from before it was measured). */
+    split?: MemorySplit;
   };
 }
 
+/** Resident memory and V8 heap in use, MiB, or KiB per object. */
+export interface Footprint {
+  rss: number;
+  heap: number;
+}
+
+export interface MemorySplit {
+  /** The runtime and the loaded modules: the operator with nothing to manage, MiB. */
+  idleMiB: Footprint;
+  /** Per cached Consumer (refused ones: no Deployment of their own), KiB, from this many. */
+  perConsumerKiB: Footprint;
+  consumersMeasured: number;
+  /** Per cached Deployment after a restart, KiB (the Consumers' share taken out). */
+  perDeploymentKiB: Footprint;
+  /** Per cached Pod of a Consumer that resizes in place, KiB, from this many. */
+  perPodKiB: Footprint;
+  podsMeasured: number;
+  /** Peak resident memory while creating the Deployments, MiB. */
+  peakWhileCreatingMiB: number;
+}
+
 const NS_CONVERGE = 'bench-converge';
+const NS_MEMORY_CONSUMERS = 'bench-memory-consumers';
+const NS_MEMORY_PODS = 'bench-memory-pods';
+/** Consumers and Pods added to measure what each costs in the caches. */
+const CONSUMERS_MEASURED = 200;
+const PODS_MEASURED = 1000;
 const NS_BASELINE = 'bench-baseline';
 const RESYNC_SECONDS = 5;
 
@@ -175,16 +214,16 @@ class Bench {
     return page.items.length + (page.metadata?.remainingItemCount ?? 0);
   }
 
-  async createConsumer(spec: ConsumerSpec): Promise<Consumer> {
+  async createConsumer(spec: ConsumerSpec, namespace = spec.namespace): Promise<Consumer> {
     return (await this.custom.createNamespacedCustomObject({
       group: GROUP,
       version: VERSION,
       plural: PLURAL,
-      namespace: spec.namespace,
+      namespace,
       body: {
         apiVersion: `${GROUP}/${VERSION}`,
         kind: 'Consumer',
-        metadata: { name: spec.name, namespace: spec.namespace },
+        metadata: { name: spec.name, namespace },
         spec,
       },
     })) as Consumer;
@@ -200,16 +239,27 @@ class Bench {
     })) as Consumer;
   }
 
-  async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<void> {
-    const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
-    await this.custom.replaceNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: consumer.metadata.namespace,
-      name: consumer.metadata.name,
-      body: { ...current, spec },
-    });
+  /**
+   * Replaces the spec; a 409 (the operator wrote the status meanwhile) reads it again and retries.
+   * Returns the PUTs made, which are not the operator's writes.
+   */
+  async replaceSpec(consumer: Consumer, spec: ConsumerSpec): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.getConsumer(consumer.metadata.namespace, consumer.metadata.name);
+      try {
+        await this.custom.replaceNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: consumer.metadata.namespace,
+          name: consumer.metadata.name,
+          body: { ...current, spec },
+        });
+        return attempt;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
+      }
+    }
   }
 
   /** Event writes made by the operator in a namespace (each event object is one create). */
@@ -243,6 +293,8 @@ async function buildOperator(): Promise<void> {
 async function startOperatorProcess(
   plane: TestPlane,
   logFile: string,
+  /** Listen for the inspector protocol on this port (the memory run collects garbage through it). */
+  inspectorPort?: number,
 ): Promise<{ process: ManagedProcess; metricsUrl: string }> {
   const port = await freePort();
   const process = startProcess({
@@ -251,6 +303,7 @@ async function startOperatorProcess(
     args: [
       ...(globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ??
         OPERATOR_NODE_FLAGS),
+      ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []),
       join(REPO_ROOT, 'dist/cli/main.js'),
       'run',
       '--kubeconfig',
@@ -284,6 +337,58 @@ export function residentMemory(pid: number): { rssMiB: number; peakMiB: number }
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
+
+/**
+ * Sends inspector-protocol commands to a process started with --inspect, one after the other;
+ * returns the last one's result.
+ */
+async function inspect(port: number, methods: readonly string[]): Promise<unknown> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  try {
+    let result: unknown;
+    for (const [id, method] of methods.entries()) {
+      result = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`inspector: no answer to ${method}`)), 60_000);
+        socket.onmessage = (event) => {
+          const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+          if (message.id !== id) return;
+          clearTimeout(timer);
+          resolve(message.result);
+        };
+        socket.send(JSON.stringify({ id, method }));
+      });
+    }
+    return result;
+  } finally {
+    socket.close();
+  }
+}
+
+/**
+ * Resident memory (/proc) and V8 heap in use, MiB, right after a full garbage collection asked
+ * for through the inspector, and a few seconds for the allocator to return what it freed.
+ */
+async function settledFootprint(pid: number, inspectorPort: number): Promise<Footprint> {
+  await inspect(inspectorPort, ['HeapProfiler.collectGarbage']);
+  await sleep(3000);
+  const usage = (await inspect(inspectorPort, ['HeapProfiler.collectGarbage', 'Runtime.getHeapUsage'])) as {
+    usedSize: number;
+  };
+  return { rss: residentMemory(pid).rssMiB, heap: usage.usedSize / 2 ** 20 };
+}
+
+/** (after − before) / count, MiB → KiB. */
+const perObjectKiB = (after: Footprint, before: Footprint, count: number): Footprint => ({
+  rss: ((after.rss - before.rss) * 1024) / count,
+  heap: ((after.heap - before.heap) * 1024) / count,
+});
 
 /** Sum of a counter family in the operator's /metrics. */
 async function operatorCounter(metricsUrl: string, name: string): Promise<number> {
@@ -358,7 +463,9 @@ async function convergeRun(
       { timeoutMs: 300_000, intervalMs: 250, process: operator },
     );
     const deploymentsWrittenSeconds = elapsed(t0);
-    progress(`operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s`);
+    progress(
+      `operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s (${(deploymentsWrittenSeconds / baselineApplySeconds).toFixed(2)}× the baseline)`,
+    );
     const readyCapSeconds = 180;
     const readySeconds = await waitFor(
       'Consumer Ready',
@@ -394,6 +501,7 @@ async function convergeRun(
     );
     progress(`idle: ${idleWrites.total} writes over ${resyncs} resyncs`);
 
+    let puts = 0;
     // Drift: one Deployment edited by hand (that PATCH is not the operator's) is put back.
     before = await b.counts();
     const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
@@ -409,35 +517,60 @@ async function convergeRun(
     );
     await b.settle();
     const driftWrites = await b.writesSince(before, { 'PUT apps/deployments': 1 });
-    progress(`drift of one instance: ${driftWrites.total} operator writes`);
+    progress(
+      `drift of one instance: ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}`,
+    );
 
     // One instance's partition starts lagging: it alone is scaled up.
     const spec = benchSpec(NS_CONVERGE, 'orders', instances);
     const lagging = structuredClone(spec);
     lagging.autoscaler.static!.partitions!['3'] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
-    await b.replaceSpec(consumer, lagging);
+    puts = await b.replaceSpec(consumer, lagging);
     await waitFor(
       'instance 3 scaled up',
       async () => {
         const d = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-3' });
-        return d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== '500m' &&
-          d.spec?.template.spec?.containers[0]?.resources?.requests?.cpu !== undefined &&
-          (d.metadata?.generation ?? 0) > 1
+        // In place (the size in the annotation) or rolled out (the size in the template).
+        const cpu = instanceResources(d, 'consumer')?.requests?.cpu;
+        return cpu !== undefined && cpu !== '500m' ? true : undefined;
+      },
+      { timeoutMs: 120_000, process: operator },
+    );
+    await b.settle();
+    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    progress(
+      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}`,
+    );
+
+    // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
+    const wave = structuredClone(lagging);
+    for (const p of Object.keys(wave.autoscaler.static!.partitions!))
+      wave.autoscaler.static!.partitions![p] = { production: 150, consumption: 100, behind: 150 * 600 };
+    before = await b.counts();
+    puts = await b.replaceSpec(consumer, wave);
+    await waitFor(
+      'every instance scaled',
+      async () => {
+        const w = (await b.writesSince(before)).byResource;
+        // Instance 3 already runs at the size the wave gives it.
+        return (w['APPLY apps/deployments'] ?? 0) + (w['PATCH /pods/resize'] ?? 0) >= instances - 1
           ? true
           : undefined;
       },
-      { timeoutMs: 60_000, process: operator },
+      { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
     await b.settle();
-    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
-    progress(`one instance scaled: ${scaleWrites.total} operator writes`);
+    const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    progress(
+      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}`,
+    );
 
     // A template change touches every instance.
-    const changed = structuredClone(lagging);
+    const changed = structuredClone(wave);
     changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
     before = await b.counts();
-    await b.replaceSpec(consumer, changed);
+    puts = await b.replaceSpec(consumer, changed);
     await waitFor(
       'every instance updated',
       async () => {
@@ -451,8 +584,10 @@ async function convergeRun(
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
     await b.settle();
-    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: 1 });
-    progress(`template change: ${templateWrites.total} operator writes for ${instances} instances`);
+    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    progress(
+      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}`,
+    );
 
     return {
       converge: {
@@ -467,6 +602,7 @@ async function convergeRun(
       idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
       drift: { writes: driftWrites },
       scaleOne: { writes: scaleWrites },
+      wave: { writes: waveWrites },
       templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
     };
   } finally {
@@ -487,11 +623,49 @@ export async function memoryRun(
     await installCrd(b.admin, 'konsumerator-bench');
     const consumers = Math.max(1, Math.round(deployments / 1000));
     const perConsumer = Math.ceil(deployments / consumers);
-    let started = await startOperatorProcess(plane, join(dir, 'operator-memory-1.log'));
+    // The operator listens for the inspector protocol so that garbage is collected before each
+    // reading of its memory (what is measured is what it holds, not what it has not yet freed).
+    const inspectorPort = await freePort();
+    let started = await startOperatorProcess(plane, join(dir, 'operator-memory-1.log'), inspectorPort);
     operator = started.process;
     await sleep(5000);
     const baselineRssMiB = residentMemory(operator.pid).rssMiB;
-    progress(`memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB`);
+    const idle = await settledFootprint(operator.pid, inspectorPort);
+    progress(
+      `memory: operator with nothing to manage: ${baselineRssMiB.toFixed(0)} MiB (settled ${idle.rss.toFixed(0)} MiB, heap ${idle.heap.toFixed(1)} MiB)`,
+    );
+
+    // Per cached Consumer: Consumers the controller refuses (their spec names another namespace),
+    // so that none has Deployments; each gets its status written once.
+    await b.namespace(NS_MEMORY_CONSUMERS);
+    await withConcurrency(
+      Array.from({ length: CONSUMERS_MEASURED }, (_, i) => i),
+      8,
+      async (i) => {
+        await b.createConsumer(benchSpec('elsewhere', `refused-${i}`, 1, true), NS_MEMORY_CONSUMERS);
+      },
+    );
+    await waitFor(
+      `${CONSUMERS_MEASURED} Consumers reported`,
+      async () => {
+        const list = (await b.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: NS_MEMORY_CONSUMERS,
+        })) as { items: Consumer[] };
+        return list.items.filter((c) => c.status?.conditions?.length).length >= CONSUMERS_MEASURED
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, process: operator },
+    );
+    await b.settle();
+    const withConsumers = await settledFootprint(operator.pid, inspectorPort);
+    const perConsumerKiB = perObjectKiB(withConsumers, idle, CONSUMERS_MEASURED);
+    progress(
+      `memory: per cached Consumer ${perConsumerKiB.rss.toFixed(1)} KiB resident, ${perConsumerKiB.heap.toFixed(1)} KiB heap`,
+    );
 
     let before = await b.counts();
     const t0 = performance.now();
@@ -523,7 +697,7 @@ export async function memoryRun(
 
     await operator.stop();
     before = await b.counts();
-    started = await startOperatorProcess(plane, join(dir, 'operator-memory-2.log'));
+    started = await startOperatorProcess(plane, join(dir, 'operator-memory-2.log'), inspectorPort);
     operator = started.process;
     await b.settle(5000);
     await sleep(10_000);
@@ -531,6 +705,67 @@ export async function memoryRun(
     const restartWrites = await b.writesSince(before);
     progress(
       `memory: after a restart with ${consumers * perConsumer} Deployments: ${afterRestart.rssMiB.toFixed(0)} MiB, ${restartWrites.total} writes`,
+    );
+    const restarted = await settledFootprint(operator.pid, inspectorPort);
+    const consumersShare: Footprint = {
+      rss:
+        idle.rss + ((withConsumers.rss - idle.rss) * (CONSUMERS_MEASURED + consumers)) / CONSUMERS_MEASURED,
+      heap:
+        idle.heap +
+        ((withConsumers.heap - idle.heap) * (CONSUMERS_MEASURED + consumers)) / CONSUMERS_MEASURED,
+    };
+    const perDeploymentKiB = perObjectKiB(restarted, consumersShare, consumers * perConsumer);
+
+    // Per cached Pod: pods (never scheduled: this plane has no scheduler) carrying the template
+    // labels of a Consumer that resizes in place, which watches them.
+    await b.namespace(NS_MEMORY_PODS);
+    await b.core.createNamespacedServiceAccount({
+      namespace: NS_MEMORY_PODS,
+      body: { metadata: { name: 'default' } },
+    });
+    const podConsumer = benchSpec(NS_MEMORY_PODS, 'pods', 1);
+    await b.createConsumer(podConsumer);
+    await waitFor('the pod Consumer instance', async () =>
+      (await b.countDeployments(NS_MEMORY_PODS)) >= 1 ? true : undefined,
+    );
+    await b.settle();
+    const beforePods = await settledFootprint(operator.pid, inspectorPort);
+    const labels = podConsumer.deploymentTemplate.template!.metadata!.labels!;
+    await withConcurrency(
+      Array.from({ length: PODS_MEASURED }, (_, i) => i),
+      8,
+      async (i) => {
+        await b.core.createNamespacedPod({
+          namespace: NS_MEMORY_PODS,
+          body: {
+            metadata: { name: `pod-${i}`, labels },
+            spec: {
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: 'consumer',
+                  image: 'example.com/consumer:1.0',
+                  resources: { requests: { cpu: '100m', memory: '64M' } },
+                },
+              ],
+            },
+          },
+        });
+      },
+    );
+    await sleep(5000);
+    const withPods = await settledFootprint(operator.pid, inspectorPort);
+    const split: MemorySplit = {
+      idleMiB: idle,
+      perConsumerKiB,
+      consumersMeasured: CONSUMERS_MEASURED,
+      perDeploymentKiB,
+      perPodKiB: perObjectKiB(withPods, beforePods, PODS_MEASURED),
+      podsMeasured: PODS_MEASURED,
+      peakWhileCreatingMiB: 0,
+    };
+    progress(
+      `memory: per Deployment ${split.perDeploymentKiB.rss.toFixed(1)}/${split.perDeploymentKiB.heap.toFixed(1)} KiB, per Pod ${split.perPodKiB.rss.toFixed(1)}/${split.perPodKiB.heap.toFixed(1)} KiB (resident/heap)`,
     );
     return {
       deployments: consumers * perConsumer,
@@ -543,6 +778,7 @@ export async function memoryRun(
       rssAfterRestartMiB: afterRestart.rssMiB,
       peakRssDuringRestartMiB: afterRestart.peakMiB,
       restartWrites,
+      split: { ...split, peakWhileCreatingMiB: Math.max(peak, afterCreate.peakMiB) },
     };
   } finally {
     await operator?.stop();
@@ -557,9 +793,18 @@ export async function runControlPlaneBench(
   const progress = options.progress ?? (() => undefined);
   const root = join(REPO_ROOT, '.testplane', `bench-${process.pid}`);
   mkdirSync(root, { recursive: true });
+  const runs = options.runs ?? CONTROL_PLANE_RUNS;
+  const previous = options.previous;
+  if (runs.length < CONTROL_PLANE_RUNS.length && !previous)
+    throw new Error('control-plane: running only some runs needs the previous control-plane.json');
   await buildOperator();
-  const converge = await convergeRun(join(root, 'converge'), instances, progress);
-  const memory = await memoryRun(join(root, 'memory'), options.memoryDeployments ?? 10_000, progress);
+  const converge = runs.includes('converge')
+    ? { instances, ...(await convergeRun(join(root, 'converge'), instances, progress)) }
+    : previous!;
+  const memory = runs.includes('memory')
+    ? await memoryRun(join(root, 'memory'), options.memoryDeployments ?? 10_000, progress)
+    : previous!.memory;
   rmSync(root, { recursive: true, force: true });
-  return { instances, ...converge, memory };
+  const { memory: _unused, ...convergeFigures } = converge as ControlPlaneResults;
+  return { ...convergeFigures, memory };
 }

@@ -38,6 +38,8 @@ export function describeApiError(error: unknown): ApiError {
   return { code: isHttpStatus ? e.code : undefined, message };
 }
 
+const CREATE_ONLY_RESOURCE_VERSION = '1';
+
 export class KubeWriter {
   readonly apps: AppsV1Api;
   readonly core: CoreV1Api;
@@ -63,13 +65,23 @@ export class KubeWriter {
     );
   }
 
-  /** True when no Deployment of that name exists (checked just before creating one). */
-  async deploymentNameIsFree(namespace: string, name: string): Promise<boolean> {
+  /**
+   * Creates the Deployment with server-side apply, but only while its name is free: undefined when
+   * a Deployment of that name exists (whoever made it), which is left as it was. One request, no
+   * read in front. The apply carries resourceVersion "1" as a precondition: the API server ignores
+   * a resourceVersion when the apply creates the object, and refuses the apply (409 Conflict) when
+   * an object exists, because no stored object has revision 1 (the store's revision before its
+   * first write). A POST would not do: its fields would belong to an Update entry of the field
+   * manager, and later applies that leave a field out would not remove it.
+   */
+  async createDeployment(deployment: V1Deployment): Promise<V1Deployment | undefined> {
     try {
-      await this.apps.readNamespacedDeployment({ namespace, name });
-      return false;
+      return await this.applyDeployment({
+        ...deployment,
+        metadata: { ...deployment.metadata, resourceVersion: CREATE_ONLY_RESOURCE_VERSION },
+      });
     } catch (error) {
-      if (describeApiError(error).code === 404) return true;
+      if (describeApiError(error).code === 409) return undefined;
       throw error;
     }
   }

@@ -7,7 +7,7 @@ import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autosca
 import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
-import { planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
+import { afterWrites, isControlledBy, planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
 import { buildStatus, stopStartEvent, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
 import { parsePartitionList } from '../plan/partitions.js';
@@ -79,6 +79,9 @@ interface Done {
   reason: 'Created' | 'Updated' | 'Deleted';
   message: string;
 }
+
+/** A write the informer has to show before the next reconcile plans (see awaitCache). */
+type Written = { name: string; resourceVersion: string } | { name: string; deletedUid: string };
 
 /** A write that failed; `quota`: a ResourceQuota refused it. */
 interface WriteFailure {
@@ -232,7 +235,7 @@ export class Reconciler {
     if (stopStart) events.emit(consumer, 'Normal', stopStart.reason, stopStart.message);
     const status = await this.writeStatus(
       consumer,
-      plan,
+      afterWrites(plan, failedWrites),
       {
         failures,
         quotaExceeded: writeFailures.some((f) => f.quota),
@@ -287,10 +290,11 @@ export class Reconciler {
       updates.filter((a) => !keeps.includes(a)),
       actions.filter((a) => a.type === 'delete'),
     ];
+    const written: Written[] = [];
     for (const batch of phases) {
       const done: Done[] = [];
       await withConcurrency(batch, concurrency, async (action) => {
-        const failure = await this.executeOne(consumer, action, done);
+        const failure = await this.executeOne(consumer, action, done, written);
         if (failure) {
           failures.push(failure);
           failedWrites.add(action.type === 'delete' ? action.name : action.deployment.metadata!.name!);
@@ -298,6 +302,7 @@ export class Reconciler {
       });
       this.recordDone(consumer, done);
     }
+    await this.awaitCache(consumer.metadata.namespace, written);
     return failures;
   }
 
@@ -335,19 +340,17 @@ export class Reconciler {
     consumer: Consumer,
     action: Action,
     done: Done[],
+    written: Written[],
   ): Promise<WriteFailure | undefined> {
-    const { writer, events, metrics, deployments, log } = this.deps;
+    const { writer, events, metrics, log } = this.deps;
     const namespace = consumer.metadata.namespace;
     const label = { consumer: consumer.metadata.name };
     const name = action.type === 'delete' ? action.name : action.deployment.metadata!.name!;
     try {
       if (action.type === 'create') {
-        if (!(await writer.deploymentNameIsFree(namespace, name))) {
-          // The cache had not seen it yet; the next reconcile sorts out whose it is.
-          return { text: `Deployment ${name} appeared before it could be created; retrying`, quota: false };
-        }
-        const written = await writer.applyDeployment(action.deployment);
-        await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
+        const created = await writer.createDeployment(action.deployment);
+        if (!created) return await this.nameTaken(consumer, name);
+        written.push({ name, resourceVersion: created.metadata?.resourceVersion ?? '' });
         metrics.creates.inc(label);
         done.push({
           name,
@@ -365,8 +368,8 @@ export class Reconciler {
           },
           'updating',
         );
-        const written = await writer.applyDeployment(action.deployment);
-        await this.awaitCache(namespace, name, written.metadata?.resourceVersion);
+        const applied = await writer.applyDeployment(action.deployment);
+        written.push({ name, resourceVersion: applied.metadata?.resourceVersion ?? '' });
         metrics.updates.inc(label);
         // Only the autoscaler's bookkeeping on the Deployment (its scaling state, the size its pods
         // were resized to in place): the ScaledUp/ScaledDown and ResizedInPlace events say it.
@@ -380,7 +383,7 @@ export class Reconciler {
         done.push({ name, reason: 'Updated', message: `Deployment ${name}: ${why}` });
       } else {
         await writer.deleteDeployment(namespace, name, action.uid);
-        await deployments.waitUntil(() => deployments.get(name, namespace)?.metadata?.uid !== action.uid);
+        written.push({ name, deletedUid: action.uid });
         metrics.deletes.inc(label);
         done.push({ name, reason: 'Deleted', message: `deleted Deployment ${name}: ${action.reason}` });
       }
@@ -462,17 +465,43 @@ export class Reconciler {
     for (const uid of this.deps.sources.uids()) if (!live.has(uid)) await this.deps.sources.forget(uid);
   }
 
-  /** Waits until the informer has seen our write, so the next reconcile plans from it. */
-  private async awaitCache(
-    namespace: string,
-    name: string,
-    resourceVersion: string | undefined,
-  ): Promise<void> {
-    if (!resourceVersion) return;
+  /**
+   * Waits until the informer has seen every write of this reconcile, so the next reconcile plans
+   * from them (and does not, say, create again what it created). Once for all the writes, after
+   * the last: the writes themselves never wait for the informer.
+   */
+  private async awaitCache(namespace: string, written: readonly Written[]): Promise<void> {
     const { deployments } = this.deps;
-    await deployments.waitUntil(() =>
-      isAtLeast(deployments.get(name, namespace)?.metadata?.resourceVersion, resourceVersion),
-    );
+    let left = written;
+    await deployments.waitUntil(() => {
+      left = left.filter((w) => {
+        const current = deployments.get(w.name, namespace);
+        return 'deletedUid' in w
+          ? current?.metadata?.uid === w.deletedUid
+          : w.resourceVersion !== '' && !isAtLeast(current?.metadata?.resourceVersion, w.resourceVersion);
+      });
+      return left.length === 0;
+    });
+  }
+
+  /**
+   * A create found its instance name taken by a Deployment the cache had not seen yet. Once the
+   * cache has it: one this Consumer controls (an earlier reconcile's create) needs nothing more;
+   * any other is a name clash, left untouched, which the next plan reports on the status.
+   */
+  private async nameTaken(consumer: Consumer, name: string): Promise<WriteFailure | undefined> {
+    const { deployments, events, metrics, log } = this.deps;
+    const namespace = consumer.metadata.namespace;
+    await deployments.waitUntil(() => deployments.get(name, namespace) !== undefined, 5_000);
+    const holder = deployments.get(name, namespace);
+    if (holder && isControlledBy(holder, consumer)) return undefined;
+    metrics.createErrors.inc({ consumer: consumer.metadata.name });
+    const text = holder
+      ? `Deployment ${name} is not controlled by this Consumer but holds an instance name; it is left untouched`
+      : `Deployment ${name} already existed when it was to be created; retrying`;
+    log.warn({ consumer: consumer.metadata.name, namespace, deployment: name }, text);
+    events.emit(consumer, 'Warning', holder ? 'NameConflict' : 'CreateFailed', text);
+    return { text, quota: false };
   }
 
   private async writeStatus(

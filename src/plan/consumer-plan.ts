@@ -246,7 +246,10 @@ export function planConsumer({
       const templateChanges = driftPaths(desired.spec?.template, current.spec?.template).length > 0;
       updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift, templateChanges });
     }
-    if (drift.length > 0 || !isRolledOut(current)) notRolledOut.push(instance.name);
+    // Only a change of the spec starts a rollout: an update of annotations alone (the render hash,
+    // the scaling state, the size of an in-place resize) leaves the instance rolled out.
+    const specChanges = driftPaths(desired.spec, current.spec).length > 0;
+    if (specChanges || !isRolledOut(current)) notRolledOut.push(instance.name);
   });
 
   const instanceNames = new Set(buckets.map((_, id) => instanceName(resolved.deploymentPrefix, id)));
@@ -296,5 +299,29 @@ export function planConsumer({
     recreates,
     replacedToDelete: replaced.toDelete,
     recreating,
+  };
+}
+
+const actionTarget = (a: Action) => (a.type === 'delete' ? a.name : a.deployment.metadata!.name!);
+
+/**
+ * The plan as it stands once its writes are done, all but the `failed` ones (Deployment names):
+ * what the next reconcile will plan from. The status is built from it, so that the reconcile that
+ * writes the Deployments also writes the status the next one keeps (a status that said "applying"
+ * would be rewritten moments later).
+ */
+export function afterWrites(plan: Plan, failed: ReadonlySet<string>): Plan {
+  const done = plan.actions.filter((a) => !failed.has(actionTarget(a)));
+  const count = (type: Action['type']) => done.filter((a) => a.type === type).length;
+  return {
+    ...plan,
+    actions: plan.actions.filter((a) => failed.has(actionTarget(a))),
+    counts: {
+      ...plan.counts,
+      running: plan.counts.running + count('create'),
+      missing: plan.counts.missing - count('create'),
+      outdated: plan.counts.outdated - count('update'),
+      redundant: plan.counts.redundant - count('delete'),
+    },
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '../support/operator.js';
 import { ClusterView, env } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
+import { KubeWriter } from '../../src/controller/kube.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
@@ -282,6 +283,57 @@ describe('drift and ownership', () => {
       'no field owned by the operator',
     );
   });
+});
+
+test('a create is one request that never touches a Deployment holding the name, and leaves later applies owning every field', async () => {
+  // The reconciler creates without reading the name first (its cache may not have seen a
+  // Deployment created a moment ago): the write itself must refuse a taken name.
+  const ns = await newNamespace('create-only');
+  const writer = new KubeWriter(kubeConfig());
+  const foreign: V1Deployment = {
+    metadata: { name: 'orders-0', namespace: ns, labels: { team: 'other' } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: 'other' } },
+      template: {
+        metadata: { labels: { app: 'other' } },
+        spec: { containers: [{ name: 'main', image: 'other:1' }] },
+      },
+    },
+  };
+  const held = await cluster.apps.createNamespacedDeployment({ namespace: ns, body: foreign });
+  const ours = (name: string, labels: Record<string, string>): V1Deployment => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: 'orders' } },
+      template: {
+        metadata: { labels: { app: 'orders' } },
+        spec: { containers: [{ name: 'main', image: 'orders:1' }] },
+      },
+    },
+  });
+  assert.equal(await writer.createDeployment(ours('orders-0', { team: 'orders' })), undefined);
+  const after = await cluster.apps.readNamespacedDeployment({ namespace: ns, name: 'orders-0' });
+  assert.equal(after.metadata!.generation, held.metadata!.generation, 'spec not written');
+  assert.deepEqual(after.metadata!.labels, { team: 'other' });
+  assert.ok(
+    !after.metadata!.managedFields!.some((f) => f.manager === 'konsumerator'),
+    'no field owned by the operator',
+  );
+
+  const created = await writer.createDeployment(ours('orders-1', { team: 'orders', extra: 'x' }));
+  assert.ok(created?.metadata?.uid, 'a free name is created');
+  assert.equal(await writer.createDeployment(ours('orders-1', { team: 'orders' })), undefined, 'only once');
+  await writer.applyDeployment(ours('orders-1', { team: 'orders' }));
+  const applied = await cluster.apps.readNamespacedDeployment({ namespace: ns, name: 'orders-1' });
+  assert.deepEqual(
+    applied.metadata!.labels,
+    { team: 'orders' },
+    'a label left out of a later apply is removed',
+  );
 });
 
 describe('failure isolation', () => {

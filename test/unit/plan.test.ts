@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { planConsumer, type Action } from '../../src/plan/consumer-plan.js';
+import { afterWrites, planConsumer, type Action } from '../../src/plan/consumer-plan.js';
 import { buildStatus } from '../../src/plan/status.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
@@ -97,6 +97,80 @@ test('a converged Consumer plans nothing', () => {
   });
   const status = buildStatus(c, again, {}, now);
   assert.equal(status.conditions!.find((x) => x.type === 'Ready')!.status, 'True');
+});
+
+/**
+ * What the API server holds right after the planned writes, before any rollout: a spec change
+ * raises the generation past what the Deployment controller has observed; annotations alone do not.
+ */
+function justWritten(actions: readonly Action[], existing: readonly V1Deployment[] = []): V1Deployment[] {
+  const byName = new Map(existing.map((d) => [d.metadata!.name!, d]));
+  for (const action of actions) {
+    if (action.type === 'delete') {
+      byName.delete(action.name);
+      continue;
+    }
+    const name = action.deployment.metadata!.name!;
+    const previous = byName.get(name);
+    const specChanged = JSON.stringify(previous?.spec) !== JSON.stringify(action.deployment.spec);
+    const generation = (previous?.metadata?.generation ?? 0) + (specChanged ? 1 : 0);
+    byName.set(name, {
+      ...structuredClone(action.deployment),
+      metadata: {
+        ...structuredClone(action.deployment.metadata),
+        uid: previous?.metadata?.uid ?? `d${uid++}`,
+        generation,
+      },
+      status: structuredClone(previous?.status ?? {}),
+    });
+  }
+  return [...byName.values()];
+}
+
+test('the status written with the Deployments is the one the next reconcile keeps (one status write per change)', () => {
+  const c = consumer();
+  const rolledOut = applied(planConsumer({ consumer: c, deployments: [], now }).actions);
+  const withoutScalingAnnotation = rolledOut.map((d) =>
+    d.metadata!.name === 'orders-1'
+      ? {
+          ...d,
+          metadata: {
+            ...d.metadata,
+            annotations: { ...d.metadata!.annotations, 'konsumerator.lwolf.org/scaling-status': 'SATURATED' },
+          },
+        }
+      : d,
+  );
+  const templateChange = baseSpec();
+  templateChange.deploymentTemplate.template.spec!.containers[0]!.image = 'example.com/orders:2';
+  const cases: [string, ReturnType<typeof consumer>, V1Deployment[], string][] = [
+    ['from empty', c, [], 'WaitingForRollout'],
+    ['a template change', consumer(templateChange), rolledOut, 'WaitingForRollout'],
+    ['a repartition', consumer(baseSpec({ numPartitionsPerInstance: 5 })), rolledOut, 'WaitingForRollout'],
+    ['an annotation put back', c, withoutScalingAnnotation, 'Converged'],
+  ];
+  for (const [title, spec, before, progressing] of cases) {
+    const plan = planConsumer({ consumer: spec, deployments: before, now });
+    assert.ok(plan.actions.length > 0, title);
+    const written = buildStatus(spec, afterWrites(plan, new Set()), {}, now);
+    assert.equal(written.conditions!.find((x) => x.type === 'Progressing')!.reason, progressing, title);
+    const next = { ...spec, status: written };
+    const again = planConsumer({ consumer: next, deployments: justWritten(plan.actions, before), now });
+    assert.deepEqual(again.actions, [], title);
+    assert.deepEqual(
+      buildStatus(next, again, {}, now),
+      written,
+      `${title}: the next reconcile writes no status`,
+    );
+  }
+
+  // A write that failed stays planned: the status says so until it is retried.
+  const plan = planConsumer({ consumer: c, deployments: [], now });
+  const failed = afterWrites(plan, new Set(['orders-2']));
+  assert.equal(failed.counts.missing, 1);
+  assert.equal(failed.counts.running, 3);
+  const status = buildStatus(c, failed, { failures: ['create of Deployment orders-2 failed'] }, now);
+  assert.equal(status.conditions!.find((x) => x.type === 'Progressing')!.reason, 'Applying');
 });
 
 test('repartitioning creates and updates first and deletes only once everything rolled out', () => {
