@@ -181,7 +181,7 @@ function inPlaceTable(results: SimBenchmark): string | undefined {
         ours.withinSloPercent >= rollout.withinSloPercent &&
         ours.p99LagSeconds <= rollout.p99LagSeconds;
       rows.push(
-        `| ${t.title} | ${headroom} | ${fixed(ours.coreHours / rollout.coreHours, 4)} | ${fixed(ours.withinSloPercent, 2)} vs ${fixed(rollout.withinSloPercent, 2)} | ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(rollout.p99LagSeconds, 0)} | ${fixed(ours.restartsPerPartitionDay, 2)} (fallbacks ${fixed(ours.restartsByCause.fallback, 2)}, OOM ${fixed(ours.restartsByCause.oom, 2)}) vs ${fixed(rollout.restartsPerPartitionDay, 1)} | ${mark(noWorse)} |`,
+        `| ${t.title} | ${headroom} | ${fixed(ours.coreHours / rollout.coreHours, 4)} | ${fixed(ours.withinSloPercent, 3)} vs ${fixed(rollout.withinSloPercent, 3)} | ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(rollout.p99LagSeconds, 0)} | ${fixed(ours.restartsPerPartitionDay, 2)} (fallbacks ${fixed(ours.restartsByCause.fallback, 2)}, OOM ${fixed(ours.restartsByCause.oom, 2)}) vs ${fixed(rollout.restartsPerPartitionDay, 1)} | ${mark(noWorse)} |`,
       );
     }
   }

@@ -95,7 +95,10 @@ test('the report gives every trace with and without node headroom, and in place 
   const report = renderReport(results);
   assert.match(report, /The same week with no node headroom[^|]*\n\n\| policy[^]*\| Ours \| 1\.23 \|/);
   assert.match(report, /<details><summary>With no node headroom<\/summary>/);
-  assert.match(report, /\| WEEK \| 25 % \| 0\.9000 \| 99\.90 vs 99\.80 \| 10 vs 20 \| [^|]* \| yes \|/);
-  assert.match(report, /\| WEEK \| off \| 1\.0500 \| 99\.70 vs 99\.80 \| 30 vs 20 \| [^|]* \| \*\*no\*\* \|/);
+  assert.match(report, /\| WEEK \| 25 % \| 0\.9000 \| 99\.900 vs 99\.800 \| 10 vs 20 \| [^|]* \| yes \|/);
+  assert.match(
+    report,
+    /\| WEEK \| off \| 1\.0500 \| 99\.700 vs 99\.800 \| 30 vs 20 \| [^|]* \| \*\*no\*\* \|/,
+  );
   assert.match(report, /a pod may use 25 % of its CPU request on top of it/);
 });
