@@ -6,6 +6,7 @@ export const BASELINE_NAMES = [
   'original-tuned',
   'static',
   'vpa',
+  'vpa-tuned',
   'keda',
   'keda-tuned',
   'in-place',

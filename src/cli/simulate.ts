@@ -15,6 +15,7 @@ import {
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,
+  vpaTunedPolicy,
 } from '../sim/policies/index.js';
 import { oursPolicy } from '../sim/policies/ours.js';
 import { simulateAll } from '../sim/parallel.js';
@@ -59,6 +60,10 @@ const baselines: Record<BaselineName, { policy: PolicySpec; legend: string }> = 
   },
   static: { policy: staticPeakPolicy, legend: "each instance sized once for its partitions' peak + 15 %" },
   vpa: { policy: vpaPolicy, legend: 'a VPA-like recommender on CPU usage (evicts to resize)' },
+  'vpa-tuned': {
+    policy: vpaTunedPolicy,
+    legend: 'VPA-like, no CPU limit, half-life 2 h, p95 target',
+  },
   keda: { policy: kedaPolicy, legend: 'KEDA-like: replicas of one group, scaled on total lag' },
   'keda-tuned': {
     policy: kedaTunedPolicy,

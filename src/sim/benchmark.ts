@@ -33,7 +33,10 @@ export interface SimBenchmark {
   seed: number;
   params: SimParams;
   policies: { id: string; label: string; description: string }[];
+  /** With each trace's node headroom (the default: `params.nodeHeadroom`). */
   traces: TraceResults[];
+  /** The same traces with no node headroom (throughput = the CPU request); absent in older results. */
+  tracesWithoutHeadroom?: TraceResults[];
   /** Wall time of the simulation part, seconds. */
   elapsedSeconds: number;
 }
@@ -67,7 +70,9 @@ export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<S
       throw new Error(`unknown trace "${name}" (known: ${Object.keys(traceGenerators).join(', ')})`);
     return generate({ ...DEFAULT_TRACE_OPTIONS, seed });
   });
-  const jobs: SimJob[] = traces.flatMap((trace) =>
+  // Every trace twice: with its node headroom, and without any (throughput = the CPU request).
+  const withoutHeadroom = traces.map((trace) => ({ ...trace, nodeHeadroom: 0 }));
+  const jobs: SimJob[] = [...traces, ...withoutHeadroom].flatMap((trace) =>
     policies.map((policy) => ({
       trace,
       spec: benchmarkConsumer(trace.rates.length, params.ratePerCore),
@@ -81,7 +86,7 @@ export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<S
       options.onProgress?.(`${jobs[index]!.trace.name} / ${jobs[index]!.policy.id}: ${seconds.toFixed(1)} s`),
   });
   const series = new Map<string, { policy: PolicySpec; points: SeriesPoint[] }[]>();
-  const results: TraceResults[] = traces.map((trace, t) => {
+  const resultsOf = (t: number, trace: Trace): TraceResults => {
     const runs = policies.map((policy, i) => ({ policy, result: all[t * policies.length + i]! }));
     const oracle = runs.find((r) => r.policy.id === 'oracle')?.result.figures;
     const figures: Record<string, PolicyFigures> = {};
@@ -94,10 +99,11 @@ export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<S
         withinSloPercent: 100 * (1 - result.figures.sloViolationShare),
       };
     }
-    series.set(
-      trace.name,
-      runs.map(({ policy, result }) => ({ policy, points: result.series })),
-    );
+    if (t < traces.length)
+      series.set(
+        trace.name,
+        runs.map(({ policy, result }) => ({ policy, points: result.series })),
+      );
     return {
       name: trace.name,
       title: trace.title,
@@ -106,13 +112,14 @@ export async function runSimBenchmark(options: BenchmarkOptions = {}): Promise<S
       hours: trace.durationMs / 3_600_000,
       figures,
     };
-  });
+  };
   return {
     results: {
       seed,
       params,
       policies: policies.map((p) => ({ id: p.id, label: p.label, description: p.description })),
-      traces: results,
+      traces: traces.map((trace, t) => resultsOf(t, trace)),
+      tracesWithoutHeadroom: withoutHeadroom.map((trace, t) => resultsOf(traces.length + t, trace)),
       elapsedSeconds: (Date.now() - started) / 1000,
     },
     series,

@@ -33,6 +33,12 @@ export interface SimParams {
    * resize may grow the pod by this much in all; a larger growth is deferred by the node.
    */
   nodeFreeCpuMillis: number;
+  /**
+   * The share of its CPU request a pod may use on top of it from its node's idle CPU, up to its
+   * CPU limit (without one: unbounded but for this) and to the unrequested CPU left on its node;
+   * for a trace that sets no `nodeHeadroom` of its own. 0: throughput follows the request only.
+   */
+  nodeHeadroom: number;
   /** How long the operator lets a node defer a resize before it rolls the pod out instead. */
   resizePendingBoundMs: number;
   /** A consumer-group rebalance (a replica joins or leaves): every member stops this long. */
@@ -62,6 +68,7 @@ export function defaultParams(overrides: Partial<SimParams> = {}): SimParams {
     restart: { startMs: 20_000, pauseMs: 15_000, warmupMs: 60_000, warmupFloor: 0.5 },
     inPlaceDelayMs: 5000,
     nodeFreeCpuMillis: 2000,
+    nodeHeadroom: 0.25,
     // The operator's default --resize-pending-timeout (a unit test keeps them equal; importing the
     // controller would load the Kubernetes client into every simulation thread).
     resizePendingBoundMs: 5 * 60_000,

@@ -88,6 +88,7 @@ function paramsList(results: SimBenchmark): string {
     `- step ${p.tickMs / 1000} s; seed ${results.seed}; true throughput ${p.ratePerCore} msg/s per core (the Consumer's ratePerCore), per-partition noise ${p.throughputNoise * 100} % (AR(1), ${p.noiseCorrelationMs / 60_000} min correlation);`,
     `- metrics: scrapes every ${p.scrapeIntervalMs / 1000} s, \`rate()\` over ${p.rateWindowMs / 60_000} min, read at most once per minSyncPeriod;`,
     `- a rollout restart: the new pod starts in ${p.restart.startMs / 1000} s (the old one keeps consuming), a ${p.restart.pauseMs / 1000} s hand-over with no consumption, then ${p.restart.warmupMs / 1000} s of warm-up from ${p.restart.warmupFloor * 100} % throughput; an in-place resize: ${p.inPlaceDelayMs / 1000} s, no pause, while the pod's node has unrequested CPU for the growth (${p.nodeFreeCpuMillis / 1000} cores when a pod is scheduled, less what it grew by in place since); a larger growth is deferred by the node and, after ${p.resizePendingBoundMs / 60_000} min (the operator's bound), rolled out instead; a consumer-group rebalance: ${p.rebalancePauseMs / 1000} s with no consumption in the whole group;`,
+    `- node headroom: a pod may use ${fixed(p.nodeHeadroom * 100, 0)} % of its CPU request on top of it from its node's idle CPU, up to its CPU limit (none under RequestsOnly without a template limit) and to the CPU its node has left unrequested; every table is also given with no headroom (throughput = the request), below each trace;`,
     `- memory in use = ${(p.memoryBaseBytes / 1024 ** 3).toFixed(2)} GiB + ${(p.memoryPerBusyCoreBytes / 1024 ** 3).toFixed(2)} GiB per busy core; above the memory limit the pod is OOM-killed (a restart).`,
   ].join('\n');
 }
@@ -124,15 +125,32 @@ export function renderReport(results: SimBenchmark, extraSections: readonly Repo
   );
   parts.push('Model:\n\n' + paramsList(results));
   parts.push('Policies:\n\n' + policyList(results));
-  if (week) parts.push(`### ${week.title}\n\n${week.description}\n\n${figuresTable(results, week)}`);
+  const withoutHeadroom = (trace: TraceResults) =>
+    results.tracesWithoutHeadroom?.find((t) => t.name === trace.name);
+  if (week) {
+    parts.push(`### ${week.title}\n\n${week.description}\n\n${figuresTable(results, week)}`);
+    const off = withoutHeadroom(week);
+    if (off)
+      parts.push(
+        `The same week with no node headroom (throughput = the CPU request):\n\n${figuresTable(results, off)}`,
+      );
+  }
   parts.push(`### Targets for our default policy\n\n${targetsTable(results)}`);
   parts.push(targetNotes(results));
+  const inPlace = inPlaceTable(results);
+  if (inPlace) parts.push(`### In place against \`actuation: Rollout\`\n\n${inPlace}`);
   for (const trace of results.traces) {
+    const off = withoutHeadroom(trace);
     parts.push(
       [
         `### ${trace.title} (\`${trace.name}\`)`,
         `${trace.description} ${trace.partitions} partitions, ${trace.hours} h.`,
         figuresTable(results, trace),
+        ...(off
+          ? [
+              `<details><summary>With no node headroom</summary>\n\n${figuresTable(results, off)}\n\n</details>`,
+            ]
+          : []),
         `![allocated CPU](${imagePath(trace.name, 'cpu')})`,
         `![lag](${imagePath(trace.name, 'lag')})`,
         `![cost vs lag](${imagePath(trace.name, 'cost-lag')})`,
@@ -141,6 +159,40 @@ export function renderReport(results: SimBenchmark, extraSections: readonly Repo
   }
   for (const section of extraSections) parts.push(`## ${section.title}\n\n${section.markdown.trim()}`);
   return parts.join('\n\n') + '\n';
+}
+
+/**
+ * Ours (in place) against ours with `actuation: Rollout` on every trace, with the node headroom
+ * and without: the issue's target is "no worse on core-hours and lag".
+ */
+function inPlaceTable(results: SimBenchmark): string | undefined {
+  const rows: string[] = [];
+  const sets: [string, TraceResults[] | undefined][] = [
+    [`${fixed(results.params.nodeHeadroom * 100, 0)} %`, results.traces],
+    ['off', results.tracesWithoutHeadroom],
+  ];
+  for (const [headroom, traces] of sets) {
+    for (const t of traces ?? []) {
+      const ours = t.figures['ours'];
+      const rollout = t.figures['ours-rollout'];
+      if (!ours || !rollout) continue;
+      const noWorse =
+        ours.coreHours <= rollout.coreHours &&
+        ours.withinSloPercent >= rollout.withinSloPercent &&
+        ours.p99LagSeconds <= rollout.p99LagSeconds;
+      rows.push(
+        `| ${t.title} | ${headroom} | ${fixed(ours.coreHours / rollout.coreHours, 4)} | ${fixed(ours.withinSloPercent, 3)} vs ${fixed(rollout.withinSloPercent, 3)} | ${fixed(ours.p99LagSeconds, 0)} vs ${fixed(rollout.p99LagSeconds, 0)} | ${fixed(ours.restartsPerPartitionDay, 2)} (fallbacks ${fixed(ours.restartsByCause.fallback, 2)}, OOM ${fixed(ours.restartsByCause.oom, 2)}) vs ${fixed(rollout.restartsPerPartitionDay, 1)} | ${mark(noWorse)} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return [
+    'Every figure from this run. "No worse" = core-hours ≤, share within `tolerableLag` ≥ and p99 lag ≤ those of the rollout default.',
+    '',
+    '| trace | node headroom | core-h in place / rollout | within tolerableLag % (in place vs rollout) | p99 lag s (in place vs rollout) | restarts / partition-day (in place vs rollout) | no worse |',
+    '| --- | --- | ---: | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)} %`;
@@ -252,11 +304,20 @@ export function targetNotes(results: SimBenchmark): string {
         )} instead of ${span(
           inPlace.map((t) => f(t, 'ours-rollout').restartsPerPartitionDay),
           (v) => v.toFixed(1),
-        )}; what remains are rollouts after a node deferred a growth beyond its unrequested CPU ` +
+        )}: OOM kills ${span(
+          inPlace.map((t) => f(t, 'ours').restartsByCause.oom),
+          (v) => v.toFixed(2),
+        )} (below) and fallbacks ${span(
+          inPlace.map((t) => f(t, 'ours').restartsByCause.fallback),
+          (v) => v.toFixed(2),
+        )}, rollouts after a node deferred a growth beyond its unrequested CPU ` +
         `(${(results.params.nodeFreeCpuMillis / 1000).toFixed(1)} cores per node in this model) for the operator's bound of ` +
-        `${results.params.resizePendingBoundMs / 60_000} min. Core-hours or lag worse than with rollouts on ` +
-        `${worse.length} of ${inPlace.length} traces (${traceList(worse)}): while a growth is deferred, the new ` +
-        'request is paid for and the pod still runs at its old size.',
+        `${results.params.resizePendingBoundMs / 60_000} min. Core-hours or the share within \`tolerableLag\` worse ` +
+        `than with rollouts on ${worse.length} of ${inPlace.length} traces (${traceList(worse)})` +
+        (worse.length > 0
+          ? ': while the node defers a growth, the pod runs at its old size until the fallback rollout, which then ' +
+            'restarts it anyway; a rollout would have given the new size about the bound sooner (see the table below).'
+          : '.'),
     );
   }
   const ooms = results.traces.flatMap((t) =>
@@ -269,7 +330,18 @@ export function targetNotes(results: SimBenchmark): string {
       `- **OOM kills** (each a restart, counted in restarts per partition-day): ${ooms.join(', ')}. A pod is ` +
         "killed when the memory in use (the model's base plus a share per busy core) exceeds its limit: a policy " +
         'that gives an idle instance less memory than the base (for example `minAllowed` when there is no traffic ' +
-        'to size from) restarts it again and again.',
+        'to size from) restarts it again and again, and so does one that sizes memory for the CPU request while the ' +
+        'CPU limit lets the pod use more (node headroom): ours gives `ramPerCore` × the request, so a small pod ' +
+        'draining a backlog above its request outgrows its memory. OOM kills with no node headroom: ' +
+        `${
+          (results.tracesWithoutHeadroom ?? [])
+            .flatMap((t) =>
+              Object.entries(t.figures)
+                .filter(([, figures]) => figures.oomKills > 0)
+                .map(([id, figures]) => `${id} ${figures.oomKills} on ${t.title}`),
+            )
+            .join(', ') || 'none'
+        }.`,
     );
   return (
     'Per trace, ours against the original (v1.2.2 with its defaults), every figure from this run:\n\n' +

@@ -4,6 +4,8 @@ import type { ConsumerSpec, ContainerPolicy } from '../api/schema.js';
 import { policyFor } from '../api/resolve.js';
 import { resolveSpec } from '../api/resolve.js';
 import { autoscaleConfig, type AutoscaleConfig } from '../autoscale/config.js';
+import type { Sizing } from '../autoscale/sizing.js';
+import { sizingUnderPolicy } from '../plan/limits.js';
 import { splitIntoBuckets } from '../plan/partitions.js';
 import { cpuMillis, parseQuantity } from '../util/units.js';
 
@@ -17,6 +19,11 @@ export interface SimSetup {
   /** The policy's CPU bounds, millicores (0 / Infinity without one). */
   minCpuMillis: number;
   maxCpuMillis: number;
+  /**
+   * The CPU limit (millicores, Infinity: none) the scaled container gets with `sizing`, under its
+   * policy's controlledValues and the template's resources, as the operator renders it.
+   */
+  cpuLimitFor(sizing: Sizing): number;
 }
 
 export class SetupError extends Error {}
@@ -35,6 +42,9 @@ export function simSetup(spec: ConsumerSpec): SimSetup {
   const policy = numericBounds(policyFor(resolved.containerPolicies, config.container));
   const min = policy?.minAllowed?.cpu;
   const max = policy?.maxAllowed?.cpu;
+  const template = spec.deploymentTemplate?.template?.spec?.containers?.find(
+    (c) => c.name === config.container,
+  )?.resources;
   return {
     spec,
     config,
@@ -42,6 +52,7 @@ export function simSetup(spec: ConsumerSpec): SimSetup {
     buckets: splitIntoBuckets(resolved.numPartitions, resolved.partitionsPerInstance),
     minCpuMillis: min === undefined ? 0 : cpuMillis(min),
     maxCpuMillis: max === undefined ? Infinity : cpuMillis(max),
+    cpuLimitFor: (sizing) => sizingUnderPolicy(sizing, policy, template).cpuLimit ?? Infinity,
   };
 }
 

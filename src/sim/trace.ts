@@ -31,6 +31,11 @@ export interface Trace {
   rates: Float64Array[];
   stalls: StallWindow[];
   gaps: MetricGap[];
+  /**
+   * Node headroom of this trace's cluster: the share of its CPU request a pod may use on top of
+   * it from its node's idle CPU (up to its CPU limit). Unset: SimParams.nodeHeadroom.
+   */
+  nodeHeadroom?: number;
 }
 
 export const partitionCount = (trace: Trace) => trace.rates.length;

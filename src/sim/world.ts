@@ -1,6 +1,7 @@
 // The simulated system: partitions that producers fill and consumer units drain. A unit is a
 // pod (an instance Deployment of one or more partitions, or one replica of a horizontally scaled
-// group) with a CPU request that sets its throughput. Changing a unit costs what it costs in a
+// group) with a CPU request that sets its throughput, plus what its node's idle CPU lets it use
+// above the request within its CPU limit (the node headroom). Changing a unit costs what it costs in a
 // cluster: a rollout restart (the old pod keeps going until the new one has started, then a
 // hand-over pause and a warm-up), an in-place resize (a short delay; when the pod's node has too
 // little unrequested CPU left for the growth, the node defers it and the operator rolls the pod
@@ -16,13 +17,18 @@ export type ChangeMode = 'restart' | 'in-place' | 'free';
 
 export interface Unit {
   partitions: number[];
-  /** Requested CPU (what is paid for), millicores. */
+  /** Requested CPU allocated to the pod (what is paid for), millicores. */
   cpuMillis: number;
   /** Memory request = limit, bytes. */
   memoryBytes: number;
-  /** The CPU that sets throughput now (the old size until a change takes effect). */
+  /** The CPU limit that goes with `cpuMillis`, millicores (Infinity: no CPU limit). */
+  cpuLimitMillis: number;
+  /** The CPU request that sets throughput now (the old size until a change takes effect). */
   activeCpuMillis: number;
+  /** The CPU limit in force now. */
+  activeCpuLimitMillis: number;
   pendingCpuMillis: number | undefined;
+  pendingCpuLimitMillis: number;
   pendingAtMs: number;
   /** How the pending change takes effect: a restart (a rollout, or one after a deferred resize), or in place. */
   pendingRestart: 'rollout' | 'fallback' | undefined;
@@ -30,6 +36,11 @@ export interface Unit {
   nodeFreeMillis: number;
   /** Since when the node defers an in-place resize of this pod (undefined: it does not). */
   deferredSinceMs: number | undefined;
+  /**
+   * The resources of a deferred in-place resize: the node has not allocated them, so the pod
+   * keeps (and is charged for) `cpuMillis`/`memoryBytes` until the fallback rollout starts.
+   */
+  deferred: { cpuMillis: number; memoryBytes: number; cpuLimitMillis: number } | undefined;
   pausedUntilMs: number;
   warmStartMs: number;
   warmEndMs: number;
@@ -66,17 +77,22 @@ export function newUnit(
   cpuMillis: number,
   memoryBytes: number,
   nodeFreeMillis = Infinity,
+  cpuLimitMillis = Infinity,
 ): Unit {
   return {
     partitions,
     cpuMillis,
     memoryBytes,
+    cpuLimitMillis,
     activeCpuMillis: cpuMillis,
+    activeCpuLimitMillis: cpuLimitMillis,
     pendingCpuMillis: undefined,
+    pendingCpuLimitMillis: cpuLimitMillis,
     pendingAtMs: 0,
     pendingRestart: undefined,
     nodeFreeMillis,
     deferredSinceMs: undefined,
+    deferred: undefined,
     pausedUntilMs: 0,
     warmStartMs: 0,
     warmEndMs: 0,
@@ -133,6 +149,8 @@ export class World {
   /** Scratch for sharing a unit among its partitions (reused at every step). */
   private readonly open: number[] = [];
   private readonly cheapestFirst: (a: number, b: number) => number;
+  /** Share of its request a pod may use on top of it from its node's idle CPU (trace, else params). */
+  readonly headroom: number;
 
   /** `inputs`: shared by the worlds stepped together with this one (the same trace and params). */
   constructor(
@@ -141,6 +159,7 @@ export class World {
     private readonly inputs = new StepInputs(trace, params),
   ) {
     this.partitions = trace.rates.length;
+    this.headroom = trace.nodeHeadroom ?? params.nodeHeadroom;
     const n = this.partitions;
     this.produced = new Float64Array(n);
     this.consumed = new Float64Array(n);
@@ -194,47 +213,85 @@ export class World {
     return this.metrics.read(this.nowMs);
   }
 
-  /** A new pod for `partitions`, on a node with the usual unrequested CPU. */
-  newUnit(partitions: number[], cpuMillis: number, memoryBytes: number): Unit {
-    return newUnit(partitions, cpuMillis, memoryBytes, this.params.nodeFreeCpuMillis);
+  /**
+   * A new pod for `partitions`, on a node with the usual unrequested CPU; `cpuLimitMillis`
+   * Infinity when the container has no CPU limit.
+   */
+  newUnit(partitions: number[], cpuMillis: number, memoryBytes: number, cpuLimitMillis = Infinity): Unit {
+    return newUnit(partitions, cpuMillis, memoryBytes, this.params.nodeFreeCpuMillis, cpuLimitMillis);
   }
 
-  /** Change a unit's resources (the cost changes at once: the requests are the new ones). */
-  resize(unit: Unit, cpuMillis: number, memoryBytes: number, mode: ChangeMode): void {
-    if (cpuMillis === unit.cpuMillis && memoryBytes === unit.memoryBytes) return;
+  /**
+   * Change a unit's resources. The cost changes when the new requests are allocated: at once for
+   * a rollout (the new pod is created with them) and for a resize the node grants; a resize the
+   * node defers allocates nothing, so the pod keeps its old requests until the fallback rollout
+   * starts. `cpuLimitMillis`: Infinity when the container has no CPU limit.
+   */
+  resize(
+    unit: Unit,
+    cpuMillis: number,
+    memoryBytes: number,
+    mode: ChangeMode,
+    cpuLimitMillis = Infinity,
+  ): void {
+    const wanted = unit.deferred ?? unit;
+    if (
+      cpuMillis === wanted.cpuMillis &&
+      memoryBytes === wanted.memoryBytes &&
+      cpuLimitMillis === wanted.cpuLimitMillis
+    )
+      return;
     this.counters.scaleActions++;
+    const rollingOut =
+      unit.pendingRestart === 'rollout' || (unit.pendingRestart === 'fallback' && !unit.deferred);
     const running =
       unit.pendingRestart === undefined
         ? (unit.pendingCpuMillis ?? unit.activeCpuMillis)
         : unit.activeCpuMillis;
-    unit.cpuMillis = cpuMillis;
-    unit.memoryBytes = memoryBytes;
+    const allocate = () => {
+      unit.cpuMillis = cpuMillis;
+      unit.memoryBytes = memoryBytes;
+      unit.cpuLimitMillis = cpuLimitMillis;
+      unit.deferred = undefined;
+      unit.deferredSinceMs = undefined;
+    };
     if (mode === 'free') {
+      allocate();
       unit.activeCpuMillis = cpuMillis;
+      unit.activeCpuLimitMillis = cpuLimitMillis;
       unit.pendingCpuMillis = undefined;
       return;
     }
-    unit.pendingCpuMillis = cpuMillis;
-    if (mode === 'restart') {
-      unit.pendingRestart = 'rollout';
-      unit.deferredSinceMs = undefined;
-      unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
-      return;
-    }
-    if (unit.pendingRestart === 'rollout') {
-      // A rollout already under way carries the new size (the template has it).
+    if (mode === 'restart' || rollingOut) {
+      // A rollout, or a new size carried by the rollout already under way (the template has it).
+      allocate();
+      unit.pendingCpuMillis = cpuMillis;
+      unit.pendingCpuLimitMillis = cpuLimitMillis;
+      if (!rollingOut) {
+        unit.pendingRestart = 'rollout';
+        unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
+      }
       return;
     }
     // In place: the node grants growth while it has unrequested CPU; beyond that it defers the
     // resize, and the operator rolls the pod out once the deferral has lasted its bound.
     const growth = cpuMillis - running;
     if (growth <= unit.nodeFreeMillis) {
+      allocate();
       unit.nodeFreeMillis -= growth;
+      unit.pendingCpuMillis = cpuMillis;
+      unit.pendingCpuLimitMillis = cpuLimitMillis;
       unit.pendingRestart = undefined;
-      unit.deferredSinceMs = undefined;
       unit.pendingAtMs = this.nowMs + this.params.inPlaceDelayMs;
       return;
     }
+    // Deferred: nothing new is allocated; the pod keeps what it has (and what was granted).
+    if (unit.pendingRestart === undefined && unit.pendingCpuMillis !== undefined) {
+      unit.activeCpuMillis = unit.pendingCpuMillis;
+      unit.activeCpuLimitMillis = unit.pendingCpuLimitMillis;
+    }
+    unit.pendingCpuMillis = undefined;
+    unit.deferred = { cpuMillis, memoryBytes, cpuLimitMillis };
     unit.deferredSinceMs ??= this.nowMs;
     unit.pendingRestart = 'fallback';
     unit.pendingAtMs = unit.deferredSinceMs + this.params.resizePendingBoundMs + this.params.restart.startMs;
@@ -244,18 +301,31 @@ export class World {
    * Replace the group's members (a horizontal scaler changed the replica count): new members
    * start first, then every member stops for a rebalance. The cost changes at once.
    */
-  regroup(groups: number[][], cpuMillis: number, memoryBytes: number, startDelayMs: number): void {
+  regroup(
+    groups: number[][],
+    cpuMillis: number,
+    memoryBytes: number,
+    startDelayMs: number,
+    cpuLimitMillis = Infinity,
+  ): void {
     this.counters.scaleActions++;
     const at = this.nowMs + startDelayMs;
     const pausedUntil = at + this.params.rebalancePauseMs;
-    this.pendingRegroup = { at, pausedUntil, groups, cpuMillis, memoryBytes };
+    this.pendingRegroup = { at, pausedUntil, groups, cpuMillis, memoryBytes, cpuLimitMillis };
     // Pay for the new pods from now (they are being started), keep the old ones running.
     this.extraCostMillis = Math.max(0, groups.length * cpuMillis - this.units.length * cpuMillis);
     this.extraCostBytes = Math.max(0, groups.length * memoryBytes - this.units.length * memoryBytes);
   }
 
   private pendingRegroup:
-    | { at: number; pausedUntil: number; groups: number[][]; cpuMillis: number; memoryBytes: number }
+    | {
+        at: number;
+        pausedUntil: number;
+        groups: number[][];
+        cpuMillis: number;
+        memoryBytes: number;
+        cpuLimitMillis: number;
+      }
     | undefined;
   private extraCostMillis = 0;
   private extraCostBytes = 0;
@@ -305,7 +375,7 @@ export class World {
     if (this.pendingRegroup && now >= this.pendingRegroup.at) {
       const g = this.pendingRegroup;
       this.units = g.groups.map((partitions) => {
-        const u = this.newUnit(partitions, g.cpuMillis, g.memoryBytes);
+        const u = this.newUnit(partitions, g.cpuMillis, g.memoryBytes, g.cpuLimitMillis);
         u.pausedUntilMs = g.pausedUntil;
         return u;
       });
@@ -327,13 +397,24 @@ export class World {
     const units = this.units;
     for (let i = 0; i < units.length; i++) {
       const unit = units[i]!;
+      const deferred = unit.deferred;
+      if (deferred && now >= unit.deferredSinceMs! + params.resizePendingBoundMs) {
+        // The operator gives up waiting and rolls the pod out: the new pod has the new requests.
+        unit.cpuMillis = deferred.cpuMillis;
+        unit.memoryBytes = deferred.memoryBytes;
+        unit.cpuLimitMillis = deferred.cpuLimitMillis;
+        unit.pendingCpuMillis = deferred.cpuMillis;
+        unit.pendingCpuLimitMillis = deferred.cpuLimitMillis;
+        unit.deferred = undefined;
+      }
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
+        unit.activeCpuLimitMillis = unit.pendingCpuLimitMillis;
         if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, unit.pendingRestart);
         unit.pendingCpuMillis = undefined;
         unit.pendingRestart = undefined;
       }
-      const coreSeconds = (unit.activeCpuMillis / 1000) * this.throughputFactor(unit, now) * seconds;
+      const coreSeconds = (this.usableCpuMillis(unit) / 1000) * this.throughputFactor(unit, now) * seconds;
       const used = this.consume(unit, coreSeconds, now);
       unit.usageCores = used / seconds;
       unit.usageBytes = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * unit.usageCores;
@@ -356,6 +437,16 @@ export class World {
     this.tick++;
     this.nowMs = this.tick * dt;
     this.recordLag(cpu, memory);
+  }
+
+  /**
+   * The CPU a pod can use: its request, plus the node headroom (a share of the request, see
+   * SimParams.nodeHeadroom) up to its CPU limit and to what its node has left unrequested.
+   */
+  private usableCpuMillis(unit: Unit): number {
+    const request = unit.activeCpuMillis;
+    const extra = Math.min(request * this.headroom, Math.max(0, unit.nodeFreeMillis));
+    return Math.max(request, Math.min(unit.activeCpuLimitMillis, request + extra));
   }
 
   /** Share a unit's core-seconds among its partitions (water-filling on what each can use). */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PolicyFigures, SimBenchmark, TraceResults } from '../../src/sim/benchmark.js';
 import { defaultParams } from '../../src/sim/params.js';
-import { targetNotes } from '../../src/sim/report.js';
+import { renderReport, targetNotes } from '../../src/sim/report.js';
 
 const figures = (f: Partial<PolicyFigures>): PolicyFigures => ({
   coreHours: 10,
@@ -70,4 +70,35 @@ test('the notes under the targets are computed from the results', () => {
     notes,
     /\*\*OOM kills\*\* \(each a restart, counted in restarts per partition-day\): ours 2 on B\./,
   );
+});
+
+test('the report gives every trace with and without node headroom, and in place against Rollout for both', () => {
+  const withHeadroom = trace('week', {
+    ours: { coreHours: 9, withinSloPercent: 99.9, p99LagSeconds: 10 },
+    'ours-rollout': { coreHours: 10, withinSloPercent: 99.8, p99LagSeconds: 20 },
+  });
+  const without = trace('week', {
+    ours: { coreHours: 10.5, withinSloPercent: 99.7, p99LagSeconds: 30, coreHoursRatio: 1.234 },
+    'ours-rollout': { coreHours: 10, withinSloPercent: 99.8, p99LagSeconds: 20 },
+  });
+  const results: SimBenchmark = {
+    seed: 1,
+    params: defaultParams(),
+    policies: [
+      { id: 'ours', label: 'Ours', description: '' },
+      { id: 'ours-rollout', label: 'Rollout', description: '' },
+    ],
+    elapsedSeconds: 1,
+    traces: [withHeadroom],
+    tracesWithoutHeadroom: [without],
+  };
+  const report = renderReport(results);
+  assert.match(report, /The same week with no node headroom[^|]*\n\n\| policy[^]*\| Ours \| 1\.23 \|/);
+  assert.match(report, /<details><summary>With no node headroom<\/summary>/);
+  assert.match(report, /\| WEEK \| 25 % \| 0\.9000 \| 99\.900 vs 99\.800 \| 10 vs 20 \| [^|]* \| yes \|/);
+  assert.match(
+    report,
+    /\| WEEK \| off \| 1\.0500 \| 99\.700 vs 99\.800 \| 30 vs 20 \| [^|]* \| \*\*no\*\* \|/,
+  );
+  assert.match(report, /a pod may use 25 % of its CPU request on top of it/);
 });

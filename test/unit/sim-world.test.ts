@@ -81,7 +81,7 @@ test('the oracle never lags (without stalls) and is the cheapest policy', () => 
 
 test('a restart costs consumption; an in-place resize does not', () => {
   const trace = flatTrace([1000], 30);
-  const params = defaultParams({ throughputNoise: 0 });
+  const params = defaultParams({ throughputNoise: 0, nodeHeadroom: 0 });
   const consumedAfter = (mode: 'restart' | 'in-place') => {
     const world = new World(trace, params);
     world.units = [newUnit([0], 1500, 2 ** 30)];
@@ -176,7 +176,7 @@ test('the same seed gives the same results; another seed gives others', () => {
 
 test('in place: the node grants growth up to its unrequested CPU; beyond, it defers and the operator rolls out after the bound', () => {
   const trace = flatTrace([500], 40);
-  const params = defaultParams({ throughputNoise: 0, nodeFreeCpuMillis: 1000 });
+  const params = defaultParams({ throughputNoise: 0, nodeFreeCpuMillis: 1000, nodeHeadroom: 0 });
   const world = new World(trace, params);
   world.units = [world.newUnit([0], 1000, 2 ** 30)];
   const unit = world.units[0]!;
@@ -199,7 +199,7 @@ test('in place: the node grants growth up to its unrequested CPU; beyond, it def
   at(5, () => world.resize(unit, 2700, 2 ** 30, 'in-place'));
   at(7, () => {
     assert.equal(unit.activeCpuMillis, 1600, 'the pod still runs with what the node granted');
-    assert.equal(unit.cpuMillis, 2700, 'the requests are the decision');
+    assert.equal(unit.cpuMillis, 1600, 'the node allocated nothing new');
   });
   // Bound (5 min from minute 3) + the new pod's start: rolled out once, on a node with room again.
   at(9, () => {
@@ -215,6 +215,62 @@ test('in place: the node grants growth up to its unrequested CPU; beyond, it def
     assert.equal(unit.nodeFreeMillis, 500);
     assert.equal(world.counters.disruptions, 1);
   });
+});
+
+test('a deferred growth is charged from when it is allocated (the fallback rollout), not while the node defers it', () => {
+  const trace = flatTrace([500], 20);
+  const params = defaultParams({ throughputNoise: 0, nodeFreeCpuMillis: 500, nodeHeadroom: 0 });
+  const world = new World(trace, params);
+  world.units = [world.newUnit([0], 1000, 2 ** 30)];
+  const unit = world.units[0]!;
+  const until = (minute: number) => {
+    while (world.nowMs < minute * MINUTE) {
+      world.observe();
+      world.advance();
+    }
+  };
+  until(1);
+  world.resize(unit, 3000, 2 * 2 ** 30, 'in-place'); // +2000m on a node with 500m: deferred
+  const atDecision = { cpu: world.cpuMilliMs, memory: world.memoryByteMs };
+  until(6); // the bound (5 min): the operator rolls the pod out
+  assert.equal(world.cpuMilliMs - atDecision.cpu, 1000 * 5 * MINUTE, 'the old CPU request, 5 minutes');
+  assert.equal(world.memoryByteMs - atDecision.memory, 2 ** 30 * 5 * MINUTE, 'the old memory, 5 minutes');
+  assert.equal(unit.memoryBytes, 2 ** 30, 'the old memory limit is in force');
+  const atRollout = world.cpuMilliMs;
+  until(7);
+  assert.equal(world.cpuMilliMs - atRollout, 3000 * MINUTE, 'the new pod has the new requests');
+  assert.equal(unit.cpuMillis, 3000);
+  assert.deepEqual(world.counters.disruptionsBy, { rollout: 0, fallback: 1, oom: 0, rebalance: 0 });
+});
+
+test('node headroom: a pod uses idle CPU above its request up to its limit; none without headroom', () => {
+  // 1,600 msg/s for a pod of 1 core (1,000 msg/s per core): it can keep up only by bursting.
+  const consumedWith = (nodeHeadroom: number | undefined, cpuLimitMillis: number, traceHeadroom?: number) => {
+    const trace = flatTrace([1600], 10, traceHeadroom === undefined ? {} : { nodeHeadroom: traceHeadroom });
+    const params = defaultParams({
+      throughputNoise: 0,
+      ...(nodeHeadroom === undefined ? {} : { nodeHeadroom }),
+    });
+    const world = new World(trace, params);
+    world.units = [world.newUnit([0], 1000, 4 * 2 ** 30, cpuLimitMillis)];
+    for (let i = 0; i < world.tickCount; i++) {
+      world.observe();
+      world.advance();
+    }
+    return { rate: world.consumed[0]! / (10 * 60), cores: world.units[0]!.usageCores };
+  };
+  assert.equal(consumedWith(0, 2000).rate, 1000, 'headroom off: the request only');
+  assert.equal(consumedWith(0.25, 2000).rate, 1250, 'a quarter of the request on top');
+  assert.equal(consumedWith(0.25, 2000).cores, 1.25, 'the usage a recommender sees is above the request');
+  assert.equal(consumedWith(0.25, 1100).rate, 1100, 'no further than the CPU limit');
+  assert.equal(consumedWith(0.25, 1000).rate, 1000, 'limit = request: no burst');
+  assert.equal(
+    consumedWith(1, Infinity).rate,
+    1600,
+    'no CPU limit: as much as the work needs, within the headroom',
+  );
+  assert.equal(consumedWith(0.25, Infinity, 0).rate, 1000, "the trace's setting wins over the default");
+  assert.equal(defaultParams().nodeHeadroom, 0.25);
 });
 
 test("the simulator's resize bound is the operator's default", () => {

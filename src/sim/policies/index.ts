@@ -5,7 +5,7 @@ import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
 import { oursDefault, oursRollout, oursNaive, oursPolicy } from './ours.js';
 import { staticPeakPolicy } from './static.js';
-import { vpaPolicy } from './vpa.js';
+import { vpaPolicy, vpaTunedPolicy } from './vpa.js';
 
 export const benchmarkPolicies: PolicySpec[] = [
   oraclePolicy,
@@ -16,6 +16,7 @@ export const benchmarkPolicies: PolicySpec[] = [
   originalTunedPolicy,
   staticPeakPolicy,
   vpaPolicy,
+  vpaTunedPolicy,
   kedaPolicy,
   kedaTunedPolicy,
 ];
@@ -48,4 +49,5 @@ export {
   oursNaive,
   staticPeakPolicy,
   vpaPolicy,
+  vpaTunedPolicy,
 };

@@ -58,6 +58,7 @@ function kedaLike(options: KedaOptions): PolicySpec {
       const sizing = clampToPolicy(sizeForRate(hottest * 1.15, setup.config.settings), setup.policy);
       const podCpu = sizing.cpuRequest!;
       const podMemory = sizing.memoryRequest!;
+      const podCpuLimit = setup.cpuLimitFor(sizing);
       const threshold = (podCpu / 1000) * params.ratePerCore * thresholdSeconds;
       let replicas = 1;
       const recommendations: { at: number; replicas: number }[] = [];
@@ -70,7 +71,9 @@ function kedaLike(options: KedaOptions): PolicySpec {
             partitions,
             Math.max(1, Math.ceil((total * 1.15) / ((podCpu / 1000) * params.ratePerCore))),
           );
-          world.units = rangeAssign(partitions, replicas).map((g) => world.newUnit(g, podCpu, podMemory));
+          world.units = rangeAssign(partitions, replicas).map((g) =>
+            world.newUnit(g, podCpu, podMemory, podCpuLimit),
+          );
         },
         step(world) {
           const now = world.nowMs;
@@ -100,6 +103,7 @@ function kedaLike(options: KedaOptions): PolicySpec {
             podCpu,
             podMemory,
             up ? params.restart.startMs : 0,
+            podCpuLimit,
           );
         },
       };

@@ -139,6 +139,10 @@ export const originalPolicy: PolicySpec = {
         setup.policy,
       );
 
+    // The original's limits: the CPU request rounded up to whole cores (within the policy).
+    const wholeCoreLimit = (cpu: number) =>
+      clamp({ cpu, cpuLimit: ceilToMultiple(cpu, 1000), memory: 0 }).cpuLimit ?? Infinity;
+
     const fallback = (world: World): Requests => {
       const instances = setup.buckets.length;
       // The original's fallback: with more than 10 instances of which more than half are listed,
@@ -182,7 +186,7 @@ export const originalPolicy: PolicySpec = {
       const step = originalTransition(state, { cmp, lagging, shortage, nowMs: now }, s);
       state.status = step.status;
       state.changedAt = step.changedAt;
-      if (step.apply) world.resize(unit, target.cpu, target.memory, 'restart');
+      if (step.apply) world.resize(unit, target.cpu, target.memory, 'restart', wholeCoreLimit(target.cpu));
     };
 
     return {
@@ -198,7 +202,8 @@ export const originalPolicy: PolicySpec = {
           const estimate = originalEstimate(partitions, samples, setup);
           const limited = estimate ? clamp(estimate) : policyFallback(setup.policy, s.fallbackStrategy);
           states.push({ status: ScalingStatus.running, changedAt: 0 });
-          return world.newUnit(partitions, limited.cpuRequest ?? 0, limited.memoryRequest ?? 0);
+          const cpu = limited.cpuRequest ?? 0;
+          return world.newUnit(partitions, cpu, limited.memoryRequest ?? 0, wholeCoreLimit(cpu));
         });
         lastSyncMs = 0;
       },

@@ -75,6 +75,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
               setup.buckets[outcome.id]!,
               outcome.sizing.cpuRequest!,
               outcome.sizing.memoryRequest!,
+              setup.cpuLimitFor(outcome.sizing),
             );
           });
           lastAttemptMs = world.nowMs; // the reading that created the instances
@@ -109,6 +110,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
               outcome.sizing.cpuRequest ?? 0,
               outcome.sizing.memoryRequest ?? 0,
               options.mode,
+              setup.cpuLimitFor(outcome.sizing),
             );
           }
         },

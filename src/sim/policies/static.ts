@@ -27,7 +27,12 @@ export const staticPeakPolicy: PolicySpec = {
             sizeForRate(peak * (1 + STATIC_HEADROOM), setup.config.settings),
             setup.policy,
           );
-          return world.newUnit(partitions, sizing.cpuRequest!, sizing.memoryRequest!);
+          return world.newUnit(
+            partitions,
+            sizing.cpuRequest!,
+            sizing.memoryRequest!,
+            setup.cpuLimitFor(sizing),
+          );
         });
       },
       step() {},
