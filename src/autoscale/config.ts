@@ -4,7 +4,8 @@ import type { ConsumerSpec } from '../api/schema.js';
 import { scaledContainer, DEFAULT_PENDING_SCALE_DOWN, DEFAULT_PENDING_SCALE_UP } from '../api/resolve.js';
 import { cpuMillis, memoryBytes, parseDuration } from '../util/units.js';
 import { isMetricsMode, metricsSource, type MetricsMode } from '../metrics/sources/index.js';
-import type { Budget } from './autoscale.js';
+import { autoscale, type AutoscaleResult, type Budget, type InstanceInput } from './autoscale.js';
+import type { PartitionSample } from '../metrics/types.js';
 import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
 
@@ -58,4 +59,21 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
   };
+}
+
+/** One autoscale() decision under a Consumer's resolved settings, predictor and budget. */
+export function autoscaleWith(
+  config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'>,
+  now: Date,
+  samples: ReadonlyMap<number, PartitionSample>,
+  instances: readonly InstanceInput[],
+): AutoscaleResult {
+  return autoscale({
+    settings: config.settings,
+    predictor: config.predictor,
+    now,
+    samples,
+    instances,
+    ...(config.budget ? { budget: config.budget } : {}),
+  });
 }

@@ -5,8 +5,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Consumer } from '../api/schema.js';
 import { policyFor } from '../api/resolve.js';
-import { autoscale, type InstanceOutcome } from '../autoscale/autoscale.js';
-import { autoscaleConfig } from '../autoscale/config.js';
+import type { InstanceOutcome } from '../autoscale/autoscale.js';
+import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
 import type { Sizing } from '../autoscale/sizing.js';
 import { existingInstanceInput } from '../controller/autoscaling.js';
 import { fromLastSyncState } from '../metrics/warm-start.js';
@@ -50,14 +50,7 @@ export function explain(consumer: Consumer, deployments: readonly V1Deployment[]
       ? [existingInstanceInput(id, partitions, policy, deployment, config.container!, 0)]
       : [];
   });
-  const result = autoscale({
-    settings: config.settings,
-    predictor: config.predictor,
-    now,
-    samples: reading.partitions,
-    instances: inputs,
-    ...(config.budget ? { budget: config.budget } : {}),
-  });
+  const result = autoscaleWith(config, now, reading.partitions, inputs);
   return {
     ...base,
     mode: config.mode,

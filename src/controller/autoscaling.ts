@@ -5,8 +5,8 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
 import type { Condition, Consumer, ConsumerStatus, ContainerPolicy, InstanceStatus } from '../api/schema.js';
 import { isStopped, policyFor, resolveSpec } from '../api/resolve.js';
-import { autoscale, type InstanceInput, type InstanceOutcome } from '../autoscale/autoscale.js';
-import { autoscaleConfig } from '../autoscale/config.js';
+import type { InstanceInput, InstanceOutcome } from '../autoscale/autoscale.js';
+import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
 import { toLastSyncState, partitionRanges, type MetricsReading } from '../metrics/index.js';
 import { hasAnyMetric } from '../autoscale/signals.js';
@@ -231,14 +231,7 @@ export async function autoscaleStep(
         : state,
     });
   });
-  const result = autoscale({
-    settings: config.settings,
-    predictor: config.predictor,
-    now,
-    samples: reading.partitions,
-    instances: inputs,
-    ...(config.budget ? { budget: config.budget } : {}),
-  });
+  const result = autoscaleWith(config, now, reading.partitions, inputs);
   const overrides = new Map<number, InstanceOverride>();
   const events: ScaleEvent[] = [];
   const instanceStatus: InstanceStatus[] = [];

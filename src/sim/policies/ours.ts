@@ -6,6 +6,7 @@
 // (InPlaceOrRollout: a resize of the running pod, or a rollout when its node defers the resize
 // longer than the operator's bound), or by a rollout of the instance's Deployment (Rollout).
 import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
+import { autoscaleWith } from '../../autoscale/config.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
 import { clampToPolicy, policyFallback, type Sizing } from '../../autoscale/sizing.js';
@@ -93,14 +94,12 @@ export function oursPolicy(options: OursOptions): PolicySpec {
             state: states[id]!,
             paused: false,
           }));
-          const result = autoscale({
-            settings: config.settings,
-            predictor,
-            now: new Date(world.nowMs),
-            samples: reading.samples,
+          const result = autoscaleWith(
+            { ...config, predictor },
+            new Date(world.nowMs),
+            reading.samples,
             instances,
-            ...(config.budget ? { budget: config.budget } : {}),
-          });
+          );
           for (const outcome of result.instances) {
             states[outcome.id] = outcome.decision.state;
             if (!outcome.decision.apply) continue;
