@@ -4,32 +4,10 @@ import fc from 'fast-check';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { afterWrites, planConsumer, type Action } from '../../src/plan/consumer-plan.js';
 import { buildStatus } from '../../src/plan/status.js';
+import { applied } from '../support/applied.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
-let uid = 0;
-
-/** What the API server would hold after the planned creates and updates, fully rolled out. */
-function applied(actions: readonly Action[], existing: readonly V1Deployment[] = []): V1Deployment[] {
-  const byName = new Map(existing.map((d) => [d.metadata!.name!, d]));
-  for (const action of actions) {
-    if (action.type === 'delete') byName.delete(action.name);
-    else {
-      const previous = byName.get(action.deployment.metadata!.name!);
-      const generation = (previous?.metadata?.generation ?? 0) + 1;
-      byName.set(action.deployment.metadata!.name!, {
-        ...structuredClone(action.deployment),
-        metadata: {
-          ...structuredClone(action.deployment.metadata),
-          uid: previous?.metadata?.uid ?? `d${uid++}`,
-          generation,
-        },
-        status: { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
-      });
-    }
-  }
-  return [...byName.values()];
-}
 
 const names = (actions: readonly Action[], type: Action['type']) =>
   actions
@@ -103,6 +81,8 @@ test('a converged Consumer plans nothing', () => {
  * What the API server holds right after the planned writes, before any rollout: a spec change
  * raises the generation past what the Deployment controller has observed; annotations alone do not.
  */
+let uid = 0;
+
 function justWritten(actions: readonly Action[], existing: readonly V1Deployment[] = []): V1Deployment[] {
   const byName = new Map(existing.map((d) => [d.metadata!.name!, d]));
   for (const action of actions) {

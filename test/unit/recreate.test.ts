@@ -1,38 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
-import { planConsumer, type Action } from '../../src/plan/consumer-plan.js';
+import type { V1ReplicaSet } from '@kubernetes/client-node';
+import { planConsumer } from '../../src/plan/consumer-plan.js';
 import { buildStatus } from '../../src/plan/status.js';
 import { immutableChanges, replacedReplicaSets, strayReplaced } from '../../src/plan/recreate.js';
 import { Annotation, REPLACED_FINALIZER, REPLACED_LABEL } from '../../src/api/constants.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
+import { applied } from '../support/applied.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
-let uid = 0;
-
-/** What the API server holds after the planned creates and updates, rolled out. */
-function applied(actions: readonly Action[], existing: readonly V1Deployment[] = []): V1Deployment[] {
-  const byName = new Map(existing.map((d) => [d.metadata!.name!, d]));
-  for (const action of actions) {
-    if (action.type === 'delete') byName.delete(action.name);
-    else {
-      const previous = byName.get(action.deployment.metadata!.name!);
-      const generation = (previous?.metadata?.generation ?? 0) + 1;
-      byName.set(action.deployment.metadata!.name!, {
-        ...structuredClone(action.deployment),
-        metadata: {
-          ...structuredClone(action.deployment.metadata),
-          uid: previous?.metadata?.uid ?? `d${uid++}`,
-          resourceVersion: String(100 + uid++),
-          generation,
-        },
-        status: { observedGeneration: generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
-      });
-    }
-  }
-  return [...byName.values()];
-}
 
 function withSelector(labels: Record<string, string>): ConsumerSpec {
   const spec = baseSpec();
