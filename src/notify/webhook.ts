@@ -124,8 +124,8 @@ export class WebhookTarget {
     this.log.warn(
       {
         target: this.options.name,
-        reason,
-        type: event.type,
+        dropReason: reason,
+        eventType: event.type,
         event: event.id,
         alsoDroppedSinceLastLog: this.unlogged,
       },
