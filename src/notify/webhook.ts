@@ -43,6 +43,7 @@ const LOG_INTERVAL_MS = 10_000;
 export class WebhookTarget {
   private readonly queue: BoundedQueue<CloudEvent>;
   private readonly closing = new AbortController();
+  /** The delivery loop, while it runs (it ends when the queue is empty). */
   private draining: Promise<void> | undefined;
   private lastLogAt = -Infinity;
   private unlogged = 0;
@@ -69,9 +70,7 @@ export class WebhookTarget {
     if (!this.queue.push(event))
       return this.drop('queue_full', event, `the queue holds ${this.queue.capacity} events already`);
     this.observer.depth(name, this.queue.length);
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    this.draining ??= this.drain();
   }
 
   /** Stops delivering: the request in flight is aborted, what is queued is dropped (counted). */
@@ -83,11 +82,16 @@ export class WebhookTarget {
   }
 
   private async drain(): Promise<void> {
-    for (let event = this.queue.peek(); event && !this.closing.signal.aborted; event = this.queue.peek()) {
-      await this.deliver(event);
-      if (this.closing.signal.aborted) break; // close() drops it with the rest
-      this.queue.shift();
-      this.observer.depth(this.options.name, this.queue.length);
+    try {
+      for (let event = this.queue.peek(); event && !this.closing.signal.aborted; event = this.queue.peek()) {
+        await this.deliver(event);
+        if (this.closing.signal.aborted) break; // close() drops it with the rest
+        this.queue.shift();
+        this.observer.depth(this.options.name, this.queue.length);
+      }
+    } finally {
+      // In the same step as the last look at the queue: an event queued after it starts a new loop.
+      this.draining = undefined;
     }
   }
 

@@ -81,7 +81,8 @@ export function extractReasons(
         ts.isCallExpression(node) &&
         ts.isPropertyAccessExpression(node.expression) &&
         node.expression.name.text === 'emit' &&
-        node.arguments.length >= 4 && node.arguments.length <= 5
+        node.arguments.length >= 4 &&
+        node.arguments.length <= 5
       ) {
         record(node.arguments[2]!, 'event');
       }
