@@ -89,6 +89,9 @@ export class WebhookTarget {
         this.queue.shift();
         this.observer.depth(this.options.name, this.queue.length);
       }
+    } catch (error) {
+      // Not expected (sending never rejects); a rejection here must not end the operator.
+      this.log.error({ target: this.options.name, err: String(error) }, 'webhook delivery loop failed');
     } finally {
       // In the same step as the last look at the queue: an event queued after it starts a new loop.
       this.draining = undefined;
