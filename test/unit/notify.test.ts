@@ -234,3 +234,38 @@ test('closing a target aborts the request in flight and drops what waits, counte
   t.enqueue(event('c'));
   assert.deepEqual(r.drops, ['shutdown', 'shutdown', 'shutdown']);
 });
+
+test('undici sending: a redirect is not followed, Retry-After is read, a slow answer times out', async () => {
+  const { createServer } = await import('node:http');
+  const { Agent } = await import('undici');
+  const { undiciSend } = await import('../../src/notify/webhook.js');
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    paths.push(req.url!);
+    req.resume();
+    if (req.url === '/moved') res.writeHead(302, { location: '/elsewhere' }).end();
+    else if (req.url === '/busy') res.writeHead(429, { 'retry-after': '7' }).end('busy');
+    else if (req.url === '/slow') setTimeout(() => res.end(), 1000).unref();
+    else res.writeHead(204).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const agent = new Agent();
+  const send = undiciSend(agent);
+  const signal = new AbortController().signal;
+  const post = (path: string, timeoutMs = 1000) => send(new URL(base + path), '{}', {}, timeoutMs, signal);
+  try {
+    assert.deepEqual(await post('/ok'), { kind: 'delivered', status: 204 });
+    assert.deepEqual(await post('/moved'), { kind: 'http_error', status: 302 });
+    assert.deepEqual(await post('/busy'), { kind: 'http_error', status: 429, retryAfter: '7' });
+    assert.deepEqual(await post('/slow', 100), { kind: 'timeout' });
+    assert.ok(!paths.includes('/elsewhere'), 'the redirect was not followed');
+    server.close();
+    server.closeAllConnections();
+    assert.deepEqual(await post('/ok'), { kind: 'network_error', code: 'ECONNREFUSED' });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await agent.close();
+  }
+});
