@@ -126,6 +126,17 @@ program
     'metrics reads running at once, shared fairly among namespaces',
     String(DEFAULT_READ_LIMITS.concurrency),
   )
+  .option(
+    '--notify-url <url>',
+    'a webhook that receives scaling events as CloudEvents (repeatable; see docs/notifications.md)',
+    collect,
+  )
+  .option('--notify-timeout <duration>', 'timeout of one webhook request', '5s')
+  .option(
+    '--notify-queue-size <n>',
+    'events waiting per webhook target; more are dropped and counted',
+    '1000',
+  )
   .action(async (options: Parameters<typeof import('./run.js').runOperator>[0]) =>
     (await import('./run.js')).runOperator(options),
   );

@@ -32,6 +32,10 @@ export interface RunOptions {
   maxConsumersPerNamespace: string;
   minSyncPeriod: string;
   metricsReadConcurrency: string;
+  /** Webhook targets (repeatable). */
+  notifyUrl?: string[];
+  notifyTimeout: string;
+  notifyQueueSize: string;
 }
 
 function positiveInteger(flag: string, value: string): number {
@@ -90,6 +94,11 @@ export async function runOperator(options: RunOptions): Promise<void> {
         '--max-consumers-per-namespace',
         options.maxConsumersPerNamespace,
       ),
+    },
+    notifyUrls: options.notifyUrl ?? [],
+    notifyOptions: {
+      timeoutMs: parseDuration(options.notifyTimeout),
+      queueCapacity: positiveInteger('--notify-queue-size', options.notifyQueueSize),
     },
     readLimits: {
       minSyncPeriodMs: parseDuration(options.minSyncPeriod),

@@ -4,7 +4,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
 import type { Condition, Consumer, ConsumerStatus, ContainerPolicy, InstanceStatus } from '../api/schema.js';
-import { isStopped, policyFor, resolveSpec } from '../api/resolve.js';
+import { actuationOf, isStopped, policyFor, resolveSpec } from '../api/resolve.js';
 import type { InstanceInput, InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
@@ -18,6 +18,7 @@ import { instanceResources } from '../plan/instance-resources.js';
 import type { Sizing } from '../autoscale/sizing.js';
 import { formatCpu, formatMemory } from '../util/units.js';
 import type { MetricsSources } from './metrics-sources.js';
+import type { Notification } from '../notify/cloudevent.js';
 
 type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -25,7 +26,13 @@ export interface ScaleEvent {
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;
+  /** Also sent to the webhook targets. */
+  notification?: Notification;
 }
+
+/** The status of a condition as the last reconcile wrote it. */
+const previousStatus = (consumer: Consumer, type: string) =>
+  consumer.status?.conditions?.find((c) => c.type === type)?.status;
 
 export interface AutoscaleStep {
   overrides: Map<number, InstanceOverride> | undefined;
@@ -173,6 +180,7 @@ export async function autoscaleStep(
   if (sync.error !== undefined) {
     // The operator's endpoint policy refused the source's endpoint: no connection was attempted.
     const denied = (sync.denied?.length ?? 0) > 0;
+    const lost = previousStatus(consumer, 'MetricsAvailable') !== 'False';
     return {
       ...NONE,
       requeueAfterMs: Math.min(requeueAfterMs, 30_000),
@@ -185,7 +193,19 @@ export async function autoscaleStep(
         },
       ],
       events: [
-        { type: 'Warning', reason: denied ? 'EndpointDenied' : 'MetricsUnavailable', message: sync.error },
+        {
+          type: 'Warning',
+          reason: denied ? 'EndpointDenied' : 'MetricsUnavailable',
+          message: sync.error,
+          ...(lost
+            ? {
+                notification: {
+                  type: 'consumer.metrics.lost',
+                  data: { reason: denied ? 'EndpointDenied' : 'ReadFailed', message: sync.error },
+                },
+              }
+            : {}),
+        },
       ],
     };
   }
@@ -259,7 +279,12 @@ export async function autoscaleStep(
         saturationMillis: outcome.decision.saturationMillis,
       },
     });
-    if (outcome.decision.apply && !outcome.isNew) events.push(scaleEvent(consumer, outcome));
+    if (outcome.decision.apply && !outcome.isNew)
+      events.push(scaleEvent(consumer, outcome, buckets[outcome.id]!));
+    if (!outcome.isNew) {
+      const saturation = saturationEvent(consumer, inputs.find((i) => i.id === outcome.id)!.state, outcome);
+      if (saturation) events.push(saturation);
+    }
   }
 
   if (!sync.fresh) {
@@ -287,7 +312,22 @@ export async function autoscaleStep(
         },
   ];
   if (stalled.length > 0)
-    events.push({ type: 'Warning', reason: 'ConsumerStalled', message: conditions[1]!.message });
+    events.push({
+      type: 'Warning',
+      reason: 'ConsumerStalled',
+      message: conditions[1]!.message,
+      // Notified when it starts; the event repeats (the event sink drops repeats within minutes).
+      ...(previousStatus(consumer, 'Stalled') !== 'True'
+        ? { notification: { type: 'consumer.stalled', data: { partitions: stalled } } }
+        : {}),
+    });
+  if (metricsCondition.status === 'True' && previousStatus(consumer, 'MetricsAvailable') === 'False')
+    events.push({
+      type: 'Normal',
+      reason: 'MetricsRestored',
+      message: `metrics are back: ${metricsCondition.message}`,
+      notification: { type: 'consumer.metrics.restored', data: { message: metricsCondition.message } },
+    });
   // Some endpoints refused by the endpoint policy, the others answered.
   for (const message of sync.denied ?? [])
     events.push({ type: 'Warning', reason: 'EndpointDenied', message });
@@ -406,13 +446,81 @@ function describeInstance(
   return entry;
 }
 
-function scaleEvent(consumer: Consumer, outcome: InstanceOutcome): ScaleEvent {
+/** A Sizing as notification data: Kubernetes quantities, absent fields left out. */
+function sizingData(s: Sizing): Record<string, string> {
+  const data: Record<string, string> = {};
+  if (s.cpuRequest !== undefined) data.cpuRequest = formatCpu(s.cpuRequest);
+  if (s.cpuLimit !== undefined) data.cpuLimit = formatCpu(s.cpuLimit);
+  if (s.memoryRequest !== undefined) data.memoryRequest = formatMemory(s.memoryRequest);
+  if (s.memoryLimit !== undefined) data.memoryLimit = formatMemory(s.memoryLimit);
+  return data;
+}
+
+function scaleEvent(consumer: Consumer, outcome: InstanceOutcome, partitions: readonly number[]): ScaleEvent {
   const name = instanceName(consumer.spec.name, outcome.id);
   const lag =
     outcome.signal.maxLagMs !== undefined ? `, lag ${Math.round(outcome.signal.maxLagMs / 1000)}s` : '';
+  const down = outcome.decision.direction === 'down';
   return {
     type: 'Normal',
-    reason: outcome.decision.direction === 'down' ? 'ScaledDown' : 'ScaledUp',
+    reason: down ? 'ScaledDown' : 'ScaledUp',
     message: `${name}: ${describe(outcome.current)} → ${describe(outcome.sizing)} (${outcome.decision.reason}${lag})`,
+    notification: {
+      type: down ? 'instance.scaled.down' : 'instance.scaled.up',
+      subject: name,
+      data: {
+        instance: outcome.id,
+        deployment: name,
+        partitions: [...partitions],
+        from: sizingData(outcome.current),
+        to: sizingData(outcome.sizing),
+        reason: outcome.decision.reason,
+        ...(outcome.signal.maxLagMs !== undefined
+          ? { lagSeconds: Math.round(outcome.signal.maxLagMs / 1000) }
+          : {}),
+        // How it is applied; an instance.rollout.fallback event follows when in place is not possible.
+        actuation: actuationOf(consumer.spec),
+      },
+    },
   };
+}
+
+/** An instance entering or leaving SATURATED (it needs more than the policy or the budget allows). */
+function saturationEvent(
+  consumer: Consumer,
+  before: ScalingState,
+  outcome: InstanceOutcome,
+): ScaleEvent | undefined {
+  const wasSaturated = before.status === ScalingStatus.saturated;
+  const isSaturated = outcome.decision.state.status === ScalingStatus.saturated;
+  if (wasSaturated === isSaturated) return undefined;
+  const name = instanceName(consumer.spec.name, outcome.id);
+  const shortage = outcome.decision.saturationMillis;
+  return isSaturated
+    ? {
+        type: 'Warning',
+        reason: 'Saturated',
+        message: `${name}: needs more CPU than the container policy or the budget allows${shortage !== undefined ? ` (${formatCpu(shortage)} short)` : ''}`,
+        notification: {
+          type: 'instance.saturated',
+          subject: name,
+          data: {
+            instance: outcome.id,
+            deployment: name,
+            ...(shortage !== undefined ? { cpuShortage: formatCpu(shortage) } : {}),
+            limitedBy: outcome.budgetCut ? 'budget' : 'maxAllowed',
+            size: sizingData(outcome.sizing),
+          },
+        },
+      }
+    : {
+        type: 'Normal',
+        reason: 'SaturationCleared',
+        message: `${name}: no longer needs more than it is allowed`,
+        notification: {
+          type: 'instance.saturation.cleared',
+          subject: name,
+          data: { instance: outcome.id, deployment: name, size: sizingData(outcome.sizing) },
+        },
+      };
 }

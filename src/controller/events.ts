@@ -4,12 +4,20 @@ import { hostname } from 'node:os';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
+import type { Notification } from '../notify/cloudevent.js';
 import type { Logger } from '../util/log.js';
 
 export type EventType = 'Normal' | 'Warning';
 
 export interface EventSink {
-  emit(consumer: Consumer, type: EventType, reason: string, message: string): void;
+  /** `notification`: also sent to the webhook targets (see notifications.ts), when there are any. */
+  emit(
+    consumer: Consumer,
+    type: EventType,
+    reason: string,
+    message: string,
+    notification?: Notification,
+  ): void;
 }
 
 const REPEAT_WINDOW_MS = 10 * 60_000;

@@ -312,6 +312,11 @@ export class InPlaceActuation {
         'Warning',
         'ResizeFallback',
         `${deployment}: rolling out instead of resizing in place: ${fallback.reason} (${fallback.message})`,
+        {
+          type: 'instance.rollout.fallback',
+          subject: deployment,
+          data: { instance: id, deployment, reason: fallback.reason, message: fallback.message },
+        },
       );
     }
     const previous = consumer.status?.conditions?.find((c) => c.type === IN_PLACE_CONDITION);

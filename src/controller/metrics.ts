@@ -2,6 +2,7 @@
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { ProviderObserver } from '../metrics/index.js';
+import type { DeliveryObserver } from '../notify/webhook.js';
 import type { QueueObserver } from './queue.js';
 
 const percentiles = [0.5, 0.9, 0.99, 0.999, 1];
@@ -238,6 +239,42 @@ export class OperatorMetrics {
     buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60],
     registers: [this.registry],
   });
+  // Webhook notifications (docs/notifications.md); series exist only with --notify-url targets.
+  readonly notificationAttempts = new Counter({
+    name: 'konsumerator_notification_deliveries_total',
+    help: 'Webhook delivery attempts, by target and outcome (delivered, http_error, timeout, network_error).',
+    labelNames: ['target', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly notificationsDropped = new Counter({
+    name: 'konsumerator_notifications_dropped_total',
+    help: 'Webhook notifications given up, by target and reason (queue_full, max_attempts, rejected, shutdown).',
+    labelNames: ['target', 'reason'],
+    registers: [this.registry],
+  });
+  readonly notificationQueueDepth = new Gauge({
+    name: 'konsumerator_notification_queue_depth',
+    help: 'Webhook notifications waiting for delivery, by target.',
+    labelNames: ['target'],
+    registers: [this.registry],
+  });
+  readonly notificationDuration = new Histogram({
+    name: 'konsumerator_notification_delivery_duration_seconds',
+    help: 'Duration of a webhook delivery attempt, by target.',
+    labelNames: ['target'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  /** The hooks of webhook delivery (src/notify). */
+  readonly deliveryObserver: DeliveryObserver = {
+    attempt: (target, outcome, seconds) => {
+      this.notificationAttempts.inc({ target, outcome });
+      this.notificationDuration.observe({ target }, seconds);
+    },
+    dropped: (target, reason) => this.notificationsDropped.inc({ target, reason }),
+    depth: (target, depth) => this.notificationQueueDepth.set({ target }, depth),
+  };
 
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });

@@ -25,6 +25,8 @@ import { KubeWriter } from './kube.js';
 import { withDeadlines, type RequestDeadlines } from './kube-config.js';
 import type { WatchTiming } from './cache.js';
 import { ApiEventSink, type EventSink } from './events.js';
+import { NotifyingEventSink } from './notifications.js';
+import { Notifier, notifyTargets, type NotifierOptions } from '../notify/notifier.js';
 import { OperatorMetrics } from './metrics.js';
 import { metricsRoute, serve, type Endpoint } from './http.js';
 import { CrdGuard } from './crd-guard.js';
@@ -78,6 +80,10 @@ export interface OperatorOptions {
   endpointPolicy?: EndpointPolicy;
   /** Instances per Consumer and Consumers per namespace (default DEFAULT_TENANT_LIMITS). */
   limits?: Partial<TenantLimits>;
+  /** Webhook targets that receive scaling events as CloudEvents (`--notify-url`; docs/notifications.md). */
+  notifyUrls?: readonly string[];
+  /** Delivery settings for those targets (tests shorten the timeout and the retries). */
+  notifyOptions?: NotifierOptions;
   /** The floor on minSyncPeriod and the reads at once (default DEFAULT_READ_LIMITS). */
   readLimits?: Partial<ReadLimits>;
   /** Run only while holding this Lease (several replicas for high availability). */
@@ -113,6 +119,7 @@ export class Operator {
 
   private readonly kubeConfig: KubeConfig;
   readonly endpointPolicy: EndpointPolicy;
+  private readonly notifier: Notifier | undefined;
   private readonly limits: TenantLimits;
   private readonly readLimits: ReadLimits;
 
@@ -197,7 +204,13 @@ export class Operator {
       ...(options.watchTiming ? { watchTiming: options.watchTiming } : {}),
     });
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
-    const events = options.events ?? new ApiEventSink(writer.core, log);
+    const recorded = options.events ?? new ApiEventSink(writer.core, log);
+    const notifyTargetList = notifyTargets(options.notifyUrls ?? []);
+    this.notifier =
+      notifyTargetList.length > 0
+        ? new Notifier(notifyTargetList, this.metrics.deliveryObserver, log, options.notifyOptions)
+        : undefined;
+    const events = this.notifier ? new NotifyingEventSink(recorded, this.notifier) : recorded;
     const resizeApi = new PodResizeApi(kubeConfig);
     const inPlace = new InPlaceActuation({
       pods: this.pods,
@@ -292,7 +305,12 @@ export class Operator {
     }
     await this.protectOwnEndpoints();
     this.log.info(
-      { endpointPolicy: this.endpointPolicy.describe(), limits: this.limits, readLimits: this.readLimits },
+      {
+        endpointPolicy: this.endpointPolicy.describe(),
+        limits: this.limits,
+        readLimits: this.readLimits,
+        notifyTargets: this.notifier?.targetNames ?? [],
+      },
       'tenant limits',
     );
     // Before the caches: without the CRD their first list would wait, silently, for it to appear.
@@ -432,6 +450,7 @@ export class Operator {
       this.pods.stop(),
     ]);
     await this.sources.closeAll();
+    await this.notifier?.close();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');
   }

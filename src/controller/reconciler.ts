@@ -228,7 +228,8 @@ export class Reconciler {
         `Deployments not controlled by this Consumer hold the instance names ${plan.clashes.join(', ')}; they are left untouched`,
       );
     }
-    for (const event of step.events) events.emit(consumer, event.type, event.reason, event.message);
+    for (const event of step.events)
+      events.emit(consumer, event.type, event.reason, event.message, event.notification);
     const conflictMessage = conflicts.length > 0 ? describeConflicts(conflicts) : undefined;
     if (conflictMessage) events.emit(consumer, 'Warning', 'AutoscalerConflict', conflictMessage);
     const stopStart = stopStartEvent(consumer);

@@ -168,7 +168,7 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
         }
       ).spec.template.spec.containers[0]!.args;
     const base = await argsOf();
-    assert.ok(!base.some((a) => /endpoints|max-|min-sync|read-concurrency/.test(a)), base.join(' '));
+    assert.ok(!base.some((a) => /endpoints|max-|min-sync|read-concurrency|notify/.test(a)), base.join(' '));
     const args = await argsOf(
       'security.allowEndpoints={10.0.0.0/8,prometheus.monitoring.svc:9090}',
       'security.denyEndpoints={10.0.0.5}',
@@ -176,6 +176,9 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
       'limits.maxConsumersPerNamespace=20',
       'limits.minSyncPeriod=30s',
       'limits.metricsReadConcurrency=4',
+      'notifications.urls={https://hooks.example/a,http://10.0.0.9:8080/b}',
+      'notifications.timeout=2s',
+      'notifications.queueSize=50',
     );
     assert.deepEqual(args.slice(base.length), [
       '--allow-endpoints=10.0.0.0/8',
@@ -185,6 +188,10 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
       '--max-consumers-per-namespace=20',
       '--min-sync-period=30s',
       '--metrics-read-concurrency=4',
+      '--notify-url=https://hooks.example/a',
+      '--notify-url=http://10.0.0.9:8080/b',
+      '--notify-timeout=2s',
+      '--notify-queue-size=50',
     ]);
   });
 

@@ -1,5 +1,5 @@
 // Finds, statically, every condition reason and event reason the operator's code can emit, with
-// the TypeScript compiler: the reason argument of every `<x>.emit(consumer, type, reason, message)`
+// the TypeScript compiler: the reason argument of every `<x>.emit(consumer, type, reason, message[, notification])`
 // call, and the `reason` of every object literal that also has a `type` (a condition has a
 // `status` too; an event does not). A reason is resolved from string literals, both branches of a
 // conditional, and string-literal (union) types the checker knows; anything else must be listed in
@@ -81,7 +81,8 @@ export function extractReasons(
         ts.isCallExpression(node) &&
         ts.isPropertyAccessExpression(node.expression) &&
         node.expression.name.text === 'emit' &&
-        node.arguments.length === 4
+        node.arguments.length >= 4 &&
+        node.arguments.length <= 5
       ) {
         record(node.arguments[2]!, 'event');
       }

@@ -14,7 +14,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
   ['net'],
-  ['kafka'],
+  ['kafka', 'notify'],
   ['metrics'],
   ['api'],
   ['autoscale'],

@@ -19,6 +19,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 const DYNAMIC: Record<string, DynamicReason> = {
   'src/controller/events.ts: reason': { forwards: "the recorder's parameter: the callers' reasons" },
+  'src/controller/notifications.ts: reason': {
+    forwards: "the sink's parameter, passed to the recorder it wraps: the callers' reasons",
+  },
   'src/controller/reconciler.ts: event.reason': {
     forwards: 'the autoscaling step’s events, written as literals in src/controller/autoscaling.ts',
   },

@@ -1,0 +1,100 @@
+// The operator's notification targets: each event is wrapped once in a CloudEvent (one id for
+// every target) and queued on each target that wants its type. Targets come from the operator's
+// flags (`--notify-url`), set by whoever installs the operator.
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'undici';
+import type { Logger } from '../util/log.js';
+import { cloudEvent, type EventSource, type Notification } from './cloudevent.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import { undiciSend, WebhookTarget, type DeliveryObserver, type Send } from './webhook.js';
+
+export interface NotifierOptions {
+  /** Events waiting per target; more are dropped (default 1000). */
+  queueCapacity?: number;
+  /** Per request (default 5 s). */
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+  /** How requests are sent (tests); default: undici with keep-alive. */
+  send?: Send;
+}
+
+export interface NotifyTargetConfig {
+  /** The label in metrics and logs. */
+  name: string;
+  url: URL;
+}
+
+export const DEFAULT_QUEUE_CAPACITY = 1000;
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** A `--notify-url` value: an http(s) URL. The label is its host (the path may hold a token). */
+export function parseNotifyUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new Error(`--notify-url: "${text}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`--notify-url: ${url.protocol} is not supported; use http:// or https://`);
+  if (url.username || url.password) throw new Error('--notify-url: credentials in the URL are not supported');
+  return url;
+}
+
+/** Targets from URLs, labelled by host:port, with #2, #3, ... when several share one. */
+export function notifyTargets(urls: readonly string[]): NotifyTargetConfig[] {
+  const seen = new Map<string, number>();
+  return urls.map((text) => {
+    const url = parseNotifyUrl(text);
+    const count = (seen.get(url.host) ?? 0) + 1;
+    seen.set(url.host, count);
+    return { name: count === 1 ? url.host : `${url.host}#${count}`, url };
+  });
+}
+
+export class Notifier {
+  private readonly targets: WebhookTarget[];
+  private readonly agent: Agent | undefined;
+
+  constructor(
+    configs: readonly NotifyTargetConfig[],
+    observer: DeliveryObserver,
+    log: Logger,
+    options: NotifierOptions = {},
+  ) {
+    this.agent = options.send ? undefined : new Agent({ connections: 2, keepAliveTimeout: 30_000 });
+    const send = options.send ?? undiciSend(this.agent!);
+    this.targets = configs.map(
+      (config) =>
+        new WebhookTarget(
+          {
+            name: config.name,
+            url: config.url,
+            headers: {},
+            queueCapacity: options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY,
+            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+            retry: options.retry ?? DEFAULT_RETRY,
+          },
+          send,
+          observer,
+          log,
+        ),
+    );
+  }
+
+  get targetNames(): string[] {
+    return this.targets.map((t) => t.name);
+  }
+
+  /** Queues the event on every target; returns at once. */
+  publish(notification: Notification, consumer: EventSource, now: Date): void {
+    if (this.targets.length === 0) return;
+    const event = cloudEvent(notification, consumer, randomUUID(), now);
+    for (const target of this.targets) target.enqueue(event);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.close()));
+    await this.agent?.close().catch(() => undefined);
+  }
+}
