@@ -18,8 +18,12 @@ export interface PendingBoundInput {
   tolerableLagMs: number;
 }
 
+/** Whether the instance lags enough that its resize should not wait for the node. */
+export function urgent({ lagMs, tolerableLagMs }: Omit<PendingBoundInput, 'boundMs'>): boolean {
+  return lagMs !== undefined && tolerableLagMs > 0 && lagMs >= tolerableLagMs * URGENT_LAG_SHARE;
+}
+
 /** The bound for one instance now: the operator's, or the short one while the instance lags. */
-export function pendingBoundMs({ boundMs, lagMs, tolerableLagMs }: PendingBoundInput): number {
-  if (lagMs === undefined || !(tolerableLagMs > 0)) return boundMs;
-  return lagMs >= tolerableLagMs * URGENT_LAG_SHARE ? Math.min(boundMs, URGENT_PENDING_BOUND_MS) : boundMs;
+export function pendingBoundMs(input: PendingBoundInput): number {
+  return urgent(input) ? Math.min(input.boundMs, URGENT_PENDING_BOUND_MS) : input.boundMs;
 }

@@ -16,7 +16,7 @@ import {
   type InstanceActuation,
 } from '../actuate/choice.js';
 import type { ActuationMemory } from '../actuate/memory.js';
-import { pendingBoundMs } from '../actuate/pending-bound.js';
+import { pendingBoundMs, urgent, URGENT_LAG_SHARE } from '../actuate/pending-bound.js';
 import type { PodResizeApi } from '../actuate/resize-api.js';
 import { driftPaths } from '../plan/compare.js';
 import type { Plan } from '../plan/consumer-plan.js';
@@ -172,13 +172,21 @@ export class InPlaceActuation {
     this.deps.memory.noteLags(consumer.metadata.uid, lagMsByInstance);
   }
 
-  /** How long instance `id`'s resize may stay deferred before it rolls out instead. */
-  private boundFor(consumer: Consumer, id: number, tolerableLagMs: number): number {
-    return pendingBoundMs({
+  /** How long instance `id`'s resize may stay deferred before it rolls out instead, and why. */
+  private boundFor(consumer: Consumer, id: number, tolerableLagMs: number) {
+    const input = {
       boundMs: this.deps.pendingBoundMs,
       lagMs: this.deps.memory.lag(consumer.metadata.uid, id),
       tolerableLagMs,
-    });
+    };
+    return {
+      pendingBoundMs: pendingBoundMs(input),
+      ...(urgent(input)
+        ? {
+            pendingBoundWhy: `the instance lags ${Math.round(input.lagMs! / 1000)}s, ${Math.round(URGENT_LAG_SHARE * 100)} % of tolerableLag or more`,
+          }
+        : {}),
+    };
   }
 
   /** Which way decisions reach the pods of `consumer`, and what the plan needs for it. */
@@ -258,7 +266,7 @@ export class InPlaceActuation {
           decision: desired,
           goMemLimitRatio,
           now,
-          pendingBoundMs: this.boundFor(consumer, id, config.settings.tolerableLagMs),
+          ...this.boundFor(consumer, id, config.settings.tolerableLagMs),
           ...this.refusalOf(consumer, id, container, desired),
           ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
         });
@@ -384,7 +392,7 @@ export class InPlaceActuation {
         decision,
         goMemLimitRatio,
         now,
-        pendingBoundMs: this.boundFor(consumer, id, tolerableLagMs),
+        ...this.boundFor(consumer, id, tolerableLagMs),
         ...(templateCarries ? {} : this.refusalOf(consumer, id, container, decision)),
         ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
       });

@@ -335,10 +335,7 @@ export function targetNotes(results: SimBenchmark): string {
         `(${(results.params.nodeFreeCpuMillis / 1000).toFixed(1)} cores per node in this model) for the operator's bound of ` +
         `${results.params.resizePendingBoundMs / 60_000} min (at once while the instance lags ${fixed(URGENT_LAG_SHARE * 100, 0)} % of \`tolerableLag\` or more). Core-hours or the share within \`tolerableLag\` worse ` +
         `than with rollouts on ${worse.length} of ${inPlace.length} traces (${traceList(worse)})` +
-        (worse.length > 0
-          ? ': while the node defers a growth of an instance that is not lagging, its pod runs at its old size for up ' +
-            'to the bound (see the table below).'
-          : '.'),
+        (worse.length > 0 ? '; what differs is listed under the table below.' : '.'),
     );
   }
   const ooms = results.traces.flatMap((t) =>

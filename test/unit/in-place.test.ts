@@ -294,10 +294,13 @@ describe('decideInstance', () => {
       pendingBoundMs({ boundMs: 5 * 60_000, lagMs, tolerableLagMs: 5 * 60_000 });
     const deferred = [pendingPod('Deferred', '2026-01-01T00:09:50Z')];
     assert.equal(decideInstance({ ...input(deferred), pendingBoundMs: bound(0) }).rollout, undefined);
-    assert.equal(
-      decideInstance({ ...input(deferred), pendingBoundMs: bound(2 * 60_000) }).rollout?.reason,
-      'Deferred',
-    );
+    const rolled = decideInstance({
+      ...input(deferred),
+      pendingBoundMs: bound(2 * 60_000),
+      pendingBoundWhy: 'the instance lags 120s',
+    }).rollout;
+    assert.equal(rolled?.reason, 'Deferred');
+    assert.match(rolled!.message, /deferred the resize for 10s \(bound 0s: the instance lags 120s\)/);
   });
 
   test('InPlaceOrRollout rolls out on a refusal and on a QoS class it cannot keep; GOMAXPROCS too', () => {
