@@ -45,6 +45,8 @@ export interface InstanceInput {
   now: Date;
   /** How long a resize may stay Deferred (or in progress with an error) before it counts as failed. */
   pendingBoundMs: number;
+  /** Why the bound is what it is, when it is not the operator's (for the fallback's message). */
+  pendingBoundWhy?: string;
   /** The API server's refusal of a resize to this decision, remembered from an earlier attempt. */
   refusal?: Refusal;
   /**
@@ -94,14 +96,16 @@ function failure(
   for (const s of states) {
     if (s.state !== 'pending' || s.reason === 'Infeasible') continue;
     const waited = input.now.getTime() - s.since.getTime();
-    if (waited >= input.pendingBoundMs)
+    if (waited >= input.pendingBoundMs) {
+      const bound = `bound ${seconds(input.pendingBoundMs)}${input.pendingBoundWhy ? `: ${input.pendingBoundWhy}` : ''}`;
       return {
         reason: s.reason,
         message:
           s.reason === 'Deferred'
-            ? `the node has deferred the resize for ${seconds(waited)} (bound ${seconds(input.pendingBoundMs)})`
-            : `the node has failed to apply the resize for ${seconds(waited)} (bound ${seconds(input.pendingBoundMs)})`,
+            ? `the node has deferred the resize for ${seconds(waited)} (${bound})`
+            : `the node has failed to apply the resize for ${seconds(waited)} (${bound})`,
       };
+    }
   }
   for (const s of states)
     if (

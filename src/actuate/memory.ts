@@ -1,8 +1,9 @@
 // What the in-place actuation remembers between reconciles, in memory: the API server's refusals
 // of a resize (they are nowhere in the pod, so without this every reconcile would try again), and
 // when each instance's current decision was made, to measure how long its pods took to report it.
-// Lost on restart: a refused resize is then tried once more, and a decision made before the
-// restart is not timed.
+// It also keeps each instance's lag at the last metrics read (how long a deferred resize may wait
+// depends on it). Lost on restart: a refused resize is then tried once more, a decision made
+// before the restart is not timed, and the lag is unknown until the next read.
 import type { V1ResourceRequirements } from '@kubernetes/client-node';
 import { formatResourcesAnnotation } from '../plan/instance-resources.js';
 import type { Refusal } from './choice.js';
@@ -22,6 +23,20 @@ const decisionKey = (container: string, decision: V1ResourceRequirements) =>
 export class ActuationMemory {
   private readonly refusals = new Map<string, { decision: string; refusal: Refusal }>();
   private readonly pending = new Map<string, Pending>();
+  private readonly lags = new Map<string, number>();
+
+  /** Notes each instance's largest partition lag from a metrics read (undefined: unknown). */
+  noteLags(uid: string, lagMsByInstance: ReadonlyMap<number, number | undefined>): void {
+    for (const [id, lagMs] of lagMsByInstance) {
+      if (lagMs === undefined) this.lags.delete(keyOf(uid, id));
+      else this.lags.set(keyOf(uid, id), lagMs);
+    }
+  }
+
+  /** The instance's lag at the last metrics read, if known. */
+  lag(uid: string, id: number): number | undefined {
+    return this.lags.get(keyOf(uid, id));
+  }
 
   /** The refusal of a resize to `decision`, if the API server refused one. */
   refusal(uid: string, id: number, container: string, decision: V1ResourceRequirements): Refusal | undefined {
@@ -92,7 +107,7 @@ export class ActuationMemory {
 
   /** Drops what is remembered of Consumers other than these. */
   retain(uids: ReadonlySet<string>): void {
-    for (const map of [this.refusals, this.pending])
+    for (const map of [this.refusals, this.pending, this.lags])
       for (const key of map.keys()) if (!uids.has(key.slice(0, key.lastIndexOf('/')))) map.delete(key);
   }
 }

@@ -34,12 +34,30 @@ export type MemoryRule = 'per-limit-core' | 'per-request-core';
  */
 export const MEMORY_FLOOR_CORES = 0.5;
 
+/**
+ * Share of its CPU request a pod is expected to use on top of it, from its node's idle CPU, up to
+ * its CPU limit (the whole core above the request by default): memory follows the CPU a pod may
+ * really use, not only what it requested, or a pod draining a backlog above its request outgrows
+ * its memory and is OOM-killed.
+ */
+export const MEMORY_CPU_BURST_SHARE = 0.25;
+
 const MiB = 1024 * 1024;
+
+/**
+ * The cores memory is sized for under `per-request-core`: the CPU the pod may use (its request
+ * plus MEMORY_CPU_BURST_SHARE, at most its CPU limit), at least MEMORY_FLOOR_CORES.
+ */
+export function memoryCores(cpuRequestMillis: number, cpuLimitMillis: number | undefined): number {
+  const burst = (cpuRequestMillis * (1 + MEMORY_CPU_BURST_SHARE)) / 1000;
+  const usable = Math.max(cpuRequestMillis / 1000, Math.min(burst, (cpuLimitMillis ?? Infinity) / 1000));
+  return Math.max(usable, MEMORY_FLOOR_CORES);
+}
 
 /**
  * CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores.
  * Memory (request = limit): `per-limit-core` = ramPerCore × limit cores (the original's rule);
- * `per-request-core` = ramPerCore × max(request, MEMORY_FLOOR_CORES) cores, rounded up to a MiB.
+ * `per-request-core` = ramPerCore × memoryCores(request, limit), rounded up to a MiB.
  */
 export function sizeForRate(
   messagesPerSecond: number,
@@ -57,7 +75,7 @@ export function sizeForRate(
   const memory =
     memoryRule === 'per-limit-core'
       ? Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes)
-      : Math.ceil((Math.max(cpuRequest / 1000, MEMORY_FLOOR_CORES) * settings.ramPerCoreBytes) / MiB) * MiB;
+      : Math.ceil((memoryCores(cpuRequest, cpuLimit) * settings.ramPerCoreBytes) / MiB) * MiB;
   return { cpuRequest, cpuLimit, memoryRequest: memory, memoryLimit: memory };
 }
 

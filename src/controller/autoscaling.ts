@@ -46,6 +46,8 @@ export interface AutoscaleStep {
   /** For the operator's own metrics, from a fresh read. */
   observed?: {
     lagSecondsByPartition: Map<number, number>;
+    /** Each existing instance's largest partition lag (undefined: unknown), for in-place actuation. */
+    lagMsByInstance: Map<number, number | undefined>;
     allocated: { cpuMillis: number; memoryBytes: number };
     budget: { cpuMillis?: number; memoryBytes?: number } | undefined;
   };
@@ -351,6 +353,7 @@ export async function autoscaleStep(
             .map((p) => [p.partition, p.lagMs! / 1000] as const),
         ),
       ),
+      lagMsByInstance: new Map(existing.map((o) => [o.id, o.signal.maxLagMs] as const)),
       allocated: result.allocated,
       budget: config.budget,
     },

@@ -16,6 +16,7 @@ import {
   type InstanceActuation,
 } from '../actuate/choice.js';
 import type { ActuationMemory } from '../actuate/memory.js';
+import { pendingBoundMs, urgent, URGENT_LAG_SHARE } from '../actuate/pending-bound.js';
 import type { PodResizeApi } from '../actuate/resize-api.js';
 import { driftPaths } from '../plan/compare.js';
 import type { Plan } from '../plan/consumer-plan.js';
@@ -166,6 +167,28 @@ export class InPlaceActuation {
     await this.deps.pods.retain(needed);
   }
 
+  /** Notes each instance's lag from a fresh metrics read: a lagging instance waits less for its node. */
+  noteLags(consumer: Consumer, lagMsByInstance: ReadonlyMap<number, number | undefined>): void {
+    this.deps.memory.noteLags(consumer.metadata.uid, lagMsByInstance);
+  }
+
+  /** How long instance `id`'s resize may stay deferred before it rolls out instead, and why. */
+  private boundFor(consumer: Consumer, id: number, tolerableLagMs: number) {
+    const input = {
+      boundMs: this.deps.pendingBoundMs,
+      lagMs: this.deps.memory.lag(consumer.metadata.uid, id),
+      tolerableLagMs,
+    };
+    return {
+      pendingBoundMs: pendingBoundMs(input),
+      ...(urgent(input)
+        ? {
+            pendingBoundWhy: `the instance lags ${Math.round(input.lagMs! / 1000)}s, ${Math.round(URGENT_LAG_SHARE * 100)} % of tolerableLag or more`,
+          }
+        : {}),
+    };
+  }
+
   /** Which way decisions reach the pods of `consumer`, and what the plan needs for it. */
   async prepare(consumer: Consumer, deployments: readonly V1Deployment[], now: Date): Promise<Prepared> {
     const fallbacks: Prepared['fallbacks'] = new Map();
@@ -243,7 +266,7 @@ export class InPlaceActuation {
           decision: desired,
           goMemLimitRatio,
           now,
-          pendingBoundMs: this.deps.pendingBoundMs,
+          ...this.boundFor(consumer, id, config.settings.tolerableLagMs),
           ...this.refusalOf(consumer, id, container, desired),
           ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
         });
@@ -341,6 +364,7 @@ export class InPlaceActuation {
     }
     const goMemLimitRatio = resolveSpec(consumer.spec).goMemLimitRatio;
     const newPodGoMaxProcs = newPodGoMaxProcsOf(consumer, container);
+    const tolerableLagMs = autoscaleConfig(consumer.spec)?.settings.tolerableLagMs ?? 0;
     const held: string[] = [];
     const resized: string[] = [];
     const todo: {
@@ -373,7 +397,7 @@ export class InPlaceActuation {
         decision,
         goMemLimitRatio,
         now,
-        pendingBoundMs: this.deps.pendingBoundMs,
+        ...this.boundFor(consumer, id, tolerableLagMs),
         ...(templateCarries ? {} : this.refusalOf(consumer, id, container, decision)),
         ...(newPodGoMaxProcs !== undefined ? { newPodGoMaxProcs } : {}),
       });

@@ -173,6 +173,7 @@ export class Reconciler {
     ) {
       this.deps.metrics.providerReadFailed(consumer.metadata.name);
     }
+    if (step.observed) this.deps.inPlace.noteLags(consumer, step.observed.lagMsByInstance);
     const inPlace = await this.deps.inPlace.prepare(consumer, deployments, now);
     // Another autoscaler on an instance: reported; the HPA keeps the replica count, the VPA the
     // pods' resources (the decision goes to the template only), so that nobody undoes the other.

@@ -27,8 +27,15 @@ export interface Unit {
   activeCpuMillis: number;
   /** The CPU limit in force now. */
   activeCpuLimitMillis: number;
+  /**
+   * The memory limit in force now: what an OOM kill is decided against. It changes with the CPU,
+   * when a change takes effect (a rollout's new pod starts with both; a resize applies both), not
+   * when it is decided: until then the running pod keeps the limit it has.
+   */
+  activeMemoryBytes: number;
   pendingCpuMillis: number | undefined;
   pendingCpuLimitMillis: number;
+  pendingMemoryBytes: number;
   pendingAtMs: number;
   /** How the pending change takes effect: a restart (a rollout, or one after a deferred resize), or in place. */
   pendingRestart: 'rollout' | 'fallback' | undefined;
@@ -86,8 +93,10 @@ export function newUnit(
     cpuLimitMillis,
     activeCpuMillis: cpuMillis,
     activeCpuLimitMillis: cpuLimitMillis,
+    activeMemoryBytes: memoryBytes,
     pendingCpuMillis: undefined,
     pendingCpuLimitMillis: cpuLimitMillis,
+    pendingMemoryBytes: memoryBytes,
     pendingAtMs: 0,
     pendingRestart: undefined,
     nodeFreeMillis,
@@ -259,6 +268,7 @@ export class World {
       allocate();
       unit.activeCpuMillis = cpuMillis;
       unit.activeCpuLimitMillis = cpuLimitMillis;
+      unit.activeMemoryBytes = memoryBytes;
       unit.pendingCpuMillis = undefined;
       return;
     }
@@ -267,6 +277,7 @@ export class World {
       allocate();
       unit.pendingCpuMillis = cpuMillis;
       unit.pendingCpuLimitMillis = cpuLimitMillis;
+      unit.pendingMemoryBytes = memoryBytes;
       if (!rollingOut) {
         unit.pendingRestart = 'rollout';
         unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
@@ -281,6 +292,7 @@ export class World {
       unit.nodeFreeMillis -= growth;
       unit.pendingCpuMillis = cpuMillis;
       unit.pendingCpuLimitMillis = cpuLimitMillis;
+      unit.pendingMemoryBytes = memoryBytes;
       unit.pendingRestart = undefined;
       unit.pendingAtMs = this.nowMs + this.params.inPlaceDelayMs;
       return;
@@ -289,12 +301,30 @@ export class World {
     if (unit.pendingRestart === undefined && unit.pendingCpuMillis !== undefined) {
       unit.activeCpuMillis = unit.pendingCpuMillis;
       unit.activeCpuLimitMillis = unit.pendingCpuLimitMillis;
+      unit.activeMemoryBytes = unit.pendingMemoryBytes;
     }
     unit.pendingCpuMillis = undefined;
     unit.deferred = { cpuMillis, memoryBytes, cpuLimitMillis };
     unit.deferredSinceMs ??= this.nowMs;
     unit.pendingRestart = 'fallback';
-    unit.pendingAtMs = unit.deferredSinceMs + this.params.resizePendingBoundMs + this.params.restart.startMs;
+  }
+
+  /**
+   * The operator gives up waiting for a deferred resize (the policy decides when, as the operator's
+   * bound does) and rolls the pod out: the new pod starts with the new requests.
+   */
+  rollOutDeferred(unit: Unit): void {
+    const deferred = unit.deferred;
+    if (!deferred) return;
+    unit.cpuMillis = deferred.cpuMillis;
+    unit.memoryBytes = deferred.memoryBytes;
+    unit.cpuLimitMillis = deferred.cpuLimitMillis;
+    unit.pendingCpuMillis = deferred.cpuMillis;
+    unit.pendingCpuLimitMillis = deferred.cpuLimitMillis;
+    unit.pendingMemoryBytes = deferred.memoryBytes;
+    unit.deferred = undefined;
+    unit.pendingRestart = 'fallback';
+    unit.pendingAtMs = this.nowMs + this.params.restart.startMs;
   }
 
   /**
@@ -397,19 +427,10 @@ export class World {
     const units = this.units;
     for (let i = 0; i < units.length; i++) {
       const unit = units[i]!;
-      const deferred = unit.deferred;
-      if (deferred && now >= unit.deferredSinceMs! + params.resizePendingBoundMs) {
-        // The operator gives up waiting and rolls the pod out: the new pod has the new requests.
-        unit.cpuMillis = deferred.cpuMillis;
-        unit.memoryBytes = deferred.memoryBytes;
-        unit.cpuLimitMillis = deferred.cpuLimitMillis;
-        unit.pendingCpuMillis = deferred.cpuMillis;
-        unit.pendingCpuLimitMillis = deferred.cpuLimitMillis;
-        unit.deferred = undefined;
-      }
       if (unit.pendingCpuMillis !== undefined && now >= unit.pendingAtMs) {
         unit.activeCpuMillis = unit.pendingCpuMillis;
         unit.activeCpuLimitMillis = unit.pendingCpuLimitMillis;
+        unit.activeMemoryBytes = unit.pendingMemoryBytes;
         if (unit.pendingRestart) this.restartUnit(unit, unit.pendingAtMs, unit.pendingRestart);
         unit.pendingCpuMillis = undefined;
         unit.pendingRestart = undefined;
@@ -418,7 +439,7 @@ export class World {
       const used = this.consume(unit, coreSeconds, now);
       unit.usageCores = used / seconds;
       unit.usageBytes = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * unit.usageCores;
-      if (unit.usageBytes > unit.memoryBytes && now >= unit.pausedUntilMs) {
+      if (unit.usageBytes > unit.activeMemoryBytes && now >= unit.pausedUntilMs) {
         this.counters.oomKills++;
         unit.oomKills++;
         this.restartUnit(unit, now, 'oom');

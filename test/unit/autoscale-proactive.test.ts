@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  MEMORY_CPU_BURST_SHARE,
   MEMORY_FLOOR_CORES,
+  memoryCores,
   naivePredictor,
   proactivePredictor,
   PROACTIVE_HEADROOM,
@@ -63,15 +65,20 @@ test('proactive predictor: production + headroom + the whole backlog within min(
   assert.equal(proactivePredictor([partitionSignal(0, {})], settings), undefined);
 });
 
-test('proactive memory follows the CPU request (at least MEMORY_FLOOR_CORES of ramPerCore); naive keeps ramPerCore × limit cores', () => {
+test('proactive memory follows the CPU the pod may use (request + MEMORY_CPU_BURST_SHARE, at most the limit, at least MEMORY_FLOOR_CORES); naive keeps ramPerCore × limit cores', () => {
   const MiB = 1024 * 1024;
   const gi = { ...settings, ramPerCoreBytes: 1024 * MiB };
   const at = (production: number) => [partitionSignal(0, { production, behind: 0 })];
-  // 1,150 msg/s → 1.2 cores requested (rounded up to 100m), limit 2 cores.
+  // 1,150 msg/s → 1.2 cores requested (rounded up to 100m), limit 2 cores: memory for 1.5 cores.
   const busy = proactivePredictor(at(1150), gi)!;
   assert.equal(busy.cpuRequest, 1200);
   assert.equal(busy.cpuLimit, 2000);
-  assert.equal(busy.memoryRequest, Math.ceil(1.2 * 1024) * MiB);
+  assert.equal(MEMORY_CPU_BURST_SHARE, 0.25);
+  assert.equal(busy.memoryRequest, Math.ceil(1.2 * 1.25 * 1024) * MiB);
+  // 1.9 cores: the burst would pass the 2-core limit, so memory for the limit.
+  assert.equal(proactivePredictor(at(1850), gi)!.memoryRequest, 2 * 1024 * MiB);
+  // 0.5 cores: 0.625 cores of memory, above the floor (a pod at its floor may burst too).
+  assert.equal(proactivePredictor(at(500), gi)!.memoryRequest, 640 * MiB);
   assert.equal(busy.memoryLimit, busy.memoryRequest);
   assert.equal(naivePredictor(at(1150), gi)!.memoryRequest, 2 * 1024 * MiB, 'naive: per whole limit core');
   // A nearly idle partition: 100m of CPU, but the memory floor (a consumer's fixed base).
@@ -82,7 +89,11 @@ test('proactive memory follows the CPU request (at least MEMORY_FLOOR_CORES of r
   const odd = proactivePredictor(at(650), settings)!;
   assert.equal(odd.cpuRequest, 700);
   assert.equal(odd.memoryRequest! % MiB, 0);
-  assert.ok(odd.memoryRequest! >= 0.7e9 && odd.memoryRequest! < 0.7e9 + MiB);
+  assert.ok(odd.memoryRequest! >= 0.875e9 && odd.memoryRequest! < 0.875e9 + MiB);
+  // Without a CPU limit (undefined), the burst share alone bounds it.
+  assert.equal(memoryCores(2000, undefined), 2.5);
+  assert.equal(memoryCores(2000, 2000), 2);
+  assert.equal(memoryCores(100, 1000), MEMORY_FLOOR_CORES);
 });
 
 test('an instance that cannot keep up grows before any lag: after the pending period, at once when the lag would break the SLO first', () => {

@@ -7,6 +7,7 @@ import { qosClass } from '../../src/actuate/qos.js';
 import { podState, podTarget } from '../../src/actuate/pod-target.js';
 import { decideInstance } from '../../src/actuate/choice.js';
 import { ActuationMemory } from '../../src/actuate/memory.js';
+import { pendingBoundMs } from '../../src/actuate/pending-bound.js';
 import { classifyRefusal, listsPodResize } from '../../src/actuate/resize-api.js';
 
 type R = V1Container['resources'];
@@ -288,6 +289,20 @@ describe('decideInstance', () => {
     assert.match(old.rollout!.message, /deferred the resize for 360s \(bound 300s\)/);
   });
 
+  test('a lagging instance does not wait for its node: the bound of pendingBoundMs() rolls it out at once', () => {
+    const bound = (lagMs: number) =>
+      pendingBoundMs({ boundMs: 5 * 60_000, lagMs, tolerableLagMs: 5 * 60_000 });
+    const deferred = [pendingPod('Deferred', '2026-01-01T00:09:50Z')];
+    assert.equal(decideInstance({ ...input(deferred), pendingBoundMs: bound(0) }).rollout, undefined);
+    const rolled = decideInstance({
+      ...input(deferred),
+      pendingBoundMs: bound(2 * 60_000),
+      pendingBoundWhy: 'the instance lags 120s',
+    }).rollout;
+    assert.equal(rolled?.reason, 'Deferred');
+    assert.match(rolled!.message, /deferred the resize for 10s \(bound 0s: the instance lags 120s\)/);
+  });
+
   test('InPlaceOrRollout rolls out on a refusal and on a QoS class it cannot keep; GOMAXPROCS too', () => {
     const running = pod({ resources: res('100m', '100M', '1', '100M'), sidecar: true });
     const refused = decideInstance({
@@ -359,6 +374,25 @@ describe('ActuationMemory', () => {
     assert.equal(memory.reached('u', 2, 'consumer', decision, 5000), undefined, 'once');
     memory.retain(new Set(['other']));
     assert.equal(memory.refusal('u', 1, 'consumer', decision), undefined);
+  });
+
+  test("each instance's lag from the last read is kept until a read does not know it", () => {
+    const memory = new ActuationMemory();
+    memory.noteLags(
+      'u',
+      new Map([
+        [0, 90_000],
+        [1, 0],
+      ]),
+    );
+    assert.equal(memory.lag('u', 0), 90_000);
+    assert.equal(memory.lag('u', 1), 0);
+    assert.equal(memory.lag('u', 2), undefined);
+    memory.noteLags('u', new Map([[0, undefined]]));
+    assert.equal(memory.lag('u', 0), undefined, 'unknown at the last read');
+    assert.equal(memory.lag('u', 1), 0, 'not in that read: kept');
+    memory.retain(new Set(['other']));
+    assert.equal(memory.lag('u', 1), undefined);
   });
 });
 

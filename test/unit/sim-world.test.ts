@@ -174,7 +174,7 @@ test('the same seed gives the same results; another seed gives others', () => {
   );
 });
 
-test('in place: the node grants growth up to its unrequested CPU; beyond, it defers and the operator rolls out after the bound', () => {
+test('in place: the node grants growth up to its unrequested CPU; beyond, it defers until the operator rolls the pod out', () => {
   const trace = flatTrace([500], 40);
   const params = defaultParams({ throughputNoise: 0, nodeFreeCpuMillis: 1000, nodeHeadroom: 0 });
   const world = new World(trace, params);
@@ -201,7 +201,9 @@ test('in place: the node grants growth up to its unrequested CPU; beyond, it def
     assert.equal(unit.activeCpuMillis, 1600, 'the pod still runs with what the node granted');
     assert.equal(unit.cpuMillis, 1600, 'the node allocated nothing new');
   });
-  // Bound (5 min from minute 3) + the new pod's start: rolled out once, on a node with room again.
+  // The operator's bound (5 min from minute 3): it rolls the pod out; after the new pod's start,
+  // it runs with the new size, on a node with room again.
+  at(8, () => world.rollOutDeferred(unit));
   at(9, () => {
     assert.equal(unit.activeCpuMillis, 2700);
     assert.deepEqual(world.counters.disruptionsBy, { rollout: 0, fallback: 1, oom: 0, rebalance: 0 });
@@ -232,10 +234,11 @@ test('a deferred growth is charged from when it is allocated (the fallback rollo
   until(1);
   world.resize(unit, 3000, 2 * 2 ** 30, 'in-place'); // +2000m on a node with 500m: deferred
   const atDecision = { cpu: world.cpuMilliMs, memory: world.memoryByteMs };
-  until(6); // the bound (5 min): the operator rolls the pod out
+  until(6); // the bound (5 min): the operator rolls the pod out (below)
   assert.equal(world.cpuMilliMs - atDecision.cpu, 1000 * 5 * MINUTE, 'the old CPU request, 5 minutes');
   assert.equal(world.memoryByteMs - atDecision.memory, 2 ** 30 * 5 * MINUTE, 'the old memory, 5 minutes');
   assert.equal(unit.memoryBytes, 2 ** 30, 'the old memory limit is in force');
+  world.rollOutDeferred(unit);
   const atRollout = world.cpuMilliMs;
   until(7);
   assert.equal(world.cpuMilliMs - atRollout, 3000 * MINUTE, 'the new pod has the new requests');
@@ -307,4 +310,34 @@ test("KEDA-like: the HPA's default scale-up, 100 % or 4 pods per 15 s, no stabil
   // Changes 15 s apart while the lag grows (a 60 s period would allow one a minute).
   const gaps = replicasAt.slice(1).map((t, i) => t - replicasAt[i]!);
   assert.ok(gaps.includes(15_000), `scale-ups 15 s apart: ${replicasAt.map((t) => t / 1000).join(', ')} s`);
+});
+
+test('an OOM kill is decided against the memory limit in force: a rollout to less memory does not kill the old pod', () => {
+  // 2,000 msg/s on 2 cores: 0.2 GiB + 0.5 GiB × 2 busy cores = 1.2 GiB in use.
+  const trace = flatTrace([2000], 10);
+  const params = defaultParams({ throughputNoise: 0, nodeHeadroom: 0 });
+  const world = new World(trace, params);
+  world.units = [world.newUnit([0], 2000, 2 * 2 ** 30)];
+  const unit = world.units[0]!;
+  const until = (minute: number) => {
+    while (world.nowMs < minute * MINUTE) {
+      world.observe();
+      world.advance();
+    }
+  };
+  until(2);
+  // Down to 0.5 cores and 1 GiB (too little for the traffic, but enough memory for 0.5 cores).
+  world.resize(unit, 500, 2 ** 30, 'restart');
+  until(3);
+  assert.equal(unit.activeCpuMillis, 500, 'the new pod runs');
+  assert.deepEqual(world.counters.disruptionsBy, { rollout: 1, fallback: 0, oom: 0, rebalance: 0 });
+  // Now in place, down to 0.5 GiB with 0.5 cores busy (0.45 GiB in use): the resize applies both.
+  world.resize(unit, 500, 2 ** 29, 'in-place');
+  until(4);
+  assert.equal(world.counters.oomKills, 0);
+  // A memory limit below what is in use kills the pod once it is in force.
+  world.resize(unit, 500, 2 ** 28, 'in-place');
+  until(5);
+  assert.ok(world.counters.oomKills > 0);
+  assert.ok(world.counters.disruptionsBy.oom > 0);
 });

@@ -9,10 +9,11 @@ import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
 import { autoscaleWith } from '../../autoscale/config.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
+import { pendingBoundMs } from '../../actuate/pending-bound.js';
 import { clampToPolicy, policyFallback, type Sizing } from '../../autoscale/sizing.js';
 import type { PartitionSample } from '../../metrics/types.js';
 import type { PolicySpec, SimPolicy } from '../policy.js';
-import { type ChangeMode } from '../world.js';
+import { type ChangeMode, type World } from '../world.js';
 
 export interface OursOptions {
   id: string;
@@ -31,7 +32,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
     cost: 1.5,
     label: options.label,
     description: options.description,
-    create({ setup }): SimPolicy {
+    create({ setup, params }): SimPolicy {
       const predictor = options.predictor ? predictors[options.predictor]! : setup.config.predictor;
       const config = options.predictor
         ? {
@@ -41,7 +42,23 @@ export function oursPolicy(options: OursOptions): PolicySpec {
         : setup.config;
       const sizings: Sizing[] = [];
       const states: ScalingState[] = [];
+      /** Each instance's largest partition lag at the last read (what the operator knows). */
+      const lags: (number | undefined)[] = [];
       let lastAttemptMs = -Infinity;
+      // InPlaceOrRollout: an instance whose node has deferred its resize for the operator's bound
+      // (shorter while the instance lags) rolls out instead.
+      const fallBack = (world: World) => {
+        for (let id = 0; id < world.units.length; id++) {
+          const unit = world.units[id]!;
+          if (unit.deferredSinceMs === undefined || !unit.deferred) continue;
+          const bound = pendingBoundMs({
+            boundMs: params.resizePendingBoundMs,
+            lagMs: lags[id],
+            tolerableLagMs: config.settings.tolerableLagMs,
+          });
+          if (world.nowMs - unit.deferredSinceMs >= bound) world.rollOutDeferred(unit);
+        }
+      };
       return {
         start(world) {
           // New instances start where the operator starts them, from the latest reading (here:
@@ -82,6 +99,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
           lastAttemptMs = world.nowMs; // the reading that created the instances
         },
         step(world) {
+          if (options.mode === 'in-place') fallBack(world);
           if (world.nowMs - lastAttemptMs < config.minSyncPeriodMs) return;
           lastAttemptMs = world.nowMs;
           const reading = world.read();
@@ -102,6 +120,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
           );
           for (const outcome of result.instances) {
             states[outcome.id] = outcome.decision.state;
+            lags[outcome.id] = outcome.signal.maxLagMs;
             if (!outcome.decision.apply) continue;
             sizings[outcome.id] = outcome.sizing;
             world.resize(
@@ -112,6 +131,7 @@ export function oursPolicy(options: OursOptions): PolicySpec {
               setup.cpuLimitFor(outcome.sizing),
             );
           }
+          if (options.mode === 'in-place') fallBack(world);
         },
       };
     },
