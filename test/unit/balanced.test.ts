@@ -14,6 +14,12 @@ import { sharingReplicas } from '../../src/api/resolve.js';
 import { validateConsumer } from '../../src/api/validate.js';
 import { existingInstanceInput } from '../../src/controller/autoscaling.js';
 import { autoscalerConflicts, replicasKeptByHpa, reportedConflicts } from '../../src/plan/autoscalers.js';
+import { balancedPolicy } from '../../src/sim/policies/balanced.js';
+import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
+import { defaultParams } from '../../src/sim/params.js';
+import { simulate } from '../../src/sim/run.js';
+import { simSetup } from '../../src/sim/setup.js';
+import { stalledTrace } from '../../src/sim/traces.js';
 import { applied } from '../support/applied.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
@@ -228,4 +234,27 @@ test('an HPA on a balanced Consumer is not a conflict, but it still keeps the re
   );
   assert.equal(reportedConflicts(targeting, false).length, 2);
   assert.deepEqual([...replicasKeptByHpa(targeting)], ['orders-0']);
+});
+
+test('simulator: the balanced policy sizes every replica alike, in place, with no rebalance', () => {
+  const full = stalledTrace({ seed: 5, partitions: 10, peakRate: 2000 });
+  const trace = { ...full, durationMs: 3 * 3_600_000, rates: full.rates.map((r) => r.slice(0, 180)) };
+  const setup = simSetup({ ...benchmarkConsumer(10), numPartitionsPerInstance: 1 });
+  const result = simulate(trace, balancedPolicy, setup, defaultParams({ seed: 3, partitionSeries: true }));
+  const { rollout, rebalance } = result.figures.restartsByCause;
+  assert.equal(rebalance, 0, 'the replica count never changes');
+  assert.equal(rollout, 0, 'resized in place');
+  assert.ok(result.figures.scaleActions > 0, 'it resizes');
+  // ceil(10 / 4) = 3 replicas, every partition's pod at the same request each minute.
+  for (let minute = 0; minute < result.cpuByMinute[0]!.length; minute++) {
+    const cores = result.cpuByMinute.map((row) => row[minute]);
+    assert.ok(
+      cores.every((c) => c === cores[0]),
+      `minute ${minute}: ${cores.join(', ')}`,
+    );
+  }
+  assert.ok(
+    Math.max(...result.cpuByMinute[0]!) > Math.min(...result.cpuByMinute[0]!),
+    'the size follows the load',
+  );
 });
