@@ -20,6 +20,8 @@ import { defaultParams } from '../../src/sim/params.js';
 import { simulate } from '../../src/sim/run.js';
 import { simSetup } from '../../src/sim/setup.js';
 import { stalledTrace } from '../../src/sim/traces.js';
+import { explain, renderExplanation } from '../../src/cli/ops-explain.js';
+import { consumerReport, renderReport } from '../../src/cli/ops-status.js';
 import { applied } from '../support/applied.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
@@ -256,5 +258,55 @@ test('simulator: the balanced policy sizes every replica alike, in place, with n
   assert.ok(
     Math.max(...result.cpuByMinute[0]!) > Math.min(...result.cpuByMinute[0]!),
     'the size follows the load',
+  );
+});
+
+test('explain and status: one instance of every partition, sized per replica, and the replica count', () => {
+  const spec = baseSpec({
+    assignment: 'Balanced',
+    numPartitionsPerInstance: undefined,
+    numPartitions: 4,
+    replicas: 2,
+    autoscaler: {
+      mode: 'static',
+      predictor: 'naive',
+      static: {
+        partitions: {},
+        minSyncPeriod: '1m',
+        ratePerCore: 100,
+        ramPerCore: '100M',
+        tolerableLag: '1m',
+        criticalLag: '1h',
+        recoveryTime: '10m',
+      },
+    },
+  });
+  const c = consumer(spec);
+  c.status = {
+    lastSyncTime: '2025-12-31T23:59:50Z',
+    lastSyncState: Object.fromEntries(
+      [150, 10, 10, 10].map((rate, p) => [
+        String(p),
+        { productionRate: rate, consumptionRate: rate, messageBehind: 0 },
+      ]),
+    ),
+  };
+  const deployments = applied(planConsumer({ consumer: c, deployments: [], now }).actions);
+  const e = explain(c, deployments, now);
+  assert.equal(e.instances.length, 1);
+  const only = e.instances[0]!;
+  assert.equal(only.replicas, 2);
+  // Two partitions per replica: the hot one (150/s) and one other (10/s) → 1.6 cores each.
+  assert.equal(only.prediction?.cpuRequest, 1600);
+  const text = renderExplanation(e, now);
+  assert.match(text, /instance 0 \(orders-0\), partitions 0,1,2,3/);
+  assert.match(text, /balanced: +2 replica\(s\) share these partitions by group assignment/);
+
+  const report = consumerReport(c, deployments, [], [], now);
+  assert.equal(report.instances.length, 1);
+  assert.equal(report.instances[0]!.partitions, '0-3');
+  assert.match(
+    renderReport(report, now),
+    /balanced, 2 replica\(s\) sharing every partition by group assignment/,
   );
 });
