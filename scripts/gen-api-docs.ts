@@ -284,6 +284,9 @@ inputs tried, with where each is caught, is the bad input catalogue in
   unknown mode;
 - \`numPartitions\` below 1 (or above 100000, fractional or a string), a negative
   \`numPartitionsPerInstance\` (or above 100000), \`deploymentTemplate.replicas\` outside 0–1000;
+- \`assignment: Balanced\` with \`numPartitionsPerInstance\` above 1 or with a \`partitionEnvKey\`
+  (its replicas subscribe: there are no buckets and no partition list; see
+  [balanced.md](balanced.md));
 - \`recoveryTime\` of 0 or unparseable, \`ratePerCore\` 0 (both divided by in the original),
   \`cpuIncrement\` below 1m (modulo by zero in the original), \`ramPerCore\` 0;
 - an unparseable duration anywhere (\`minSyncPeriod\`, \`tolerableLag\`, \`criticalLag\`,

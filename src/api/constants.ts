@@ -54,6 +54,15 @@ export const Actuation = {
 export type Actuation = (typeof Actuation)[keyof typeof Actuation];
 export const DEFAULT_ACTUATION: Actuation = Actuation.inPlaceOrRollout;
 
+/** How partitions reach the consumers (`spec.assignment`). */
+export const Assignment = {
+  /** One Deployment per partition bucket, told its partitions (the original). */
+  partitioned: 'Partitioned',
+  /** One Deployment whose replicas subscribe and share the partitions by Kafka's group assignment. */
+  balanced: 'Balanced',
+} as const;
+export type Assignment = (typeof Assignment)[keyof typeof Assignment];
+
 /** Which of a sized container's values the operator sets (`containerPolicies[].controlledValues`). */
 export const ControlledValues = {
   requestsAndWholeCoreLimits: 'RequestsAndWholeCoreLimits',

@@ -2,6 +2,7 @@
 import type { ConsumerSpec, ContainerPolicy } from './schema.js';
 import {
   Actuation,
+  Assignment,
   DEFAULT_ACTUATION,
   DEFAULT_CONTROLLED_VALUES,
   Env,
@@ -18,7 +19,10 @@ export type FallbackStrategy = 'min' | 'max';
 
 export interface ResolvedSpec {
   numPartitions: number;
+  /** Balanced: all of them (one instance, whose replicas share them by group assignment). */
   partitionsPerInstance: number;
+  /** assignment Balanced: one instance; its pods subscribe instead of being told their partitions. */
+  balanced: boolean;
   deploymentPrefix: string;
   partitionEnvKey: string;
   fallbackStrategy: FallbackStrategy;
@@ -39,9 +43,11 @@ export function instanceCount(numPartitions: number, perInstance: number): numbe
 
 export function resolveSpec(spec: ConsumerSpec): ResolvedSpec {
   const perInstance = spec.numPartitionsPerInstance ?? 0;
+  const balanced = isBalanced(spec);
   return {
     numPartitions: spec.numPartitions,
-    partitionsPerInstance: perInstance > 0 ? perInstance : 1,
+    partitionsPerInstance: balanced ? spec.numPartitions : perInstance > 0 ? perInstance : 1,
+    balanced,
     deploymentPrefix: spec.name,
     partitionEnvKey: spec.partitionEnvKey || Env.partition,
     fallbackStrategy: fallbackStrategyOf(spec),
@@ -107,6 +113,19 @@ export const controlledValuesOf = (policy: ContainerPolicy | undefined): Control
  */
 export const podsPerInstance = (spec: ConsumerSpec): number =>
   spec.replicas ?? spec.deploymentTemplate?.replicas ?? 1;
+
+/** `spec.assignment` is Balanced: one Deployment of group-assigned replicas. */
+export const isBalanced = (spec: ConsumerSpec): boolean => spec.assignment === Assignment.balanced;
+
+/**
+ * The consumers that share an instance's partitions by group assignment: the pods of a Balanced
+ * Consumer's one Deployment (`live`, its replica count now, when another autoscaler keeps it),
+ * at least 1; undefined for a Partitioned Consumer (each instance's partitions are its own).
+ */
+export function sharingReplicas(spec: ConsumerSpec, live?: number): number | undefined {
+  if (!isBalanced(spec)) return undefined;
+  return Math.max(1, live ?? podsPerInstance(spec));
+}
 
 /** The Consumer is stopped: every instance runs 0 pods (its Deployment and size are kept). */
 export const isStopped = (spec: ConsumerSpec): boolean => podsPerInstance(spec) === 0;

@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { V1DeploymentSpec } from '@kubernetes/client-node';
 import { deploymentTemplateSchema } from './deployment-template-schema.js';
-import { Actuation, ControlledValues, Env, GROUP, Label } from './constants.js';
+import { Actuation, Assignment, ControlledValues, Env, GROUP, Label } from './constants.js';
 import {
   Duration,
   object,
@@ -223,9 +223,20 @@ export const ConsumerSpec = object(
       minimum: 1,
       maximum: 100000,
     }),
+    assignment: Type.Optional(
+      StringEnum(Object.values(Assignment), {
+        description:
+          '(new) How partitions reach the consumers: Partitioned (default) runs one Deployment per partition bucket ' +
+          'and tells each its partitions (KONSUMERATOR_PARTITION); Balanced runs ONE Deployment, <name>-0, whose ' +
+          'replicas (spec.replicas, else deploymentTemplate.replicas) subscribe to the topic and share its partitions ' +
+          "by Kafka's group assignment; every replica gets the same size, that of the replica holding the busiest " +
+          'partition and its share of the others.',
+      }),
+    ),
     numPartitionsPerInstance: Type.Optional(
       Type.Integer({
-        description: 'Partitions per instance (Deployment); 0 or unset means 1.',
+        description:
+          'Partitions per instance (Deployment); 0 or unset means 1. Not with assignment Balanced.',
         format: 'int32',
         minimum: 0,
         maximum: 100000,
@@ -265,7 +276,8 @@ export const ConsumerSpec = object(
           '(new) Pods per instance, the target of the scale subresource (`kubectl scale consumer/<name> --replicas=0` ' +
           'stops every instance and keeps its Deployment and size; `--replicas=1` starts them again). Set, it ' +
           'replaces deploymentTemplate.replicas in every instance Deployment; unset, deploymentTemplate.replicas ' +
-          '(default 1) applies, as before. While it is 0 no metrics are read and no instance is resized.',
+          '(default 1) applies, as before. While it is 0 no metrics are read and no instance is resized. With ' +
+          'assignment Balanced: the consumers sharing the partitions, each sized for its share.',
         format: 'int32',
         minimum: 0,
         maximum: 1000,
@@ -276,7 +288,8 @@ export const ConsumerSpec = object(
     resourcePolicy: ResourcePolicy,
   },
   {
-    description: 'Desired state of a Kafka consumer group run as one Deployment per partition bucket.',
+    description:
+      'Desired state of a Kafka consumer group run as one Deployment per partition bucket, or (assignment Balanced) as one Deployment of group-assigned replicas.',
     ...rules(
       {
         // The operator writes these itself; a partition list under one of their names would be
@@ -286,6 +299,19 @@ export const ConsumerSpec = object(
         fieldPath: '.partitionEnvKey',
       },
       ...specRules(),
+      {
+        // Kafka's group assignment decides who consumes what: there are no buckets to size or name.
+        rule: "!has(self.assignment) || self.assignment != 'Balanced' || !has(self.numPartitionsPerInstance) || self.numPartitionsPerInstance <= 1",
+        message:
+          'numPartitionsPerInstance does not apply to assignment Balanced (its replicas share all partitions by group assignment)',
+        fieldPath: '.numPartitionsPerInstance',
+      },
+      {
+        rule: "!has(self.assignment) || self.assignment != 'Balanced' || !has(self.partitionEnvKey)",
+        message:
+          'partitionEnvKey does not apply to assignment Balanced (its replicas subscribe to the topic; no partition list is set)',
+        fieldPath: '.partitionEnvKey',
+      },
       {
         // Each instance runs this many pods; an absurd count would flood the cluster with pods.
         rule:

@@ -76,10 +76,8 @@ export function validateConsumer(consumer: Consumer): Validation {
     });
   }
   const injected = new Set([
-    resolved.partitionEnvKey,
-    Env.instance,
+    ...(resolved.balanced ? [] : [resolved.partitionEnvKey, Env.instance, Env.numInstances]),
     Env.numPartitions,
-    Env.numInstances,
     Env.goMaxProcs,
     Env.goMemLimit,
   ]);

@@ -32,6 +32,12 @@ export interface InstanceInput {
    * ignored the budget when it created an instance); it counts from the instance's next read on.
    */
   isNew?: boolean;
+  /**
+   * assignment Balanced: the pods that share the partitions by Kafka's group assignment. The
+   * sizing is per pod (see podNeed in predictor.ts) and the budget counts it once per pod.
+   * Absent: the instance's partitions are its own.
+   */
+  replicas?: number;
 }
 
 export interface Budget {
@@ -80,7 +86,7 @@ export interface InstanceOutcome {
 
 export interface AutoscaleResult {
   instances: InstanceOutcome[];
-  /** Sum of the requests after this pass. */
+  /** Sum of the requests after this pass (of every pod of a balanced instance). */
   allocated: { cpuMillis: number; memoryBytes: number };
 }
 
@@ -113,7 +119,7 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
       settings.tolerableLagMs,
       settings.criticalLagMs,
     );
-    const prediction = input.predictor(signal.partitions, settings);
+    const prediction = input.predictor(signal.partitions, settings, instance.replicas);
     const limited = prediction
       ? limitToPolicy(prediction, instance.policy, signal.critical)
       : { target: instance.current, cpuShortage: 0 };
@@ -140,20 +146,28 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
   });
 
   const existing = first.filter((f) => !f.instance.isNew);
+  const pods = (instance: InstanceInput) => instance.replicas ?? 1;
   const grant = (key: 'cpu' | 'memory', cap: number | undefined) => {
     if (cap === undefined) return undefined;
     const pick = (s: Sizing) => (key === 'cpu' ? s.cpuRequest : s.memoryRequest) ?? 0;
-    return allocateBudget(
+    // The budget caps what all pods request: a balanced instance claims its size once per pod,
+    // and each pod gets its share of the grant.
+    const granted = allocateBudget(
       existing.map((f) => ({
         id: f.instance.id,
-        current: pick(f.instance.current),
-        proposed: pick(f.proposed),
+        current: pick(f.instance.current) * pods(f.instance),
+        proposed: pick(f.proposed) * pods(f.instance),
         // An instance the policy holds as it is (paused, no metrics) is not cut by the budget either.
-        floor: f.decision.held ? pick(f.instance.current) : floorOf(f.instance.policy, key),
+        floor:
+          (f.decision.held ? pick(f.instance.current) : floorOf(f.instance.policy, key)) * pods(f.instance),
         lagging: f.signal.lagging,
       })),
       cap,
     );
+    for (const f of existing)
+      if (pods(f.instance) > 1)
+        granted.set(f.instance.id, Math.floor(granted.get(f.instance.id)! / pods(f.instance)));
+    return granted;
   };
   const cpuGrants = grant('cpu', input.budget?.cpuMillis);
   const memoryGrants = grant('memory', input.budget?.memoryBytes);
@@ -190,7 +204,7 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
     };
   });
   const sum = (pick: (s: Sizing) => number | undefined) =>
-    instances.reduce((total, i) => total + (pick(i.sizing) ?? 0), 0);
+    instances.reduce((total, i, at) => total + (pick(i.sizing) ?? 0) * pods(input.instances[at]!), 0);
   return {
     instances,
     allocated: { cpuMillis: sum((s) => s.cpuRequest), memoryBytes: sum((s) => s.memoryRequest) },

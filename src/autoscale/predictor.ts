@@ -5,9 +5,14 @@ import type { Sizing } from './sizing.js';
 import type { AutoscaleSettings } from './settings.js';
 import type { PartitionSignal } from './signals.js';
 
+/**
+ * What one pod of an instance needs. `replicas` (absent: 1) pods share the partitions by Kafka's
+ * group assignment (assignment Balanced); each gets the size of the busiest one (see podNeed).
+ */
 export type Predictor = (
   partitions: readonly PartitionSignal[],
   settings: AutoscaleSettings,
+  replicas?: number,
 ) => Sizing | undefined;
 
 const MAX_CPU_MILLIS = 1e9;
@@ -87,18 +92,27 @@ export function sizeForRate(
  * the original were about missing data, which it could not tell from a measured 0. With no
  * production rate at all there is no prediction, and the caller keeps what the instance has.
  */
-export const naivePredictor: Predictor = (partitions, settings) => {
-  const total = instanceNeed(partitions, (p) => expectedConsumption(p, settings.recoveryTimeMs));
-  return total === undefined ? undefined : sizeForRate(total, settings);
+export const naivePredictor: Predictor = (partitions, settings, replicas) => {
+  const total = podNeed(partitions, (p) => expectedConsumption(p, settings.recoveryTimeMs), replicas);
+  return total === undefined ? undefined : sizeForRate(Math.ceil(total), settings);
 };
 
 /**
- * What an instance needs: the sum of what its partitions need, a partition whose production rate
- * is unknown counted as the busiest known one; undefined when no production rate is known.
+ * What one pod needs, messages per second; undefined when no production rate is known. A
+ * partition whose production rate is unknown counts as the busiest known one.
+ *
+ * One pod (`replicas` 1 or absent): the sum of what its partitions need. `replicas` pods sharing
+ * the partitions by group assignment: each holds at most k = ceil(partitions / replicas) of them,
+ * and whichever holds the busiest partition must keep up with it: every pod gets the busiest
+ * partition's need plus k - 1 times the mean need of the others. That is the sum for one pod,
+ * the busiest partition alone when there are at least as many pods as partitions, and k times the
+ * mean for an even load. It does not know which partitions the assignor puts together: a pod given
+ * the two busiest partitions of a skewed topic gets less than it needs.
  */
-function instanceNeed(
+export function podNeed(
   partitions: readonly PartitionSignal[],
   need: (partition: PartitionSignal) => number,
+  replicas = 1,
 ): number | undefined {
   let known = 0;
   let busiest = 0;
@@ -110,7 +124,12 @@ function instanceNeed(
     busiest = Math.max(busiest, expected);
     total += expected;
   }
-  return known === 0 ? undefined : total + busiest * (partitions.length - known);
+  if (known === 0) return undefined;
+  const count = partitions.length;
+  const sum = total + busiest * (count - known);
+  const perPod = Math.ceil(count / Math.max(1, Math.floor(replicas)));
+  if (perPod >= count) return sum;
+  return busiest + ((perPod - 1) * (sum - busiest)) / (count - 1);
 }
 
 /**
@@ -143,8 +162,8 @@ export function proactiveConsumption(signal: PartitionSignal, settings: Autoscal
  * counts as the busiest known partition (as naive); no production rate at all: no prediction.
  * With it, the policy also scales up before the lag reaches tolerableLag (see policy.ts).
  */
-export const proactivePredictor: Predictor = (partitions, settings) => {
-  const total = instanceNeed(partitions, (p) => proactiveConsumption(p, settings));
+export const proactivePredictor: Predictor = (partitions, settings, replicas) => {
+  const total = podNeed(partitions, (p) => proactiveConsumption(p, settings), replicas);
   return total === undefined ? undefined : sizeForRate(Math.ceil(total), settings, 'per-request-core');
 };
 

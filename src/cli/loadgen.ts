@@ -95,6 +95,8 @@ export interface SimulateGroupOptions {
   duration: string;
   /** Use the group even when it has committed offsets. */
   force?: boolean;
+  /** Each pod joins the group and subscribes (a balanced Consumer). */
+  subscribe?: boolean;
   kubeconfig?: string;
 }
 
@@ -111,6 +113,7 @@ export async function runSimulatedGroup(options: SimulateGroupOptions): Promise<
     groupId: options.group,
     ratePerCore,
     kubernetes: { kubeConfig: loadKubeConfig(options.kubeconfig), namespace: options.namespace },
+    ...(options.subscribe ? { subscribe: true } : {}),
     durationSeconds: parseDuration(options.duration) / 1000,
     signal: untilSignal(),
     onTick: (t) => process.stderr.write(`${t.elapsedSeconds.toFixed(0)} s: lag ${t.lag.join(', ')}\r`),

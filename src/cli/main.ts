@@ -291,6 +291,10 @@ program
     '--force',
     'use the group even if it has committed offsets (its real consumers would skip the messages it passes)',
   )
+  .option(
+    '--subscribe',
+    'every ready pod joins the group and consumes the partitions Kafka assigns it (a Consumer with assignment Balanced)',
+  )
   .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)')
   .action(tool('simulate-group', 'loadgen.js', 'runSimulatedGroup'));
 

@@ -22,7 +22,8 @@ export interface Explanation {
   predictor?: string;
   readAt?: string;
   decidedAt: string;
-  instances: (InstanceOutcome & { deployment: string })[];
+  /** Balanced: each instance's replicas field is the pods sharing its partitions. */
+  instances: (InstanceOutcome & { deployment: string; replicas?: number })[];
 }
 
 export function explain(consumer: Consumer, deployments: readonly V1Deployment[], now: Date): Explanation {
@@ -47,7 +48,7 @@ export function explain(consumer: Consumer, deployments: readonly V1Deployment[]
     // The lag-free read count lives in the operator's memory only: none is assumed, so a
     // scale-down shows what it still waits for.
     return deployment
-      ? [existingInstanceInput(id, partitions, policy, deployment, config.container!, 0)]
+      ? [existingInstanceInput(consumer.spec, id, partitions, policy, deployment, config.container!, 0)]
       : [];
   });
   const result = autoscaleWith(config, now, reading.partitions, inputs);
@@ -56,7 +57,14 @@ export function explain(consumer: Consumer, deployments: readonly V1Deployment[]
     mode: config.mode,
     predictor: config.settings.proactive ? 'proactive' : 'naive',
     ...(status?.lastSyncTime ? { readAt: status.lastSyncTime } : {}),
-    instances: result.instances.map((o) => ({ ...o, deployment: instanceName(consumer.spec.name, o.id) })),
+    instances: result.instances.map((o) => {
+      const replicas = inputs.find((i) => i.id === o.id)?.replicas;
+      return {
+        ...o,
+        deployment: instanceName(consumer.spec.name, o.id),
+        ...(replicas !== undefined ? { replicas } : {}),
+      };
+    }),
   };
 }
 
@@ -96,6 +104,11 @@ export function renderExplanation(e: Explanation, now: Date, only?: number): str
     lines.push(
       '',
       `instance ${o.id} (${o.deployment}), partitions ${o.signal.partitions.map((p) => p.partition).join(',')}`,
+      ...(o.replicas !== undefined
+        ? [
+            `  balanced:    ${o.replicas} replica(s) share these partitions by group assignment; the sizes below are per replica`,
+          ]
+        : []),
       '  inputs:',
       ...o.signal.partitions.map(
         (p) =>

@@ -4,7 +4,7 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { Annotation } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
-import { podsPerInstance, scaledContainer } from '../api/resolve.js';
+import { isBalanced, podsPerInstance, scaledContainer } from '../api/resolve.js';
 import { partitionSignal } from '../autoscale/signals.js';
 import { fromLastSyncState } from '../metrics/warm-start.js';
 import { observeInstances } from '../plan/consumer-plan.js';
@@ -53,6 +53,8 @@ export interface ConsumerReport {
   name: string;
   /** Pods per instance (0: stopped). */
   replicas: number;
+  /** assignment Balanced: one instance whose replicas share every partition. */
+  balanced: boolean;
   stopped: boolean;
   /** The Consumer carries the disable-autoscaler annotation. */
   paused: boolean;
@@ -146,6 +148,7 @@ export function consumerReport(
     namespace: consumer.metadata.namespace,
     name: consumer.metadata.name,
     replicas,
+    balanced: isBalanced(spec),
     stopped: replicas === 0,
     paused: consumer.metadata.annotations?.[Annotation.disableAutoscaler] !== undefined,
     lastSyncTime: status?.lastSyncTime,
@@ -185,7 +188,7 @@ function ago(time: string | undefined, now: Date): string {
 /** The report as text: a line about the Consumer, one row per instance, the reasons of the last changes. */
 export function renderReport(report: ConsumerReport, now: Date): string {
   const header = [
-    `Consumer ${report.namespace}/${report.name}: ${report.stopped ? 'stopped (0 pods per instance)' : `${report.replicas} pod(s) per instance`}` +
+    `Consumer ${report.namespace}/${report.name}: ${report.stopped ? 'stopped (0 pods per instance)' : report.balanced ? `balanced, ${report.replicas} replica(s) sharing every partition by group assignment` : `${report.replicas} pod(s) per instance`}` +
       `${report.paused ? ', autoscaling paused' : ''}; metrics read ${ago(report.lastSyncTime, now)}`,
     ...report.conditions
       .filter((c) =>

@@ -12,6 +12,7 @@ export const BASELINE_NAMES = [
   'in-place',
   'rollout',
   'naive',
+  'balanced',
 ] as const;
 
 export type BaselineName = (typeof BASELINE_NAMES)[number];

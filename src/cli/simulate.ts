@@ -7,6 +7,7 @@ import { parseConsumerYaml } from '../sim/consumer-file.js';
 import { parseTraceCsv } from '../sim/csv.js';
 import { defaultParams } from '../sim/params.js';
 import {
+  balancedPolicy,
   kedaPolicy,
   kedaTunedPolicy,
   oraclePolicy,
@@ -78,6 +79,10 @@ const baselines: Record<BaselineName, { policy: PolicySpec; legend: string }> = 
     legend: 'this Consumer with actuation: Rollout (each change rolls the pod)',
   },
   naive: { policy: oursNaive, legend: 'this Consumer with predictor: naive' },
+  balanced: {
+    policy: balancedPolicy,
+    legend: 'this Consumer with assignment: Balanced, one replica per 4 partitions',
+  },
 };
 
 function read(file: string, what: string): string {

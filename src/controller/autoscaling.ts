@@ -3,8 +3,15 @@
 // fields, conditions and events.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Annotation, ScalingStatus } from '../api/constants.js';
-import type { Condition, Consumer, ConsumerStatus, ContainerPolicy, InstanceStatus } from '../api/schema.js';
-import { actuationOf, isStopped, policyFor, resolveSpec } from '../api/resolve.js';
+import type {
+  Condition,
+  Consumer,
+  ConsumerSpec,
+  ConsumerStatus,
+  ContainerPolicy,
+  InstanceStatus,
+} from '../api/schema.js';
+import { actuationOf, isStopped, policyFor, resolveSpec, sharingReplicas } from '../api/resolve.js';
 import type { InstanceInput, InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
 import type { ScalingState } from '../autoscale/policy.js';
@@ -118,9 +125,11 @@ export class ScalingMemory {
 
 /**
  * The autoscaler's input for an instance that has a Deployment: its size now and the scaling state
- * kept on the Deployment (the operator, and `konsumerator explain`, build it here).
+ * kept on the Deployment (the operator, and `konsumerator explain`, build it here). A balanced
+ * instance is sized for the replicas its Deployment runs (an HPA may keep that count).
  */
 export function existingInstanceInput(
+  spec: ConsumerSpec,
   id: number,
   partitions: readonly number[],
   policy: ContainerPolicy | undefined,
@@ -128,10 +137,12 @@ export function existingInstanceInput(
   container: string,
   lagFreeSyncs: number,
 ): InstanceInput {
+  const replicas = sharingReplicas(spec, deployment.spec?.replicas);
   return {
     id,
     partitions,
     policy,
+    ...(replicas !== undefined ? { replicas } : {}),
     // The size its pods run with: the template's, or after in-place resizes the annotation's.
     current: sizingOf(instanceResources(deployment, container)),
     state: stateOf(deployment, lagFreeSyncs),
@@ -233,11 +244,22 @@ export async function autoscaleStep(
   buckets.forEach((partitions, id) => {
     const deployment = byId.get(id);
     if (!deployment) {
-      inputs.push({ id, partitions, policy, current: fallback, state: NO_STATE, paused: false, isNew: true });
+      const replicas = sharingReplicas(consumer.spec);
+      inputs.push({
+        id,
+        partitions,
+        policy,
+        current: fallback,
+        state: NO_STATE,
+        paused: false,
+        isNew: true,
+        ...(replicas !== undefined ? { replicas } : {}),
+      });
       return;
     }
     if (!sync.fresh) return;
     const input = existingInstanceInput(
+      consumer.spec,
       id,
       partitions,
       policy,

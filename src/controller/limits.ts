@@ -3,7 +3,7 @@
 // and not reconciled at all while it is over: nothing of it is created, changed or deleted (its
 // existing instance Deployments keep running as they are), and the others are not affected.
 // Pure: the Consumer and its namespace's Consumers in, the refusal out.
-import { instanceCount } from '../api/resolve.js';
+import { instanceCount, resolveSpec } from '../api/resolve.js';
 import type { Consumer } from '../api/schema.js';
 
 export { DEFAULT_TENANT_LIMITS } from './tenant-defaults.js';
@@ -56,14 +56,14 @@ export function checkTenantLimits(
     }
   }
   const spec = consumer.spec;
-  const perInstance = spec.numPartitionsPerInstance ?? 0;
+  const perInstance = resolveSpec(spec).partitionsPerInstance;
   const instances = instanceCount(spec.numPartitions, perInstance);
   if (instances > limits.maxInstancesPerConsumer) {
     return {
       reason: 'InstanceLimitExceeded',
       message:
         `the spec asks for ${instances} instances (numPartitions ${spec.numPartitions}, ` +
-        `${perInstance > 0 ? perInstance : 1} per instance); the operator allows at most ` +
+        `${perInstance} per instance); the operator allows at most ` +
         `${limits.maxInstancesPerConsumer} per Consumer (--max-instances-per-consumer): ${UNTOUCHED}, ` +
         'or until the limit is raised',
     };

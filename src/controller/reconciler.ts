@@ -12,6 +12,7 @@ import { buildStatus, stopStartEvent, withPersistedSync } from '../plan/status.j
 import { withConcurrency } from '../util/concurrency.js';
 import { parsePartitionList } from '../plan/partitions.js';
 import { Annotation } from '../api/constants.js';
+import { isBalanced } from '../api/resolve.js';
 import type { ResourceCache } from './cache.js';
 import { isAtLeast } from './cache.js';
 import type { ConsumerSource } from './consumer-source.js';
@@ -29,6 +30,7 @@ import type { Recreator } from './recreate.js';
 import type { AutoscalerWatch } from './autoscaler-watch.js';
 import {
   autoscalerConflicts,
+  reportedConflicts,
   describeConflicts,
   podsSizedByVpa,
   replicasKeptByHpa,
@@ -179,10 +181,11 @@ export class Reconciler {
     // pods' resources (the decision goes to the template only), so that nobody undoes the other.
     const observed = observeInstances(consumer, deployments);
     const prefix = consumer.spec.name;
-    const conflicts = autoscalerConflicts(
+    const targeting = autoscalerConflicts(
       new Set(observed.buckets.map((_, id) => instanceName(prefix, id))),
       this.deps.autoscalers.list(consumer.metadata.namespace),
     );
+    const conflicts = reportedConflicts(targeting, isBalanced(consumer.spec));
     const sizedByVpa = podsSizedByVpa(conflicts);
     const rendering = inPlace.rendering && {
       ...inPlace.rendering,
@@ -195,7 +198,7 @@ export class Reconciler {
       now,
       ...(step.overrides ? { overrides: step.overrides } : {}),
       ...(rendering ? { inPlace: rendering } : {}),
-      ...(conflicts.length > 0 ? { replicasKeptElsewhere: replicasKeptByHpa(conflicts) } : {}),
+      ...(targeting.length > 0 ? { replicasKeptElsewhere: replicasKeptByHpa(targeting) } : {}),
       replicaSets: this.deps.replicaSets.list(consumer.metadata.namespace),
     });
     const failedWrites = new Set<string>();

@@ -1,12 +1,19 @@
 // The one place that talks to Kafka: a small adapter over @platformatic/kafka for what
-// konsumerator needs (offsets of a topic and of a group, topics, groups, a producer, and commits
-// of a group that has no members). Callers see plain numbers, Maps and our own option types, so
+// konsumerator needs (offsets of a topic and of a group, topics, groups, a producer, commits of a
+// group that has no members, and a member of a group that subscribes, for the simulated group). Callers see plain numbers, Maps and our own option types, so
 // the client library can change without touching them. Chosen over kafkajs on the evidence in
 // docs/architecture.md (maintained, speaks Kafka 4's protocol versions, same offsets, and the
 // figures of `npm run bench -- --only kafka-client`). The library is loaded on first use: it adds
 // about 55 MiB to the process, which an operator without a `mode: kafka` Consumer never pays.
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { Admin, BaseOptions, ClusterMetadata, Producer, SASLOptions } from '@platformatic/kafka';
+import type {
+  Admin,
+  BaseOptions,
+  ClusterMetadata,
+  Consumer,
+  Producer,
+  SASLOptions,
+} from '@platformatic/kafka';
 import type { EndpointPolicy } from '../net/endpoint-policy.js';
 import { describeConnectionError, findEndpointDenied } from '../net/errors.js';
 import { guardedContext } from './endpoint-guard.js';
@@ -515,5 +522,86 @@ export class KafkaProducer {
       (c) => c.close(),
       () => undefined,
     );
+  }
+}
+
+export interface GroupMemberOptions extends KafkaConnectionOptions {
+  groupId: string;
+  topic: string;
+  /** How long the coordinator waits for a silent member before it rebalances without it (default 10 s). */
+  sessionTimeoutMs?: number;
+  /** Heartbeat period (default 1 s): a rebalance reaches the member within about this long. */
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * A member of a consumer group that subscribes to one topic, as a consumer that lets Kafka assign
+ * its partitions does (the classic protocol, the library's default assignor): it joins, follows
+ * every rebalance (the library rejoins when a heartbeat says the group rebalances), and commits
+ * offsets as the member of the current generation. It fetches no message: what it "consumes" is
+ * up to the caller, which commits the progress.
+ */
+export class KafkaGroupMember {
+  private readonly consumer: Promise<Consumer<Buffer, Buffer, Buffer, Buffer>>;
+  private readonly topic: string;
+
+  /** Checks the options now; joins in `join`. */
+  constructor(options: GroupMemberOptions) {
+    const base = baseOptions(options, 'konsumerator-group-member');
+    const session = options.sessionTimeoutMs ?? 10_000;
+    this.topic = options.topic;
+    this.consumer = loadLibrary().then(
+      (l) =>
+        new l.Consumer<Buffer, Buffer, Buffer, Buffer>({
+          ...base,
+          groupId: options.groupId,
+          autocommit: false,
+          sessionTimeout: session,
+          rebalanceTimeout: session,
+          heartbeatInterval: options.heartbeatIntervalMs ?? 1000,
+        }),
+    );
+  }
+
+  /** Joins the group subscribed to the topic; resolves once the first assignment is known. */
+  async join(): Promise<void> {
+    const consumer = await this.consumer;
+    consumer.topics.track(this.topic);
+    try {
+      await consumer.joinGroup({});
+    } catch (err) {
+      throw ours(err, this.topic);
+    }
+  }
+
+  /** The partitions of the topic the group gives this member now (none before the join or during a rebalance's sync). */
+  async assigned(): Promise<number[]> {
+    const consumer = await this.consumer;
+    const own = (consumer.assignments ?? []).find((a) => a.topic === this.topic);
+    return [...(own?.partitions ?? [])].sort((a, b) => a - b);
+  }
+
+  /** Commits offsets of partitions it holds, as the member of the current generation. */
+  async commit(offsets: ReadonlyMap<number, number>): Promise<void> {
+    if (offsets.size === 0) return;
+    const consumer = await this.consumer;
+    try {
+      await consumer.commit({
+        offsets: [...offsets].map(([partition, offset]) => ({
+          topic: this.topic,
+          partition,
+          offset: BigInt(offset),
+          leaderEpoch: -1,
+        })),
+      });
+    } catch (err) {
+      throw ours(err, this.topic);
+    }
+  }
+
+  /** Leaves the group (a rebalance gives its partitions to the others) and closes the connections. */
+  async close(): Promise<void> {
+    const consumer = await this.consumer.catch(() => undefined);
+    await consumer?.close(true).catch(() => undefined);
   }
 }

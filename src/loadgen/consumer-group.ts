@@ -8,9 +8,20 @@
 // joining the group: the group has no members (Kafka reports it Empty) and its committed offsets
 // are what kafka_exporter (offset.show-all) and `mode: kafka` read. A group that has members (a
 // real consumer using the same group id) refuses such commits; they are retried every tick.
+//
+// With `subscribe` (a balanced Consumer's replicas) every ready pod instead joins the group as a
+// member subscribed to the topic: Kafka's group assignment gives it its partitions, a pod that
+// comes or goes makes the group rebalance, and each member commits what it consumed of its own
+// partitions at its own pod's CPU.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { KafkaAdmin } from '../kafka/client.js';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Deployment,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { KafkaAdmin, KafkaGroupMember } from '../kafka/client.js';
 import { Annotation } from '../api/constants.js';
 import { parseQuantity } from '../util/units.js';
 import { parsePartitionList } from '../plan/partitions.js';
@@ -45,6 +56,12 @@ export interface RunConsumerGroupOptions {
     labelSelector?: string;
     cpuFrom?: 'template' | 'pods';
   };
+  /**
+   * The pods subscribe (assignment Balanced): each ready pod of the operator's Deployments joins
+   * the group and consumes the partitions Kafka assigns it, at its own CPU. Needs `kubernetes`
+   * (`cpuFrom` pods).
+   */
+  subscribe?: boolean;
   /** How often the instances are re-read, in seconds (default 2). */
   refreshSeconds?: number;
   /** Commit period in ms (default 500). */
@@ -171,23 +188,53 @@ export async function instancesFromPods(
   const cpu = new Map<string, number>();
   for (const pod of pods.items) {
     const deployment = deploymentNameOf(pod);
-    const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (!deployment || !ready || pod.metadata?.deletionTimestamp) continue;
-    const first = pod.spec?.containers[0]?.name;
-    // What the node applied; a kubelet older than 1.33 reports nothing, then the pod's spec.
-    const reported =
-      pod.status?.containerStatuses?.find((c) => c.name === first)?.resources ??
-      pod.spec?.containers[0]?.resources;
-    const value = reported?.requests?.cpu ?? reported?.limits?.cpu;
-    let cores = 0;
-    try {
-      cores = value === undefined ? 0 : parseQuantity(value);
-    } catch {
-      cores = 0;
-    }
+    const cores = readyPodCpu(pod);
+    if (!deployment || cores === undefined) continue;
     cpu.set(deployment, Math.max(cpu.get(deployment) ?? 0, cores));
   }
   return instances.map((i) => ({ ...i, cpuCores: cpu.get(i.name) ?? 0 }));
+}
+
+/**
+ * The CPU request (else limit) a ready pod's first container runs with, as its node reports it
+ * (a kubelet older than 1.33 reports nothing: then the pod's spec); undefined for a pod that is not
+ * ready or is being deleted.
+ */
+function readyPodCpu(pod: V1Pod): number | undefined {
+  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  if (!ready || pod.metadata?.deletionTimestamp) return undefined;
+  const first = pod.spec?.containers[0]?.name;
+  const reported =
+    pod.status?.containerStatuses?.find((c) => c.name === first)?.resources ??
+    pod.spec?.containers[0]?.resources;
+  const value = reported?.requests?.cpu ?? reported?.limits?.cpu;
+  try {
+    return value === undefined ? 0 : parseQuantity(value);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Each ready pod of the operator's Deployments in `namespace` as one would-be group member (named
+ * by the pod, at the CPU its node reports); its partitions are what the group assigns it.
+ */
+export async function membersFromPods(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  labelSelector?: string,
+): Promise<ConsumerInstance[]> {
+  const [instances, pods] = await Promise.all([
+    instancesFromDeployments(kubeConfig, namespace, labelSelector),
+    kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }),
+  ]);
+  const deployments = new Set(instances.map((i) => i.name));
+  return pods.items.flatMap((pod) => {
+    const deployment = deploymentNameOf(pod);
+    const cores = readyPodCpu(pod);
+    if (!deployment || !deployments.has(deployment) || cores === undefined) return [];
+    return [{ name: pod.metadata?.name ?? '', partitions: [], cpuCores: cores }];
+  });
 }
 
 export function instanceOf(d: V1Deployment): ConsumerInstance | undefined {
@@ -211,20 +258,100 @@ export async function runConsumerGroup(options: RunConsumerGroupOptions): Promis
     clientId: options.clientId ?? 'konsumerator-simulated-group',
     brokers: options.brokers,
   });
+  const members = options.subscribe ? new GroupMembers(options) : undefined;
   try {
-    return await simulate(admin, source, options);
+    return await simulate(admin, source, options, members);
   } finally {
+    await members?.close();
     await admin.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The members of a subscribed group, one per pod: joined as pods appear, closed (leaving the group)
+ * as they go. Joins run in the background: a rebalance can take a while, and the others consume on.
+ */
+class GroupMembers {
+  private readonly members = new Map<string, KafkaGroupMember>();
+
+  constructor(private readonly options: RunConsumerGroupOptions) {}
+
+  /** Joins the pods that are new, and leaves for those that are gone. */
+  follow(pods: readonly ConsumerInstance[]): void {
+    const names = new Set(pods.map((p) => p.name));
+    for (const [name, member] of this.members) {
+      if (names.has(name)) continue;
+      this.members.delete(name);
+      void member.close();
+    }
+    for (const name of names) {
+      if (this.members.has(name)) continue;
+      const member = new KafkaGroupMember({
+        brokers: this.options.brokers,
+        clientId: `${this.options.clientId ?? 'konsumerator-simulated-group'}-${name}`,
+        groupId: this.options.groupId,
+        topic: this.options.topic,
+      });
+      this.members.set(name, member);
+      // A failed join leaves the pod without partitions; it is tried again once the pod is re-listed.
+      member.join().catch(() => {
+        if (this.members.get(name) === member) this.members.delete(name);
+        void member.close();
+      });
+    }
+  }
+
+  /** The pods with the partitions the group assigns each now. */
+  async assign(pods: readonly ConsumerInstance[]): Promise<ConsumerInstance[]> {
+    return Promise.all(
+      pods.map(async (pod) => ({ ...pod, partitions: (await this.members.get(pod.name)?.assigned()) ?? [] })),
+    );
+  }
+
+  /**
+   * Commits each pending partition's offset through the member it is assigned to; returns those
+   * committed (the others, unassigned or refused during a rebalance, are retried next tick).
+   */
+  async commit(
+    assigned: readonly ConsumerInstance[],
+    offsets: ReadonlyMap<number, number>,
+  ): Promise<number[]> {
+    const done: number[] = [];
+    await Promise.all(
+      assigned.map(async (pod) => {
+        const own = new Map(pod.partitions.filter((p) => offsets.has(p)).map((p) => [p, offsets.get(p)!]));
+        const member = this.members.get(pod.name);
+        if (!member || own.size === 0) return;
+        try {
+          await member.commit(own);
+          done.push(...own.keys());
+        } catch {
+          // retried on the next tick
+        }
+      }),
+    );
+    return done;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.members.values()];
+    this.members.clear();
+    await Promise.all(all.map((m) => m.close()));
   }
 }
 
 function instanceSource(options: RunConsumerGroupOptions): () => Promise<readonly ConsumerInstance[]> {
   const { instances, kubernetes } = options;
   if (instances && kubernetes) throw new Error('runConsumerGroup: give instances or kubernetes, not both');
+  if (options.subscribe && !kubernetes) throw new Error('runConsumerGroup: subscribe needs kubernetes');
   if (kubernetes) {
     // By default the pods' CPU: with in-place resize (the operator's default) the Deployment's
-    // template does not change when an instance is resized.
-    const read = kubernetes.cpuFrom === 'template' ? instancesFromDeployments : instancesFromPods;
+    // template does not change when an instance is resized. Subscribed: one member per pod.
+    const read = options.subscribe
+      ? membersFromPods
+      : kubernetes.cpuFrom === 'template'
+        ? instancesFromDeployments
+        : instancesFromPods;
     return () => read(kubernetes.kubeConfig, kubernetes.namespace, kubernetes.labelSelector);
   }
   if (!instances) throw new Error('runConsumerGroup: give instances or kubernetes');
@@ -235,6 +362,7 @@ async function simulate(
   admin: KafkaAdmin,
   source: () => Promise<readonly ConsumerInstance[]>,
   options: RunConsumerGroupOptions,
+  members: GroupMembers | undefined,
 ): Promise<ConsumerGroupResult> {
   const { topic, groupId } = options;
   const tickMs = options.tickMs ?? 500;
@@ -257,17 +385,21 @@ async function simulate(
       // retried on the next tick
     }
   };
+  // The start positions, committed while the group has no members yet.
   await commitPending();
   const start0 = [...committed];
   const carry = new Array<number>(partitions).fill(0);
   let instances = await source();
+  members?.follow(instances);
+  /** The instances as they consumed in the last tick (subscribed: with the partitions assigned then). */
+  let consuming: readonly ConsumerInstance[] = instances;
   let refreshedAt = performance.now();
   let logEnd = ends.map((e) => e.high);
   const start = performance.now();
   let last = start;
   const tickInfo = (): ConsumerGroupTick => ({
     elapsedSeconds: (performance.now() - start) / 1000,
-    instances,
+    instances: consuming,
     committed: [...committed],
     logEnd: [...logEnd],
     lag: committed.map((c, p) => Math.max(0, logEnd[p]! - c)),
@@ -283,11 +415,16 @@ async function simulate(
     if (now - refreshedAt >= refreshMs) {
       instances = await source().catch(() => instances); // keep the last known set on API errors
       refreshedAt = now;
+      members?.follow(instances);
     }
     logEnd = (await logOffsets(admin, topic)).map((e) => e.high);
-    for (const p of consumeStep(instances, options.ratePerCore, seconds, committed, logEnd, carry))
+    consuming = members ? await members.assign(instances) : instances;
+    for (const p of consumeStep(consuming, options.ratePerCore, seconds, committed, logEnd, carry))
       pending.add(p);
-    await commitPending();
+    if (members) {
+      const offsets = new Map([...pending].map((p) => [p, committed[p]!]));
+      for (const p of await members.commit(consuming, offsets)) pending.delete(p);
+    } else await commitPending();
     options.onTick?.(tickInfo());
     if (now - start >= options.durationSeconds * 1000) return { ...tickInfo(), stoppedBy: 'duration' };
   }

@@ -8,7 +8,10 @@
 // - a VerticalPodAutoscaler on an instance that acts (`updateMode` other than `Off`) is a
 //   conflict: both would size the same containers. It is reported; konsumerator goes on writing
 //   the template and stops resizing those pods in place (the VPA sets the pods' resources);
-// - a VerticalPodAutoscaler in `Off` mode only recommends: not a conflict.
+// - a VerticalPodAutoscaler in `Off` mode only recommends: not a conflict;
+// - an HPA on a balanced Consumer's Deployment (assignment Balanced) is not a conflict: its
+//   replicas share the partitions, so the HPA may choose how many run; konsumerator leaves the
+//   count to it and sizes each replica for its share.
 import type { V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 
 export const HPA_KIND = 'HorizontalPodAutoscaler';
@@ -83,6 +86,10 @@ export function autoscalerConflicts(
       a.name.localeCompare(b.name),
   );
 }
+
+/** The conflicts to report: for a balanced Consumer, an HPA is none (it may own the replica count). */
+export const reportedConflicts = (conflicts: readonly AutoscalerConflict[], balanced: boolean) =>
+  balanced ? conflicts.filter((c) => c.kind !== HPA_KIND) : [...conflicts];
 
 /** The instance Deployments whose replica count an HPA keeps. */
 export const replicasKeptByHpa = (conflicts: readonly AutoscalerConflict[]) =>

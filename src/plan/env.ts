@@ -50,6 +50,11 @@ export interface InstanceEnv {
   numInstances: number;
   /** Share of the memory limit in GOMEMLIMIT; 0 leaves it out. */
   goMemLimitRatio: number;
+  /**
+   * assignment Balanced: the pods subscribe and Kafka's group assignment gives them their
+   * partitions, so neither the partition list nor an instance id and count is set.
+   */
+  balanced?: boolean;
 }
 
 /**
@@ -63,7 +68,9 @@ export function renderEnv(
   currentEnv: readonly V1EnvVar[] | undefined,
   goMaxProcsValue?: string | null,
 ): V1EnvVar[] {
-  const injected: [string, string][] = [[instance.partitionEnvKey, instance.partitions.join(',')]];
+  const injected: [string, string][] = instance.balanced
+    ? []
+    : [[instance.partitionEnvKey, instance.partitions.join(',')]];
   const procs = goMaxProcsValue === undefined ? goMaxProcs(limits.cpuLimit) : goMaxProcsValue;
   if (procs !== null) injected.push([Env.goMaxProcs, procs]);
   if (limits.memoryLimit && instance.goMemLimitRatio > 0) {
@@ -75,9 +82,9 @@ export function renderEnv(
       keepLegacy ? legacy : goMemLimit(limits.memoryLimit, instance.goMemLimitRatio),
     ]);
   }
-  injected.push([Env.instance, String(instance.instanceId)]);
+  if (!instance.balanced) injected.push([Env.instance, String(instance.instanceId)]);
   injected.push([Env.numPartitions, String(instance.numPartitions)]);
-  injected.push([Env.numInstances, String(instance.numInstances)]);
+  if (!instance.balanced) injected.push([Env.numInstances, String(instance.numInstances)]);
 
   const env = (templateEnv ?? []).map((e) => ({ ...e }));
   for (const [name, value] of injected) {

@@ -172,6 +172,7 @@ function renderContainer(
       numPartitions: resolved.numPartitions,
       numInstances: ctx.numInstances,
       goMemLimitRatio: resolved.goMemLimitRatio,
+      balanced: resolved.balanced,
     },
     sizingOf(resources),
     current?.env,

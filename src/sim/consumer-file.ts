@@ -59,6 +59,10 @@ function checkSpec(spec: Record<string, unknown>): string[] {
       if (!Number.isInteger(v) || (v as number) < 0)
         throw new Error(`must be an integer ≥ 0, got ${JSON.stringify(v)}`);
     });
+  if (spec.assignment === 'Balanced')
+    problems.push(
+      'spec.assignment: Balanced is not simulated from the file (its replica count is not modelled); simulate the Consumer as Partitioned and add --compare balanced (one replica per 4 partitions)',
+    );
   const autoscaler = spec.autoscaler;
   if (!isObject(autoscaler)) {
     problems.push('spec.autoscaler: is required');

@@ -291,6 +291,23 @@ export const INVALID: InvalidCase[] = [
     field: 'spec.partitionEnvKey',
   },
   {
+    title: 'assignment Balanced with numPartitionsPerInstance 2',
+    change: [
+      ['assignment', 'Balanced'],
+      ['partitionEnvKey', DELETE],
+    ],
+    field: 'spec.numPartitionsPerInstance',
+  },
+  {
+    title: 'assignment Balanced with a partitionEnvKey',
+    change: [
+      ['assignment', 'Balanced'],
+      ['numPartitionsPerInstance', DELETE],
+    ],
+    field: 'spec.partitionEnvKey',
+  },
+  { title: 'unknown assignment', change: [['assignment', 'RoundRobin']], field: 'spec.assignment' },
+  {
     title: 'duplicate containerName in containerPolicies',
     change: [['resourcePolicy.containerPolicies.1.containerName', 'consumer']],
     field: 'spec.resourcePolicy.containerPolicies[1]',

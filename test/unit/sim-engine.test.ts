@@ -160,11 +160,13 @@ const RECORDED: Record<string, Omit<SimFigures, 'restartsByCause'>> = {
 test('every policy gives the figures the previous engine gave, to the last bit', () => {
   const trace = smallCase();
   const setup = simSetup({ ...benchmarkConsumer(6), numPartitionsPerInstance: 2 });
+  // Every policy that existed at the recording (the balanced one came later: see balanced.test.ts).
+  const recorded = benchmarkPolicies.filter((p) => p.id !== 'balanced');
   assert.deepEqual(
     Object.keys(RECORDED),
-    benchmarkPolicies.map((p) => p.id),
+    recorded.map((p) => p.id),
   );
-  for (const policy of benchmarkPolicies) {
+  for (const policy of recorded) {
     // The restarts by cause came later than the recording: they add up to its restarts. The
     // recording had no node headroom (throughput = the request).
     const { restartsByCause, ...figures } = simulate(

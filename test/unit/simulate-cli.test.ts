@@ -185,3 +185,17 @@ test('notes explain restarts by cause and the worst lag; durations stay short', 
   assert.match(renderTable([{ name: 'calm', legend: 'x', result: result({}) }]), /no oracle in --compare/);
   assert.deepEqual([45, 720, 12_240, Infinity].map(shortDuration), ['45s', '12m', '3.4h', '-']);
 });
+
+test('--compare balanced runs the same Consumer as one group of replicas; a Balanced file is refused', async () => {
+  const output = await simulate({ compare: 'balanced' });
+  assert.match(output, /balanced/);
+  const balancedFile = join(dir, 'balanced.yaml');
+  writeFileSync(
+    balancedFile,
+    stringify({ kind: 'Consumer', spec: { ...benchmarkConsumer(PARTITIONS), assignment: 'Balanced' } }),
+  );
+  await assert.rejects(
+    simulate({ consumer: balancedFile }),
+    /spec\.assignment: Balanced is not simulated from the file.*--compare balanced/,
+  );
+});

@@ -1,5 +1,6 @@
 // The policies the benchmark compares, in the order of the report.
 import type { PolicyRef, PolicySpec } from '../policy.js';
+import { balancedPolicy } from './balanced.js';
 import { kedaPolicy, kedaTunedPolicy } from './keda.js';
 import { oraclePolicy } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
@@ -12,6 +13,7 @@ export const benchmarkPolicies: PolicySpec[] = [
   oursDefault,
   oursRollout,
   oursNaive,
+  balancedPolicy,
   originalPolicy,
   originalTunedPolicy,
   staticPeakPolicy,
@@ -39,6 +41,7 @@ export function policyFromRef(ref: PolicyRef): PolicySpec {
 }
 
 export {
+  balancedPolicy,
   originalTunedPolicy,
   kedaPolicy,
   kedaTunedPolicy,
