@@ -23,5 +23,5 @@ COPY --from=build /app/dist ./dist
 # non-numeric user"). 65532 is the manifests' runAsUser/runAsGroup (src/cli/image.ts); a unit test
 # keeps the two equal.
 USER 65532:65532
-ENTRYPOINT ["node", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli/main.js"]
 CMD ["run"]

@@ -1,5 +1,6 @@
 // The control-plane section of the benchmark report, in Markdown.
 import type { ControlPlaneResults, MemorySplit, WriteCount } from './control-plane.js';
+import type { ImportCost } from './import-cost.js';
 
 const f1 = (x: number) => x.toFixed(1);
 const f0 = (x: number) => x.toFixed(0);
@@ -9,6 +10,8 @@ const breakdown = (w: WriteCount) =>
     : Object.entries(w.byResource)
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ');
+
+const flags = (f: string[] | undefined) => (f?.length ? f.map((x) => `\`${x}\``).join(' ') : 'none');
 
 const statusWrites = (w: WriteCount) =>
   Object.entries(w.byResource)
@@ -24,6 +27,21 @@ const splitRows = (s: MemorySplit) => [
   `| … peak while creating the Deployments | ≤ 1.5 × after a restart | ${f0(s.peakWhileCreatingMiB)} MiB resident |`,
 ];
 
+/** What each library adds to an idle process, as a table of its own. */
+const importCostTable = (c: ImportCost) => [
+  '',
+  `Where the idle memory goes: ${c.processes} fresh processes (medians) with the operator's Node flags import the`,
+  "libraries `konsumerator run` loads, one after the other, then the operator's own modules, and",
+  'read resident memory and V8 heap after a garbage collection at each step: each row is what',
+  'that import adds to the rows above it.',
+  '',
+  '| import | resident memory added | V8 heap added |',
+  '|---|---|---|',
+  `| the Node runtime alone | ${f1(c.runtimeMiB.rss)} MiB | ${f1(c.runtimeMiB.heap)} MiB |`,
+  ...c.steps.map((s) => `| ${s.label} | ${f1(s.addedMiB.rss)} MiB | ${f1(s.addedMiB.heap)} MiB |`),
+  `| everything | ${f1(c.totalMiB.rss)} MiB | ${f1(c.totalMiB.heap)} MiB |`,
+];
+
 export function renderControlPlaneSection(r: ControlPlaneResults): string {
   const c = r.converge;
   const m = r.memory;
@@ -33,7 +51,8 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     'controller-manager, scheduler and kwok with enough fake nodes for every pod). Write counts come',
     "from the API server's own `apiserver_request_total` (Deployments and Consumers; events are",
     'counted separately). The operator runs compiled, as the image runs it (`node dist/cli/main.js run`), in its own',
-    `process, resync ${r.idle.resyncSeconds} s. Baselines are measured in the same run.`,
+    `process, resync ${r.idle.resyncSeconds} s. Baselines are measured in the same run. Node flags of the operator:`,
+    `convergence run ${flags(c.nodeFlags)}, memory run ${flags(m.nodeFlags)}.`,
     '',
     '| measurement | target | result |',
     '|---|---|---|',
@@ -43,6 +62,11 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| time until the Consumer was Ready (all pods rolled out) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`} |`,
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
+    ...(r.drift.seconds !== undefined
+      ? [
+          `| … time until that hand edit was put back (the check fails after 60 s) | — | ${f1(r.drift.seconds)} s |`,
+        ]
+      : []),
     `| writes for one instance that starts lagging (scaled up) | 1 + status | ${r.scaleOne.writes.total} (${breakdown(r.scaleOne.writes)}) |`,
     ...(r.wave
       ? [
@@ -55,6 +79,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| … after creating ${m.deployments} Deployments (${m.consumers} Consumers) in ${f1(m.createSeconds)} s | — | ${f0(m.rssAfterCreateMiB)} MiB (peak ${f0(m.peakRssDuringCreateMiB)} MiB; ${m.createWrites.total} writes) |`,
     `| … after a restart with ${m.deployments} Deployments | ≤ 150 MB | ${f0(m.rssAfterRestartMiB)} MiB = ${f1(m.rssAfterRestartMiB / m.baselineRssMiB)}× the baseline, ≈ ${f1(perDeploymentKiB)} KiB per Deployment (peak ${f0(m.peakRssDuringRestartMiB)} MiB; ${m.restartWrites.total} writes on restart) |`,
     ...(m.split ? splitRows(m.split) : []),
+    ...(m.importCost ? importCostTable(m.importCost) : []),
     '',
   ];
   return lines.join('\n');

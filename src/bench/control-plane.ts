@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerSpec } from '../api/schema.js';
+import { NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { planConsumer } from '../plan/consumer-plan.js';
@@ -31,6 +32,7 @@ import { freePort } from '../testplane/ports.js';
 import { startProcess, type ManagedProcess } from '../testplane/process.js';
 import { sleep, waitFor } from '../testplane/wait.js';
 import { withConcurrency } from '../util/concurrency.js';
+import { measureImportCost, type ImportCost } from './import-cost.js';
 
 /** The runs of the control-plane part, each on its own test plane. */
 export const CONTROL_PLANE_RUNS = ['converge', 'memory'] as const;
@@ -66,9 +68,12 @@ export interface ControlPlaneResults {
     readyCapSeconds: number;
     writes: WriteCount;
     eventWrites: number;
+    /** Node flags of the operator in this run (absent in older results: none). */
+    nodeFlags?: string[];
   };
   idle: { resyncs: number; resyncSeconds: number; metricReads: number; writes: WriteCount };
-  drift: { writes: WriteCount };
+  /** One instance edited by hand; `seconds`: until it was put back (absent in older results). */
+  drift: { writes: WriteCount; seconds?: number };
   scaleOne: { writes: WriteCount };
   /** Every partition starts lagging at once (absent in results from before it was measured). */
   wave?: { writes: WriteCount };
@@ -84,8 +89,12 @@ export interface ControlPlaneResults {
     rssAfterRestartMiB: number;
     peakRssDuringRestartMiB: number;
     restartWrites: WriteCount;
+    /** Node flags of the operator in this run (absent in older results: none). */
+    nodeFlags?: string[];
     /** Where the memory goes (absent in results from before it was measured). */
     split?: MemorySplit;
+    /** What each library adds to the idle process (absent in results from before it was measured). */
+    importCost?: ImportCost;
   };
 }
 
@@ -270,12 +279,22 @@ class Bench {
 }
 
 /**
- * The node flags of the image's entrypoint (Dockerfile; none). KONSUMERATOR_BENCH_NODE_FLAGS tries
- * others: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157 MiB
- * instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back within
- * 60 s (twice), so the image does not use them.
+ * The node flags of the image's entrypoint (src/cli/image.ts). KONSUMERATOR_BENCH_NODE_FLAGS tries
+ * others. Tried: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157
+ * MiB instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back
+ * within 60 s (twice); with `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000
+ * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine). `--max-semi-space-size=4` passes that check (see the report).
  */
-export const OPERATOR_NODE_FLAGS: readonly string[] = [];
+export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
+
+/** The node flags the measured operator runs with: the image's, or KONSUMERATOR_BENCH_NODE_FLAGS. */
+export function operatorNodeFlags(): string[] {
+  return (
+    globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [
+      ...OPERATOR_NODE_FLAGS,
+    ]
+  );
+}
 
 /** Compiles the operator as the image does (`npm run build` → dist/). */
 async function buildOperator(): Promise<void> {
@@ -301,8 +320,7 @@ async function startOperatorProcess(
     name: 'konsumerator',
     command: globalThis.process.execPath,
     args: [
-      ...(globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ??
-        OPERATOR_NODE_FLAGS),
+      ...operatorNodeFlags(),
       ...(inspectorPort ? [`--inspect=127.0.0.1:${inspectorPort}`] : []),
       join(REPO_ROOT, 'dist/cli/main.js'),
       'run',
@@ -507,6 +525,7 @@ async function convergeRun(
     const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
     edited.spec!.template.spec!.containers[0]!.image = 'example.com/hand-edit:1';
     await b.apps.replaceNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7', body: edited });
+    const driftStart = performance.now();
     await waitFor(
       'drift put back',
       async () => {
@@ -515,10 +534,11 @@ async function convergeRun(
       },
       { timeoutMs: 60_000, process: operator },
     );
+    const driftSeconds = elapsed(driftStart);
     await b.settle();
     const driftWrites = await b.writesSince(before, { 'PUT apps/deployments': 1 });
     progress(
-      `drift of one instance: ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}`,
+      `drift of one instance: put back in ${driftSeconds.toFixed(1)} s, ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}`,
     );
 
     // One instance's partition starts lagging: it alone is scaled up.
@@ -598,9 +618,10 @@ async function convergeRun(
         readyCapSeconds,
         writes: convergeWrites,
         eventWrites,
+        nodeFlags: operatorNodeFlags(),
       },
       idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
-      drift: { writes: driftWrites },
+      drift: { writes: driftWrites, seconds: driftSeconds },
       scaleOne: { writes: scaleWrites },
       wave: { writes: waveWrites },
       templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
@@ -616,6 +637,10 @@ export async function memoryRun(
   deployments: number,
   progress: (line: string) => void,
 ): Promise<ControlPlaneResults['memory']> {
+  const importCost = await measureImportCost(operatorNodeFlags());
+  progress(
+    `memory: imports ${importCost.steps.map((x) => `${x.label} +${x.addedMiB.rss.toFixed(1)}`).join(', ')} MiB (runtime ${importCost.runtimeMiB.rss.toFixed(1)} MiB)`,
+  );
   const plane = await startTestPlane({ dir, withControllers: false, binDir: await ensureBinaries() });
   let operator: ManagedProcess | undefined;
   try {
@@ -778,6 +803,8 @@ export async function memoryRun(
       rssAfterRestartMiB: afterRestart.rssMiB,
       peakRssDuringRestartMiB: afterRestart.peakMiB,
       restartWrites,
+      nodeFlags: operatorNodeFlags(),
+      importCost,
       split: { ...split, peakWhileCreatingMiB: Math.max(peak, afterCreate.peakMiB) },
     };
   } finally {
