@@ -131,6 +131,11 @@ program
     'a webhook that receives scaling events as CloudEvents (repeatable; see docs/notifications.md)',
     collect,
   )
+  .option(
+    '--notify-header <target=Header-Name:file>',
+    'a header of the n-th --notify-url whose value is read from a file, e.g. a mounted Secret (repeatable)',
+    collect,
+  )
   .option('--notify-timeout <duration>', 'timeout of one webhook request', '5s')
   .option(
     '--notify-queue-size <n>',

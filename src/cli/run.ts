@@ -34,6 +34,7 @@ export interface RunOptions {
   metricsReadConcurrency: string;
   /** Webhook targets (repeatable). */
   notifyUrl?: string[];
+  notifyHeader?: string[];
   notifyTimeout: string;
   notifyQueueSize: string;
 }
@@ -96,6 +97,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
       ),
     },
     notifyUrls: options.notifyUrl ?? [],
+    notifyHeaders: options.notifyHeader ?? [],
     notifyOptions: {
       timeoutMs: parseDuration(options.notifyTimeout),
       queueCapacity: positiveInteger('--notify-queue-size', options.notifyQueueSize),

@@ -82,6 +82,8 @@ export interface OperatorOptions {
   limits?: Partial<TenantLimits>;
   /** Webhook targets that receive scaling events as CloudEvents (`--notify-url`; docs/notifications.md). */
   notifyUrls?: readonly string[];
+  /** `--notify-header` values: headers of those targets read from files (mounted Secrets). */
+  notifyHeaders?: readonly string[];
   /** Delivery settings for those targets (tests shorten the timeout and the retries). */
   notifyOptions?: NotifierOptions;
   /** The floor on minSyncPeriod and the reads at once (default DEFAULT_READ_LIMITS). */
@@ -205,7 +207,7 @@ export class Operator {
     });
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
     const recorded = options.events ?? new ApiEventSink(writer.core, log);
-    const notifyTargetList = notifyTargets(options.notifyUrls ?? []);
+    const notifyTargetList = notifyTargets(options.notifyUrls ?? [], options.notifyHeaders ?? []);
     this.notifier =
       notifyTargetList.length > 0
         ? new Notifier(notifyTargetList, this.metrics.deliveryObserver, log, options.notifyOptions)

@@ -6,6 +6,13 @@ import { Agent } from 'undici';
 import type { Logger } from '../util/log.js';
 import { cloudEvent, type EventSource, type Notification } from './cloudevent.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import {
+  checkDistinct,
+  checkReadable,
+  FileHeaders,
+  parseNotifyHeader,
+  type HeaderFromFile,
+} from './secret-headers.js';
 import { undiciSend, WebhookTarget, type DeliveryObserver, type Send } from './webhook.js';
 
 export interface NotifierOptions {
@@ -22,6 +29,8 @@ export interface NotifyTargetConfig {
   /** The label in metrics and logs. */
   name: string;
   url: URL;
+  /** Headers whose values are read from files (`--notify-header`). */
+  headers?: readonly HeaderFromFile[];
 }
 
 export const DEFAULT_QUEUE_CAPACITY = 1000;
@@ -41,14 +50,29 @@ export function parseNotifyUrl(text: string): URL {
   return url;
 }
 
-/** Targets from URLs, labelled by host:port, with #2, #3, ... when several share one. */
-export function notifyTargets(urls: readonly string[]): NotifyTargetConfig[] {
+/**
+ * Targets from URLs, labelled by host:port, with #2, #3, ... when several share one, and the
+ * `--notify-header` values that add headers to them (each file is read once here, so a missing or
+ * empty one stops the operator at start).
+ */
+export function notifyTargets(
+  urls: readonly string[],
+  headerFlags: readonly string[] = [],
+): NotifyTargetConfig[] {
+  const headers = headerFlags.map((text) => parseNotifyHeader(text, urls.length));
+  checkDistinct(headers);
+  for (const header of headers) checkReadable(header);
   const seen = new Map<string, number>();
-  return urls.map((text) => {
+  return urls.map((text, index) => {
     const url = parseNotifyUrl(text);
     const count = (seen.get(url.host) ?? 0) + 1;
     seen.set(url.host, count);
-    return { name: count === 1 ? url.host : `${url.host}#${count}`, url };
+    const own = headers.filter((h) => h.target === index);
+    return {
+      name: count === 1 ? url.host : `${url.host}#${count}`,
+      url,
+      ...(own.length ? { headers: own } : {}),
+    };
   });
 }
 
@@ -64,22 +88,27 @@ export class Notifier {
   ) {
     this.agent = options.send ? undefined : new Agent({ connections: 2, keepAliveTimeout: 30_000 });
     const send = options.send ?? undiciSend(this.agent!);
-    this.targets = configs.map(
-      (config) =>
-        new WebhookTarget(
-          {
-            name: config.name,
-            url: config.url,
-            headers: {},
-            queueCapacity: options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY,
-            timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-            retry: options.retry ?? DEFAULT_RETRY,
-          },
-          send,
-          observer,
-          log,
-        ),
-    );
+    this.targets = configs.map((config) => {
+      const fileHeaders = config.headers?.length
+        ? new FileHeaders(config.headers, (problem) =>
+            log.warn({ target: config.name }, `webhook header kept its last value: ${problem}`),
+          )
+        : undefined;
+      return new WebhookTarget(
+        {
+          name: config.name,
+          url: config.url,
+          headers: {},
+          ...(fileHeaders ? { readHeaders: () => fileHeaders.read() } : {}),
+          queueCapacity: options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY,
+          timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          retry: options.retry ?? DEFAULT_RETRY,
+        },
+        send,
+        observer,
+        log,
+      );
+    });
   }
 
   get targetNames(): string[] {

@@ -32,6 +32,8 @@ export interface TargetOptions {
   name: string;
   url: URL;
   headers: Record<string, string>;
+  /** Headers read again for each attempt (values from mounted Secrets); they replace `headers`. */
+  readHeaders?: () => Promise<Record<string, string>>;
   queueCapacity: number;
   timeoutMs: number;
   retry: RetryPolicy;
@@ -99,10 +101,11 @@ export class WebhookTarget {
   }
 
   private async deliver(event: CloudEvent): Promise<void> {
-    const { name, url, headers, timeoutMs, retry } = this.options;
+    const { name, url, headers, readHeaders, timeoutMs, retry } = this.options;
     const body = JSON.stringify(event);
-    const allHeaders = { ...headers, 'content-type': CLOUDEVENTS_CONTENT_TYPE };
     for (let attempt = 1; ; attempt++) {
+      const fromFiles = readHeaders ? await readHeaders() : {};
+      const allHeaders = { ...headers, ...fromFiles, 'content-type': CLOUDEVENTS_CONTENT_TYPE };
       const started = performance.now();
       const outcome = await this.send(url, body, allHeaders, timeoutMs, this.closing.signal);
       if (this.closing.signal.aborted) return; // close() drops it with the rest

@@ -100,6 +100,19 @@ function assertSameObjects(rendered: Obj[], expected: KubernetesObject[], what: 
   for (const [k, object] of want) assert.deepEqual(got.get(k), object, `${what}: ${k}`);
 }
 
+/** A plain URL, a target without headers, and one with two headers from a Secret. */
+const NOTIFY_TARGETS = [
+  'notifications.urls={https://hooks.example/a}',
+  'notifications.targets[0].url=https://alerts.example/b',
+  'notifications.targets[1].url=https://audit.example/c',
+  'notifications.targets[1].headers[0].name=Authorization',
+  'notifications.targets[1].headers[0].secretKeyRef.name=hook-auth',
+  'notifications.targets[1].headers[0].secretKeyRef.key=token',
+  'notifications.targets[1].headers[1].name=X-Api-Key',
+  'notifications.targets[1].headers[1].secretKeyRef.name=hook-auth',
+  'notifications.targets[1].headers[1].secretKeyRef.key=api-key',
+];
+
 const template = (namespace: string, ...set: string[]) =>
   helm(['template', RELEASE, CHART, '--namespace', namespace, ...set.flatMap((s) => ['--set', s])]);
 
@@ -195,6 +208,48 @@ describe('the chart renders what `konsumerator manifests` prints', () => {
     ]);
   });
 
+  test('notifications.targets: headers from Secrets become mounted volumes and --notify-header flags', async () => {
+    const deployment = parseObjects(await template('konsumerator-system', ...NOTIFY_TARGETS)).find(
+      (o) => o.kind === 'Deployment',
+    ) as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: { args: string[]; volumeMounts?: unknown[] }[];
+            volumes?: unknown[];
+          };
+        };
+      };
+    };
+    const pod = deployment.spec.template.spec;
+    assert.deepEqual(
+      pod.containers[0]!.args.filter((a) => a.startsWith('--notify')),
+      [
+        '--notify-url=https://hooks.example/a',
+        '--notify-url=https://alerts.example/b',
+        '--notify-url=https://audit.example/c',
+        '--notify-header=3=Authorization:/etc/konsumerator/notify/1-0/value',
+        '--notify-header=3=X-Api-Key:/etc/konsumerator/notify/1-1/value',
+      ],
+    );
+    assert.deepEqual(pod.containers[0]!.volumeMounts, [
+      { name: 'notify-1-0', mountPath: '/etc/konsumerator/notify/1-0', readOnly: true },
+      { name: 'notify-1-1', mountPath: '/etc/konsumerator/notify/1-1', readOnly: true },
+    ]);
+    assert.deepEqual(pod.volumes, [
+      { name: 'notify-1-0', secret: { secretName: 'hook-auth', items: [{ key: 'token', path: 'value' }] } },
+      { name: 'notify-1-1', secret: { secretName: 'hook-auth', items: [{ key: 'api-key', path: 'value' }] } },
+    ]);
+    await assert.rejects(
+      template(
+        'x',
+        'notifications.targets[0].url=https://b/',
+        'notifications.targets[0].headers[0].name=Authorization',
+      ),
+      /notifications.targets\[\].headers\[\].secretKeyRef.name is required/,
+    );
+  });
+
   test('dashboards.enabled renders the dashboards as `konsumerator manifests --dashboards` prints them', async () => {
     const namespace = 'monitoring';
     const off = parseObjects(await template(namespace));
@@ -272,7 +327,8 @@ describe('on the test plane', () => {
   test('what the chart renders passes the server-side dry run (cluster and guest mode)', async () => {
     const guestNamespace = await newNamespace('helm-guest');
     await kubectl(['create', 'namespace', releaseNamespace]);
-    const cluster = await template(releaseNamespace);
+    // With notification targets, so their Secret volumes are checked too.
+    const cluster = await template(releaseNamespace, ...NOTIFY_TARGETS);
     const applied = await kubectl(
       ['apply', '--server-side', '--dry-run=server', '--force-conflicts', '-f', '-'],
       cluster,

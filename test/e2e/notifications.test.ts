@@ -2,11 +2,16 @@
 // so it is also saturated) and back down while five targets listen: one that answers 200, one
 // that answers 500 once, one that always answers 503, one that is too slow, and one that is down.
 // The good receiver gets valid CloudEvents in order; the 500-once one gets the event on the retry;
-// the others' deliveries are dropped and counted; and the Consumer converges all the same.
+// the others' deliveries are dropped and counted; and the Consumer converges all the same. A sixth
+// receiver answers 401 unless it gets `Authorization: Bearer <token>`, the token read from a file
+// as from a mounted Secret (`--notify-header`).
 import { test, before, after } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import type { Operator } from '../../src/controller/operator.js';
 import type { CloudEvent } from '../../src/notify/cloudevent.js';
@@ -26,13 +31,13 @@ interface Received {
 }
 
 /** A receiver on 127.0.0.1 that records every request and answers `answer(n)` to the n-th (from 1). */
-function receiver(answer: (n: number) => number | 'hang') {
+function receiver(answer: (n: number, req: IncomingMessage) => number | 'hang') {
   const received: Received[] = [];
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const status = answer(received.length + 1);
+      const status = answer(received.length + 1, req);
       received.push({
         event: JSON.parse(Buffer.concat(chunks).toString('utf8')) as CloudEvent,
         contentType: String(req.headers['content-type']),
@@ -60,19 +65,26 @@ const good = receiver(() => 200);
 const flaky = receiver((n) => (n === 1 ? 500 : 200));
 const failing = receiver(() => 503);
 const slow = receiver(() => 'hang');
+const TOKEN = 'e2e-notify-token';
+const authed = receiver((_n, req) => (req.headers.authorization === `Bearer ${TOKEN}` ? 200 : 401));
+const secretDir = mkdtempSync(join(tmpdir(), 'notify-secret-'));
 let downUrl = '';
 let operator: Operator;
 
 before(async () => {
   await installCrd(kubeConfig());
-  await Promise.all([good, flaky, failing, slow].map((r) => listen(r.server)));
+  await Promise.all([good, flaky, failing, slow, authed].map((r) => listen(r.server)));
   // A port nothing listens on: bound, then closed.
   const gone = createServer();
   await listen(gone);
   downUrl = `http://127.0.0.1:${(gone.address() as AddressInfo).port}/hook`;
   await close(gone);
+  // As the kubelet writes a Secret's key into a mounted volume.
+  const tokenFile = join(secretDir, 'token');
+  writeFileSync(tokenFile, `Bearer ${TOKEN}`);
   operator = await startOperator(undefined, 60_000, {
-    notifyUrls: [good.url(), flaky.url(), failing.url(), slow.url(), downUrl],
+    notifyUrls: [good.url(), flaky.url(), failing.url(), slow.url(), downUrl, authed.url()],
+    notifyHeaders: [`6=Authorization:${tokenFile}`],
     notifyOptions: { timeoutMs: 500, retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 400 } },
   });
 });
@@ -80,7 +92,8 @@ before(async () => {
 after(async () => {
   await deleteTestNamespaces();
   await operator?.stop();
-  await Promise.all([good, flaky, failing, slow].map((r) => close(r.server)));
+  await Promise.all([good, flaky, failing, slow, authed].map((r) => close(r.server)));
+  rmSync(secretDir, { recursive: true, force: true });
 });
 
 const calm = { production: 10, consumption: 10, behind: 0 };
@@ -199,6 +212,17 @@ test('scaling events reach every working receiver as CloudEvents; broken receive
     flaky.received.slice(1).map((r) => r.event.id),
     good.received.map((r) => r.event.id),
     'the same events as the good receiver, in the same order',
+  );
+
+  // The receiver that wants a token got it with every event, and answered 200 to each.
+  await waitFor(
+    'the authenticated receiver has all four events',
+    async () => authed.received.length >= 4,
+    10_000,
+  );
+  assert.deepEqual(
+    authed.received.map((r) => [r.event.id, r.answered]),
+    good.received.map((r) => [r.event.id, 200]),
   );
 
   // Always 503, too slow, and down: each event tried 3 times, then dropped and counted.

@@ -23,3 +23,8 @@ app.kubernetes.io/name: {{ include "konsumerator.name" . }}
 {{- fail (printf "mode must be cluster or guest, not %q" .Values.mode) }}
 {{- end }}
 {{- end }}
+
+{{/* Non-empty when some notification target has a header from a Secret (so volumes are needed). */}}
+{{- define "konsumerator.notifyHeaders" -}}
+{{- range .Values.notifications.targets }}{{ if .headers }}yes{{ end }}{{ end }}
+{{- end }}
