@@ -87,12 +87,15 @@ export function autoscaleWith(
   samples: ReadonlyMap<number, PartitionSample>,
   instances: readonly InstanceInput[],
   learned?: CapacityState,
+  /** false: `samples` were learned from already (a re-read, `explain`): use what was learned only. */
+  teach = true,
 ): AutoscaleWithResult {
   let settings = config.settings;
   let capacity: AutoscaleWithResult['capacity'];
   if (config.learnCapacity) {
     const configured = config.settings.ratePerCore;
-    const state = learnCapacity(learned ?? EMPTY_CAPACITY, instances, samples, now.getTime(), configured);
+    const before = learned ?? EMPTY_CAPACITY;
+    const state = teach ? learnCapacity(before, instances, samples, now.getTime(), configured) : before;
     const view = capacityView(state, now.getTime(), configured);
     if (view.ratePerCore !== configured) settings = { ...settings, ratePerCore: view.ratePerCore };
     capacity = { state, view };

@@ -20,6 +20,7 @@ import {
 import { autoscaleConfig, autoscaleWith } from '../../src/autoscale/config.js';
 import { autoscale, type InstanceInput } from '../../src/autoscale/autoscale.js';
 import type { PartitionSample } from '../../src/metrics/types.js';
+import { withPersistedSync } from '../../src/plan/status.js';
 import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
 
 const CONFIGURED = 1000;
@@ -237,4 +238,22 @@ test('autoscaleWith sizes with the learned rate per core, and exactly as autosca
   const cpuOff = off.instances[0]!.prediction!.cpuRequest!;
   const cpuOn = second.instances[0]!.prediction!.cpuRequest!;
   assert.ok(cpuOn >= 1.9 * cpuOff, `${cpuOn}m with learning, ${cpuOff}m without`);
+});
+
+test('between status checkpoints only evidence changes are held back; a new rate in use is written', () => {
+  const now = new Date(T0);
+  const stored = {
+    lastSyncTime: new Date(T0 - MIN).toISOString(),
+    capacity: {
+      configuredRatePerCore: 1000,
+      ratePerCore: 600,
+      source: 'learned' as const,
+      confidence: 0.6,
+      weight: 3,
+    },
+  };
+  const moreEvidence = { ...stored, capacity: { ...stored.capacity, confidence: 0.7, weight: 4 } };
+  assert.deepEqual(withPersistedSync(stored, moreEvidence, 5 * MIN, now)?.capacity, stored.capacity);
+  const newRate = { ...stored, capacity: { ...stored.capacity, ratePerCore: 550 } };
+  assert.deepEqual(withPersistedSync(stored, newRate, 5 * MIN, now)?.capacity, newRate.capacity);
 });
