@@ -35,10 +35,10 @@ export const CAPACITY_HALF_LIFE_MS = 24 * 3600_000;
 /** Confidence = weight / (weight + this): 0.5 after two saturated reads, 0.8 after eight. */
 const CONFIDENCE_PIVOT = 2;
 /**
- * The learned value is used from this confidence on (two saturated reads, a little aged); the
- * configured one below it.
+ * The learned value is used from this confidence on (three saturated reads: two let one probe's
+ * overshoot decide); the configured one below it.
  */
-export const MIN_CONFIDENCE = 0.45;
+export const MIN_CONFIDENCE = 0.55;
 /** A cap on the weight, so that new evidence always moves the estimate by 1/(cap+1) at least. */
 const MAX_WEIGHT = 20;
 /** The learned value stays within [ratePerCore × MIN_FACTOR, ratePerCore × MAX_FACTOR]. */

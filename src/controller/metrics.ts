@@ -102,7 +102,7 @@ export class OperatorMetrics {
   });
   readonly capacityConfidence = this.gauge(
     'konsumerator_consumer_capacity_confidence',
-    'Confidence in the learned rate per core, 0..1 (used from 0.45 on).',
+    'Confidence in the learned rate per core, 0..1 (used from 0.55 on).',
   );
   readonly providerRequests = this.typed(
     'konsumerator_prometheus_mp_requests_total',

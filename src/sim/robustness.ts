@@ -104,5 +104,16 @@ export function renderRobustness(results: RobustnessResults): string {
         `${o.oomKills} → ${on.oomKills} |`,
     );
   }
+  const on = results.rows.filter((r) => r.learning && r.factor !== 1);
+  if (on.length > 0) {
+    const worstSlo = on.reduce((a, b) => (b.withinSloPercent < a.withinSloPercent ? b : a));
+    const worstCost = on.reduce((a, b) => (b.coreHoursRatio > a.coreHoursRatio ? b : a));
+    lines.push(
+      '',
+      `With learning on and ratePerCore set wrong, the lowest share within tolerableLag is ` +
+        `${worstSlo.withinSloPercent.toFixed(2)} % (${worstSlo.trace}, ${worstSlo.factor}×) and the highest ` +
+        `core-hours ${worstCost.coreHoursRatio.toFixed(2)}× the oracle's (${worstCost.trace}, ${worstCost.factor}×).`,
+    );
+  }
   return lines.join('\n');
 }

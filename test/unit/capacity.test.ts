@@ -65,13 +65,13 @@ function learnFrom(reads: number, make: (i: number) => [CapacityInstance[], Map<
   return state;
 }
 
-test('saturated at half the configured capacity: learned within two reads, then used', () => {
-  const one = learnFrom(1, () => [instances(4, 2), reading(4, 2, 500, 60)]);
-  assert.equal(one.learned, 500);
-  assert.ok(capacityView(one, T0, CONFIGURED).confidence < MIN_CONFIDENCE, 'one read is not enough');
-  assert.equal(capacityView(one, T0, CONFIGURED).ratePerCore, CONFIGURED);
+test('saturated at half the configured capacity: learned within three reads, then used', () => {
   const two = learnFrom(2, () => [instances(4, 2), reading(4, 2, 500, 60)]);
-  const view = capacityView(two, T0 + MIN, CONFIGURED);
+  near(two.learned, 500);
+  assert.ok(capacityView(two, T0 + MIN, CONFIGURED).confidence < MIN_CONFIDENCE, 'two reads are not enough');
+  assert.equal(capacityView(two, T0 + MIN, CONFIGURED).ratePerCore, CONFIGURED);
+  const three = learnFrom(3, () => [instances(4, 2), reading(4, 2, 500, 60)]);
+  const view = capacityView(three, T0 + 2 * MIN, CONFIGURED);
   assert.ok(view.confidence >= MIN_CONFIDENCE);
   assert.equal(view.source, 'learned');
   near(view.ratePerCore, 500);
@@ -233,7 +233,11 @@ test('autoscaleWith sizes with the learned rate per core, and exactly as autosca
   );
   const first = autoscaleWith(config, now, samples, input);
   assert.equal(first.capacity!.view.source, 'configured', 'one read is not enough');
-  const second = autoscaleWith(config, new Date(T0 + MIN), samples, input, first.capacity!.state);
+  const again = autoscaleWith(config, new Date(T0 + MIN), samples, input, first.capacity!.state);
+  const second = autoscaleWith(config, new Date(T0 + 2 * MIN), samples, input, again.capacity!.state);
+  // A read learned from already (explain, a re-read) teaches nothing.
+  const replay = autoscaleWith(config, new Date(T0 + 2 * MIN), samples, input, again.capacity!.state, false);
+  assert.equal(replay.capacity!.state, again.capacity!.state);
   near(second.capacity!.view.ratePerCore, 500);
   const cpuOff = off.instances[0]!.prediction!.cpuRequest!;
   const cpuOn = second.instances[0]!.prediction!.cpuRequest!;
