@@ -17,7 +17,7 @@
 //
 // Each part produces its results, then one report is written. A part that is not run keeps its
 // previous figures where it can (the simulation's come from results.json).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSimBenchmark, type SimBenchmark, type SimBenchmarkRun } from '../src/sim/benchmark.js';
@@ -93,6 +93,7 @@ if (wants('sim')) {
     ...(traces ? { traces: traces.split(',') } : {}),
     ...(values.seed ? { seed: Number(values.seed) } : {}),
   });
+  mkdirSync(outDir, { recursive: true });
   writeFileSync(robustnessFile, `${JSON.stringify(robustness, null, 2)}\n`);
   console.log(`bench: robustness done in ${robustness.elapsedSeconds.toFixed(1)} s`);
 } else if (existsSync(robustnessFile)) {

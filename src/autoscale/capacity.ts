@@ -10,6 +10,7 @@ import type { ScalingState } from './policy.js';
 import { instanceSignal, type PartitionSignal } from './signals.js';
 import type { Sizing } from './sizing.js';
 import type { CapacityStatus } from '../api/schema.js';
+import { ScalingStatus } from '../api/constants.js';
 
 /** What was learned, as kept in the Consumer's status between reads and across restarts. */
 export interface CapacityState {
@@ -48,8 +49,11 @@ export const CAPACITY_MAX_FACTOR = 4;
 const SATURATED_LAG_MS = 30_000;
 /** An instance keeps up when its lag is at most this. */
 const KEEPING_UP_LAG_MS = 2_000;
-/** Reads within this time after an instance's resources changed show a warm-up, not its capacity. */
-export const WARM_UP_MS = 120_000;
+/**
+ * Reads within this time after an instance's resources changed show a warm-up (and rate windows
+ * that still hold the time before), not its capacity.
+ */
+export const WARM_UP_MS = 240_000;
 /**
  * Without a confident estimate, a lower bound close to the value in use means the instances have
  * no spare capacity to show: the value in use steps up by PROBE_STEP, so the next sizing is
@@ -125,8 +129,12 @@ export function capacityObservations(
     if (instance.isNew || instance.paused || !(cores > 0)) continue;
     // A resize (or a restart) shows a warm-up: caught-up backlogs, cold caches. The scaling state
     // changes at every resize, so a recent change may be one.
+    // A pending state began at least a read after the last change.
     const changedAt = instance.state.changedAt?.getTime();
-    if (changedAt !== undefined && nowMs - changedAt < WARM_UP_MS) continue;
+    const pending =
+      instance.state.status === ScalingStatus.pendingScaleUp ||
+      instance.state.status === ScalingStatus.pendingScaleDown;
+    if (!pending && changedAt !== undefined && nowMs - changedAt < WARM_UP_MS) continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
