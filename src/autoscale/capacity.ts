@@ -134,7 +134,8 @@ export function capacityObservations(
     const pending =
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
-    if (!pending && changedAt !== undefined && nowMs - changedAt < WARM_UP_MS) continue;
+    // Without a known last change (a Deployment without the annotation) its age is unknown too.
+    if (!pending && (changedAt === undefined || nowMs - changedAt < WARM_UP_MS)) continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');

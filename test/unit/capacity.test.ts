@@ -139,6 +139,12 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
   // A pending scale-up that began 30 s ago began after the last resize had settled: evidence.
   const pending = warming.map((i) => ({ ...i, state: { ...i.state, status: 'PENDING_SCALE_UP' as const } }));
   assert.equal(learnCapacity(EMPTY_CAPACITY, pending, reading(1, 1, 300, 60), T0, CONFIGURED).learned, 300);
+  // An instance whose last change is not known is not either.
+  const unknownAge = instances(1, 1).map((i) => ({ ...i, state: { ...i.state, changedAt: undefined } }));
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, unknownAge, reading(1, 1, 300, 60), T0, CONFIGURED),
+    EMPTY_CAPACITY,
+  );
   // Past the warm-up the same read is evidence.
   assert.equal(
     learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 300, 60), T0, CONFIGURED).learned,
