@@ -67,7 +67,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
-    learnCapacity: predictorName !== 'naive' && autoscaler.learnRatePerCore !== false,
+    learnCapacity: predictorName !== 'naive' && autoscaler.learnRatePerCore === true,
   };
 }
 

@@ -215,15 +215,15 @@ const spec = (autoscaler: Record<string, unknown>) => {
   return s;
 };
 
-test('learning is on by default, off with learnRatePerCore: false, and always off with predictor naive', () => {
-  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, true);
-  assert.equal(autoscaleConfig(spec({ learnRatePerCore: false }))!.learnCapacity, false);
+test('learning is off by default, on with learnRatePerCore: true, and always off with predictor naive', () => {
+  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ learnRatePerCore: true }))!.learnCapacity, true);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive' }))!.learnCapacity, false);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
 });
 
 test('autoscaleWith sizes with the learned rate per core, and exactly as autoscale() with learning off', () => {
-  const config = autoscaleConfig(spec({}))!;
+  const config = autoscaleConfig(spec({ learnRatePerCore: true }))!;
   const input: InstanceInput[] = [0, 1].map((p) => ({
     id: p,
     partitions: [p],

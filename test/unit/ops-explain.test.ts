@@ -108,6 +108,7 @@ test('nothing to explain: autoscaling off, or no read yet', () => {
 test('with capacity learning, explain sizes with what status.capacity holds and says so', () => {
   const { c, deployments } = staticConsumer();
   c.spec.autoscaler.predictor = 'proactive';
+  c.spec.autoscaler.learnRatePerCore = true;
   const without = explain(c, deployments, now).instances.find((o) => o.id === 1)!.prediction!.cpuRequest!;
   c.status!.capacity = {
     configuredRatePerCore: 100,
