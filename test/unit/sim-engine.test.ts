@@ -156,13 +156,7 @@ const RECORDED: Record<string, Omit<SimFigures, 'restartsByCause'>> = {
 
 test('every policy gives the figures the previous engine gave, to the last bit', () => {
   const trace = smallCase();
-  // The engine is what is compared: the recording predates capacity learning (a policy change).
-  const spec = benchmarkConsumer(6);
-  const setup = simSetup({
-    ...spec,
-    numPartitionsPerInstance: 2,
-    autoscaler: { ...spec.autoscaler!, learnRatePerCore: false },
-  });
+  const setup = simSetup({ ...benchmarkConsumer(6), numPartitionsPerInstance: 2 });
   assert.deepEqual(
     Object.keys(RECORDED),
     benchmarkPolicies.map((p) => p.id),

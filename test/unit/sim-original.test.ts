@@ -92,7 +92,5 @@ test('absent metrics read as zeros: the original shrinks to the fallback, ours k
   const ours = simulate(trace, oursDefault, setup, defaultParams()).series;
   assert.ok(cpuAt(original, 25) >= 4, `before the gap: ${cpuAt(original, 25)} cores`);
   assert.equal(cpuAt(original, 85), 0.2, 'two instances at the 100m minimum');
-  // Before the gap ours may have shrunk a little below 4 cores: it learns what a core really does.
-  assert.ok(cpuAt(ours, 29) >= 3, `before the gap: ${cpuAt(ours, 29)} cores`);
-  assert.equal(cpuAt(ours, 85), cpuAt(ours, 29), 'ours during the gap keeps what it had');
+  assert.ok(cpuAt(ours, 85) >= 4, `ours during the gap: ${cpuAt(ours, 85)} cores`);
 });
