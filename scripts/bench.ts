@@ -12,14 +12,17 @@
 //   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
 //   npm run bench -- --out <dir>        write somewhere else
 //   npm run bench -- --traces week,step only these traces (quick looks; the report shows only them)
+//   npm run bench -- --robustness-traces diurnal,step   the robustness table (ratePerCore set
+//                                       wrong, learning on/off) on these traces only
 //
 // Each part produces its results, then one report is written. A part that is not run keeps its
 // previous figures where it can (the simulation's come from results.json).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runSimBenchmark, type SimBenchmark, type SimBenchmarkRun } from '../src/sim/benchmark.js';
 import { writeReport, type ReportSection } from '../src/sim/report.js';
+import { renderRobustness, runRobustness, type RobustnessResults } from '../src/sim/robustness.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import {
   CONTROL_PLANE_RUNS,
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'control-plane-runs': { type: 'string' },
     'memory-deployments': { type: 'string' },
+    'robustness-traces': { type: 'string' },
   },
 });
 const only = values.only?.split(',').map((s) => s.trim());
@@ -79,6 +83,24 @@ if (wants('sim')) {
 }
 
 const sections: ReportSection[] = [];
+// With the sim part: every trace with ratePerCore set wrong, capacity learning on and off.
+const robustnessFile = join(outDir, 'robustness.json');
+let robustness: RobustnessResults | undefined;
+if (wants('sim')) {
+  console.log('bench: robustness to a mis-set ratePerCore…');
+  const traces = values['robustness-traces'] ?? values.traces;
+  robustness = await runRobustness({
+    ...(traces ? { traces: traces.split(',') } : {}),
+    ...(values.seed ? { seed: Number(values.seed) } : {}),
+  });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(robustnessFile, `${JSON.stringify(robustness, null, 2)}\n`);
+  console.log(`bench: robustness done in ${robustness.elapsedSeconds.toFixed(1)} s`);
+} else if (existsSync(robustnessFile)) {
+  robustness = JSON.parse(readFileSync(robustnessFile, 'utf8')) as RobustnessResults;
+}
+if (robustness)
+  sections.push({ title: 'Robustness to a mis-set ratePerCore', markdown: renderRobustness(robustness) });
 const controlPlaneFile = join(outDir, 'control-plane.json');
 let controlPlane: ControlPlaneResults | undefined;
 if (wants('control-plane')) {

@@ -49,6 +49,7 @@ const DEFAULTS: Record<string, string> = {
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
   'spec.resourcePolicy.containerPolicies[].controlledValues': `\`${DEFAULT_CONTROLLED_VALUES}\``,
   'spec.autoscaler.actuation': `\`${DEFAULT_ACTUATION}\``,
+  'spec.autoscaler.learnRatePerCore': '`false` (always off with predictor `naive`)',
   ...Object.fromEntries(
     ['prometheus', 'kafka'].flatMap((mode) => [
       [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],

@@ -68,6 +68,14 @@ export const Autoscaler = object(
           '(new) How metrics become resources: proactive (default) = production + the backlog drained within min(recoveryTime, tolerableLag), scaling up before the lag reaches tolerableLag; naive = the original formula and rules.',
       }),
     ),
+    learnRatePerCore: Type.Optional(
+      Type.Boolean({
+        description:
+          '(new) Learn what a core really processes from the reads (consumption per requested core while an ' +
+          'instance is behind; a lower bound while it keeps up) and size with it once confident, within ' +
+          '[ratePerCore/4, ratePerCore×4] (default false; always off with predictor naive). status.capacity shows it.',
+      }),
+    ),
     dryRun: Type.Optional(
       Type.Boolean({
         description:
@@ -373,6 +381,44 @@ export type InstanceStatus = Static<typeof InstanceStatus>;
 
 const count = (description: string) => Type.Optional(Type.Integer({ format: 'int32', description }));
 
+export const CapacityStatus = object(
+  {
+    configuredRatePerCore: Type.Number({
+      description: "The Consumer's ratePerCore (messages per second per core).",
+    }),
+    ratePerCore: Type.Number({
+      description:
+        'What the sizing divides by: the configured value, the learned one, or a probe above the lower bound.',
+    }),
+    source: StringEnum(['configured', 'learned', 'probing'], {
+      description: 'Where ratePerCore comes from.',
+    }),
+    learnedRatePerCore: Type.Optional(
+      Type.Number({ description: 'Consumption per requested core measured while instances were behind.' }),
+    ),
+    lowerBound: Type.Optional(
+      Type.Number({
+        description: 'Consumption per requested core seen while instances kept up, decayed with age.',
+      }),
+    ),
+    confidence: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: 'How much the learned value is trusted (0..1).',
+    }),
+    weight: Type.Number({
+      minimum: 0,
+      description: 'Saturated reads behind the learned value, decayed with age.',
+    }),
+    updatedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it last learned.' })),
+  },
+  {
+    description:
+      '(new) Capacity per core learned from the metrics (autoscaler.learnRatePerCore): kept here so a restart keeps it.',
+  },
+);
+export type CapacityStatus = Static<typeof CapacityStatus>;
+
 export const ConsumerStatus = object(
   {
     observedGeneration: Type.Optional(
@@ -404,6 +450,7 @@ export const ConsumerStatus = object(
           'The metrics read at lastSyncTime, keyed by partition number (warm start after a restart).',
       }),
     ),
+    capacity: Type.Optional(CapacityStatus),
     instances: Type.Optional(
       Type.Array(InstanceStatus, {
         description:

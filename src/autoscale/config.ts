@@ -8,6 +8,13 @@ import { autoscale, type AutoscaleResult, type Budget, type InstanceInput } from
 import type { PartitionSample } from '../metrics/types.js';
 import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
+import {
+  capacityView,
+  EMPTY_CAPACITY,
+  learnCapacity,
+  type CapacityState,
+  type CapacityView,
+} from './capacity.js';
 
 export const DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS = 3;
 
@@ -23,6 +30,8 @@ export interface AutoscaleConfig {
   container: string | undefined;
   /** Decide and report, change nothing. */
   dryRun: boolean;
+  /** Learn the rate per core from the reads (capacity.ts); never with predictor naive. */
+  learnCapacity: boolean;
 }
 
 /** undefined when the Consumer does not autoscale (mode none, or the legacy vpa and ""). */
@@ -58,22 +67,46 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
+    learnCapacity: predictorName !== 'naive' && autoscaler.learnRatePerCore === true,
   };
 }
 
-/** One autoscale() decision under a Consumer's resolved settings, predictor and budget. */
+export interface AutoscaleWithResult extends AutoscaleResult {
+  /** With learning on: what was learned after this read, and the rate per core the sizing used. */
+  capacity?: { state: CapacityState; view: CapacityView };
+}
+
+/**
+ * One autoscale() decision under a Consumer's resolved settings, predictor and budget. With
+ * learning on, the read first teaches the capacity estimator (from `learned`, what earlier reads
+ * taught), and the sizing divides by the rate per core it gives.
+ */
 export function autoscaleWith(
-  config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'>,
+  config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'> & { learnCapacity?: boolean },
   now: Date,
   samples: ReadonlyMap<number, PartitionSample>,
   instances: readonly InstanceInput[],
-): AutoscaleResult {
-  return autoscale({
-    settings: config.settings,
+  learned?: CapacityState,
+  /** false: `samples` were learned from already (a re-read, `explain`): use what was learned only. */
+  teach = true,
+): AutoscaleWithResult {
+  let settings = config.settings;
+  let capacity: AutoscaleWithResult['capacity'];
+  if (config.learnCapacity) {
+    const configured = config.settings.ratePerCore;
+    const before = learned ?? EMPTY_CAPACITY;
+    const state = teach ? learnCapacity(before, instances, samples, now.getTime(), configured) : before;
+    const view = capacityView(state, now.getTime(), configured);
+    if (view.ratePerCore !== configured) settings = { ...settings, ratePerCore: view.ratePerCore };
+    capacity = { state, view };
+  }
+  const result = autoscale({
+    settings,
     predictor: config.predictor,
     now,
     samples,
     instances,
     ...(config.budget ? { budget: config.budget } : {}),
   });
+  return capacity ? { ...result, capacity } : result;
 }

@@ -7,6 +7,7 @@ import type { Consumer } from '../api/schema.js';
 import { policyFor } from '../api/resolve.js';
 import type { InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
+import { capacityFromStatus, type CapacityView } from '../autoscale/capacity.js';
 import type { Sizing } from '../autoscale/sizing.js';
 import { existingInstanceInput } from '../controller/autoscaling.js';
 import { fromLastSyncState } from '../metrics/warm-start.js';
@@ -21,6 +22,8 @@ export interface Explanation {
   mode?: string;
   predictor?: string;
   readAt?: string;
+  /** With capacity learning: the configured and learned rate per core and what the sizing used. */
+  capacity?: CapacityView;
   decidedAt: string;
   /** Balanced: each instance's replicas field is the pods sharing its partitions. */
   instances: (InstanceOutcome & { deployment: string; replicas?: number })[];
@@ -51,11 +54,14 @@ export function explain(consumer: Consumer, deployments: readonly V1Deployment[]
       ? [existingInstanceInput(consumer.spec, id, partitions, policy, deployment, config.container!, 0)]
       : [];
   });
-  const result = autoscaleWith(config, now, reading.partitions, inputs);
+  // The operator learned from this read already: its capacity in status is used as it stands.
+  const learned = capacityFromStatus(status?.capacity, config.settings.ratePerCore);
+  const result = autoscaleWith(config, now, reading.partitions, inputs, learned, false);
   return {
     ...base,
     mode: config.mode,
     predictor: config.settings.proactive ? 'proactive' : 'naive',
+    ...(result.capacity ? { capacity: result.capacity.view } : {}),
     ...(status?.lastSyncTime ? { readAt: status.lastSyncTime } : {}),
     instances: result.instances.map((o) => {
       const replicas = inputs.find((i) => i.id === o.id)?.replicas;
@@ -93,11 +99,27 @@ function waitingText(o: InstanceOutcome, now: Date): string {
   }
 }
 
+function capacityLine(c: CapacityView): string {
+  const learned =
+    c.learned === undefined
+      ? 'nothing learned yet'
+      : `learned ${Math.round(c.learned)}/s (confidence ${c.confidence.toFixed(2)})`;
+  const bound = c.lowerBound === undefined ? '' : `, kept up with ${Math.round(c.lowerBound)}/s`;
+  const why =
+    c.source === 'learned'
+      ? 'the learned value'
+      : c.source === 'probing'
+        ? 'a step above what instances kept up with (probing)'
+        : 'the configured value';
+  return `capacity per core: configured ${Math.round(c.configured)}/s, ${learned}${bound}; sized with ${Math.round(c.ratePerCore)}/s, ${why}`;
+}
+
 export function renderExplanation(e: Explanation, now: Date, only?: number): string {
   if (e.none) return `Consumer ${e.consumer}: ${e.none}\n`;
   const lines = [
     `Consumer ${e.consumer}: ${e.mode} metrics read at ${e.readAt}, ${e.predictor} predictor, decided at ${e.decidedAt} by the operator's own autoscale()`,
   ];
+  if (e.capacity) lines.push(capacityLine(e.capacity));
   for (const o of e.instances) {
     if (only !== undefined && o.id !== only) continue;
     const s = o.decision.state;

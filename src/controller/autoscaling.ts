@@ -14,6 +14,12 @@ import type {
 import { actuationOf, isStopped, policyFor, resolveSpec, sharingReplicas } from '../api/resolve.js';
 import type { InstanceInput, InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
+import {
+  capacityFromStatus,
+  capacityStatus,
+  type CapacityState,
+  type CapacityView,
+} from '../autoscale/capacity.js';
 import type { ScalingState } from '../autoscale/policy.js';
 import { toLastSyncState, partitionRanges, type MetricsReading } from '../metrics/index.js';
 import { hasAnyMetric } from '../autoscale/signals.js';
@@ -57,6 +63,8 @@ export interface AutoscaleStep {
     lagMsByInstance: Map<number, number | undefined>;
     allocated: { cpuMillis: number; memoryBytes: number };
     budget: { cpuMillis?: number; memoryBytes?: number } | undefined;
+    /** With capacity learning: the configured and learned rate per core, and the confidence. */
+    capacity?: CapacityView;
   };
 }
 
@@ -99,6 +107,20 @@ const describe = (s: Sizing) =>
 export class ScalingMemory {
   private readonly lagFree = new Map<string, number>();
   private readonly dryRun = new Map<string, ScalingState>();
+  /** What each Consumer learned of its capacity, newer than status.capacity between checkpoints. */
+  private readonly capacity = new Map<string, { configured: number; state: CapacityState }>();
+
+  /** The learned capacity: from memory, else from what status kept (after a restart). */
+  learnedCapacity(consumer: Consumer, configured: number): CapacityState {
+    const kept = this.capacity.get(consumer.metadata.uid!);
+    return kept?.configured === configured
+      ? kept.state
+      : capacityFromStatus(consumer.status?.capacity, configured);
+  }
+
+  rememberCapacity(uid: string, configured: number, state: CapacityState): void {
+    this.capacity.set(uid, { configured, state });
+  }
   private readonly key = (uid: string, id: number) => `${uid}/${id}`;
 
   lagFreeSyncs(uid: string, id: number): number {
@@ -120,6 +142,7 @@ export class ScalingMemory {
   retain(uids: ReadonlySet<string>): void {
     for (const map of [this.lagFree, this.dryRun])
       for (const key of map.keys()) if (!uids.has(key.slice(0, key.lastIndexOf('/')))) map.delete(key);
+    for (const uid of this.capacity.keys()) if (!uids.has(uid)) this.capacity.delete(uid);
   }
 }
 
@@ -275,7 +298,18 @@ export async function autoscaleStep(
         : state,
     });
   });
-  const result = autoscaleWith(config, now, reading.partitions, inputs);
+  const configuredRate = config.settings.ratePerCore;
+  const result = autoscaleWith(
+    config,
+    now,
+    reading.partitions,
+    inputs,
+    config.learnCapacity ? memory.learnedCapacity(consumer, configuredRate) : undefined,
+    // Only a fresh read teaches: between reads the same numbers would count again.
+    sync.fresh,
+  );
+  const capacity = result.capacity;
+  if (capacity) memory.rememberCapacity(uid!, configuredRate, capacity.state);
   const overrides = new Map<number, InstanceOverride>();
   const events: ScaleEvent[] = [];
   const instanceStatus: InstanceStatus[] = [];
@@ -362,6 +396,7 @@ export async function autoscaleStep(
       lastSyncTime: rfc3339Seconds(now),
       lastSyncState: toLastSyncState(reading),
       lagging: existing.filter((o) => o.signal.lagging).length,
+      ...(capacity ? { capacity: capacityStatus(capacity.state, capacity.view) } : {}),
     },
     conditions,
     events,
@@ -378,6 +413,7 @@ export async function autoscaleStep(
       lagMsByInstance: new Map(existing.map((o) => [o.id, o.signal.maxLagMs] as const)),
       allocated: result.allocated,
       budget: config.budget,
+      ...(capacity ? { capacity: capacity.view } : {}),
     },
   };
 }

@@ -95,6 +95,16 @@ export class OperatorMetrics {
     'konsumerator_consumer_global_memory_allocated_bytes',
     'Sum of memory requests, bytes.',
   );
+  readonly capacityRatePerCore = new Gauge({
+    name: 'konsumerator_consumer_capacity_rate_per_core',
+    help: 'Messages per second per core: configured (spec), learned (from saturated reads), used (what the sizing divides by).',
+    labelNames: ['consumer', 'kind'],
+    registers: [this.registry],
+  });
+  readonly capacityConfidence = this.gauge(
+    'konsumerator_consumer_capacity_confidence',
+    'Confidence in the learned rate per core, 0..1 (used from 0.55 on).',
+  );
   readonly providerRequests = this.typed(
     'konsumerator_prometheus_mp_requests_total',
     'Metric reads, by metric type.',
@@ -470,9 +480,11 @@ export class OperatorMetrics {
       this.globalMemoryLimit,
       this.globalCpuAllocated,
       this.globalMemoryAllocated,
+      this.capacityConfidence,
     ]) {
       metric.remove({ consumer });
     }
+    for (const kind of ['configured', 'learned', 'used']) this.capacityRatePerCore.remove({ consumer, kind });
     for (const metric of [
       this.reconcileTotal,
       this.reconcileErrors,

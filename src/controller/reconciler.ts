@@ -456,6 +456,14 @@ export class Reconciler {
     }
     metrics.globalCpuAllocated.set({ consumer: name }, step.observed.allocated.cpuMillis);
     metrics.globalMemoryAllocated.set({ consumer: name }, step.observed.allocated.memoryBytes);
+    const capacity = step.observed.capacity;
+    if (capacity) {
+      metrics.capacityRatePerCore.set({ consumer: name, kind: 'configured' }, capacity.configured);
+      metrics.capacityRatePerCore.set({ consumer: name, kind: 'used' }, capacity.ratePerCore);
+      if (capacity.learned !== undefined)
+        metrics.capacityRatePerCore.set({ consumer: name, kind: 'learned' }, capacity.learned);
+      metrics.capacityConfidence.set({ consumer: name }, capacity.confidence);
+    }
     const budget = step.observed.budget;
     if (budget?.cpuMillis !== undefined) metrics.globalCpuLimit.set({ consumer: name }, budget.cpuMillis);
     if (budget?.memoryBytes !== undefined)

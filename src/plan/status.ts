@@ -182,8 +182,9 @@ export function buildStatus(
 }
 
 /**
- * `status` with the persisted lastSyncTime/lastSyncState instead of its own, while the persisted
- * ones are younger than `checkpointMs`; undefined when they are due (or there is no checkpoint).
+ * `status` with the persisted lastSyncTime/lastSyncState (and capacity evidence) instead of its
+ * own, while the persisted ones are younger than `checkpointMs`; undefined when they are due (or
+ * there is no checkpoint).
  * The caller writes this instead of `status` when it differs in nothing else from what is stored.
  */
 export function withPersistedSync(
@@ -198,6 +199,10 @@ export function withPersistedSync(
   const held: ConsumerStatus = { ...status, lastSyncTime: previous.lastSyncTime };
   if (previous.lastSyncState === undefined) delete held.lastSyncState;
   else held.lastSyncState = previous.lastSyncState;
+  // The capacity learned: its evidence waits for the checkpoint too, while what the sizing uses stands.
+  const [before, after] = [previous.capacity, status.capacity];
+  if (before && after && before.ratePerCore === after.ratePerCore && before.source === after.source)
+    held.capacity = before;
   return held;
 }
 

@@ -104,3 +104,31 @@ test('nothing to explain: autoscaling off, or no read yet', () => {
   delete c.status;
   assert.match(explain(c, deployments, now).none!, /no metrics read yet/);
 });
+
+test('with capacity learning, explain sizes with what status.capacity holds and says so', () => {
+  const { c, deployments } = staticConsumer();
+  c.spec.autoscaler.predictor = 'proactive';
+  c.spec.autoscaler.learnRatePerCore = true;
+  const without = explain(c, deployments, now).instances.find((o) => o.id === 1)!.prediction!.cpuRequest!;
+  c.status!.capacity = {
+    configuredRatePerCore: 100,
+    ratePerCore: 50,
+    source: 'learned',
+    learnedRatePerCore: 50,
+    confidence: 0.8,
+    weight: 8,
+    updatedAt: '2026-01-01T11:59:50Z',
+  };
+  const e = explain(c, deployments, now);
+  assert.equal(e.capacity?.source, 'learned');
+  assert.equal(e.capacity?.ratePerCore, 50);
+  const withLearned = e.instances.find((o) => o.id === 1)!.prediction!.cpuRequest!;
+  assert.ok(withLearned >= 2 * without - 100, `${withLearned}m with 50/s per core, ${without}m with 100/s`);
+  assert.match(
+    renderExplanation(e, now),
+    /capacity per core: configured 100\/s, learned 50\/s \(confidence 0\.80\); sized with 50\/s, the learned value/,
+  );
+  // Learning off: the configured value, and no capacity line.
+  c.spec.autoscaler.learnRatePerCore = false;
+  assert.equal(explain(c, deployments, now).capacity, undefined);
+});

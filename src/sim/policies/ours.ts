@@ -7,6 +7,7 @@
 // longer than the operator's bound), or by a rollout of the instance's Deployment (Rollout).
 import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
 import { autoscaleWith } from '../../autoscale/config.js';
+import type { CapacityState } from '../../autoscale/capacity.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
 import { pendingBoundMs } from '../../actuate/pending-bound.js';
@@ -22,6 +23,8 @@ export interface OursOptions {
   mode: ChangeMode;
   /** Use this predictor instead of the Consumer's. */
   predictor?: string;
+  /** Learn the rate per core (or not) whatever the Consumer says. */
+  learnCapacity?: boolean;
 }
 
 export function oursPolicy(options: OursOptions): PolicySpec {
@@ -34,12 +37,16 @@ export function oursPolicy(options: OursOptions): PolicySpec {
     description: options.description,
     create({ setup, params }): SimPolicy {
       const predictor = options.predictor ? predictors[options.predictor]! : setup.config.predictor;
-      const config = options.predictor
+      const base = options.predictor
         ? {
             ...setup.config,
             settings: { ...setup.config.settings, proactive: options.predictor === 'proactive' },
+            learnCapacity: setup.config.learnCapacity && options.predictor !== 'naive',
           }
         : setup.config;
+      const config =
+        options.learnCapacity === undefined ? base : { ...base, learnCapacity: options.learnCapacity };
+      let learned: CapacityState | undefined;
       const sizings: Sizing[] = [];
       const states: ScalingState[] = [];
       /** Each instance's largest partition lag at the last read (what the operator knows). */
@@ -117,7 +124,9 @@ export function oursPolicy(options: OursOptions): PolicySpec {
             new Date(world.nowMs),
             reading.samples,
             instances,
+            learned,
           );
+          learned = result.capacity?.state;
           for (const outcome of result.instances) {
             states[outcome.id] = outcome.decision.state;
             lags[outcome.id] = outcome.signal.maxLagMs;

@@ -1,0 +1,263 @@
+// What a core really processes, learned from the reads: every sizing divides by ratePerCore, a
+// number the Consumer's author guesses. While an instance is behind and still consuming, it
+// consumes as fast as its CPU allows, so its consumption per requested core measures the capacity
+// (an estimate); while it keeps up, its consumption per requested core is only a lower bound.
+// Estimates are weighed the way the VPA's recommender weighs its samples: each counts 1 and loses
+// half its weight every CAPACITY_HALF_LIFE_MS, so confidence grows with evidence and decays with
+// age. Pure: the state in, the state out, time as a parameter.
+import type { PartitionSample } from '../metrics/types.js';
+import type { ScalingState } from './policy.js';
+import { instanceSignal, type PartitionSignal } from './signals.js';
+import type { Sizing } from './sizing.js';
+import type { CapacityStatus } from '../api/schema.js';
+import { ScalingStatus } from '../api/constants.js';
+
+/** What was learned, as kept in the Consumer's status between reads and across restarts. */
+export interface CapacityState {
+  /** Learned messages per second per requested core, from saturated reads; undefined before any. */
+  learned: number | undefined;
+  /** Weight of the saturated reads behind `learned`, decayed with age. */
+  weight: number;
+  /** Highest messages per second per requested core seen while keeping up, decayed with age. */
+  lowerBound: number | undefined;
+  /** When the state last changed, ms since the epoch. */
+  updatedAtMs: number;
+}
+
+export const EMPTY_CAPACITY: CapacityState = {
+  learned: undefined,
+  weight: 0,
+  lowerBound: undefined,
+  updatedAtMs: 0,
+};
+
+/** Evidence loses half its weight in a day: a change of code or hardware is learned anew within days. */
+export const CAPACITY_HALF_LIFE_MS = 24 * 3600_000;
+/** Confidence = weight / (weight + this): 0.5 after two saturated reads, 0.8 after eight. */
+const CONFIDENCE_PIVOT = 2;
+/**
+ * The learned value is used from this confidence on (three saturated reads: two let one probe's
+ * overshoot decide); the configured one below it.
+ */
+export const MIN_CONFIDENCE = 0.55;
+/** A cap on the weight, so that new evidence always moves the estimate by 1/(cap+1) at least. */
+const MAX_WEIGHT = 20;
+/** The learned value stays within [ratePerCore × MIN_FACTOR, ratePerCore × MAX_FACTOR]. */
+export const CAPACITY_MIN_FACTOR = 0.25;
+export const CAPACITY_MAX_FACTOR = 4;
+/** An instance is saturated when its lag is at least this (a consumer keeping up shows a second or two). */
+const SATURATED_LAG_MS = 30_000;
+/** An instance keeps up when its lag is at most this. */
+const KEEPING_UP_LAG_MS = 2_000;
+/**
+ * Reads within this time after an instance's resources changed show a warm-up (and rate windows
+ * that still hold the time before), not its capacity.
+ */
+export const WARM_UP_MS = 240_000;
+/**
+ * Without a confident estimate, a lower bound close to the value in use means the instances have
+ * no spare capacity to show: the value in use steps up by PROBE_STEP, so the next sizing is
+ * smaller and either keeps up (a higher lower bound) or lags (an estimate).
+ */
+const PROBE_NEAR = 0.8;
+const PROBE_STEP = 1.25;
+/** An estimate below this share of the lower bound is dropped (see learnCapacity). */
+const PLAUSIBLE_SHARE = 0.8;
+/** A learned value within this share of the configured one is not used. */
+export const DEAD_BAND = 0.1;
+
+export interface CapacityInstance {
+  partitions: readonly number[];
+  current: Sizing;
+  state: ScalingState;
+  paused: boolean;
+  isNew?: boolean;
+}
+
+const decayFactor = (fromMs: number, toMs: number) =>
+  fromMs <= 0 ? 1 : Math.pow(0.5, Math.max(0, toMs - fromMs) / CAPACITY_HALF_LIFE_MS);
+
+export const confidenceOf = (weight: number): number => weight / (weight + CONFIDENCE_PIVOT);
+
+/** The state as it stands at `nowMs`: weights and lower bound decayed. */
+export function agedCapacity(state: CapacityState, nowMs: number): CapacityState {
+  const f = decayFactor(state.updatedAtMs, nowMs);
+  return {
+    learned: state.learned,
+    weight: state.weight * f,
+    lowerBound: state.lowerBound === undefined ? undefined : state.lowerBound * f,
+    updatedAtMs: state.updatedAtMs,
+  };
+}
+
+/** The q-quantile (nearest rank) of a non-empty list. */
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+};
+const median = (values: number[]) => quantile(values, 0.5);
+/** Which saturated instance speaks for the read (see learnCapacity). */
+const ESTIMATE_QUANTILE = 0.75;
+
+const clampRate = (value: number, configured: number) =>
+  Math.min(configured * CAPACITY_MAX_FACTOR, Math.max(configured * CAPACITY_MIN_FACTOR, value));
+
+/** The sum of one field over partitions; undefined when one is unknown or not a rate. */
+function total(
+  partitions: readonly PartitionSignal[],
+  field: 'consumption' | 'production',
+): number | undefined {
+  let sum = 0;
+  for (const p of partitions) {
+    const value = p.sample[field];
+    if (value === undefined || !Number.isFinite(value) || value < 0) return undefined;
+    sum += value;
+  }
+  return sum;
+}
+
+/** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
+export function capacityObservations(
+  instances: readonly CapacityInstance[],
+  samples: ReadonlyMap<number, PartitionSample>,
+  nowMs: number,
+): { estimates: number[]; bounds: number[] } {
+  const estimates: number[] = [];
+  const bounds: number[] = [];
+  for (const instance of instances) {
+    const cores = (instance.current.cpuRequest ?? 0) / 1000;
+    if (instance.isNew || instance.paused || !(cores > 0)) continue;
+    // A resize (or a restart) shows a warm-up: caught-up backlogs, cold caches. The scaling state
+    // changes at every resize, so a recent change may be one.
+    // A pending state began at least a read after the last change.
+    const changedAt = instance.state.changedAt?.getTime();
+    const pending =
+      instance.state.status === ScalingStatus.pendingScaleUp ||
+      instance.state.status === ScalingStatus.pendingScaleDown;
+    // Without a known last change (a Deployment without the annotation) its age is unknown too.
+    if (!pending && (changedAt === undefined || nowMs - changedAt < WARM_UP_MS)) continue;
+    const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
+    if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
+    const consumption = total(signal.partitions, 'consumption');
+    if (consumption === undefined || !(consumption > 0)) continue;
+    if (signal.maxLagMs! >= SATURATED_LAG_MS) estimates.push(consumption / cores);
+    else if (signal.maxLagMs! <= KEEPING_UP_LAG_MS) {
+      // Production, not consumption: a pod that just caught up consumed more than it needs to.
+      const production = total(signal.partitions, 'production');
+      if (production !== undefined && production > 0) bounds.push(Math.min(production, consumption) / cores);
+    }
+  }
+  return { estimates, bounds };
+}
+
+/**
+ * The state after one read: the median of the saturated instances' estimates counts as one piece
+ * of evidence (many instances saturated by one burst are one event, and the median ignores the odd
+ * one out); the highest keeping-up rate raises the lower bound.
+ */
+export function learnCapacity(
+  state: CapacityState,
+  instances: readonly CapacityInstance[],
+  samples: ReadonlyMap<number, PartitionSample>,
+  nowMs: number,
+  configured: number,
+): CapacityState {
+  const { estimates, bounds } = capacityObservations(instances, samples, nowMs);
+  if (estimates.length === 0 && bounds.length === 0) return state;
+  const aged = agedCapacity(state, nowMs);
+  let { learned, weight, lowerBound } = aged;
+  // A pod saturated well below the rate instances kept up with shows something else: a resize the
+  // node has not applied yet, a slow start. A real slowdown gets through as the bound ages.
+  const plausible = estimates.filter((e) => e >= (lowerBound ?? 0) * PLAUSIBLE_SHARE);
+  if (plausible.length > 0) {
+    const estimate = clampRate(quantile(plausible, ESTIMATE_QUANTILE), configured);
+    learned = learned === undefined || weight === 0 ? estimate : (learned * weight + estimate) / (weight + 1);
+    weight = Math.min(MAX_WEIGHT, weight + 1);
+  }
+  if (bounds.length > 0) {
+    // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
+    const bound = clampRate(median(bounds), configured);
+    lowerBound = lowerBound === undefined ? bound : Math.max(lowerBound, bound);
+  }
+  return { learned, weight, lowerBound, updatedAtMs: nowMs };
+}
+
+export interface CapacityView {
+  configured: number;
+  /** What the sizing divides by. */
+  ratePerCore: number;
+  learned: number | undefined;
+  lowerBound: number | undefined;
+  /** 0..1: how much the learned value is trusted. */
+  confidence: number;
+  /** Where `ratePerCore` comes from. */
+  source: 'configured' | 'learned' | 'probing';
+}
+
+/** The rate per core the sizing uses now, and why. */
+export function capacityView(state: CapacityState, nowMs: number, configured: number): CapacityView {
+  const aged = agedCapacity(state, nowMs);
+  const confidence = confidenceOf(aged.weight);
+  const base = { configured, learned: aged.learned, lowerBound: aged.lowerBound, confidence };
+  const bound = aged.lowerBound ?? 0;
+  if (aged.learned !== undefined && confidence >= MIN_CONFIDENCE) {
+    // Never below what instances were seen to keep up with.
+    const learned = clampRate(Math.max(aged.learned, bound), configured);
+    // Partition skew and rate windows make estimates scatter by a few percent: within the dead
+    // band the setting stands, so a Consumer set right is sized as without learning.
+    if (Math.abs(learned / configured - 1) < DEAD_BAND)
+      return { ...base, ratePerCore: configured, source: 'configured' };
+    return { ...base, ratePerCore: learned, source: 'learned' };
+  }
+  if (bound >= configured * PROBE_NEAR)
+    return { ...base, ratePerCore: clampRate(bound * PROBE_STEP, configured), source: 'probing' };
+  return { ...base, ratePerCore: configured, source: 'configured' };
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * status.capacity for a state and its view. Rates to 0.1 msg/s and confidence to 0.01, so a read
+ * that changes nothing visible costs no status write.
+ */
+export function capacityStatus(state: CapacityState, view: CapacityView): CapacityStatus {
+  return {
+    configuredRatePerCore: view.configured,
+    ratePerCore: round(view.ratePerCore, 1),
+    source: view.source,
+    ...(state.learned !== undefined ? { learnedRatePerCore: round(state.learned, 1) } : {}),
+    ...(state.lowerBound !== undefined ? { lowerBound: round(state.lowerBound, 1) } : {}),
+    confidence: round(view.confidence, 2),
+    weight: round(state.weight, 3),
+    ...(state.updatedAtMs > 0
+      ? {
+          updatedAt: new Date(Math.floor(state.updatedAtMs / 1000) * 1000)
+            .toISOString()
+            .replace('.000Z', 'Z'),
+        }
+      : {}),
+  };
+}
+
+/**
+ * What status.capacity kept, as a state; EMPTY_CAPACITY when there is none, or when it was learned
+ * against another ratePerCore (a changed setting starts over: the author may know better now).
+ * Values a tenant could have written by hand are checked: a non-finite or negative number is dropped.
+ */
+export function capacityFromStatus(status: CapacityStatus | undefined, configured: number): CapacityState {
+  if (!status || status.configuredRatePerCore !== configured) return EMPTY_CAPACITY;
+  const positive = (x: number | undefined) =>
+    x !== undefined && Number.isFinite(x) && x > 0 ? x : undefined;
+  const updatedAtMs = status.updatedAt ? Date.parse(status.updatedAt) : NaN;
+  const learned = positive(status.learnedRatePerCore);
+  const weight = learned === undefined ? 0 : Math.min(MAX_WEIGHT, positive(status.weight) ?? 0);
+  return {
+    learned: learned === undefined ? undefined : clampRate(learned, configured),
+    weight,
+    lowerBound: (() => {
+      const b = positive(status.lowerBound);
+      return b === undefined ? undefined : clampRate(b, configured);
+    })(),
+    updatedAtMs: Number.isFinite(updatedAtMs) ? updatedAtMs : 0,
+  };
+}

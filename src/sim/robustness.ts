@@ -1,0 +1,119 @@
+// The robustness table: every trace with a Consumer whose ratePerCore is wrong (the real capacity
+// per core at a multiple of the setting), our default policy with capacity learning on and off,
+// against the oracle (which knows the real capacity). Pure computation, as benchmark.ts.
+import { benchmarkConsumer } from './bench-consumer.js';
+import { defaultParams } from './params.js';
+import { oraclePolicy } from './policies/oracle.js';
+import { oursPolicy } from './policies/ours.js';
+import type { PolicySpec } from './policy.js';
+import { simulateAll, type SimJob } from './parallel.js';
+import { combinedCost } from './cost.js';
+import { DEFAULT_TRACE_OPTIONS, traceGenerators } from './traces.js';
+
+/** Real capacity per core ÷ the Consumer's ratePerCore. */
+export const CAPACITY_FACTORS = [0.5, 0.7, 1, 1.5, 2] as const;
+
+export interface RobustnessRow {
+  trace: string;
+  factor: number;
+  learning: boolean;
+  withinSloPercent: number;
+  /** Core-hours ÷ the oracle's (which knows the real capacity). */
+  coreHoursRatio: number;
+  costRatio: number;
+  restartsPerPartitionDay: number;
+  oomKills: number;
+}
+
+export interface RobustnessResults {
+  seed: number;
+  configuredRatePerCore: number;
+  rows: RobustnessRow[];
+  elapsedSeconds: number;
+}
+
+const learningPolicy = (learn: boolean): PolicySpec =>
+  oursPolicy({
+    id: learn ? 'ours-learning' : 'ours-fixed',
+    label: learn ? 'Ours, learning on' : 'Ours, learning off',
+    description: '',
+    mode: 'in-place',
+    learnCapacity: learn,
+  });
+
+export async function runRobustness(
+  options: { seed?: number; traces?: string[]; factors?: readonly number[]; threads?: number } = {},
+): Promise<RobustnessResults> {
+  const started = Date.now();
+  const seed = options.seed ?? DEFAULT_TRACE_OPTIONS.seed;
+  const configured = defaultParams({ seed }).ratePerCore;
+  const factors = options.factors ?? CAPACITY_FACTORS;
+  const names = options.traces ?? Object.keys(traceGenerators);
+  const policies = [oraclePolicy, learningPolicy(false), learningPolicy(true)];
+  const jobs: SimJob[] = [];
+  for (const name of names) {
+    const generate = traceGenerators[name];
+    if (!generate) throw new Error(`unknown trace "${name}"`);
+    const trace = generate({ ...DEFAULT_TRACE_OPTIONS, seed });
+    for (const factor of factors) {
+      const params = defaultParams({ seed, ratePerCore: configured * factor });
+      for (const policy of policies)
+        jobs.push({ trace, spec: benchmarkConsumer(trace.rates.length, configured), params, policy });
+    }
+  }
+  const all = await simulateAll(jobs, options.threads !== undefined ? { threads: options.threads } : {});
+  const rows: RobustnessRow[] = [];
+  for (let i = 0; i < jobs.length; i += policies.length) {
+    const oracle = all[i]!.figures;
+    for (let k = 1; k < policies.length; k++) {
+      const f = all[i + k]!.figures;
+      rows.push({
+        trace: jobs[i]!.trace.name,
+        factor: jobs[i]!.params.ratePerCore / configured,
+        learning: k === 2,
+        withinSloPercent: 100 * (1 - f.sloViolationShare),
+        coreHoursRatio: f.coreHours / oracle.coreHours,
+        costRatio: combinedCost(f) / combinedCost(oracle),
+        restartsPerPartitionDay: f.restartsPerPartitionDay,
+        oomKills: f.oomKills,
+      });
+    }
+  }
+  return { seed, configuredRatePerCore: configured, rows, elapsedSeconds: (Date.now() - started) / 1000 };
+}
+
+/** The table for the report: one line per trace and real capacity, learning off → on. */
+export function renderRobustness(results: RobustnessResults): string {
+  const lines = [
+    `The benchmark Consumer says ratePerCore ${results.configuredRatePerCore}; the simulated pods really process ` +
+      'that many times the factor. Each cell: learning off → on (`autoscaler.learnRatePerCore`); core-hours are ' +
+      'relative to the oracle, which knows the real capacity.',
+    '',
+    '| trace | real ÷ set | within tolerableLag | core-hours vs oracle | restarts / partition-day | OOM kills |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  const key = (r: RobustnessRow) => `${r.trace}/${r.factor}`;
+  const off = new Map(results.rows.filter((r) => !r.learning).map((r) => [key(r), r]));
+  for (const on of results.rows.filter((r) => r.learning)) {
+    const o = off.get(key(on))!;
+    const pair = (a: number, b: number, digits: number, unit = '') =>
+      `${a.toFixed(digits)}${unit} → ${b.toFixed(digits)}${unit}`;
+    lines.push(
+      `| ${on.trace} | ${on.factor}× | ${pair(o.withinSloPercent, on.withinSloPercent, 2, ' %')} | ` +
+        `${pair(o.coreHoursRatio, on.coreHoursRatio, 2, '×')} | ${pair(o.restartsPerPartitionDay, on.restartsPerPartitionDay, 1)} | ` +
+        `${o.oomKills} → ${on.oomKills} |`,
+    );
+  }
+  const on = results.rows.filter((r) => r.learning && r.factor !== 1);
+  if (on.length > 0) {
+    const worstSlo = on.reduce((a, b) => (b.withinSloPercent < a.withinSloPercent ? b : a));
+    const worstCost = on.reduce((a, b) => (b.coreHoursRatio > a.coreHoursRatio ? b : a));
+    lines.push(
+      '',
+      `With learning on and ratePerCore set wrong, the lowest share within tolerableLag is ` +
+        `${worstSlo.withinSloPercent.toFixed(2)} % (${worstSlo.trace}, ${worstSlo.factor}×) and the highest ` +
+        `core-hours ${worstCost.coreHoursRatio.toFixed(2)}× the oracle's (${worstCost.trace}, ${worstCost.factor}×).`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,272 @@
+// The capacity estimator: what a core really processes, learned from synthetic reads — saturated
+// instances give estimates, keeping-up ones lower bounds; stalls, warm-ups and gaps teach nothing;
+// evidence ages; the learned value stays within its bounds and survives a restart through status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CAPACITY_HALF_LIFE_MS,
+  CAPACITY_MAX_FACTOR,
+  CAPACITY_MIN_FACTOR,
+  EMPTY_CAPACITY,
+  MIN_CONFIDENCE,
+  WARM_UP_MS,
+  capacityFromStatus,
+  capacityStatus,
+  capacityView,
+  learnCapacity,
+  type CapacityInstance,
+  type CapacityState,
+} from '../../src/autoscale/capacity.js';
+import { autoscaleConfig, autoscaleWith } from '../../src/autoscale/config.js';
+import { autoscale, type InstanceInput } from '../../src/autoscale/autoscale.js';
+import type { PartitionSample } from '../../src/metrics/types.js';
+import { withPersistedSync } from '../../src/plan/status.js';
+import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
+
+const CONFIGURED = 1000;
+const near = (actual: number | undefined, expected: number) =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
+const MIN = 60_000;
+const T0 = Date.parse('2026-03-01T10:00:00Z');
+const settled = { status: 'RUNNING' as const, changedAt: new Date(T0 - 3600_000), lagFreeSyncs: 0 };
+
+/** One instance per partition, `cores` requested each. */
+const instances = (count: number, cores: number, changedAtMs = T0 - 3600_000): CapacityInstance[] =>
+  Array.from({ length: count }, (_, p) => ({
+    partitions: [p],
+    current: { cpuRequest: cores * 1000 },
+    state: { ...settled, changedAt: new Date(changedAtMs) },
+    paused: false,
+  }));
+
+/** A read where every pod consumes `perCore` messages per requested core while `lagSeconds` behind. */
+function reading(
+  count: number,
+  cores: number,
+  perCore: number,
+  lagSeconds: number,
+  production = perCore * cores,
+) {
+  return new Map<number, PartitionSample>(
+    Array.from({ length: count }, (_, p) => [
+      p,
+      { production, consumption: perCore * cores, behind: production * lagSeconds },
+    ]),
+  );
+}
+
+/** `reads` reads one minute apart, each the same. */
+function learnFrom(reads: number, make: (i: number) => [CapacityInstance[], Map<number, PartitionSample>]) {
+  let state: CapacityState = EMPTY_CAPACITY;
+  for (let i = 0; i < reads; i++) {
+    const [list, samples] = make(i);
+    state = learnCapacity(state, list, samples, T0 + i * MIN, CONFIGURED);
+  }
+  return state;
+}
+
+test('saturated at half the configured capacity: learned within three reads, then used', () => {
+  const two = learnFrom(2, () => [instances(4, 2), reading(4, 2, 500, 60)]);
+  near(two.learned, 500);
+  assert.ok(capacityView(two, T0 + MIN, CONFIGURED).confidence < MIN_CONFIDENCE, 'two reads are not enough');
+  assert.equal(capacityView(two, T0 + MIN, CONFIGURED).ratePerCore, CONFIGURED);
+  const three = learnFrom(3, () => [instances(4, 2), reading(4, 2, 500, 60)]);
+  const view = capacityView(three, T0 + 2 * MIN, CONFIGURED);
+  assert.ok(view.confidence >= MIN_CONFIDENCE);
+  assert.equal(view.source, 'learned');
+  near(view.ratePerCore, 500);
+});
+
+test('the read is spoken for by an upper quantile of the saturated instances, one piece of evidence per read', () => {
+  // Four saturated pods at 400, 500, 600, 700 per core: one read moves the weight by one.
+  const samples = new Map<number, PartitionSample>(
+    [400, 500, 600, 700].map((perCore, p) => [
+      p,
+      { production: 2000, consumption: perCore, behind: 200_000 },
+    ]),
+  );
+  const state = learnCapacity(EMPTY_CAPACITY, instances(4, 1), samples, T0, CONFIGURED);
+  assert.equal(state.weight, 1);
+  assert.equal(state.learned, 700);
+});
+
+test('keeping up at twice the configured capacity: lower bounds, then probing upwards until a pod lags', () => {
+  // A closed loop: each pod is sized for its production at the rate in use; it really does 2000
+  // per core, so it keeps up until the rate in use passes that, and then lags.
+  const TRUE = 2000;
+  const production = 3000;
+  let state: CapacityState = EMPTY_CAPACITY;
+  let cores = production / CONFIGURED;
+  let resizedAt = T0 - 3600_000;
+  let reads = 0;
+  for (; reads < 200; reads++) {
+    const now = T0 + reads * MIN;
+    const capacity = TRUE * cores;
+    const lagging = capacity < production;
+    const samples = new Map<number, PartitionSample>([
+      [0, { production, consumption: Math.min(production, capacity), behind: lagging ? production * 60 : 0 }],
+    ]);
+    state = learnCapacity(state, instances(1, cores, resizedAt), samples, now, CONFIGURED);
+    const view = capacityView(state, now, CONFIGURED);
+    const wanted = Math.ceil((production / view.ratePerCore) * 10) / 10; // 100m steps
+    if (wanted !== cores && now - resizedAt >= 5 * MIN) {
+      cores = wanted;
+      resizedAt = now;
+    }
+    if (view.source === 'learned' && Math.abs(view.ratePerCore - TRUE) / TRUE < 0.15) break;
+  }
+  assert.ok(reads < 120, `converged after ${reads} reads`);
+});
+
+test('a stalled instance, one warming up after a change, and one with a gap in its metrics teach nothing', () => {
+  const stalled = new Map<number, PartitionSample>([
+    [0, { production: 1000, consumption: 0, behind: 100_000 }],
+  ]);
+  assert.deepEqual(learnCapacity(EMPTY_CAPACITY, instances(1, 1), stalled, T0, CONFIGURED), EMPTY_CAPACITY);
+  const warming = instances(1, 1, T0 - WARM_UP_MS / 2);
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, warming, reading(1, 1, 300, 60), T0, CONFIGURED),
+    EMPTY_CAPACITY,
+  );
+  const gap = new Map<number, PartitionSample>([[0, { production: 1000, behind: 100_000 }]]);
+  assert.deepEqual(learnCapacity(EMPTY_CAPACITY, instances(1, 1), gap, T0, CONFIGURED), EMPTY_CAPACITY);
+  // Paused and new instances are not measured either.
+  const paused = instances(1, 1).map((i) => ({ ...i, paused: true }));
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, paused, reading(1, 1, 300, 60), T0, CONFIGURED),
+    EMPTY_CAPACITY,
+  );
+  // A pending scale-up that began 30 s ago began after the last resize had settled: evidence.
+  const pending = warming.map((i) => ({ ...i, state: { ...i.state, status: 'PENDING_SCALE_UP' as const } }));
+  assert.equal(learnCapacity(EMPTY_CAPACITY, pending, reading(1, 1, 300, 60), T0, CONFIGURED).learned, 300);
+  // An instance whose last change is not known is not either.
+  const unknownAge = instances(1, 1).map((i) => ({ ...i, state: { ...i.state, changedAt: undefined } }));
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, unknownAge, reading(1, 1, 300, 60), T0, CONFIGURED),
+    EMPTY_CAPACITY,
+  );
+  // Past the warm-up the same read is evidence.
+  assert.equal(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 300, 60), T0, CONFIGURED).learned,
+    300,
+  );
+});
+
+test('after a restart the pods catch up: a burst of consumption while keeping up is not a bound', () => {
+  // Lag under two seconds but consuming three times the production: the bound counts production.
+  const samples = new Map<number, PartitionSample>([
+    [0, { production: 500, consumption: 1500, behind: 500 }],
+  ]);
+  const state = learnCapacity(EMPTY_CAPACITY, instances(1, 1), samples, T0, CONFIGURED);
+  assert.equal(state.lowerBound, 500);
+  assert.equal(state.learned, undefined);
+});
+
+test('a saturated read far below what pods kept up with is dropped (a resize not applied yet)', () => {
+  let state = learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 950, 0), T0, CONFIGURED);
+  assert.equal(state.lowerBound, 950);
+  state = learnCapacity(state, instances(1, 1), reading(1, 1, 400, 60), T0 + MIN, CONFIGURED);
+  assert.equal(state.learned, undefined);
+});
+
+test('evidence ages: confidence halves its weight every half-life, and the setting comes back', () => {
+  const state = learnFrom(6, () => [instances(2, 1), reading(2, 1, 600, 60)]);
+  const fresh = capacityView(state, T0 + 5 * MIN, CONFIGURED);
+  assert.equal(fresh.source, 'learned');
+  const dayLater = capacityView(state, T0 + 5 * MIN + CAPACITY_HALF_LIFE_MS, CONFIGURED);
+  assert.ok(Math.abs(dayLater.confidence - state.weight / 2 / (state.weight / 2 + 2)) < 1e-9);
+  const weekLater = capacityView(state, T0 + 7 * CAPACITY_HALF_LIFE_MS, CONFIGURED);
+  assert.equal(weekLater.ratePerCore, CONFIGURED);
+  assert.equal(weekLater.source, 'configured');
+});
+
+test('the learned value stays within its bounds around the setting, and close to it the setting stands', () => {
+  const slow = learnFrom(4, () => [instances(1, 1), reading(1, 1, 10, 60)]);
+  assert.equal(capacityView(slow, T0 + 4 * MIN, CONFIGURED).ratePerCore, CONFIGURED * CAPACITY_MIN_FACTOR);
+  const fast = learnFrom(4, () => [instances(1, 1), reading(1, 1, 50_000, 60)]);
+  assert.equal(capacityView(fast, T0 + 4 * MIN, CONFIGURED).ratePerCore, CONFIGURED * CAPACITY_MAX_FACTOR);
+  const near = learnFrom(4, () => [instances(1, 1), reading(1, 1, 960, 60)]);
+  const view = capacityView(near, T0 + 4 * MIN, CONFIGURED);
+  assert.ok(Math.abs(view.learned! - 960) < 1e-6);
+  assert.equal(view.ratePerCore, CONFIGURED);
+});
+
+test('status keeps what was learned across a restart; another ratePerCore or hand-written junk starts over', () => {
+  const state = learnFrom(3, () => [instances(2, 1), reading(2, 1, 600, 60)]);
+  const now = T0 + 3 * MIN;
+  const status = capacityStatus(state, capacityView(state, now, CONFIGURED));
+  assert.equal(status.source, 'learned');
+  near(status.ratePerCore, 600);
+  const back = capacityFromStatus(status, CONFIGURED);
+  near(capacityView(back, now, CONFIGURED).ratePerCore, 600);
+  assert.deepEqual(capacityFromStatus(status, 2000), EMPTY_CAPACITY);
+  const junk = capacityFromStatus(
+    { ...status, learnedRatePerCore: Number.NaN, lowerBound: -5, weight: 1e9 },
+    CONFIGURED,
+  );
+  assert.equal(junk.learned, undefined);
+  assert.equal(junk.lowerBound, undefined);
+  assert.equal(junk.weight, 0);
+});
+
+const spec = (autoscaler: Record<string, unknown>) => {
+  const s = benchmarkConsumer(2, CONFIGURED);
+  Object.assign(s.autoscaler!, autoscaler);
+  return s;
+};
+
+test('learning is off by default, on with learnRatePerCore: true, and always off with predictor naive', () => {
+  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ learnRatePerCore: true }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ predictor: 'naive' }))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
+});
+
+test('autoscaleWith sizes with the learned rate per core, and exactly as autoscale() with learning off', () => {
+  const config = autoscaleConfig(spec({ learnRatePerCore: true }))!;
+  const input: InstanceInput[] = [0, 1].map((p) => ({
+    id: p,
+    partitions: [p],
+    policy: undefined,
+    current: { cpuRequest: 2000, cpuLimit: 2000 },
+    state: settled,
+    paused: false,
+  }));
+  const samples = reading(2, 2, 500, 600);
+  const now = new Date(T0);
+  const off = autoscaleWith({ ...config, learnCapacity: false }, now, samples, input);
+  assert.equal(off.capacity, undefined);
+  assert.deepEqual(
+    off,
+    autoscale({ settings: config.settings, predictor: config.predictor, now, samples, instances: input }),
+  );
+  const first = autoscaleWith(config, now, samples, input);
+  assert.equal(first.capacity!.view.source, 'configured', 'one read is not enough');
+  const again = autoscaleWith(config, new Date(T0 + MIN), samples, input, first.capacity!.state);
+  const second = autoscaleWith(config, new Date(T0 + 2 * MIN), samples, input, again.capacity!.state);
+  // A read learned from already (explain, a re-read) teaches nothing.
+  const replay = autoscaleWith(config, new Date(T0 + 2 * MIN), samples, input, again.capacity!.state, false);
+  assert.equal(replay.capacity!.state, again.capacity!.state);
+  near(second.capacity!.view.ratePerCore, 500);
+  const cpuOff = off.instances[0]!.prediction!.cpuRequest!;
+  const cpuOn = second.instances[0]!.prediction!.cpuRequest!;
+  assert.ok(cpuOn >= 1.9 * cpuOff, `${cpuOn}m with learning, ${cpuOff}m without`);
+});
+
+test('between status checkpoints only evidence changes are held back; a new rate in use is written', () => {
+  const now = new Date(T0);
+  const stored = {
+    lastSyncTime: new Date(T0 - MIN).toISOString(),
+    capacity: {
+      configuredRatePerCore: 1000,
+      ratePerCore: 600,
+      source: 'learned' as const,
+      confidence: 0.6,
+      weight: 3,
+    },
+  };
+  const moreEvidence = { ...stored, capacity: { ...stored.capacity, confidence: 0.7, weight: 4 } };
+  assert.deepEqual(withPersistedSync(stored, moreEvidence, 5 * MIN, now)?.capacity, stored.capacity);
+  const newRate = { ...stored, capacity: { ...stored.capacity, ratePerCore: 550 } };
+  assert.deepEqual(withPersistedSync(stored, newRate, 5 * MIN, now)?.capacity, newRate.capacity);
+});
