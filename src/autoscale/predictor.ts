@@ -7,7 +7,7 @@ import type { PartitionSignal } from './signals.js';
 
 /**
  * What one pod of an instance needs. `replicas` (absent: 1) pods share the partitions by Kafka's
- * group assignment (assignment Balanced); each gets the size of the busiest one (see podNeed).
+ * group assignment (assignment Balanced); each gets the size the busiest one may need (see podNeed).
  */
 export type Predictor = (
   partitions: readonly PartitionSignal[],
@@ -103,33 +103,33 @@ export const naivePredictor: Predictor = (partitions, settings, replicas) => {
  *
  * One pod (`replicas` 1 or absent): the sum of what its partitions need. `replicas` pods sharing
  * the partitions by group assignment: each holds at most k = ceil(partitions / replicas) of them,
- * and whichever holds the busiest partition must keep up with it: every pod gets the busiest
- * partition's need plus k - 1 times the mean need of the others. That is the sum for one pod,
- * the busiest partition alone when there are at least as many pods as partitions, and k times the
- * mean for an even load. It does not know which partitions the assignor puts together: a pod given
- * the two busiest partitions of a skewed topic gets less than it needs.
+ * and which ones is the assignor's choice (a range assignor puts neighbours together, and on a
+ * skewed topic the busiest partitions are often neighbours). So every pod gets the sum of the k
+ * largest needs: whatever the assignor does, no pod holds more. That is the sum for one pod, the
+ * busiest partition alone when there are at least as many pods as partitions, and k times one
+ * partition's need for an even load.
  */
 export function podNeed(
   partitions: readonly PartitionSignal[],
   need: (partition: PartitionSignal) => number,
   replicas = 1,
 ): number | undefined {
-  let known = 0;
+  const needs: number[] = [];
   let busiest = 0;
-  let total = 0;
   for (const p of partitions) {
     if (p.sample.production === undefined) continue;
     const expected = need(p);
-    known++;
+    needs.push(expected);
     busiest = Math.max(busiest, expected);
-    total += expected;
   }
-  if (known === 0) return undefined;
-  const count = partitions.length;
-  const sum = total + busiest * (count - known);
-  const perPod = Math.ceil(count / Math.max(1, Math.floor(replicas)));
-  if (perPod >= count) return sum;
-  return busiest + ((perPod - 1) * (sum - busiest)) / (count - 1);
+  if (needs.length === 0) return undefined;
+  for (let unknown = partitions.length - needs.length; unknown > 0; unknown--) needs.push(busiest);
+  const perPod = Math.ceil(needs.length / Math.max(1, Math.floor(replicas)));
+  if (perPod >= needs.length) return needs.reduce((sum, n) => sum + n, 0);
+  return needs
+    .sort((x, y) => y - x)
+    .slice(0, perPod)
+    .reduce((sum, n) => sum + n, 0);
 }
 
 /**

@@ -3,7 +3,9 @@
 // without any metrics) and real VerticalPodAutoscaler objects of the VPA's own CRD (the
 // `k8s.io/autoscaler/vertical-pod-autoscaler` module's, test/fixtures/vpa). Each that targets an
 // instance Deployment is a conflict: reported (condition, Warning event), sizing goes on, and
-// nobody undoes the other's writes (the HPA owns the replica count, the VPA the pods).
+// nobody undoes the other's writes (the HPA owns the replica count, the VPA the pods). An HPA on
+// a balanced Consumer's Deployment is no conflict: it chooses the replica count, konsumerator sizes
+// each replica for its share.
 import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { installCrd, TEST_FIELD_MANAGER } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { busy, calm, staticSpec } from '../support/in-place.js';
 import { currentResources } from '../support/cluster.js';
+import { parseQuantity } from '../../src/util/units.js';
 
 const VPA = { group: 'autoscaling.k8s.io', version: 'v1', plural: 'verticalpodautoscalers' };
 const consumers = new ConsumerClient();
@@ -203,5 +206,67 @@ test(
       'no conflict once the VPA only recommends',
       async () => (await conflictOf(ns)) === undefined,
     );
+  },
+);
+
+/** The CPU request of each of an instance's pods (in place: the annotation, else the template). */
+const cpuPerPod = (d: V1Deployment) => parseQuantity(currentResources(d).requests?.cpu ?? '0');
+
+test(
+  'an HPA on a balanced Consumer: no conflict, the HPA owns the replica count, each replica is sized for its share',
+  { timeout: 120_000 },
+  async (t) => {
+    const ns = await newNamespace('hpa-balanced');
+    // Two partitions keeping up at one core's worth each (naive: production / 100 msg/s per core),
+    // shared by the replicas: one replica needs two cores, each of two replicas one.
+    const steady = { production: 100, consumption: 100, behind: 0 };
+    const spec = {
+      ...staticSpec(ns, { partitions: { 0: steady, 1: steady } }),
+      assignment: 'Balanced' as const,
+    };
+    await consumers.create(ns, 'orders', spec);
+    await consumers.waitReady(ns, 'orders', 60_000);
+    const alone = await waitFor('one replica sized for both partitions', async () => {
+      const d = await deployment(ns, 'orders-0');
+      return d.spec?.replicas === 1 && cpuPerPod(d) === 2 ? cpuPerPod(d) : undefined;
+    });
+    await hpas.createNamespacedHorizontalPodAutoscaler({
+      namespace: ns,
+      body: {
+        metadata: { name: 'orders-hpa' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders-0' },
+          minReplicas: 2,
+          maxReplicas: 3,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+            },
+          ],
+        },
+      },
+    });
+    const t0 = Date.now();
+    await waitFor(
+      'the HPA sets 2 replicas',
+      async () => (await deployment(ns, 'orders-0')).spec?.replicas === 2,
+      60_000,
+    );
+    const shared = await waitFor('each of the 2 replicas sized for one partition', async () => {
+      const d = await deployment(ns, 'orders-0');
+      return cpuPerPod(d) === 1 ? d : undefined;
+    });
+    t.diagnostic(
+      `CPU per replica ${alone} cores with 1 replica, ${cpuPerPod(shared)} with the HPA's 2 (${Date.now() - t0} ms after the HPA)`,
+    );
+    assert.ok(
+      cpuPerPod(shared) <= alone / 2 + 0.5,
+      `about half as much per replica (${cpuPerPod(shared)} of ${alone})`,
+    );
+    assert.equal(shared.spec?.replicas, 2, "the HPA's count stands");
+    assert.equal(operatorOwnsReplicas(shared), false, 'konsumerator does not own spec.replicas');
+    assert.equal(await conflictOf(ns), undefined, 'no AutoscalerConflict condition');
+    assert.equal((await warnings(ns)).length, 0, 'no AutoscalerConflict event');
   },
 );
