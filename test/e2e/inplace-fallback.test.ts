@@ -24,6 +24,7 @@ import {
   statusOf,
   waitPodAt,
 } from '../support/in-place.js';
+import { PodHistory } from '../support/pod-resize.js';
 
 const consumers = new ConsumerClient();
 let operator: Operator | undefined;
@@ -123,16 +124,18 @@ describe('InPlaceOrRollout falls back to one rollout', () => {
     const { ns, spec, pod, replicaSets } = await oneInstance('fallback-deferred', calm, small, {
       podSpec: placeOnNode(SMALL_NODE, 'preferred'),
     });
+    // Every version of the pod, watched: with no bound to wait, the Deferred state may last less
+    // than a poll.
+    const history = await PodHistory.watch(pod);
     await consumers.setSpec(ns, 'orders', spec(busy(3)));
-    // First the node defers it: the pod asks for 3 cores, runs with 100m.
-    const deferred = await waitFor('the resize Deferred', async () => {
-      const [p] = (await instancePods(ns)).get('orders-0')!.pods;
-      const c = p?.status?.conditions?.find((x) => x.type === 'PodResizePending');
-      return c?.reason === 'Deferred' ? p : undefined;
-    });
-    assert.equal(deferred.metadata!.uid, pod.metadata!.uid);
-    assert.deepEqual(statusOf(deferred), small);
     const replacement = await waitPodAt(ns, 'orders-0', sized('3', '300M'));
+    history.close();
+    // First the node deferred it: the pod asked for 3 cores and ran with 100m.
+    const deferred = history.first(
+      (p) => p.status?.conditions?.find((x) => x.type === 'PodResizePending')?.reason === 'Deferred',
+    )?.pod;
+    assert.ok(deferred, 'the resize was Deferred by the node');
+    assert.deepEqual(statusOf(deferred), small);
     assert.notEqual(replacement.metadata!.uid, pod.metadata!.uid);
     assert.equal((await replicaSetUids(ns)).length, replicaSets.length + 1, 'exactly one rollout');
     // The instance lags 600 s (tolerableLag 1m): its resize does not wait for the node.
