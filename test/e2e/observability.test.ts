@@ -18,7 +18,7 @@ import { baseSpec } from '../support/consumers.js';
 import { installCrd } from '../support/crd.js';
 import { deleteTestNamespaces, kubeConfig, metricsPlane, newNamespace, waitFor } from '../support/env.js';
 import { FakeExporter } from '../support/faker.js';
-import { busy, sized, staticSpec, waitPodAt } from '../support/in-place.js';
+import { busy, calm, sized, staticSpec, waitPodAt } from '../support/in-place.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 
 const JOB = 'konsumerator-observability';
@@ -111,6 +111,12 @@ test('a scaling run: an instance grows with its backlog and shrinks after it; a 
       podSpec: placeOnNode(STATIC_CPU_NODE, 'preferred'),
     });
   await consumers.create(rolled, 'rolled', rolledSpec(busy(1)));
+  // Learning the capacity per core is off by default: one Consumer with it on, so that its
+  // metrics (configured, used and learned rate per core, confidence) have samples.
+  const learning = await newNamespace('observe-learning');
+  const learningSpec = staticSpec(learning, { partitions: { '0': calm } });
+  learningSpec.autoscaler = { ...learningSpec.autoscaler, predictor: 'proactive', learnRatePerCore: true };
+  await consumers.create(learning, 'learning', learningSpec);
 
   // Production alone sizes orders-1 (100 msg/s at 100 msg/s per core).
   await waitFor(
