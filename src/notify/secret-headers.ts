@@ -6,6 +6,7 @@
 // in logs by its name and file path only.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { CLIENT_SET_HEADERS } from '../net/client-headers.js';
 
 /** `--notify-header <target>=<Header-Name>:<file>`: target is the 1-based position of a `--notify-url`. */
 export interface HeaderFromFile {
@@ -18,27 +19,13 @@ export interface HeaderFromFile {
 /** RFC 9110 token characters. */
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-/**
- * Headers the HTTP client sets itself or that carry the CloudEvent's own attributes: a header from a
- * Secret must not replace them.
- */
-const REFUSED = new Set([
-  'host',
-  'content-type',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-]);
+const CLIENT_SET = new Set<string>(CLIENT_SET_HEADERS);
 
 /** The header name is acceptable, or the reason it is not. */
 export function headerNameProblem(name: string): string | undefined {
   if (!TOKEN.test(name)) return `"${name}" is not a header name (letters, digits and !#$%&'*+.^_\`|~- only)`;
   const lower = name.toLowerCase();
-  if (REFUSED.has(lower)) return `${name} is set by the operator's HTTP client and cannot be replaced`;
+  if (CLIENT_SET.has(lower)) return `${name} is set by the operator's HTTP client and cannot be replaced`;
   if (lower.startsWith('ce-')) return `${name}: ce-* headers are CloudEvents attributes and cannot be set`;
   return undefined;
 }

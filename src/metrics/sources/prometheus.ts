@@ -7,6 +7,7 @@ import type { HttpAuth, HttpTls } from '../http.js';
 import { estimationFields, estimationSettings, lagOrder } from './estimation.js';
 import { DEFAULT_KEYS, SecretKey, SecretRef, secretUse, tlsFields, tlsSecrets } from './secret-refs.js';
 import { defineSource, type CredentialsPlan, type SecretUse } from './source.js';
+import { CLIENT_SET_HEADERS } from '../../net/client-headers.js';
 
 const Query = object(
   {
@@ -53,19 +54,7 @@ const PrometheusAuth = object(
  * Headers the HTTP client sets itself, or that `auth` sets: a header of the spec must not replace
  * them (Authorization comes from `auth`, so its value is in a Secret).
  */
-export const RESERVED_HEADERS = [
-  'authorization',
-  'proxy-authorization',
-  'host',
-  'content-type',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-] as const;
+export const RESERVED_HEADERS = ['authorization', 'proxy-authorization', ...CLIENT_SET_HEADERS] as const;
 
 /** A regular expression for `word` in any case (RE2's and JavaScript's (?i) flags differ). */
 const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c.toUpperCase()}${c}]`);
