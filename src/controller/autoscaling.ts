@@ -264,10 +264,11 @@ export async function autoscaleStep(
   // New instances start at the prediction from the latest reading (as the original did), fresh
   // or not; existing ones are decided about only on a fresh read.
   const inputs: InstanceInput[] = [];
+  // The replicas a new balanced instance starts with (its Deployment does not run any yet).
+  const newReplicas = sharingReplicas(consumer.spec);
   buckets.forEach((partitions, id) => {
     const deployment = byId.get(id);
     if (!deployment) {
-      const replicas = sharingReplicas(consumer.spec);
       inputs.push({
         id,
         partitions,
@@ -276,7 +277,7 @@ export async function autoscaleStep(
         state: NO_STATE,
         paused: false,
         isNew: true,
-        ...(replicas !== undefined ? { replicas } : {}),
+        ...(newReplicas !== undefined ? { replicas: newReplicas } : {}),
       });
       return;
     }
@@ -310,6 +311,7 @@ export async function autoscaleStep(
   );
   const capacity = result.capacity;
   if (capacity) memory.rememberCapacity(uid!, configuredRate, capacity.state);
+  const stateBefore = new Map(inputs.map((i) => [i.id, i.state]));
   const overrides = new Map<number, InstanceOverride>();
   const events: ScaleEvent[] = [];
   const instanceStatus: InstanceStatus[] = [];
@@ -340,7 +342,7 @@ export async function autoscaleStep(
     if (outcome.decision.apply && !outcome.isNew)
       events.push(scaleEvent(consumer, outcome, buckets[outcome.id]!));
     if (!outcome.isNew) {
-      const saturation = saturationEvent(consumer, inputs.find((i) => i.id === outcome.id)!.state, outcome);
+      const saturation = saturationEvent(consumer, stateBefore.get(outcome.id)!, outcome);
       if (saturation) events.push(saturation);
     }
   }
