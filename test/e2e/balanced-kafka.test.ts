@@ -15,7 +15,12 @@ import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loa
 import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { baseSpec } from '../support/consumers.js';
+import {
+  baseSpec,
+  consumerPolicy,
+  KAFKA_LOOP_RATE_PER_CORE,
+  kafkaLoopAutoscaler,
+} from '../support/consumers.js';
 import { envOf, instancePods, restartsOf, statusOf } from '../support/in-place.js';
 
 const env = metricsPlane();
@@ -33,7 +38,7 @@ after(async () => {
 
 const PARTITIONS = 6;
 const REPLICAS = 3;
-const RATE_PER_CORE = 100;
+const RATE_PER_CORE = KAFKA_LOOP_RATE_PER_CORE;
 const HOT = 120; // msg/s on partition 0 while the load is on
 const WARM = 20; // msg/s on the others while the load is on
 const IDLE = 2; // msg/s on every partition afterwards
@@ -45,32 +50,8 @@ function spec(ns: string, topic: string, group: string): ConsumerSpec {
     namespace: ns,
     numPartitions: PARTITIONS,
     replicas: REPLICAS,
-    autoscaler: {
-      mode: 'kafka',
-      pendingScaleUpDuration: '0s',
-      pendingScaleDownDuration: '0s',
-      scaleDownAfterLagFreeSyncs: 2,
-      kafka: {
-        brokers: [env.kafkaBootstrap],
-        topic,
-        groupId: group,
-        minSyncPeriod: '2s',
-        ratePerCore: RATE_PER_CORE,
-        ramPerCore: '100M',
-        tolerableLag: '5s',
-        criticalLag: '1h',
-        recoveryTime: '20s',
-      },
-    },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '4', memory: '1G' },
-        },
-      ],
-    },
+    autoscaler: kafkaLoopAutoscaler(env.kafkaBootstrap, topic, group),
+    resourcePolicy: consumerPolicy('4'),
   });
 }
 

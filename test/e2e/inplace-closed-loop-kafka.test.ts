@@ -14,7 +14,12 @@ import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loa
 import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
-import { baseSpec } from '../support/consumers.js';
+import {
+  baseSpec,
+  consumerPolicy,
+  KAFKA_LOOP_RATE_PER_CORE,
+  kafkaLoopAutoscaler,
+} from '../support/consumers.js';
 import { instancePods, replicaSetUids, restartsOf, statusOf } from '../support/in-place.js';
 
 const env = metricsPlane();
@@ -30,7 +35,7 @@ after(async () => {
   await operator?.stop();
 });
 
-const RATE_PER_CORE = 100;
+const RATE_PER_CORE = KAFKA_LOOP_RATE_PER_CORE;
 const HOT = 200; // msg/s on partition 0 while it is hot
 const COLD = 5;
 
@@ -48,33 +53,8 @@ function spec(ns: string, topic: string, group: string): ConsumerSpec {
     namespace: ns,
     numPartitions: 4,
     numPartitionsPerInstance: 1,
-    autoscaler: {
-      mode: 'kafka',
-      predictor: 'naive',
-      pendingScaleUpDuration: '0s',
-      pendingScaleDownDuration: '0s',
-      scaleDownAfterLagFreeSyncs: 2,
-      kafka: {
-        brokers: [env.kafkaBootstrap],
-        topic,
-        groupId: group,
-        minSyncPeriod: '2s',
-        ratePerCore: RATE_PER_CORE,
-        ramPerCore: '100M',
-        tolerableLag: '5s',
-        criticalLag: '1h',
-        recoveryTime: '20s',
-      },
-    },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '8', memory: '1G' },
-        },
-      ],
-    },
+    autoscaler: kafkaLoopAutoscaler(env.kafkaBootstrap, topic, group, { predictor: 'naive' }),
+    resourcePolicy: consumerPolicy('8'),
   });
 }
 

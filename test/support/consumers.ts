@@ -37,6 +37,55 @@ export function baseSpec(overrides: Partial<ConsumerSpec> = {}): ConsumerSpec {
   };
 }
 
+/** Messages per second per core of a closed loop on the plane's Kafka (the simulated group's too). */
+export const KAFKA_LOOP_RATE_PER_CORE = 100;
+
+/**
+ * The autoscaler of a closed loop on the plane's Kafka: offsets read from the brokers every 2 s,
+ * KAFKA_LOOP_RATE_PER_CORE msg/s per core, lag bars in seconds, no pending periods, down after 2 lag-free syncs.
+ */
+export function kafkaLoopAutoscaler(
+  brokers: string,
+  topic: string,
+  groupId: string,
+  extra: Partial<ConsumerSpec['autoscaler']> = {},
+): ConsumerSpec['autoscaler'] {
+  return {
+    mode: 'kafka',
+    pendingScaleUpDuration: '0s',
+    pendingScaleDownDuration: '0s',
+    scaleDownAfterLagFreeSyncs: 2,
+    ...extra,
+    kafka: {
+      brokers: [brokers],
+      topic,
+      groupId,
+      minSyncPeriod: '2s',
+      ratePerCore: KAFKA_LOOP_RATE_PER_CORE,
+      ramPerCore: '100M',
+      tolerableLag: '5s',
+      criticalLag: '1h',
+      recoveryTime: '20s',
+    },
+  };
+}
+
+/** The `consumer` container's policy: from 100m and 64M up to `maxCpu` and `maxMemory`. */
+export function consumerPolicy(
+  maxCpu: string,
+  maxMemory = '1G',
+): NonNullable<ConsumerSpec['resourcePolicy']> {
+  return {
+    containerPolicies: [
+      {
+        containerName: 'consumer',
+        minAllowed: { cpu: '100m', memory: '64M' },
+        maxAllowed: { cpu: maxCpu, memory: maxMemory },
+      },
+    ],
+  };
+}
+
 export function consumer(
   spec: ConsumerSpec = baseSpec(),
   name = 'orders',
