@@ -81,6 +81,29 @@ const operatorOwnsReplicas = (d: V1Deployment) =>
         undefined,
   );
 
+/**
+ * An HPA on orders-0 with 2 to 3 replicas on CPU utilization. The plane serves no resource
+ * metrics, so the HPA controller only raises the Deployment to its minimum, 2.
+ */
+const createHpa = (ns: string, name: string) =>
+  hpas.createNamespacedHorizontalPodAutoscaler({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders-0' },
+        minReplicas: 2,
+        maxReplicas: 3,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
+          },
+        ],
+      },
+    },
+  });
+
 const conflictOf = async (ns: string) =>
   (await consumers.get(ns, 'orders')).status?.conditions?.find((c) => c.type === 'AutoscalerConflict');
 
@@ -95,23 +118,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const ns = await twoInstances('hpa');
-    await hpas.createNamespacedHorizontalPodAutoscaler({
-      namespace: ns,
-      body: {
-        metadata: { name: 'orders-0-hpa' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders-0' },
-          minReplicas: 2,
-          maxReplicas: 3,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
-            },
-          ],
-        },
-      },
-    });
+    await createHpa(ns, 'orders-0-hpa');
     const condition = await waitFor('the AutoscalerConflict condition', async () => {
       const c = await conflictOf(ns);
       return c?.status === 'True' ? c : undefined;
@@ -230,23 +237,7 @@ test(
       const d = await deployment(ns, 'orders-0');
       return d.spec?.replicas === 1 && cpuPerPod(d) === 2 ? cpuPerPod(d) : undefined;
     });
-    await hpas.createNamespacedHorizontalPodAutoscaler({
-      namespace: ns,
-      body: {
-        metadata: { name: 'orders-hpa' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'orders-0' },
-          minReplicas: 2,
-          maxReplicas: 3,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } },
-            },
-          ],
-        },
-      },
-    });
+    await createHpa(ns, 'orders-hpa');
     const t0 = Date.now();
     await waitFor(
       'the HPA sets 2 replicas',
