@@ -154,8 +154,8 @@ const remaining = (since: Date | undefined, now: Date, periodMs: number) =>
 
 /**
  * The proactive rules (default predictor). Scale-ups do not wait for the lag to reach
- * tolerableLag: an instance that cannot keep up (capacity below production) or holds a backlog
- * of half tolerableLag or more is short. A short instance grows after the pending period, or at
+ * tolerableLag: an instance that cannot keep up (capacity below production), holds a backlog
+ * of half tolerableLag or more, or holds a standing backlog (standingBacklog) is short. A short instance grows after the pending period, or at
  * once when its lag would reach tolerableLag before that period ends (or already has): waiting
  * would break the SLO the pending period is meant to protect. Scale-downs need no lag, a lag
  * below half tolerableLag (a backlog is drained, not left), scaleDownAfterLagFreeSyncs reads,
