@@ -154,8 +154,8 @@ const remaining = (since: Date | undefined, now: Date, periodMs: number) =>
 
 /**
  * The proactive rules (default predictor). Scale-ups do not wait for the lag to reach
- * tolerableLag: an instance that cannot keep up (capacity below production) or holds a backlog
- * of half tolerableLag or more is short. A short instance grows after the pending period, or at
+ * tolerableLag: an instance that cannot keep up (capacity below production), holds a backlog
+ * of half tolerableLag or more, or holds a standing backlog (standingBacklog) is short. A short instance grows after the pending period, or at
  * once when its lag would reach tolerableLag before that period ends (or already has): waiting
  * would break the SLO the pending period is meant to protect. Scale-downs need no lag, a lag
  * below half tolerableLag (a backlog is drained, not left), scaleDownAfterLagFreeSyncs reads,
@@ -173,7 +173,8 @@ function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDeci
   if (cmp === 0) return decision.settled('resources match the target');
 
   if (cmp > 0) {
-    const short = growth > 0 || lagMs >= half;
+    const standing = standingBacklog(input);
+    const short = growth > 0 || lagMs >= half || standing;
     if (!short) {
       return state.status === ScalingStatus.saturated
         ? decision.settled('more is estimated, but the instance keeps up')
@@ -194,14 +195,24 @@ function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDeci
       );
     if (state.status === ScalingStatus.pendingScaleUp) {
       return elapsed(state.changedAt, now) >= settings.pendingScaleUpMs
-        ? decision.settled('short of capacity for the whole pending period: scaling up', true, 'up')
+        ? decision.settled(
+            growth > 0 || lagMs >= half
+              ? 'short of capacity for the whole pending period: scaling up'
+              : 'a backlog that does not drain in time for the whole pending period: scaling up',
+            true,
+            'up',
+          )
         : decision.keep('short of capacity: waiting for the pending period before scaling up', {
             for: 'pending-period',
             direction: 'up',
             remainingMs: remaining(state.changedAt, now, settings.pendingScaleUpMs),
           });
     }
-    return decision.to(ScalingStatus.pendingScaleUp, 'short of capacity: more is needed', false, 'none', {
+    const why =
+      growth > 0 || lagMs >= half
+        ? 'short of capacity: more is needed'
+        : 'a backlog is not draining in time: more is needed';
+    return decision.to(ScalingStatus.pendingScaleUp, why, false, 'none', {
       for: 'pending-period',
       direction: 'up',
       remainingMs: settings.pendingScaleUpMs,
@@ -228,6 +239,32 @@ function decideProactively(input: PolicyInput, lagFreeSyncs: number): PolicyDeci
  * core-hours in the simulator for one more restart per partition-day, with the same lag.
  */
 export const SCALE_DOWN_MARGIN = 0.05;
+
+/**
+ * Proactive mode: a backlog of at least this share of tolerableLag is a standing backlog when it
+ * does not drain within the drain window (see standingBacklog). Below it, the lag is the noise of
+ * a consumer that keeps up (a few seconds of messages in flight).
+ */
+export const STANDING_BACKLOG_SHARE = 0.1;
+
+/**
+ * Some partition holds a standing backlog: a lag of STANDING_BACKLOG_SHARE of tolerableLag or more
+ * that, at the measured consumption and production rates, does not drain within the window the
+ * proactive predictor sizes a drain for, min(recoveryTime, tolerableLag) (a lag that grows never
+ * drains). The capacity the instance is estimated to have (its request × ratePerCore) may say it
+ * keeps up while the measured rates say it does not: a backlog that drains too slowly, or grows,
+ * stays for hours below half of tolerableLag. The measured rates decide here, and the instance
+ * grows to production + backlog / window like any instance short of capacity (after the pending
+ * period, which also proves that the backlog stands).
+ */
+export function standingBacklog(input: Pick<PolicyInput, 'settings' | 'signal'>): boolean {
+  const { settings, signal } = input;
+  const floorMs = settings.tolerableLagMs * STANDING_BACKLOG_SHARE;
+  const windowMs = Math.min(settings.recoveryTimeMs, settings.tolerableLagMs || Infinity);
+  return signal.partitions.some(
+    (p) => p.lagMs !== undefined && p.lagMs > 0 && p.lagMs >= floorMs && (p.drainMs ?? 0) > windowMs,
+  );
+}
 
 /** Messages per second the instance's partitions produce (known ones) and its capacity now. */
 function throughput(input: PolicyInput): { production: number; capacity: number; growth: number } {

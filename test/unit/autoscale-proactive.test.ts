@@ -12,7 +12,13 @@ import {
 } from '../../src/autoscale/predictor.js';
 import { instanceSignal, partitionSignal } from '../../src/autoscale/signals.js';
 import type { PartitionSample } from '../../src/metrics/types.js';
-import { decide, SCALE_DOWN_MARGIN, type ScalingState } from '../../src/autoscale/policy.js';
+import {
+  decide,
+  SCALE_DOWN_MARGIN,
+  STANDING_BACKLOG_SHARE,
+  standingBacklog,
+  type ScalingState,
+} from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
 import { autoscaleConfig } from '../../src/autoscale/config.js';
 import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
@@ -123,6 +129,53 @@ test('an instance that cannot keep up grows before any lag: after the pending pe
   // Stalled: more CPU would not help.
   const stalled = decision(1000, { production: 1100, consumption: 0, behind: 500_000 });
   assert.equal(stalled.apply, false);
+});
+
+test('a standing backlog grows the instance even when its request × ratePerCore covers production', () => {
+  // 1 core is estimated at 1000 msg/s, above the 950 produced, but the pod consumes only 960:
+  // 60 s of backlog (57,000 messages) would take 5,700 s to drain, far over the 300 s window.
+  const pendingUp = (minutesAgo: number): ScalingState => ({
+    status: 'PENDING_SCALE_UP',
+    changedAt: new Date(now.getTime() - minutesAgo * MIN),
+    lagFreeSyncs: 0,
+  });
+  const standing = { production: 950, consumption: 960, behind: 57_000 };
+  assert.equal(STANDING_BACKLOG_SHARE, 0.1);
+  assert.equal(standingBacklog({ settings, signal: signalOf(standing) }), true);
+  const first = decision(1000, standing);
+  assert.equal(first.apply, false, 'not at once: the pending period proves the backlog stands');
+  assert.equal(first.state.status, 'PENDING_SCALE_UP');
+  assert.match(first.reason, /not draining in time/);
+  assert.deepEqual(first.waiting, { for: 'pending-period', direction: 'up', remainingMs: 5 * MIN });
+  const waiting = decision(1000, standing, pendingUp(2));
+  assert.equal(waiting.apply, false);
+  assert.deepEqual(waiting.waiting, { for: 'pending-period', direction: 'up', remainingMs: 3 * MIN });
+  const grown = decision(1000, standing, pendingUp(5));
+  assert.equal(grown.apply, true);
+  assert.equal(grown.direction, 'up');
+  assert.match(grown.reason, /does not drain in time/);
+  // Sized like any short instance: production + the backlog drained within 300 s → 1140 msg/s.
+  assert.equal(grown.target.cpuRequest, 1200);
+  // A lag that grows below half of tolerableLag (consumption under production) never drains.
+  const growing = { production: 950, consumption: 900, behind: 57_000 };
+  assert.equal(standingBacklog({ settings, signal: signalOf(growing) }), true);
+  assert.equal(decision(1000, growing, pendingUp(5)).apply, true);
+});
+
+test('no standing backlog: one that drains within the window, one under STANDING_BACKLOG_SHARE of tolerableLag, or unknown consumption', () => {
+  const keepsUp = (sample: PartitionSample) => {
+    assert.equal(standingBacklog({ settings, signal: signalOf(sample) }), false);
+    const kept = decision(1000, sample);
+    assert.equal(kept.apply, false);
+    assert.equal(kept.state.status, 'RUNNING');
+    assert.match(kept.reason, /keeps up/);
+  };
+  // 57,000 behind at a net 250 msg/s: drained in 228 s, within the 300 s window.
+  keepsUp({ production: 950, consumption: 1200, behind: 57_000 });
+  // 20 s of lag, below 10 % of tolerableLag (30 s): in-flight noise, whatever its drain time.
+  keepsUp({ production: 950, consumption: 950, behind: 19_000 });
+  // Without a measured consumption rate the drain time is unknown: the estimate decides.
+  keepsUp({ production: 950, behind: 57_000 });
 });
 
 test('a backlog is drained, not left under tolerableLag: no scale-down while the lag is half of it or more', () => {
