@@ -123,9 +123,15 @@ export const isBalanced = (spec: ConsumerSpec): boolean => spec.assignment === A
  * at least 1; undefined for a Partitioned Consumer (each instance's partitions are its own).
  */
 export function sharingReplicas(spec: ConsumerSpec, live?: number): number | undefined {
-  if (!isBalanced(spec)) return undefined;
-  return Math.max(1, live ?? podsPerInstance(spec));
+  return isBalanced(spec) ? instancePods(spec, live) : undefined;
 }
+
+/**
+ * The pods an instance runs, Partitioned or Balanced: its Deployment's replica count now (`live`,
+ * when another autoscaler keeps it), else the Consumer's pods per instance; at least 1.
+ */
+export const instancePods = (spec: ConsumerSpec, live?: number): number =>
+  Math.max(1, live ?? podsPerInstance(spec));
 
 /** The Consumer is stopped: every instance runs 0 pods (its Deployment and size are kept). */
 export const isStopped = (spec: ConsumerSpec): boolean => podsPerInstance(spec) === 0;

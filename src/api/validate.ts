@@ -6,7 +6,14 @@ import type { Consumer } from './schema.js';
 import { Env } from './constants.js';
 import { CRD_APPLY_COMMAND } from './crd.js';
 import { CONFIGMAP_KIND } from './guest.js';
-import { instanceCount, isAutoPolicy, policyFor, resolveSpec, scaledContainer } from './resolve.js';
+import {
+  instanceCount,
+  isAutoPolicy,
+  podsPerInstance,
+  policyFor,
+  resolveSpec,
+  scaledContainer,
+} from './resolve.js';
 import { cpuMillis, memoryBytes } from '../util/units.js';
 
 export interface SpecProblem {
@@ -174,9 +181,11 @@ function selectorProblems(
   return problems;
 }
 
-/** A global budget below the sum of the instances' minimums cannot be kept: say so. */
+/** A global budget below the sum of the minimums of every pod of every instance cannot be kept: say so. */
 function budgetWarnings(consumer: Consumer, instances: number): SpecProblem[] {
   const spec = consumer.spec;
+  const pods = podsPerInstance(spec);
+  const counted = `${instances} instance(s)${pods > 1 ? ` × ${pods} pod(s)` : ''}`;
   const budget = spec.resourcePolicy?.globalPolicy?.maxAllowed;
   if (!budget || !isMetricsMode(spec.autoscaler?.mode)) return [];
   const container = scaledContainer(spec);
@@ -189,10 +198,10 @@ function budgetWarnings(consumer: Consumer, instances: number): SpecProblem[] {
     const cap = budget[key];
     const minimum = policy?.minAllowed?.[key];
     if (cap === undefined || minimum === undefined) continue;
-    if (parse(minimum) * instances > parse(cap)) {
+    if (parse(minimum) * instances * pods > parse(cap)) {
       warnings.push({
         field: `spec.resourcePolicy.globalPolicy.maxAllowed.${key}`,
-        message: `is ${cap}, below ${instances} instance(s) × minAllowed.${key} ${minimum} of container ${container}: the instances stay at their minimum, above the budget`,
+        message: `is ${cap}, below ${counted} × minAllowed.${key} ${minimum} of container ${container}: the instances stay at their minimum, above the budget`,
       });
     }
   }

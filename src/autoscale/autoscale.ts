@@ -5,7 +5,7 @@
 import type { ContainerPolicy } from '../api/schema.js';
 import { cpuMillis, memoryBytes } from '../util/units.js';
 import type { PartitionSample } from '../metrics/types.js';
-import { allocateBudget } from './budget.js';
+import { allocatePodBudget, podsOf } from './budget.js';
 import { limitToPolicy } from './limiter.js';
 import { decide, decideStart, limitedByBudget, type PolicyDecision, type ScalingState } from './policy.js';
 import type { Predictor } from './predictor.js';
@@ -34,10 +34,14 @@ export interface InstanceInput {
   isNew?: boolean;
   /**
    * assignment Balanced: the pods that share the partitions by Kafka's group assignment. The
-   * sizing is per pod (see podNeed in predictor.ts) and the budget counts it once per pod.
-   * Absent: the instance's partitions are its own.
+   * sizing is per pod (see podNeed in predictor.ts). Absent: the instance's partitions are its own.
    */
   replicas?: number;
+  /**
+   * The pods the instance runs, each at its sizing (its Deployment's replicas): the global budget
+   * counts the sizing once per pod (see podsOf in budget.ts). Absent: `replicas`, else 1.
+   */
+  pods?: number;
 }
 
 export interface Budget {
@@ -86,7 +90,7 @@ export interface InstanceOutcome {
 
 export interface AutoscaleResult {
   instances: InstanceOutcome[];
-  /** Sum of the requests after this pass (of every pod of a balanced instance). */
+  /** Sum of the requests after this pass (of every pod of every instance). */
   allocated: { cpuMillis: number; memoryBytes: number };
 }
 
@@ -146,28 +150,21 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
   });
 
   const existing = first.filter((f) => !f.instance.isNew);
-  const pods = (instance: InstanceInput) => instance.replicas ?? 1;
   const grant = (key: 'cpu' | 'memory', cap: number | undefined) => {
     if (cap === undefined) return undefined;
     const pick = (s: Sizing) => (key === 'cpu' ? s.cpuRequest : s.memoryRequest) ?? 0;
-    // The budget caps what all pods request: a balanced instance claims its size once per pod,
-    // and each pod gets its share of the grant.
-    const granted = allocateBudget(
+    return allocatePodBudget(
       existing.map((f) => ({
         id: f.instance.id,
-        current: pick(f.instance.current) * pods(f.instance),
-        proposed: pick(f.proposed) * pods(f.instance),
+        pods: podsOf(f.instance),
+        current: pick(f.instance.current),
+        proposed: pick(f.proposed),
         // An instance the policy holds as it is (paused, no metrics) is not cut by the budget either.
-        floor:
-          (f.decision.held ? pick(f.instance.current) : floorOf(f.instance.policy, key)) * pods(f.instance),
+        floor: f.decision.held ? pick(f.instance.current) : floorOf(f.instance.policy, key),
         lagging: f.signal.lagging,
       })),
       cap,
     );
-    for (const f of existing)
-      if (pods(f.instance) > 1)
-        granted.set(f.instance.id, Math.floor(granted.get(f.instance.id)! / pods(f.instance)));
-    return granted;
   };
   const cpuGrants = grant('cpu', input.budget?.cpuMillis);
   const memoryGrants = grant('memory', input.budget?.memoryBytes);
@@ -204,7 +201,7 @@ export function autoscale(input: AutoscaleInput): AutoscaleResult {
     };
   });
   const sum = (pick: (s: Sizing) => number | undefined) =>
-    instances.reduce((total, i, at) => total + (pick(i.sizing) ?? 0) * pods(input.instances[at]!), 0);
+    instances.reduce((total, i, at) => total + (pick(i.sizing) ?? 0) * podsOf(input.instances[at]!), 0);
   return {
     instances,
     allocated: { cpuMillis: sum((s) => s.cpuRequest), memoryBytes: sum((s) => s.memoryRequest) },

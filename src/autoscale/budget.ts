@@ -1,5 +1,5 @@
 // The global budget (`resourcePolicy.globalPolicy.maxAllowed`): a real cap on the sum of the
-// requests of all instances, shared deterministically. The original reset its pool every
+// requests of all pods of all instances, shared deterministically. The original reset its pool every
 // reconcile, so totals grew past the cap.
 
 export interface BudgetClaim {
@@ -54,5 +54,38 @@ export function allocateBudget(claims: readonly BudgetClaim[], cap: number): Map
     }
     needy = needy.filter((c) => c.proposed > granted.get(c.id)!);
   }
+  return granted;
+}
+
+/**
+ * The pods that run an instance, each at the instance's size: its Deployment's replicas, whether
+ * each pod consumes the instance's partitions (Partitioned) or a share of them (Balanced, where
+ * the sharing replicas are the pods). The budget counts an instance's size once per pod.
+ */
+export function podsOf(instance: { pods?: number; replicas?: number }): number {
+  return Math.max(1, instance.pods ?? instance.replicas ?? 1);
+}
+
+/** A claim in per-pod amounts by an instance of `pods` pods. */
+export interface PodBudgetClaim extends BudgetClaim {
+  pods: number;
+}
+
+/**
+ * allocateBudget over every pod: an instance claims its per-pod amounts once per pod, and each of
+ * its pods gets an equal share of what the instance is granted (rounded down). Per-pod grants.
+ */
+export function allocatePodBudget(claims: readonly PodBudgetClaim[], cap: number): Map<number, number> {
+  const granted = allocateBudget(
+    claims.map((c) => ({
+      id: c.id,
+      current: c.current * c.pods,
+      proposed: c.proposed * c.pods,
+      floor: c.floor * c.pods,
+      lagging: c.lagging,
+    })),
+    cap,
+  );
+  for (const c of claims) if (c.pods > 1) granted.set(c.id, Math.floor(granted.get(c.id)! / c.pods));
   return granted;
 }

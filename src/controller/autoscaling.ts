@@ -11,7 +11,14 @@ import type {
   ContainerPolicy,
   InstanceStatus,
 } from '../api/schema.js';
-import { actuationOf, isStopped, policyFor, resolveSpec, sharingReplicas } from '../api/resolve.js';
+import {
+  actuationOf,
+  instancePods,
+  isStopped,
+  policyFor,
+  resolveSpec,
+  sharingReplicas,
+} from '../api/resolve.js';
 import type { InstanceInput, InstanceOutcome } from '../autoscale/autoscale.js';
 import { autoscaleConfig, autoscaleWith } from '../autoscale/config.js';
 import {
@@ -149,7 +156,8 @@ export class ScalingMemory {
 /**
  * The autoscaler's input for an instance that has a Deployment: its size now and the scaling state
  * kept on the Deployment (the operator, and `konsumerator explain`, build it here). A balanced
- * instance is sized for the replicas its Deployment runs (an HPA may keep that count).
+ * instance is sized for the replicas its Deployment runs (an HPA may keep that count); the budget
+ * counts every pod it runs, Partitioned or Balanced.
  */
 export function existingInstanceInput(
   spec: ConsumerSpec,
@@ -166,6 +174,7 @@ export function existingInstanceInput(
     partitions,
     policy,
     ...(replicas !== undefined ? { replicas } : {}),
+    pods: instancePods(spec, deployment.spec?.replicas),
     // The size its pods run with: the template's, or after in-place resizes the annotation's.
     current: sizingOf(instanceResources(deployment, container)),
     state: stateOf(deployment, lagFreeSyncs),
@@ -278,6 +287,7 @@ export async function autoscaleStep(
         paused: false,
         isNew: true,
         ...(newReplicas !== undefined ? { replicas: newReplicas } : {}),
+        pods: instancePods(consumer.spec),
       });
       return;
     }

@@ -48,14 +48,7 @@ export class WorkQueue {
     this.addedAt.set(key, performance.now());
     this.observer.added();
     if (this.processing.has(key)) return; // re-queued by done()
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.dirty.delete(key);
-      this.start(key);
-      waiter(key);
-    } else {
-      this.queue.push(key);
-    }
+    this.dispatch(key);
   }
 
   /** Adds the key after a delay; an earlier pending delay for the key wins. */
@@ -111,14 +104,19 @@ export class WorkQueue {
     if (startedAt !== undefined) this.observer.finished(performance.now() - startedAt);
     if (this.dirty.has(key)) {
       // Added again while in work: pending since then (and counted then).
-      const waiter = this.waiters.shift();
-      if (waiter) {
-        this.dirty.delete(key);
-        this.start(key);
-        waiter(key);
-      } else {
-        this.queue.push(key);
-      }
+      this.dispatch(key);
+    }
+  }
+
+  /** A pending key goes to a get() that waits for one, else to the back of the queue. */
+  private dispatch(key: string): void {
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.dirty.delete(key);
+      this.start(key);
+      waiter(key);
+    } else {
+      this.queue.push(key);
     }
   }
 

@@ -181,18 +181,62 @@ export async function instancesFromPods(
   namespace: string,
   labelSelector?: string,
 ): Promise<ConsumerInstance[]> {
+  const perInstance = await listReadyPodsPerInstance(kubeConfig, namespace, labelSelector);
+  return perInstance.map(({ instance, pods }) => ({
+    ...instance,
+    cpuCores: Math.max(0, ...pods.map((p) => p.cpuCores)),
+  }));
+}
+
+/**
+ * Each ready pod of the operator's Deployments in `namespace` as one would-be group member (named
+ * by the pod, at the CPU its node reports); its partitions are what the group assigns it.
+ */
+export async function membersFromPods(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  labelSelector?: string,
+): Promise<ConsumerInstance[]> {
+  const perInstance = await listReadyPodsPerInstance(kubeConfig, namespace, labelSelector);
+  return perInstance.flatMap(({ pods }) => pods.map((p) => ({ ...p, partitions: [] })));
+}
+
+/** A ready pod, named, at the CPU its node reports. */
+export interface ReadyPod {
+  name: string;
+  cpuCores: number;
+}
+
+async function listReadyPodsPerInstance(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  labelSelector?: string,
+): Promise<Array<{ instance: ConsumerInstance; pods: ReadyPod[] }>> {
   const [instances, pods] = await Promise.all([
     instancesFromDeployments(kubeConfig, namespace, labelSelector),
     kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }),
   ]);
-  const cpu = new Map<string, number>();
-  for (const pod of pods.items) {
+  return readyPodsPerInstance(instances, pods.items);
+}
+
+/**
+ * The ready pods of each instance (matched by Deployment name, through the pod's ReplicaSet), in
+ * the instances' order; pods that are not ready, are being deleted or belong to no instance are
+ * left out.
+ */
+export function readyPodsPerInstance(
+  instances: readonly ConsumerInstance[],
+  pods: readonly V1Pod[],
+): Array<{ instance: ConsumerInstance; pods: ReadyPod[] }> {
+  const byName = new Map(instances.map((instance) => [instance.name, [] as ReadyPod[]]));
+  for (const pod of pods) {
     const deployment = deploymentNameOf(pod);
+    const own = deployment === undefined ? undefined : byName.get(deployment);
     const cores = readyPodCpu(pod);
-    if (!deployment || cores === undefined) continue;
-    cpu.set(deployment, Math.max(cpu.get(deployment) ?? 0, cores));
+    if (!own || cores === undefined) continue;
+    own.push({ name: pod.metadata?.name ?? '', cpuCores: cores });
   }
-  return instances.map((i) => ({ ...i, cpuCores: cpu.get(i.name) ?? 0 }));
+  return instances.map((instance) => ({ instance, pods: byName.get(instance.name)! }));
 }
 
 /**
@@ -213,28 +257,6 @@ function readyPodCpu(pod: V1Pod): number | undefined {
   } catch {
     return 0;
   }
-}
-
-/**
- * Each ready pod of the operator's Deployments in `namespace` as one would-be group member (named
- * by the pod, at the CPU its node reports); its partitions are what the group assigns it.
- */
-export async function membersFromPods(
-  kubeConfig: KubeConfig,
-  namespace: string,
-  labelSelector?: string,
-): Promise<ConsumerInstance[]> {
-  const [instances, pods] = await Promise.all([
-    instancesFromDeployments(kubeConfig, namespace, labelSelector),
-    kubeConfig.makeApiClient(CoreV1Api).listNamespacedPod({ namespace }),
-  ]);
-  const deployments = new Set(instances.map((i) => i.name));
-  return pods.items.flatMap((pod) => {
-    const deployment = deploymentNameOf(pod);
-    const cores = readyPodCpu(pod);
-    if (!deployment || !deployments.has(deployment) || cores === undefined) return [];
-    return [{ name: pod.metadata?.name ?? '', partitions: [], cpuCores: cores }];
-  });
 }
 
 export function instanceOf(d: V1Deployment): ConsumerInstance | undefined {

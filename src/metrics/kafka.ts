@@ -12,33 +12,19 @@ import {
   kafkaErrorSummary,
   type KafkaConnectionOptions,
 } from '../kafka/client.js';
-import type { EndpointPolicy } from '../net/endpoint-policy.js';
 import { findEndpointDenied } from '../net/errors.js';
 import { RequestAbortedError } from './http.js';
 import { offsetMetrics, type OffsetSnapshot, type UncommittedPolicy } from './kafka-offsets.js';
-import type { KafkaSasl, KafkaTls } from '../kafka/client.js';
 import { checkNumPartitions, MetricsReadError, type MetricsProvider, type MetricsReading } from './types.js';
 
 export type { UncommittedPolicy } from './kafka-offsets.js';
 export type { KafkaSasl, KafkaTls } from '../kafka/client.js';
 
-export interface KafkaProviderOptions {
-  /** Bootstrap brokers, `host:port`. */
-  brokers: string[];
+/** The connection (brokers, client id, timeouts, TLS, SASL, endpoint policy) and what to read. */
+export interface KafkaProviderOptions extends KafkaConnectionOptions {
   topic: string;
   /** The consumer group whose committed offsets count as consumed. */
   groupId: string;
-  /** Default `konsumerator`. */
-  clientId?: string;
-  /** TCP connect timeout (default 3000 ms). */
-  connectionTimeoutMs?: number;
-  /** Per-request timeout (default 10 000 ms). */
-  requestTimeoutMs?: number;
-  /** Retries of a failed request by the client (default 2). */
-  retries?: number;
-  /** `true` for TLS with the system CAs, or the TLS settings. */
-  tls?: boolean | KafkaTls;
-  sasl?: KafkaSasl;
   /** Behind of partitions the group never committed (default `unknown`; see kafka-offsets.ts). */
   uncommitted?: UncommittedPolicy;
   /** Snapshots kept for rates (default 10, at least 2). */
@@ -46,8 +32,6 @@ export interface KafkaProviderOptions {
   /** Minimum span of a rate when the history allows (default 0: the two newest reads). */
   rateWindowMs?: number;
   clock?: () => Date;
-  /** Where the bootstrap and advertised brokers may be (checked after DNS); without one, anywhere. */
-  endpointPolicy?: EndpointPolicy;
 }
 
 const DETAIL_CHARS = 600;

@@ -9,7 +9,7 @@ import { cpuMillis } from '../../src/util/units.js';
 import { newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 
 const env = metricsPlane();
@@ -58,15 +58,7 @@ function spec(ns: string, job: string): ConsumerSpec {
         recoveryTime: '10m',
       },
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '2', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('2'),
   });
 }
 

@@ -8,7 +8,7 @@ import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeConfig, newNamespace, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
@@ -41,15 +41,7 @@ function staticSpec(ns: string, partitions: Record<string, typeof calm>): Consum
       scaleDownAfterLagFreeSyncs: 1,
       static: { partitions, ...estimation },
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '4', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('4'),
   });
 }
 

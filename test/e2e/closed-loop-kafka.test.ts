@@ -15,7 +15,7 @@ import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor }
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
@@ -57,15 +57,7 @@ function spec(ns: string, autoscaler: ConsumerSpec['autoscaler']): ConsumerSpec 
       scaleDownAfterLagFreeSyncs: 2,
       ...autoscaler,
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '8', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('8'),
   });
 }
 

@@ -15,7 +15,7 @@ import { FaultProxy, TcpFaultSwitch, type FaultRule } from '../../src/testplane/
 import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 import { FIXTURE_HOST } from '../support/endpoints.js';
 
@@ -60,15 +60,7 @@ function spec(ns: string, name: string, autoscaler: Partial<ConsumerSpec['autosc
       scaleDownAfterLagFreeSyncs: 1,
       ...autoscaler,
     } as ConsumerSpec['autoscaler'],
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '8', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('8'),
   };
 }
 

@@ -11,7 +11,7 @@ import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor }
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 import { FakeExporter } from '../support/faker.js';
 import { FIXTURE_HOST } from '../support/endpoints.js';
 
@@ -102,15 +102,7 @@ function spec(ns: string): ConsumerSpec {
         recoveryTime: '10s',
       },
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '8', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('8'),
   });
 }
 

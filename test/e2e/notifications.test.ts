@@ -19,7 +19,7 @@ import { deleteTestNamespaces, kubeConfig, newNamespace, waitFor } from '../supp
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
@@ -121,16 +121,8 @@ function spec(ns: string, partition1: typeof calm): ConsumerSpec {
         recoveryTime: '10m',
       },
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          // The prediction for partition 1 is 3 cores: 2 is as far as it goes (saturated).
-          maxAllowed: { cpu: '2', memory: '1G' },
-        },
-      ],
-    },
+    // The prediction for partition 1 is 3 cores: 2 is as far as it goes (saturated).
+    resourcePolicy: consumerPolicy('2'),
   });
 }
 

@@ -15,7 +15,7 @@ import type { ConsumerSpec } from '../../src/api/schema.js';
 import { kubeConfig, newNamespace, testEnv, waitFor } from '../support/env.js';
 import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
-import { baseSpec } from '../support/consumers.js';
+import { baseSpec, consumerPolicy } from '../support/consumers.js';
 import { kubectlPath } from '../support/tools.js';
 import { runTool, runToolOk } from '../support/run.js';
 
@@ -48,15 +48,7 @@ function staticSpec(ns: string, partition1: typeof calm, replicas?: number): Con
         recoveryTime: '10m',
       },
     },
-    resourcePolicy: {
-      containerPolicies: [
-        {
-          containerName: 'consumer',
-          minAllowed: { cpu: '100m', memory: '64M' },
-          maxAllowed: { cpu: '4', memory: '1G' },
-        },
-      ],
-    },
+    resourcePolicy: consumerPolicy('4'),
   });
 }
 

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
   allocate,
   consumeStep,
   instanceOf,
+  readyPodsPerInstance,
   type ConsumerInstance,
 } from '../../src/loadgen/consumer-group.js';
 import { profileRate, RateIntegrator } from '../../src/loadgen/profile.js';
@@ -169,5 +170,71 @@ describe('instanceOf (a Deployment of the operator)', () => {
       instanceOf(deployment({ [partition]: '1' }, { requests: { cpu: '1' } } as never, 0))?.cpuCores,
       0,
     );
+  });
+});
+
+describe('readyPodsPerInstance (the pods of the operator Deployments)', () => {
+  const pod = (
+    name: string,
+    deployment: string,
+    opts: { ready?: boolean; deleting?: boolean; applied?: string; spec?: string } = {},
+  ) =>
+    ({
+      metadata: {
+        name,
+        labels: { 'pod-template-hash': 'abc12' },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            uid: 'u',
+            controller: true,
+            kind: 'ReplicaSet',
+            name: `${deployment}-abc12`,
+          },
+        ],
+        ...(opts.deleting ? { deletionTimestamp: new Date() } : {}),
+      },
+      spec: { containers: [{ name: 'c', resources: { requests: { cpu: opts.spec ?? '100m' } } }] },
+      status: {
+        conditions: [{ type: 'Ready', status: opts.ready === false ? 'False' : 'True' }],
+        ...(opts.applied
+          ? { containerStatuses: [{ name: 'c', resources: { requests: { cpu: opts.applied } } }] }
+          : {}),
+      },
+    }) as V1Pod;
+  const instances: ConsumerInstance[] = [
+    { name: 'c-0', partitions: [0], cpuCores: 1 },
+    { name: 'c-1', partitions: [1], cpuCores: 1 },
+  ];
+
+  test('each instance with its ready pods at the CPU the node applied, else the spec', () => {
+    const pods = [
+      pod('c-1-x', 'c-1', { applied: '2', spec: '3' }),
+      pod('c-0-x', 'c-0', { spec: '500m' }),
+      pod('c-0-y', 'c-0', { applied: '250m' }),
+    ];
+    assert.deepEqual(readyPodsPerInstance(instances, pods), [
+      {
+        instance: instances[0],
+        pods: [
+          { name: 'c-0-x', cpuCores: 0.5 },
+          { name: 'c-0-y', cpuCores: 0.25 },
+        ],
+      },
+      { instance: instances[1], pods: [{ name: 'c-1-x', cpuCores: 2 }] },
+    ]);
+  });
+
+  test('pods not ready, being deleted or of no listed instance are left out', () => {
+    const pods = [
+      pod('a', 'c-0', { ready: false }),
+      pod('b', 'c-0', { deleting: true }),
+      pod('c', 'other'),
+      { ...pod('d', 'c-1'), metadata: { name: 'd' } } as V1Pod, // no owner: not of a Deployment
+    ];
+    assert.deepEqual(readyPodsPerInstance(instances, pods), [
+      { instance: instances[0], pods: [] },
+      { instance: instances[1], pods: [] },
+    ]);
   });
 });

@@ -1,11 +1,14 @@
 // `konsumerator explain`: the last read's metrics through the operator's autoscale(), each step
 // shown: the predictor's figure, the policy clamp, the budget cut, the decision and when it can
-// change next.
+// change next. The budget counts every pod an instance runs, in explain as in the operator.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { planConsumer } from '../../src/plan/consumer-plan.js';
 import { explain, renderExplanation } from '../../src/cli/ops-explain.js';
+import { autoscaleConfig, autoscaleWith } from '../../src/autoscale/config.js';
+import { existingInstanceInput } from '../../src/controller/autoscaling.js';
+import { fromLastSyncState } from '../../src/metrics/warm-start.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
 
@@ -131,4 +134,50 @@ test('with capacity learning, explain sizes with what status.capacity holds and 
   // Learning off: the configured value, and no capacity line.
   c.spec.autoscaler.learnRatePerCore = false;
   assert.equal(explain(c, deployments, now).capacity, undefined);
+});
+
+/**
+ * staticConsumer with `replicas` pods per instance (100m each now), partition 1 at 3 cores per pod
+ * at once, and a CPU budget.
+ */
+function replicated(replicas: number, budgetCpu: string) {
+  const { c, deployments } = staticConsumer({
+    replicas,
+    autoscaler: { ...staticConsumer().c.spec.autoscaler, pendingScaleUpDuration: '0s' },
+  });
+  c.spec.resourcePolicy.globalPolicy = { maxAllowed: { cpu: budgetCpu } };
+  assert.deepEqual(
+    deployments.map((d) => d.spec?.replicas),
+    [replicas, replicas],
+  );
+  return { c, deployments };
+}
+
+test('the budget counts every pod: 2 replicas per instance claim their size twice, each pod gets half', () => {
+  const { c, deployments } = replicated(2, '2');
+  const hot = explain(c, deployments, now).instances.find((o) => o.id === 1)!;
+  assert.equal(hot.prediction?.cpuRequest, 3000);
+  // 2 cores for 4 pods: instance 0 keeps 2 × 100m, instance 1 gets the 1800m left, 900m per pod.
+  assert.equal(hot.sizing.cpuRequest, 900);
+  assert.deepEqual(hot.budgetCut, { cpuMillis: 2100, memoryBytes: 0 });
+  assert.equal(hot.decision.state.status, 'SATURATED');
+  // One replica per instance: 2 cores for 2 pods, instance 1 gets 1900m.
+  const single = replicated(1, '2');
+  assert.equal(explain(single.c, single.deployments, now).instances[1]!.sizing.cpuRequest, 1900);
+});
+
+test("the operator's input counts the pods its Deployment runs: all pods stay within the budget", () => {
+  const { c, deployments } = replicated(3, '3');
+  const config = autoscaleConfig(c.spec)!;
+  const inputs = deployments.map((d, id) =>
+    existingInstanceInput(c.spec, id, [id], c.spec.resourcePolicy.containerPolicies![0], d, 'consumer', 0),
+  );
+  const samples = fromLastSyncState(c.status?.lastSyncState, c.status?.lastSyncTime, 2)!.partitions;
+  const result = autoscaleWith(config, now, samples, inputs);
+  // 3 cores for 6 pods: instance 0 keeps 3 × 100m, instance 1 gets 2700m, 900m per pod.
+  assert.deepEqual(
+    result.instances.map((o) => o.sizing.cpuRequest),
+    [100, 900],
+  );
+  assert.equal(result.allocated.cpuMillis, 3000);
 });

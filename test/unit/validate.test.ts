@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConsumer } from '../../src/api/validate.js';
+import type { ConsumerSpec } from '../../src/api/schema.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
 test('a valid Consumer has no problems', () => {
@@ -89,24 +90,27 @@ test('Deployment names leave room for the ReplicaSet hash: 242 characters at mos
   assert.equal(validateConsumer(consumer(tooLong)).errors[0]!.field, 'spec.name');
 });
 
+/** An autoscaler with metrics (static), for the warnings that only concern autoscaling. */
+const staticAutoscaler: ConsumerSpec['autoscaler'] = {
+  mode: 'static',
+  static: {
+    partitions: {},
+    minSyncPeriod: '1s',
+    ratePerCore: 100,
+    ramPerCore: '100M',
+    tolerableLag: '5s',
+    criticalLag: '1m',
+    recoveryTime: '1m',
+  },
+};
+
 test('warnings: more partitions per instance than partitions, env vars the operator sets, a budget below the minimums', () => {
   const spec = baseSpec({ numPartitions: 3, numPartitionsPerInstance: 50 });
   spec.deploymentTemplate.template.spec!.containers[0]!.env = [
     { name: 'KONSUMERATOR_PARTITION', value: 'mine' },
     { name: 'GOMAXPROCS', value: '64' },
   ];
-  spec.autoscaler = {
-    mode: 'static',
-    static: {
-      partitions: {},
-      minSyncPeriod: '1s',
-      ratePerCore: 100,
-      ramPerCore: '100M',
-      tolerableLag: '5s',
-      criticalLag: '1m',
-      recoveryTime: '1m',
-    },
-  };
+  spec.autoscaler = staticAutoscaler;
   spec.resourcePolicy.globalPolicy = { maxAllowed: { cpu: '50m', memory: '10G' } };
   const { errors, warnings } = validateConsumer(consumer(spec));
   assert.deepEqual(errors, []);
@@ -119,4 +123,21 @@ test('warnings: more partitions per instance than partitions, env vars the opera
     ],
   );
   assert.match(warnings[1]!.message, /sets KONSUMERATOR_PARTITION, GOMAXPROCS/);
+});
+
+test('warning: a budget below the minimums counts every pod of every instance', () => {
+  const spec = baseSpec({ numPartitions: 3, numPartitionsPerInstance: 1 });
+  spec.autoscaler = staticAutoscaler;
+  spec.resourcePolicy.globalPolicy = { maxAllowed: { cpu: '500m' } };
+  const budgetWarnings = (replicas: number) =>
+    validateConsumer(consumer({ ...spec, replicas })).warnings.filter((w) =>
+      w.field.includes('globalPolicy'),
+    );
+  assert.deepEqual(budgetWarnings(1), [], '3 pods × 100m fit 500m');
+  assert.deepEqual(
+    budgetWarnings(2).map((w) => w.message),
+    [
+      'is 500m, below 3 instance(s) × 2 pod(s) × minAllowed.cpu 100m of container consumer: the instances stay at their minimum, above the budget',
+    ],
+  );
 });
