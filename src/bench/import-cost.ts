@@ -17,7 +17,6 @@ export const IMPORT_STEPS: readonly { label: string; specifier: string }[] = [
   { label: 'undici', specifier: 'undici' },
   { label: '@sinclair/typebox', specifier: '@sinclair/typebox' },
   { label: 'yaml', specifier: 'yaml' },
-  { label: '@kubernetes/client-node', specifier: '@kubernetes/client-node' },
   { label: "konsumerator's own modules (`run`)", specifier: './dist/cli/run.js' },
 ];
 
