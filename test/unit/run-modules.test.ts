@@ -73,6 +73,8 @@ test('run loads the operator, no simulator, benchmark, test-plane or load-genera
   // The operator's own Kubernetes client (src/kube); client-node is for the CLI's other verbs and tests.
   assert.ok(run.folders.includes('kube'), 'the Kubernetes client was loaded');
   assert.ok(!run.packages.includes('@kubernetes/client-node'), '@kubernetes/client-node loaded');
+  // undici is the webhook notifications' HTTP client, loaded on their first delivery.
+  assert.ok(!run.packages.includes('undici'), 'undici loaded without webhook targets');
   for (const client of KAFKA_CLIENTS) assert.ok(!run.packages.includes(client), `${client} loaded`);
   assert.ok(!run.packages.includes(CEL), 'the CEL evaluator loaded without guest mode');
   // Guest mode's checks still have it: a ConfigMap read evaluates the schema's rules.
