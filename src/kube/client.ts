@@ -24,6 +24,8 @@ export interface KubeClientOptions {
   /** A watch that receives nothing for this long, its answer's headers included (default 30 s). */
   watchIdleMs?: number;
   report?: ApiRequestReport;
+  /** How often a token file is read again (default 60 s, as client-go). */
+  tokenFileRereadMs?: number;
 }
 
 export const DEFAULT_REQUEST_MS = 30_000;
@@ -132,8 +134,21 @@ export class KubeClient {
     return this.request<T>('DELETE', path, body === undefined ? {} : { body });
   }
 
-  /** One request; resolves with the parsed answer, rejects with a KubeApiError for an error status. */
+  /**
+   * One request; resolves with the parsed answer, rejects with a KubeApiError for an error status.
+   * A 401 with an exec plugin's credential runs the plugin again and retries once (as client-go).
+   */
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    try {
+      return await this.send<T>(method, path, options);
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.code === 401 && this.access.exec)) throw error;
+      this.execCredential = undefined;
+      return this.send<T>(method, path, options);
+    }
+  }
+
+  private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const requestMs = this.options.requestMs ?? DEFAULT_REQUEST_MS;
     const started = performance.now();
     let reported = false;
@@ -312,7 +327,8 @@ export class KubeClient {
     if (token) return { token, until: Infinity };
     if (tokenFile) {
       const now = Date.now();
-      if (!this.fileToken || now - this.fileToken.readAt >= TOKEN_FILE_REREAD_MS)
+      const reread = this.options.tokenFileRereadMs ?? TOKEN_FILE_REREAD_MS;
+      if (!this.fileToken || now - this.fileToken.readAt >= reread)
         this.fileToken = { token: readFileSync(tokenFile, 'utf8').trim(), readAt: now };
       return { token: this.fileToken.token, until: Infinity };
     }

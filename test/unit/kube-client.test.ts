@@ -154,6 +154,25 @@ test('a watch streams events, and one that receives nothing for its idle deadlin
   }
 });
 
+test('a token file is read again, so a rotated service-account token is used', async () => {
+  const tokens: (string | undefined)[] = [];
+  const api = await server((req, res) => (tokens.push(req.headers.authorization), json(res, 200, {})));
+  const dir = mkdtempSync(join(tmpdir(), 'kube-token-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'first\n');
+  try {
+    const client = new KubeClient({ server: api.url, tokenFile }, { tokenFileRereadMs: 100 });
+    await client.get('/a');
+    writeFileSync(tokenFile, 'second\n');
+    await client.get('/b'); // within the re-read interval: the token read before
+    await new Promise((r) => setTimeout(r, 150));
+    await client.get('/c');
+    assert.deepEqual(tokens, ['Bearer first', 'Bearer first', 'Bearer second']);
+  } finally {
+    await api.close();
+  }
+});
+
 test('an exec plugin supplies the token, fetched again once it expires', async () => {
   const tokens: (string | undefined)[] = [];
   const api = await server((req, res) => (tokens.push(req.headers.authorization), json(res, 200, {})));
@@ -178,6 +197,29 @@ test('an exec plugin supplies the token, fetched again once it expires', async (
     await client.get('/a');
     await client.get('/b');
     assert.deepEqual(tokens, ['Bearer tok-1', 'Bearer tok-2']);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a 401 runs the exec plugin again and retries once', async () => {
+  const tokens: (string | undefined)[] = [];
+  // The first token is refused (revoked before it expired); the next one is good.
+  const api = await server((req, res) => {
+    tokens.push(req.headers.authorization);
+    json(res, req.headers.authorization === 'Bearer tok-1' ? 401 : 200, { kind: 'Status' });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'kube-exec-'));
+  const counter = join(dir, 'n');
+  writeFileSync(counter, '0');
+  const script = `const fs=require('fs');const n=Number(fs.readFileSync(${JSON.stringify(counter)},'utf8'))+1;fs.writeFileSync(${JSON.stringify(counter)},String(n));
+    console.log(JSON.stringify({kind:'ExecCredential',status:{token:'tok-'+n}}));`;
+  try {
+    const exec = { command: process.execPath, args: ['-e', script], env: {}, apiVersion: 'v1', dir };
+    const client = new KubeClient({ server: api.url, exec });
+    await client.get('/a');
+    await client.get('/b');
+    assert.deepEqual(tokens, ['Bearer tok-1', 'Bearer tok-2', 'Bearer tok-2']);
   } finally {
     await api.close();
   }
