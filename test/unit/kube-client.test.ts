@@ -161,11 +161,11 @@ test('a token file is read again, so a rotated service-account token is used', a
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, 'first\n');
   try {
-    const client = new KubeClient({ server: api.url, tokenFile }, { tokenFileRereadMs: 100 });
+    const client = new KubeClient({ server: api.url, tokenFile }, { tokenFileRereadMs: 2_000 });
     await client.get('/a');
     writeFileSync(tokenFile, 'second\n');
     await client.get('/b'); // within the re-read interval: the token read before
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 2_100));
     await client.get('/c');
     assert.deepEqual(tokens, ['Bearer first', 'Bearer first', 'Bearer second']);
   } finally {
