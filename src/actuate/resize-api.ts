@@ -1,14 +1,7 @@
-// The two API calls of in-place actuation, kept together because they are typed client calls that
-// may change between client-node versions: whether the API server has the pods/resize subresource
+// The two API calls of in-place actuation, kept together: whether the API server has the pods/resize subresource
 // (Kubernetes 1.33 and later), and the resize of one container of one pod.
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1APIResourceList,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { V1APIResourceList, V1Pod } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import type { CpuMemory } from '../plan/instance-resources.js';
 import type { Refusal } from './choice.js';
 
@@ -64,15 +57,11 @@ const brief = (message: string) =>
   message.replace(/^pods? "[^"]*" is (forbidden|invalid): /i, '').slice(0, 300);
 
 export class PodResizeApi {
-  private readonly core: CoreV1Api;
-
-  constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-  }
+  constructor(private readonly client: KubeClient) {}
 
   /** Discovery of the core group: does it list pods/resize? */
   async supported(): Promise<boolean> {
-    return listsPodResize(await this.core.getAPIResources());
+    return listsPodResize(await this.client.get<V1APIResourceList>('/api/v1'));
   }
 
   /**
@@ -81,13 +70,10 @@ export class PodResizeApi {
    */
   async resize(pod: V1Pod, container: string, resources: CpuMemory): Promise<ResizeOutcome> {
     try {
-      await this.core.patchNamespacedPodResize(
-        {
-          name: pod.metadata!.name!,
-          namespace: pod.metadata!.namespace!,
-          body: { spec: { containers: [{ name: container, resources }] } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      await this.client.patch(
+        `/api/v1/namespaces/${pod.metadata!.namespace!}/pods/${pod.metadata!.name!}/resize`,
+        { spec: { containers: [{ name: container, resources }] } },
+        'strategic',
       );
       return { done: true };
     } catch (error) {

@@ -17,6 +17,7 @@ import type { Consumer, ConsumerSpec } from '../api/schema.js';
 import { NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
+import { KubeClient } from '../kube/client.js';
 import { planConsumer } from '../plan/consumer-plan.js';
 import { instanceResources } from '../plan/instance-resources.js';
 import {
@@ -457,7 +458,7 @@ async function convergeRun(
           ]
         : [],
     );
-    const writer = new KubeWriter(b.admin);
+    const writer = new KubeWriter(KubeClient.of(b.admin));
     let before = await b.counts();
     let t0 = performance.now();
     await withConcurrency(rendered, 8, async (d) => {

@@ -14,10 +14,8 @@ export const IMPORT_STEPS: readonly { label: string; specifier: string }[] = [
   { label: "commander (the first package: Node's package loader comes with it)", specifier: 'commander' },
   { label: 'pino', specifier: 'pino' },
   { label: 'prom-client', specifier: 'prom-client' },
-  { label: 'undici', specifier: 'undici' },
   { label: '@sinclair/typebox', specifier: '@sinclair/typebox' },
   { label: 'yaml', specifier: 'yaml' },
-  { label: '@kubernetes/client-node', specifier: '@kubernetes/client-node' },
   { label: "konsumerator's own modules (`run`)", specifier: './dist/cli/run.js' },
 ];
 

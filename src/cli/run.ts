@@ -5,7 +5,7 @@ import { Operator } from '../controller/operator.js';
 import { EndpointPolicy } from '../net/endpoint-policy.js';
 import { createLogger } from '../util/log.js';
 import { parseDuration } from '../util/units.js';
-import { loadKubeConfig } from './kubeconfig.js';
+import { loadClusterAccess } from '../kube/config.js';
 import { DEFAULT_NAMESPACE, VERSION } from './version.js';
 
 export interface RunOptions {
@@ -76,7 +76,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel);
   const workers = positiveInteger('--workers', options.workers);
   const operator = new Operator({
-    kubeConfig: loadKubeConfig(options.kubeconfig),
+    kubeConfig: loadClusterAccess(options.kubeconfig),
     log,
     version: VERSION,
     workers,

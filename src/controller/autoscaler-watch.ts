@@ -2,15 +2,8 @@
 // (autoscaling/v2, always there) and VerticalPodAutoscalers (autoscaling.k8s.io/v1, only where the
 // VPA's CRD is installed: looked for at start and then every minute until found). Neither blocks
 // the operator's start: until they have listed, no conflict is reported.
-import {
-  ApisApi,
-  AutoscalingV2Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V2HorizontalPodAutoscaler,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { ResourceCache, type WatchTiming } from './cache.js';
 import { withoutManagedFields } from './trim.js';
 import { hpaRef, vpaRef, type AutoscalerRef, type VerticalPodAutoscalerObject } from '../plan/autoscalers.js';
@@ -24,7 +17,7 @@ const DISCOVERY_INTERVAL_MS = 60_000;
 type VpaObject = KubernetesObject & VerticalPodAutoscalerObject;
 
 export interface AutoscalerWatchOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeClient;
   log: Logger;
   /** Guest mode: only this namespace. */
   namespace?: string;
@@ -68,18 +61,11 @@ export class AutoscalerWatch {
 
   constructor(private readonly options: AutoscalerWatchOptions) {
     const { kubeConfig, namespace, log } = options;
-    const api = kubeConfig.makeApiClient(AutoscalingV2Api);
     this.hpas = new ResourceCache<V2HorizontalPodAutoscaler>(
       kubeConfig,
       namespace
         ? `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`
         : '/apis/autoscaling/v2/horizontalpodautoscalers',
-      (continueToken?: string, limit?: number) => {
-        const page = { ...(limit ? { limit } : {}), ...(continueToken ? { _continue: continueToken } : {}) };
-        return namespace
-          ? api.listNamespacedHorizontalPodAutoscaler({ namespace, ...page })
-          : api.listHorizontalPodAutoscalerForAllNamespaces(page);
-      },
       log.child({ cache: 'horizontalpodautoscalers' }),
       trimHpa,
       options.watchTiming,
@@ -102,8 +88,7 @@ export class AutoscalerWatch {
     if (this.stopped || this.vpas) return;
     const { kubeConfig, log } = this.options;
     kubeConfig
-      .makeApiClient(ApisApi)
-      .getAPIVersions()
+      .get<{ groups: { name: string; versions: { version: string }[] }[] }>('/apis')
       .then((groups) => {
         const group = groups.groups.find((g) => g.name === VPA_GROUP);
         if (group?.versions.some((v) => v.version === VPA_VERSION)) this.watchVpas();
@@ -122,20 +107,12 @@ export class AutoscalerWatch {
   private watchVpas(): void {
     if (this.stopped || this.vpas) return;
     const { kubeConfig, namespace, log } = this.options;
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const path = namespace
       ? `/apis/${VPA_GROUP}/${VPA_VERSION}/namespaces/${namespace}/${VPA_PLURAL}`
       : `/apis/${VPA_GROUP}/${VPA_VERSION}/${VPA_PLURAL}`;
     this.vpas = new ResourceCache<VpaObject>(
       kubeConfig,
       path,
-      async (continueToken?: string, limit?: number) => {
-        const page = { ...(limit ? { limit } : {}), ...(continueToken ? { _continue: continueToken } : {}) };
-        const common = { group: VPA_GROUP, version: VPA_VERSION, plural: VPA_PLURAL, ...page };
-        return (await (namespace
-          ? custom.listNamespacedCustomObject({ ...common, namespace })
-          : custom.listClusterCustomObject(common))) as KubernetesListObject<VpaObject>;
-      },
       log.child({ cache: VPA_PLURAL }),
       trimVpa,
       this.options.watchTiming,

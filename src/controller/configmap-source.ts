@@ -1,13 +1,8 @@
 // Guest mode's Consumers: the ConfigMaps of one namespace that carry the `managed` annotation,
 // decoded by api/guest.ts. Status goes into the ConfigMap's annotations with a merge patch of
 // only the annotations that changed (the original replaced the whole ConfigMap every reconcile).
-import {
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { FIELD_MANAGER } from '../api/constants.js';
 import {
   CONFIGMAP_KIND,
@@ -26,7 +21,6 @@ import type { Logger } from '../util/log.js';
 export class ConfigMapConsumerSource implements ConsumerSource {
   readonly ownerType = { apiVersion: 'v1', kind: CONFIGMAP_KIND };
   private readonly cache: ResourceCache<V1ConfigMap>;
-  private readonly core: CoreV1Api;
   /** Decoded ConfigMaps by uid, valid for the resourceVersion they were decoded from. */
   private readonly decoded = new Map<
     string,
@@ -38,22 +32,14 @@ export class ConfigMapConsumerSource implements ConsumerSource {
   private readonly managedUids = new Set<string>();
 
   constructor(
-    kubeConfig: KubeConfig,
+    private readonly client: KubeClient,
     private readonly namespace: string,
     log: Logger,
     watchTiming?: WatchTiming,
   ) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.cache = new ResourceCache<V1ConfigMap>(
-      kubeConfig,
+      client,
       `/api/v1/namespaces/${namespace}/configmaps`,
-      // Pageable in the shape of main's paged ResourceCache; without arguments, one list.
-      (continueToken?: string, limit?: number) =>
-        this.core.listNamespacedConfigMap({
-          namespace,
-          ...(limit ? { limit } : {}),
-          ...(continueToken ? { _continue: continueToken } : {}),
-        }),
       log.child({ cache: 'configmaps' }),
       withoutManagedFields,
       watchTiming,
@@ -103,9 +89,11 @@ export class ConfigMapConsumerSource implements ConsumerSource {
     const { name, namespace } = consumer.metadata;
     const annotations = statusAnnotationPatch(consumer.metadata.annotations, status);
     if (!annotations) return;
-    await this.core.patchNamespacedConfigMap(
-      { name, namespace, body: { metadata: { annotations } }, fieldManager: FIELD_MANAGER },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    await this.client.patch(
+      `/api/v1/namespaces/${namespace}/configmaps/${name}`,
+      { metadata: { annotations } },
+      'merge',
+      { fieldManager: FIELD_MANAGER },
     );
   }
 

@@ -1,7 +1,7 @@
 // Where Consumers come from and where their status goes: Consumer resources (the CRD, the default)
 // or, in guest mode, annotated ConfigMaps of one namespace (configmap-source.ts). The reconciler
 // and the operator see only this interface, so both modes share one reconcile.
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 import type { SpecProblem } from '../api/validate.js';
@@ -36,23 +36,14 @@ export class CrdConsumerSource implements ConsumerSource {
   private readonly cache: ResourceCache<Consumer>;
 
   constructor(
-    kubeConfig: KubeConfig,
+    kubeConfig: KubeClient,
     private readonly writer: KubeWriter,
     log: Logger,
     watchTiming?: WatchTiming,
   ) {
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.cache = new ResourceCache<Consumer>(
       kubeConfig,
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      (continueToken?: string, limit?: number) =>
-        custom.listCustomObjectForAllNamespaces({
-          group: GROUP,
-          version: VERSION,
-          resourcePlural: PLURAL,
-          ...(limit ? { limit } : {}),
-          ...(continueToken ? { _continue: continueToken } : {}),
-        }) as Promise<KubernetesListObject<Consumer>>,
       log.child({ cache: 'consumers' }),
       withoutManagedFields,
       watchTiming,

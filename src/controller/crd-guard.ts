@@ -6,7 +6,7 @@
 // those fields until something writes them, so the operator keeps running but holds its writes
 // (see the reconciler) and says so loudly: an error log, a Warning event on every Consumer, and a
 // failing /readyz, each with the command that fixes it.
-import { ApiextensionsV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { CRD_NAME, CRD_SCHEMA_HASH_ANNOTATION } from '../api/constants.js';
 import { CRD_APPLY_COMMAND, CRD_APPLY_PIPE_COMMAND } from '../api/crd.js';
 import { describeApiError } from './kube.js';
@@ -56,7 +56,7 @@ export function judgeCrd(annotations: Record<string, string> | undefined, expect
 }
 
 export interface CrdGuardOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeClient;
   log: Logger;
   /** The schema hash this version's CRD carries. */
   expectedHash: string;
@@ -80,7 +80,7 @@ const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v
 export class CrdGuard {
   private verdict: CrdVerdict = { state: 'unknown', message: `CRD ${CRD_NAME} not checked yet` };
   private timer: NodeJS.Timeout | undefined;
-  private readonly api: ApiextensionsV1Api;
+  private readonly api: KubeClient;
   private lastReadError: string | undefined;
   private loggedAt = 0;
   /** Until when writes stay held after the CRD was fixed (epoch ms). */
@@ -88,7 +88,7 @@ export class CrdGuard {
   private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CrdGuardOptions) {
-    this.api = options.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    this.api = options.kubeConfig;
   }
 
   get current(): CrdVerdict {
@@ -120,9 +120,10 @@ export class CrdGuard {
     const { log, expectedHash } = this.options;
     let next: CrdVerdict;
     try {
-      const crd = await this.api.readCustomResourceDefinition(
-        { name: CRD_NAME },
-        setHeaderOptions('Accept', METADATA_ONLY),
+      const crd = await this.api.get<{ metadata?: { annotations?: Record<string, string> } }>(
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
+        undefined,
+        METADATA_ONLY,
       );
       next = judgeCrd(crd.metadata?.annotations ?? {}, expectedHash);
       this.lastReadError = undefined;

@@ -4,7 +4,8 @@
 // shipped ClusterRole grants nothing on Secrets, and a namespace owner grants `get` on exactly
 // the named Secrets with a Role limited by resourceNames; docs/credentials.md). Which keys a spec
 // needs and how their values become client options is pure, in src/metrics/credentials.ts.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import {
   buildCredentials,
   credentialsVersion,
@@ -36,20 +37,15 @@ export interface SecretReader {
 }
 
 /**
- * Reads Secrets with CoreV1Api.readNamespacedSecret: a GET by name, nothing else. The request's
- * deadline is the client's own: give it a KubeConfig with deadlines (`withDeadlines`, as the
- * operator does), so an API server that never answers fails the read instead of hanging it.
+ * Reads Secrets: a GET by name, nothing else. The request's deadline is the client's own (its
+ * requestMs), so an API server that never answers fails the read instead of hanging it.
  */
 export class ApiSecretReader implements SecretReader {
-  private readonly core: CoreV1Api;
-
-  constructor(kubeConfig: KubeConfig) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-  }
+  constructor(private readonly client: KubeClient) {}
 
   async read(namespace: string, name: string): Promise<SecretValue> {
     try {
-      const secret = await this.core.readNamespacedSecret({ name, namespace });
+      const secret = await this.client.get<V1Secret>(`/api/v1/namespaces/${namespace}/secrets/${name}`);
       const data: Record<string, Buffer> = {};
       for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
       return {
@@ -61,8 +57,8 @@ export class ApiSecretReader implements SecretReader {
     } catch (error) {
       const { code, message } = describeApiError(error);
       const failure: SecretFailure = code === 404 ? 'NotFound' : code === 403 ? 'Forbidden' : 'Failed';
-      // The client's deadline (an AbortSignal.timeout) ends the request with a TimeoutError; an
-      // abort for another reason is an AbortError.
+      // The client's deadline ends the request with a TimeoutError; an abort for another reason is
+      // an AbortError.
       const errorName = (error as { name?: unknown }).name;
       const aborted = errorName === 'TimeoutError' || errorName === 'AbortError';
       const detail = aborted ? `no answer within the API request deadline (${message})` : message;

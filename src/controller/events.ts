@@ -1,7 +1,7 @@
 // Kubernetes events on Consumers. Identical events within a short window are sent once, so a
 // Consumer stuck in the same error does not flood the API server.
 import { hostname } from 'node:os';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { sourceTypeOf } from '../api/guest.js';
 import type { Consumer } from '../api/schema.js';
 import type { Notification } from '../notify/cloudevent.js';
@@ -26,7 +26,7 @@ export class ApiEventSink implements EventSink {
   private readonly recent = new Map<string, number>();
 
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly client: KubeClient,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -40,22 +40,21 @@ export class ApiEventSink implements EventSink {
     if (this.recent.size > 10_000) this.recent.clear();
     const { namespace, name, uid, resourceVersion } = consumer.metadata;
     const time = now.toISOString();
-    this.core
-      .createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { ...sourceTypeOf(consumer), name, namespace, uid, resourceVersion },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: 'konsumerator' },
-          reportingComponent: 'konsumerator',
-          reportingInstance: hostname(),
-          firstTimestamp: new Date(time),
-          lastTimestamp: new Date(time),
-          count: 1,
-        },
+    this.client
+      .create(`/api/v1/namespaces/${namespace}/events`, {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: { ...sourceTypeOf(consumer), name, namespace, uid, resourceVersion },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: 'konsumerator' },
+        reportingComponent: 'konsumerator',
+        reportingInstance: hostname(),
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
       })
       .catch((error: unknown) => this.log.warn({ err: String(error), reason }, 'could not record event'));
   }

@@ -1,15 +1,7 @@
 // The operator's writes to the API server, each one request: server-side apply of Deployments
 // (field manager `konsumerator`), guarded deletes, status patches and events.
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { FIELD_MANAGER, GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerStatus } from '../api/schema.js';
 
@@ -18,7 +10,7 @@ export interface ApiError {
   message: string;
 }
 
-/** Status code and the API server's own message from a client-node error. */
+/** Status code and the API server's own message from a request's error (KubeApiError or client-node's). */
 export function describeApiError(error: unknown): ApiError {
   const e = error as { code?: number; body?: unknown; message?: string };
   let message = e?.message ?? String(error);
@@ -40,28 +32,20 @@ export function describeApiError(error: unknown): ApiError {
 
 const CREATE_ONLY_RESOURCE_VERSION = '1';
 
-export class KubeWriter {
-  readonly apps: AppsV1Api;
-  readonly core: CoreV1Api;
-  readonly custom: CustomObjectsApi;
-  private readonly objects: KubernetesObjectApi;
+export const deploymentPath = (namespace: string, name?: string) =>
+  `/apis/apps/v1/namespaces/${namespace}/deployments${name === undefined ? '' : `/${name}`}`;
 
-  constructor(kubeConfig: KubeConfig) {
-    this.apps = kubeConfig.makeApiClient(AppsV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-  }
+export class KubeWriter {
+  constructor(readonly client: KubeClient) {}
 
   /** Server-side apply with force: konsumerator takes back any field it renders. */
   async applyDeployment(deployment: V1Deployment): Promise<V1Deployment> {
-    return this.objects.patch(
-      deployment,
-      undefined,
-      undefined,
-      FIELD_MANAGER,
-      true,
-      PatchStrategy.ServerSideApply,
+    const { namespace, name } = deployment.metadata ?? {};
+    return this.client.patch<V1Deployment>(
+      deploymentPath(namespace ?? '', name ?? ''),
+      { apiVersion: 'apps/v1', kind: 'Deployment', ...deployment },
+      'apply',
+      { fieldManager: FIELD_MANAGER, force: true },
     );
   }
 
@@ -89,10 +73,11 @@ export class KubeWriter {
   /** Deletes only the Deployment with this UID, so a same-named replacement is never hit. */
   async deleteDeployment(namespace: string, name: string, uid: string): Promise<void> {
     try {
-      await this.apps.deleteNamespacedDeployment({
-        namespace,
-        name,
-        body: { preconditions: { uid }, propagationPolicy: 'Background' },
+      await this.client.delete(deploymentPath(namespace, name), {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        preconditions: { uid },
+        propagationPolicy: 'Background',
       });
     } catch (error) {
       if (describeApiError(error).code === 404) return;
@@ -101,17 +86,12 @@ export class KubeWriter {
   }
 
   async patchStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
-    await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace: consumer.metadata.namespace,
-        name: consumer.metadata.name,
-        body: { status },
-        fieldManager: FIELD_MANAGER,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    const { namespace, name } = consumer.metadata;
+    await this.client.patch(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}/${name}/status`,
+      { status },
+      'merge',
+      { fieldManager: FIELD_MANAGER },
     );
   }
 }

@@ -3,12 +3,13 @@
 // take it over once it has not been renewed for the lease duration, measured on their own clock
 // from when they last saw it change (so clocks of different machines need not agree).
 // Written by hand: @kubernetes/client-node has no leader election.
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { microTime, type KubeClient } from '../kube/client.js';
 import { describeApiError } from './kube.js';
 import type { Logger } from '../util/log.js';
 
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   namespace: string;
   /** The Lease's name; the original used `konsumerator-global`. */
   name: string;
@@ -33,7 +34,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
+  private readonly api: KubeClient;
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -43,7 +44,7 @@ export class LeaderElector {
   private leading = false;
 
   constructor(private readonly options: LeaderElectionOptions) {
-    this.api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.api = options.client;
     this.leaseMs = options.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.renewDeadlineMs = options.renewDeadlineMs ?? DEFAULT_RENEW_DEADLINE_MS;
     this.retryMs = options.retryPeriodMs ?? DEFAULT_RETRY_PERIOD_MS;
@@ -82,13 +83,14 @@ export class LeaderElector {
     if (!this.leading || !this.observed) return;
     this.leading = false;
     const lease = structuredClone(this.observed);
-    lease.spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
+    lease.spec = {
+      ...lease.spec,
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      renewTime: microTime() as unknown as Date,
+    };
     try {
-      await this.api.replaceNamespacedLease({
-        namespace: this.options.namespace,
-        name: this.options.name,
-        body: lease,
-      });
+      await this.api.replace(this.path(), lease);
       this.options.log.info({ lease: this.options.name }, 'released leadership');
     } catch (error) {
       this.options.log.warn({ err: describeApiError(error).message }, 'could not release the lease');
@@ -97,7 +99,8 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
-    const now = new V1MicroTime();
+    // V1Lease types the times as Date; the API server wants MicroTime's six fraction digits.
+    const now = microTime() as unknown as Date;
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseMs / 1000),
@@ -107,12 +110,17 @@ export class LeaderElector {
     };
     let current: V1Lease;
     try {
-      current = await this.api.readNamespacedLease({ namespace, name });
+      current = await this.api.get<V1Lease>(this.path());
     } catch (error) {
       if (describeApiError(error).code !== 404) return this.failed(error);
       try {
         this.remember(
-          await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }),
+          await this.api.create<V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec,
+          }),
         );
         return true;
       } catch (createError) {
@@ -138,11 +146,15 @@ export class LeaderElector {
     };
     try {
       // The resourceVersion in `renewed` makes this a compare-and-swap: two candidates never both win.
-      this.remember(await this.api.replaceNamespacedLease({ namespace, name, body: renewed }));
+      this.remember(await this.api.replace<V1Lease>(this.path(), renewed));
       return true;
     } catch (error) {
       return this.failed(error);
     }
+  }
+
+  private path(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases/${this.options.name}`;
   }
 
   private remember(lease: V1Lease): void {

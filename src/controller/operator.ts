@@ -4,7 +4,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { AppsV1Api, type KubeConfig, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { KubeClient, type KubeClientOptions } from '../kube/client.js';
+import { toClusterAccess, type ClusterSource } from '../kube/config.js';
 import { ResourceCache } from './cache.js';
 import { CrdConsumerSource, type ConsumerSource } from './consumer-source.js';
 import { ConfigMapConsumerSource } from './configmap-source.js';
@@ -13,7 +15,6 @@ import { Recreator } from './recreate.js';
 import { AutoscalerWatch } from './autoscaler-watch.js';
 import { REPLACED_LABEL } from '../api/constants.js';
 import { DEFAULT_BACKOFF, WorkQueue } from './queue.js';
-import { withRequestMetrics } from './api-request-metrics.js';
 import { Reconciler, consumerKey } from './reconciler.js';
 import { DEFAULT_READ_LIMITS, MetricsSources, type ReadLimits } from './metrics-sources.js';
 import { DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
@@ -22,7 +23,6 @@ import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { ApiSecretReader } from './credentials.js';
 import { ScalingMemory } from './autoscaling.js';
 import { KubeWriter } from './kube.js';
-import { withDeadlines, type RequestDeadlines } from './kube-config.js';
 import type { WatchTiming } from './cache.js';
 import { ApiEventSink, type EventSink } from './events.js';
 import { NotifyingEventSink } from './notifications.js';
@@ -40,7 +40,8 @@ import { ActuationMemory } from '../actuate/memory.js';
 import type { V1Pod } from '@kubernetes/client-node';
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials: ours, or a kubeconfig held as client-node's KubeConfig (tests, other verbs). */
+  kubeConfig: ClusterSource;
   log: Logger;
   version: string;
   workers?: number;
@@ -58,7 +59,7 @@ export interface OperatorOptions {
    */
   namespace?: string;
   /** Deadlines of API requests (default 30 s each). */
-  deadlines?: RequestDeadlines;
+  deadlines?: Pick<KubeClientOptions, 'requestMs' | 'watchIdleMs'>;
   /** How long the informers' watches last before they are renewed. */
   watchTiming?: WatchTiming;
   /** How often the installed CRD is checked against this version's (default 5 s; not in guest mode). */
@@ -89,7 +90,7 @@ export interface OperatorOptions {
   /** The floor on minSyncPeriod and the reads at once (default DEFAULT_READ_LIMITS). */
   readLimits?: Partial<ReadLimits>;
   /** Run only while holding this Lease (several replicas for high availability). */
-  leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'log'> & {
+  leaderElection?: Omit<LeaderElectionOptions, 'client' | 'log'> & {
     /** Called when the Lease could not be renewed; the default exits the process, as controller-runtime does. */
     onLost?: () => void;
   };
@@ -119,7 +120,7 @@ export class Operator {
   /** Whether the installed CRD is this version's; none in guest mode, which has no CRD. */
   private readonly crdGuard: CrdGuard | undefined;
 
-  private readonly kubeConfig: KubeConfig;
+  private readonly kubeConfig: KubeClient;
   readonly endpointPolicy: EndpointPolicy;
   private readonly notifier: Notifier | undefined;
   private readonly limits: TenantLimits;
@@ -129,10 +130,10 @@ export class Operator {
     const { log } = options;
     this.metrics = new OperatorMetrics(options.version);
     // Deadlines outermost: the informers look their watch deadline up on this very object.
-    const kubeConfig = withDeadlines(
-      withRequestMetrics(options.kubeConfig, (...r) => this.metrics.apiRequest(...r)),
-      options.deadlines,
-    );
+    const kubeConfig = new KubeClient(toClusterAccess(options.kubeConfig), {
+      ...options.deadlines,
+      report: (...r) => this.metrics.apiRequest(...r),
+    });
     this.kubeConfig = kubeConfig;
     this.log = log;
     // Named as controller-runtime names a controller's queue: the lower-case kind.
@@ -150,7 +151,6 @@ export class Operator {
         this.queue.add(consumerKey(consumer.metadata.namespace, consumer.metadata.name)),
       log,
     });
-    const apps = kubeConfig.makeApiClient(AppsV1Api);
     const writer = new KubeWriter(kubeConfig);
     const guest = options.namespace;
     this.consumers = guest
@@ -170,12 +170,6 @@ export class Operator {
     this.deployments = new ResourceCache<V1Deployment>(
       kubeConfig,
       guest ? `/apis/apps/v1/namespaces/${guest}/deployments` : '/apis/apps/v1/deployments',
-      (continueToken?: string, limit?: number) => {
-        const page = { ...(limit ? { limit } : {}), ...(continueToken ? { _continue: continueToken } : {}) };
-        return guest
-          ? apps.listNamespacedDeployment({ namespace: guest, ...page })
-          : apps.listDeploymentForAllNamespaces(page);
-      },
       log.child({ cache: 'deployments' }),
       trimDeployment,
       options.watchTiming,
@@ -183,16 +177,6 @@ export class Operator {
     this.replicaSets = new ResourceCache<V1ReplicaSet>(
       kubeConfig,
       guest ? `/apis/apps/v1/namespaces/${guest}/replicasets` : '/apis/apps/v1/replicasets',
-      (continueToken?: string, limit?: number) => {
-        const page = {
-          labelSelector: REPLACED_LABEL,
-          ...(limit ? { limit } : {}),
-          ...(continueToken ? { _continue: continueToken } : {}),
-        };
-        return guest
-          ? apps.listNamespacedReplicaSet({ namespace: guest, ...page })
-          : apps.listReplicaSetForAllNamespaces(page);
-      },
       log.child({ cache: 'replicasets' }),
       trimReplicaSet,
       options.watchTiming,
@@ -206,7 +190,7 @@ export class Operator {
       ...(options.watchTiming ? { watchTiming: options.watchTiming } : {}),
     });
     this.pods = new PodCaches(kubeConfig, log, (pod) => this.enqueueForPod(pod), options.watchTiming);
-    const recorded = options.events ?? new ApiEventSink(writer.core, log);
+    const recorded = options.events ?? new ApiEventSink(kubeConfig, log);
     const notifyTargetList = notifyTargets(options.notifyUrls ?? [], options.notifyHeaders ?? []);
     this.notifier =
       notifyTargetList.length > 0
@@ -231,7 +215,7 @@ export class Operator {
       replicaSets: this.replicaSets,
       autoscalers: this.autoscalers,
       recreator: new Recreator({
-        apps,
+        client: kubeConfig,
         deployments: this.deployments,
         replicaSets: this.replicaSets,
         events,
@@ -262,7 +246,7 @@ export class Operator {
       this.endpoints.map((e) => e.port),
       local,
     );
-    const server = this.kubeConfig.getCurrentCluster()?.server;
+    const server = this.kubeConfig.access.server;
     if (!server) return;
     const url = new URL(server);
     const port = Number(url.port) || (url.protocol === 'http:' ? 80 : 443);
@@ -327,7 +311,7 @@ export class Operator {
     const election = this.options.leaderElection;
     if (!election) return this.startWorkers();
     // Caches stay warm on every replica; only the leader reconciles.
-    this.elector = new LeaderElector({ ...election, kubeConfig: this.kubeConfig, log: this.log });
+    this.elector = new LeaderElector({ ...election, client: this.kubeConfig, log: this.log });
     this.electionRun = this.elector
       .run(() => this.startWorkers(), this.electionAbort.signal)
       .then((outcome) => {
@@ -453,6 +437,7 @@ export class Operator {
     ]);
     await this.sources.closeAll();
     await this.notifier?.close();
+    this.kubeConfig.close();
     await Promise.all(this.endpoints.map((e) => new Promise((r) => e.server.close(r))));
     this.log.info('operator stopped');
   }

@@ -4,7 +4,8 @@
 // and selector: only the pods of the Consumers that resize in place (and any other pod that
 // happens to carry the same labels), trimmed as trim.ts says. An informer starts when a Consumer
 // first needs it and stops when no Consumer does.
-import { CoreV1Api, type KubeConfig, type V1LabelSelector, type V1Pod } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
 import { ResourceCache, type WatchTiming } from './cache.js';
 import { trimPod } from './trim.js';
 import type { Logger } from '../util/log.js';
@@ -46,17 +47,14 @@ interface Entry {
 
 export class PodCaches {
   private readonly caches = new Map<string, Entry>();
-  private readonly core: CoreV1Api;
   private stopped = false;
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly kubeConfig: KubeClient,
     private readonly log: Logger,
     private readonly onChange: (pod: V1Pod) => void,
     private readonly timing: WatchTiming = {},
-  ) {
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-  }
+  ) {}
 
   private static key = (namespace: string, selector: string) => `${namespace}|${selector}`;
 
@@ -73,13 +71,6 @@ export class PodCaches {
       const cache = new ResourceCache<V1Pod>(
         this.kubeConfig,
         `/api/v1/namespaces/${namespace}/pods`,
-        (continueToken, limit) =>
-          this.core.listNamespacedPod({
-            namespace,
-            labelSelector: selector,
-            limit,
-            ...(continueToken ? { _continue: continueToken } : {}),
-          }),
         this.log.child({ cache: 'pods', namespace, selector }),
         trimPod,
         this.timing,

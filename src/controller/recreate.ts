@@ -3,8 +3,9 @@
 // ReplicaSets orphaned, and takes the finalizer off once the replacements are available. Each
 // write is conditional (uid or resourceVersion), so a step repeated after a restart never hits
 // anything else.
-import type { AppsV1Api, V1Deployment, V1OwnerReference, V1ReplicaSet } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { V1Deployment, V1OwnerReference, V1ReplicaSet } from '@kubernetes/client-node';
+import type { KubeClient } from '../kube/client.js';
+import type { KubeList } from '../kube/informer.js';
 import { Annotation, REPLACED_FINALIZER, REPLACED_LABEL } from '../api/constants.js';
 import type { Consumer } from '../api/schema.js';
 import type { Plan, Recreate } from '../plan/consumer-plan.js';
@@ -13,11 +14,11 @@ import { strayReplaced, type ReplacedReplicaSet } from '../plan/recreate.js';
 import { withConcurrency } from '../util/concurrency.js';
 import type { Logger } from '../util/log.js';
 import type { EventSink } from './events.js';
-import { describeApiError } from './kube.js';
+import { deploymentPath, describeApiError } from './kube.js';
 import type { ResourceCache } from './cache.js';
 
 export interface RecreateDeps {
-  apps: AppsV1Api;
+  client: KubeClient;
   deployments: ResourceCache<V1Deployment>;
   replicaSets: ResourceCache<V1ReplicaSet>;
   events: EventSink;
@@ -34,6 +35,9 @@ export interface RecreateOutcome {
 /** Up to this many steps of one kind get an event each; more get one summary. */
 const EVENTS_UP_TO = 5;
 
+const replicaSetPath = (namespace: string, name?: string) =>
+  `/apis/apps/v1/namespaces/${namespace}/replicasets${name === undefined ? '' : `/${name}`}`;
+
 const isConflict = (code: number | undefined) => code === 409;
 
 export class Recreator {
@@ -48,7 +52,7 @@ export class Recreator {
       const namespace = consumer.metadata.namespace;
       let replicaSets: V1ReplicaSet[];
       try {
-        replicaSets = (await this.deps.apps.listNamespacedReplicaSet({ namespace })).items;
+        replicaSets = (await this.deps.client.get<KubeList<V1ReplicaSet>>(replicaSetPath(namespace))).items;
       } catch (error) {
         outcome.failures.push(this.failed(consumer, 'listing ReplicaSets', error));
         return outcome;
@@ -96,7 +100,7 @@ export class Recreator {
     step: Recreate,
     replicaSets: readonly V1ReplicaSet[],
   ): Promise<'done' | 'conflict' | { failure: string }> {
-    const { apps } = this.deps;
+    const { client } = this.deps;
     const namespace = consumer.metadata.namespace;
     const own = (rs: V1ReplicaSet) =>
       (rs.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === step.uid);
@@ -104,19 +108,14 @@ export class Recreator {
       for (const replicaSet of replicaSets.filter(own)) {
         await this.mark(consumer, replicaSet, step.name);
         if (replicaSet.metadata?.deletionTimestamp !== undefined) continue;
-        await apps.deleteNamespacedReplicaSet({
-          namespace,
-          name: replicaSet.metadata!.name!,
-          body: { preconditions: { uid: replicaSet.metadata!.uid! }, propagationPolicy: 'Background' },
+        await client.delete(replicaSetPath(namespace, replicaSet.metadata!.name!), {
+          preconditions: { uid: replicaSet.metadata!.uid! },
+          propagationPolicy: 'Background',
         });
       }
-      await apps.deleteNamespacedDeployment({
-        namespace,
-        name: step.name,
-        body: {
-          preconditions: { uid: step.uid, resourceVersion: step.resourceVersion },
-          propagationPolicy: 'Orphan',
-        },
+      await client.delete(deploymentPath(namespace, step.name), {
+        preconditions: { uid: step.uid, resourceVersion: step.resourceVersion },
+        propagationPolicy: 'Orphan',
       });
       // The next reconcile plans from the deleting (or deleted) Deployment, not from this one.
       const { deployments } = this.deps;
@@ -151,43 +150,37 @@ export class Recreator {
       controller: false,
       blockOwnerDeletion: false,
     };
-    await this.deps.apps.patchNamespacedReplicaSet(
+    await this.deps.client.patch(
+      replicaSetPath(meta.namespace!, meta.name!),
       {
-        namespace: meta.namespace!,
-        name: meta.name!,
-        body: {
-          metadata: {
-            // Only over the version listed: the lists are replaced as a whole.
-            resourceVersion: meta.resourceVersion,
-            labels: { [REPLACED_LABEL]: 'true' },
-            annotations: { [Annotation.replacedInstance]: instance },
-            ownerReferences: [...owners.filter((r) => r.uid !== consumer.metadata.uid), consumerOwner],
-            finalizers: [...finalizers.filter((f) => f !== REPLACED_FINALIZER), REPLACED_FINALIZER],
-          },
+        metadata: {
+          // Only over the version listed: the lists are replaced as a whole.
+          resourceVersion: meta.resourceVersion,
+          labels: { [REPLACED_LABEL]: 'true' },
+          annotations: { [Annotation.replacedInstance]: instance },
+          ownerReferences: [...owners.filter((r) => r.uid !== consumer.metadata.uid), consumerOwner],
+          finalizers: [...finalizers.filter((f) => f !== REPLACED_FINALIZER), REPLACED_FINALIZER],
         },
       },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      'merge',
     );
   }
 
   /** Takes the finalizer off: the ReplicaSet, deleted already, goes with its pods. */
   private async release(namespace: string, replicaSet: ReplacedReplicaSet): Promise<void> {
-    const { apps, replicaSets } = this.deps;
+    const { client, replicaSets } = this.deps;
     const seen = replicaSets.get(replicaSet.name, namespace);
     if (seen?.metadata?.uid !== replicaSet.uid) return;
     try {
-      await apps.patchNamespacedReplicaSet(
+      await client.patch(
+        replicaSetPath(namespace, replicaSet.name),
         {
-          namespace,
-          name: replicaSet.name,
-          body: {
-            metadata: {
-              resourceVersion: replicaSet.resourceVersion,
-              finalizers: (seen.metadata.finalizers ?? []).filter((f) => f !== REPLACED_FINALIZER),
-            },
+          metadata: {
+            resourceVersion: replicaSet.resourceVersion,
+            finalizers: (seen.metadata.finalizers ?? []).filter((f) => f !== REPLACED_FINALIZER),
           },
         },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        'merge',
       );
     } catch (error) {
       if (describeApiError(error).code === 404) return;

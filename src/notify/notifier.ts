@@ -2,7 +2,7 @@
 // every target) and queued on each target that wants its type. Targets come from the operator's
 // flags (`--notify-url`), set by whoever installs the operator.
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { Logger } from '../util/log.js';
 import { cloudEvent, type EventSource, type Notification } from './cloudevent.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -78,7 +78,8 @@ export function notifyTargets(
 
 export class Notifier {
   private readonly targets: WebhookTarget[];
-  private readonly agent: Agent | undefined;
+  /** Made on the first delivery (undici is loaded then, not by an operator without targets). */
+  private agent: Promise<Agent> | undefined;
 
   constructor(
     configs: readonly NotifyTargetConfig[],
@@ -86,8 +87,11 @@ export class Notifier {
     log: Logger,
     options: NotifierOptions = {},
   ) {
-    this.agent = options.send ? undefined : new Agent({ connections: 2, keepAliveTimeout: 30_000 });
-    const send = options.send ?? undiciSend(this.agent!);
+    const agent = () =>
+      (this.agent ??= import('undici').then(
+        ({ Agent }) => new Agent({ connections: 2, keepAliveTimeout: 30_000 }),
+      ));
+    const send: Send = options.send ?? (async (...args) => undiciSend(await agent())(...args));
     this.targets = configs.map((config) => {
       const fileHeaders = config.headers?.length
         ? new FileHeaders(config.headers, (problem) =>
@@ -124,6 +128,6 @@ export class Notifier {
 
   async close(): Promise<void> {
     await Promise.all(this.targets.map((t) => t.close()));
-    await this.agent?.close().catch(() => undefined);
+    if (this.agent) await (await this.agent).close().catch(() => undefined);
   }
 }

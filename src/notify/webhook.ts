@@ -3,7 +3,8 @@
 // Nothing here waits on the caller: `enqueue` returns at once, and a target that is down, slow or
 // failing only fills its own queue. The receiver's answer is never read beyond its status and
 // Retry-After header (its body is discarded unread), and failures go to the operator's log only.
-import { Agent, request } from 'undici';
+// undici is imported on the first delivery: an operator without webhook targets never loads it.
+import type { Agent } from 'undici';
 import type { Logger } from '../util/log.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { CLOUDEVENTS_CONTENT_TYPE, type CloudEvent } from './cloudevent.js';
@@ -192,6 +193,7 @@ export function undiciSend(agent: Agent): Send {
   return async (url, body, headers, timeoutMs, signal) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
+      const { request } = await import('undici');
       const response = await request(url, {
         method: 'POST',
         body,

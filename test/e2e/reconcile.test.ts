@@ -15,6 +15,7 @@ import {
 import { ClusterView, env } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
 import { KubeWriter } from '../../src/controller/kube.js';
+import { KubeClient } from '../../src/kube/client.js';
 
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
@@ -289,7 +290,7 @@ test('a create is one request that never touches a Deployment holding the name, 
   // The reconciler creates without reading the name first (its cache may not have seen a
   // Deployment created a moment ago): the write itself must refuse a taken name.
   const ns = await newNamespace('create-only');
-  const writer = new KubeWriter(kubeConfig());
+  const writer = new KubeWriter(KubeClient.of(kubeConfig()));
   const foreign: V1Deployment = {
     metadata: { name: 'orders-0', namespace: ns, labels: { team: 'other' } },
     spec: {

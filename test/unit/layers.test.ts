@@ -14,6 +14,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
   ['net'],
+  ['kube'],
   ['kafka', 'notify'],
   ['metrics'],
   ['api'],

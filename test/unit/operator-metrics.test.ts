@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, fetch } from 'undici';
 import { OperatorMetrics } from '../../src/controller/metrics.js';
 import { WorkQueue, DEFAULT_BACKOFF } from '../../src/controller/queue.js';
-import { reportingInterceptor } from '../../src/controller/api-request-metrics.js';
+import { KubeClient, type ApiRequestReport } from '../../src/kube/client.js';
 import { reportValues } from '../../src/metrics/index.js';
 
 /** The original's metrics: name, type and labels (beyond the `consumer` label where noted). */
@@ -169,24 +168,23 @@ test('API requests are counted by status code, method and host, and timed by ver
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   const seen: [string, string, number | undefined][] = [];
-  const agent = new Agent().compose(
-    reportingInterceptor((method, host, code) => seen.push([method, host, code])),
-  );
+  const report: ApiRequestReport = (method, host, code) => seen.push([method, host, code]);
+  const client = new KubeClient({ server: `http://127.0.0.1:${port}` }, { report });
   try {
-    await (await fetch(`http://127.0.0.1:${port}/x`, { method: 'POST', dispatcher: agent })).text();
-    await (await fetch(`http://127.0.0.1:${port}/y`, { dispatcher: agent })).text();
+    await client.create('/x', {});
+    await assert.rejects(client.get('/y'), { code: 404 });
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    await assert.rejects(fetch(`http://127.0.0.1:${closedPort}/z`, { dispatcher: agent }));
+    await assert.rejects(new KubeClient({ server: `http://127.0.0.1:${closedPort}` }, { report }).get('/z'));
     assert.deepEqual(seen, [
       ['POST', `127.0.0.1:${port}`, 201],
       ['GET', `127.0.0.1:${port}`, 404],
       ['GET', `127.0.0.1:${closedPort}`, undefined],
     ]);
   } finally {
-    await agent.close();
+    client.close();
     await new Promise((r) => server.close(r));
   }
   const metrics = new OperatorMetrics('test');

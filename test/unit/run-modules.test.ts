@@ -1,5 +1,6 @@
 // What `konsumerator run` loads: only the operator's code and the libraries it needs for Consumer
-// resources. Not the simulator, benchmark, test-plane or load-generator code, not a Kafka client
+// resources. Not @kubernetes/client-node (its generated API costs tens of MiB; run talks to the API
+// server through src/kube), not the simulator, benchmark, test-plane or load-generator code, not a Kafka client
 // (loaded when a Consumer first reads with mode kafka, see metrics-sources.test.ts), and not the CEL
 // evaluator (guest mode's checks load it when they read a ConfigMap).
 import { test } from 'node:test';
@@ -69,7 +70,11 @@ test('run loads the operator, no simulator, benchmark, test-plane or load-genera
   for (const folder of ['sim', 'bench', 'testplane', 'loadgen'])
     assert.ok(!run.folders.includes(folder), `src/${folder} loaded: ${run.folders.join(', ')}`);
   assert.ok(run.folders.includes('controller'), 'the operator itself was loaded');
-  assert.ok(run.packages.includes('@kubernetes/client-node'));
+  // The operator's own Kubernetes client (src/kube); client-node is for the CLI's other verbs and tests.
+  assert.ok(run.folders.includes('kube'), 'the Kubernetes client was loaded');
+  assert.ok(!run.packages.includes('@kubernetes/client-node'), '@kubernetes/client-node loaded');
+  // undici is the webhook notifications' HTTP client, loaded on their first delivery.
+  assert.ok(!run.packages.includes('undici'), 'undici loaded without webhook targets');
   for (const client of KAFKA_CLIENTS) assert.ok(!run.packages.includes(client), `${client} loaded`);
   assert.ok(!run.packages.includes(CEL), 'the CEL evaluator loaded without guest mode');
   // Guest mode's checks still have it: a ConfigMap read evaluates the schema's rules.

@@ -1,0 +1,320 @@
+// The operator's Kubernetes client (src/kube) against small local HTTP servers: authentication,
+// errors carrying the status and the API server's Status, request and watch deadlines, and the
+// configuration loaders (kubeconfig files, $KUBECONFIG, in-cluster, exec plugins).
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApiSecretReader } from '../../src/controller/credentials.js';
+import { describeApiError } from '../../src/controller/kube.js';
+import { KubeApiError, KubeClient, microTime } from '../../src/kube/client.js';
+import {
+  accessFromKubeconfig,
+  inClusterAccess,
+  loadClusterAccess,
+  toClusterAccess,
+} from '../../src/kube/config.js';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+
+async function server(handler: Handler): Promise<{ url: string; close: () => Promise<void> }> {
+  const s = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => handler(req, res, body));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    close: async () => {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown) =>
+  void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+
+test('requests carry the credentials, JSON bodies, the patch type and the query', async () => {
+  const seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const api = await server((req, res, body) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+    json(res, 200, { ok: true });
+  });
+  try {
+    const client = new KubeClient({ server: api.url, token: 't0k', impersonate: 'someone' });
+    assert.deepEqual(await client.patch('/p', { a: 1 }, 'strategic', { fieldManager: 'k', force: true }), {
+      ok: true,
+    });
+    await client.patch('/m', { b: 2 }, 'merge');
+    await client.patch('/a', { c: 3 }, 'apply');
+    await new KubeClient({ server: api.url, username: 'u', password: 'p' }).get('/x', {
+      labelSelector: 'a=b',
+    });
+    assert.equal(seen[0]!.method, 'PATCH');
+    assert.equal(seen[0]!.url, '/p?fieldManager=k&force=true');
+    assert.equal(seen[0]!.headers.authorization, 'Bearer t0k');
+    assert.equal(seen[0]!.headers['impersonate-user'], 'someone');
+    assert.equal(seen[0]!.headers['content-type'], 'application/strategic-merge-patch+json');
+    assert.deepEqual(JSON.parse(seen[0]!.body), { a: 1 });
+    assert.equal(seen[1]!.headers['content-type'], 'application/merge-patch+json');
+    assert.equal(seen[2]!.headers['content-type'], 'application/apply-patch+yaml');
+    assert.equal(seen[3]!.url, '/x?labelSelector=a%3Db');
+    assert.equal(seen[3]!.headers.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
+  } finally {
+    await api.close();
+  }
+});
+
+test("an error status rejects with its code and the API server's Status, as callers read it", async () => {
+  const status = {
+    kind: 'Status',
+    code: 409,
+    reason: 'AlreadyExists',
+    message: 'deployments.apps "x" already exists',
+  };
+  const api = await server((_req, res) => json(res, 409, status));
+  try {
+    const error = await new KubeClient({ server: api.url })
+      .create('/apis/apps/v1/namespaces/n/deployments', {})
+      .then(
+        () => assert.fail('should fail'),
+        (e: unknown) => e,
+      );
+    assert.ok(error instanceof KubeApiError);
+    assert.equal(error.code, 409);
+    assert.deepEqual(error.body, status);
+    assert.deepEqual(describeApiError(error), { code: 409, message: status.message });
+  } finally {
+    await api.close();
+  }
+});
+
+test('a request that hits its deadline is reported as such, not as an HTTP status', async () => {
+  // An API server that accepts the connection and never answers.
+  const hung = http.createServer(() => undefined);
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = new KubeClient(
+      { server: `http://127.0.0.1:${(hung.address() as AddressInfo).port}` },
+      { requestMs: 200 },
+    );
+    const started = Date.now();
+    const error = await client.get('/api/v1/namespaces/default').then(
+      () => assert.fail('the request should have hit its deadline'),
+      (e: unknown) => e,
+    );
+    assert.ok(Date.now() - started < 5_000);
+    assert.equal((error as Error).name, 'TimeoutError');
+    assert.equal(describeApiError(error).code, undefined);
+    await assert.rejects(
+      new ApiSecretReader(client).read('ns', 'creds'),
+      /no answer within the API request deadline/,
+    );
+  } finally {
+    hung.closeAllConnections();
+    hung.close();
+  }
+});
+
+test('a watch streams events, and one that receives nothing for its idle deadline fails', async () => {
+  const api = await server((req, res) => {
+    if (req.url?.includes('silent')) return void res.writeHead(200).flushHeaders();
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } }) + '\n');
+    res.end(JSON.stringify({ type: 'DELETED', object: { metadata: { name: 'a' } } }) + '\n');
+  });
+  try {
+    const client = new KubeClient({ server: api.url }, { watchIdleMs: 200 });
+    const events: string[] = [];
+    await client.watch<{ metadata: { name: string } }>(
+      '/w',
+      {},
+      (e) => events.push(`${e.type} ${e.object.metadata.name}`),
+      new AbortController().signal,
+    );
+    assert.deepEqual(events, ['ADDED a', 'DELETED a']);
+    await assert.rejects(
+      client.watch('/silent', {}, () => undefined, new AbortController().signal),
+      {
+        name: 'TimeoutError',
+      },
+    );
+    const stop = new AbortController();
+    const watching = client.with({ watchIdleMs: 10_000 }).watch('/silent', {}, () => undefined, stop.signal);
+    setTimeout(() => stop.abort(), 50);
+    await watching; // resolves on abort
+  } finally {
+    await api.close();
+  }
+});
+
+test('a token file is read again, so a rotated service-account token is used', async () => {
+  const tokens: (string | undefined)[] = [];
+  const api = await server((req, res) => (tokens.push(req.headers.authorization), json(res, 200, {})));
+  const dir = mkdtempSync(join(tmpdir(), 'kube-token-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'first\n');
+  try {
+    const client = new KubeClient({ server: api.url, tokenFile }, { tokenFileRereadMs: 2_000 });
+    await client.get('/a');
+    writeFileSync(tokenFile, 'second\n');
+    await client.get('/b'); // within the re-read interval: the token read before
+    await new Promise((r) => setTimeout(r, 2_100));
+    await client.get('/c');
+    assert.deepEqual(tokens, ['Bearer first', 'Bearer first', 'Bearer second']);
+  } finally {
+    await api.close();
+  }
+});
+
+test('an exec plugin supplies the token, fetched again once it expires', async () => {
+  const tokens: (string | undefined)[] = [];
+  const api = await server((req, res) => (tokens.push(req.headers.authorization), json(res, 200, {})));
+  const dir = mkdtempSync(join(tmpdir(), 'kube-exec-'));
+  const counter = join(dir, 'n');
+  writeFileSync(counter, '0');
+  // Each run hands out a new token that expired a minute ago, so every request runs it again.
+  const script = `const fs=require('fs');const n=Number(fs.readFileSync(${JSON.stringify(counter)},'utf8'))+1;fs.writeFileSync(${JSON.stringify(counter)},String(n));
+    const info=JSON.parse(process.env.KUBERNETES_EXEC_INFO);
+    console.log(JSON.stringify({apiVersion:info.apiVersion,kind:'ExecCredential',status:{token:process.env.PREFIX+n,expirationTimestamp:new Date(Date.now()-60000).toISOString()}}));`;
+  try {
+    const client = new KubeClient({
+      server: api.url,
+      exec: {
+        command: process.execPath,
+        args: ['-e', script],
+        env: { PREFIX: 'tok-' },
+        apiVersion: 'client.authentication.k8s.io/v1',
+        dir,
+      },
+    });
+    await client.get('/a');
+    await client.get('/b');
+    assert.deepEqual(tokens, ['Bearer tok-1', 'Bearer tok-2']);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a 401 runs the exec plugin again and retries once', async () => {
+  const tokens: (string | undefined)[] = [];
+  // The first token is refused (revoked before it expired); the next one is good.
+  const api = await server((req, res) => {
+    tokens.push(req.headers.authorization);
+    json(res, req.headers.authorization === 'Bearer tok-1' ? 401 : 200, { kind: 'Status' });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'kube-exec-'));
+  const counter = join(dir, 'n');
+  writeFileSync(counter, '0');
+  const script = `const fs=require('fs');const n=Number(fs.readFileSync(${JSON.stringify(counter)},'utf8'))+1;fs.writeFileSync(${JSON.stringify(counter)},String(n));
+    console.log(JSON.stringify({kind:'ExecCredential',status:{token:'tok-'+n}}));`;
+  try {
+    const exec = { command: process.execPath, args: ['-e', script], env: {}, apiVersion: 'v1', dir };
+    const client = new KubeClient({ server: api.url, exec });
+    await client.get('/a');
+    await client.get('/b');
+    assert.deepEqual(tokens, ['Bearer tok-1', 'Bearer tok-2', 'Bearer tok-2']);
+  } finally {
+    await api.close();
+  }
+});
+
+test('a kubeconfig: the current context, inline and file credentials, paths relative to the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  writeFileSync(join(dir, 'ca.pem'), 'CA-PEM');
+  writeFileSync(join(dir, 'token'), 'file-token\n');
+  const text = `
+apiVersion: v1
+kind: Config
+current-context: b
+clusters:
+  - name: one
+    cluster: { server: 'https://one:6443/', certificate-authority: ca.pem, tls-server-name: api.one }
+  - name: two
+    cluster: { server: 'https://two:6443', insecure-skip-tls-verify: true }
+users:
+  - name: certs
+    user:
+      client-certificate-data: ${Buffer.from('CERT').toString('base64')}
+      client-key-data: ${Buffer.from('KEY').toString('base64')}
+  - name: tokens
+    user: { tokenFile: token }
+contexts:
+  - name: a
+    context: { cluster: one, user: certs }
+  - name: b
+    context: { cluster: two, user: tokens, namespace: team }
+`;
+  const b = accessFromKubeconfig([{ text, dir }]);
+  assert.deepEqual(b, {
+    server: 'https://two:6443',
+    insecureSkipTlsVerify: true,
+    tokenFile: join(dir, 'token'),
+    namespace: 'team',
+  });
+  const a = accessFromKubeconfig([{ text, dir }], 'a');
+  assert.equal(a.server, 'https://one:6443');
+  assert.equal(a.ca?.toString(), 'CA-PEM');
+  assert.equal(a.tlsServerName, 'api.one');
+  assert.equal(a.clientCert?.toString(), 'CERT');
+  assert.equal(a.clientKey?.toString(), 'KEY');
+  assert.throws(() => accessFromKubeconfig([{ text, dir }], 'c'), /no context "c"/);
+  const oidc = text.replace(
+    'user: { tokenFile: token }',
+    'user: { auth-provider: { name: oidc, config: {} } }',
+  );
+  assert.throws(() => accessFromKubeconfig([{ text: oidc, dir }]), /auth-provider "oidc" is not supported/);
+});
+
+test('$KUBECONFIG lists files merged as kubectl merges them; without any, the pod service account', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  const first = join(dir, 'first');
+  const second = join(dir, 'second');
+  writeFileSync(first, 'current-context: c\nusers: [{ name: u, user: { token: first } }]\n');
+  writeFileSync(
+    second,
+    'current-context: other\nclusters: [{ name: k, cluster: { server: "https://k" } }]\n' +
+      'users: [{ name: u, user: { token: second } }]\ncontexts: [{ name: c, context: { cluster: k, user: u } }]\n',
+  );
+  const access = loadClusterAccess(undefined, { KUBECONFIG: `${first}:${join(dir, 'missing')}:${second}` });
+  assert.deepEqual(access, { server: 'https://k', token: 'first' });
+  assert.throws(() => loadClusterAccess(undefined, { HOME: dir }), /no Kubernetes cluster configured/);
+
+  const sa = mkdtempSync(join(tmpdir(), 'sa-'));
+  writeFileSync(join(sa, 'token'), 't');
+  writeFileSync(join(sa, 'ca.crt'), 'CA');
+  writeFileSync(join(sa, 'namespace'), 'ops\n');
+  const inCluster = inClusterAccess(
+    { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' },
+    sa,
+  );
+  assert.equal(inCluster.server, 'https://[fd00::1]:443');
+  assert.equal(inCluster.tokenFile, join(sa, 'token'));
+  assert.equal(inCluster.ca?.toString(), 'CA');
+  assert.equal(inCluster.namespace, 'ops');
+});
+
+test("client-node's KubeConfig converts through its exported kubeconfig (as the tests and the CLI's other verbs hold it)", () => {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+    currentContext: 'ctx',
+  });
+  assert.deepEqual(toClusterAccess(config), {
+    server: 'https://127.0.0.1:6443',
+    insecureSkipTlsVerify: true,
+    token: 't',
+  });
+});
+
+test('MicroTime has the six fraction digits the API server parses', () => {
+  assert.equal(microTime(new Date('2026-01-02T03:04:05.678Z')), '2026-01-02T03:04:05.678000Z');
+});
