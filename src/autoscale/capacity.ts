@@ -45,15 +45,47 @@ const MAX_WEIGHT = 20;
 /** The learned value stays within [ratePerCore × MIN_FACTOR, ratePerCore × MAX_FACTOR]. */
 export const CAPACITY_MIN_FACTOR = 0.25;
 export const CAPACITY_MAX_FACTOR = 4;
-/** An instance is saturated when its lag is at least this (a consumer keeping up shows a second or two). */
-const SATURATED_LAG_MS = 30_000;
-/** An instance keeps up when its lag is at most this. */
+/**
+ * The time between two reads the constants below were chosen at (the original's sample
+ * minSyncPeriod); used when the caller gives none.
+ */
+export const DEFAULT_READ_PERIOD_MS = 60_000;
+/** An instance keeps up when its lag is at most this (what a consumer's commit cadence shows). */
 const KEEPING_UP_LAG_MS = 2_000;
 /**
- * Reads within this time after an instance's resources changed show a warm-up (and rate windows
- * that still hold the time before), not its capacity.
+ * An instance is saturated when its lag is at least this many read periods: the backlog lasted
+ * through the rates the read saw (they span a read period at least), so the consumption is what
+ * its CPU allowed and not a backlog that drained in between.
  */
-export const WARM_UP_MS = 240_000;
+const SATURATED_READS = 0.5;
+/** … and at least this many times KEEPING_UP_LAG_MS, so a keeping-up consumer is never taken for a saturated one. */
+const SATURATED_OVER_KEEPING_UP = 2;
+/**
+ * Reads within this many read periods after an instance's resources changed show a warm-up (and
+ * rate windows that still hold the time before), not its capacity.
+ */
+const WARM_UP_READS = 4;
+
+/** The estimator's time thresholds for a Consumer read every `readPeriodMs`. */
+export interface CapacityTimings {
+  saturatedLagMs: number;
+  keepingUpLagMs: number;
+  warmUpMs: number;
+}
+
+/**
+ * Thresholds relative to the time between reads, so that the same rule holds for a Consumer read
+ * every 2 s and one read every minute (30 s saturated lag and a 4-minute warm-up at 1 minute).
+ */
+export function capacityTimings(readPeriodMs: number = DEFAULT_READ_PERIOD_MS): CapacityTimings {
+  const period = Number.isFinite(readPeriodMs) && readPeriodMs > 0 ? readPeriodMs : DEFAULT_READ_PERIOD_MS;
+  return {
+    saturatedLagMs: Math.max(SATURATED_READS * period, SATURATED_OVER_KEEPING_UP * KEEPING_UP_LAG_MS),
+    keepingUpLagMs: KEEPING_UP_LAG_MS,
+    warmUpMs: WARM_UP_READS * period,
+  };
+}
+
 /**
  * Without a confident estimate, a lower bound close to the value in use means the instances have
  * no spare capacity to show: the value in use steps up by PROBE_STEP, so the next sizing is
@@ -121,6 +153,7 @@ export function capacityObservations(
   instances: readonly CapacityInstance[],
   samples: ReadonlyMap<number, PartitionSample>,
   nowMs: number,
+  timings: CapacityTimings = capacityTimings(),
 ): { estimates: number[]; bounds: number[] } {
   const estimates: number[] = [];
   const bounds: number[] = [];
@@ -135,13 +168,13 @@ export function capacityObservations(
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
-    if (!pending && (changedAt === undefined || nowMs - changedAt < WARM_UP_MS)) continue;
+    if (!pending && (changedAt === undefined || nowMs - changedAt < timings.warmUpMs)) continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
     if (consumption === undefined || !(consumption > 0)) continue;
-    if (signal.maxLagMs! >= SATURATED_LAG_MS) estimates.push(consumption / cores);
-    else if (signal.maxLagMs! <= KEEPING_UP_LAG_MS) {
+    if (signal.maxLagMs! >= timings.saturatedLagMs) estimates.push(consumption / cores);
+    else if (signal.maxLagMs! <= timings.keepingUpLagMs) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
       const production = total(signal.partitions, 'production');
       if (production !== undefined && production > 0) bounds.push(Math.min(production, consumption) / cores);
@@ -161,8 +194,9 @@ export function learnCapacity(
   samples: ReadonlyMap<number, PartitionSample>,
   nowMs: number,
   configured: number,
+  timings: CapacityTimings = capacityTimings(),
 ): CapacityState {
-  const { estimates, bounds } = capacityObservations(instances, samples, nowMs);
+  const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings);
   if (estimates.length === 0 && bounds.length === 0) return state;
   const aged = agedCapacity(state, nowMs);
   let { learned, weight, lowerBound } = aged;

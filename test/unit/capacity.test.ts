@@ -9,8 +9,8 @@ import {
   CAPACITY_MIN_FACTOR,
   EMPTY_CAPACITY,
   MIN_CONFIDENCE,
-  WARM_UP_MS,
   capacityFromStatus,
+  capacityTimings,
   capacityStatus,
   capacityView,
   learnCapacity,
@@ -123,7 +123,7 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
     [0, { production: 1000, consumption: 0, behind: 100_000 }],
   ]);
   assert.deepEqual(learnCapacity(EMPTY_CAPACITY, instances(1, 1), stalled, T0, CONFIGURED), EMPTY_CAPACITY);
-  const warming = instances(1, 1, T0 - WARM_UP_MS / 2);
+  const warming = instances(1, 1, T0 - capacityTimings().warmUpMs / 2);
   assert.deepEqual(
     learnCapacity(EMPTY_CAPACITY, warming, reading(1, 1, 300, 60), T0, CONFIGURED),
     EMPTY_CAPACITY,
@@ -150,6 +150,37 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
     learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 300, 60), T0, CONFIGURED).learned,
     300,
   );
+});
+
+test('the thresholds follow the time between reads: the same rule at 1 minute and at 2 seconds', () => {
+  assert.deepEqual(capacityTimings(60_000), {
+    saturatedLagMs: 30_000,
+    keepingUpLagMs: 2_000,
+    warmUpMs: 240_000,
+  });
+  assert.deepEqual(capacityTimings(), capacityTimings(60_000));
+  // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 8 s.
+  const fast = capacityTimings(2_000);
+  assert.deepEqual(fast, { saturatedLagMs: 4_000, keepingUpLagMs: 2_000, warmUpMs: 8_000 });
+  const resizedAt = T0 - 10_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
+  const lagging = reading(1, 1, 300, 5);
+  assert.equal(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED, fast).learned,
+    300,
+  );
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED),
+    EMPTY_CAPACITY,
+    'at a minute between reads, 5 s of lag 10 s after a resize is neither saturation nor settled',
+  );
+  // 3 s behind: between the bands, neither an estimate nor a bound.
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), reading(1, 1, 300, 3), T0, CONFIGURED, fast),
+    EMPTY_CAPACITY,
+  );
+  // Nonsense periods fall back to the default.
+  assert.deepEqual(capacityTimings(0), capacityTimings(60_000));
+  assert.deepEqual(capacityTimings(Number.NaN), capacityTimings(60_000));
 });
 
 test('after a restart the pods catch up: a burst of consumption while keeping up is not a bound', () => {

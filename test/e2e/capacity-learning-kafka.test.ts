@@ -1,0 +1,160 @@
+// Capacity per core learned on a real Kafka broker: two Consumers on the one plane, each saying
+// ratePerCore KAFKA_LOOP_RATE_PER_CORE, whose simulated consumer groups really consume half and
+// twice that per core of the CPU their pods' node reports. With learnRatePerCore on, the rate per
+// core the sizing uses (status.capacity) must reach the real one within a stated number of reads,
+// and the lag must then settle below tolerableLag: the group that is slower than said gets more
+// CPU than the setting would give, the faster one less.
+import { after, before, test, type TestContext } from '../support/timed.js';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { KafkaAdmin } from '../../src/kafka/client.js';
+import type { Operator } from '../../src/controller/operator.js';
+import type { ConsumerSpec } from '../../src/api/schema.js';
+import { cpuMillis } from '../../src/util/units.js';
+import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
+import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
+import { installCrd } from '../support/crd.js';
+import { ConsumerClient, startOperator } from '../support/operator.js';
+import {
+  baseSpec,
+  consumerPolicy,
+  KAFKA_LOOP_RATE_PER_CORE,
+  kafkaLoopAutoscaler,
+} from '../support/consumers.js';
+import { instancePods, statusOf } from '../support/in-place.js';
+
+const env = metricsPlane();
+const consumers = new ConsumerClient();
+let operator: Operator | undefined;
+
+before(async () => {
+  await installCrd(kubeConfig());
+  operator = await startOperator();
+});
+after(async () => {
+  await deleteTestNamespaces();
+  await operator?.stop();
+});
+
+const PARTITIONS = 2;
+const LOAD = 100; // msg/s on each partition
+const READ_PERIOD_S = 2; // kafkaLoopAutoscaler's minSyncPeriod
+const TOLERABLE_LAG_S = 5; // kafkaLoopAutoscaler's tolerableLag
+/** The learned rate per core in use is within this share of the real one… */
+const TOLERANCE = 0.15;
+/** …within this many reads of the load starting. */
+const CONVERGED_WITHIN_READS = 45;
+/** Lag below tolerableLag on every partition for this long counts as settled. */
+const SETTLED_FOR_S = 10;
+
+async function createTopic(topic: string): Promise<void> {
+  const admin = new KafkaAdmin({ clientId: 'capacity-learning', brokers: [env.kafkaBootstrap] });
+  try {
+    await admin.createTopic(topic, PARTITIONS);
+  } finally {
+    await admin.close();
+  }
+}
+
+function spec(ns: string, topic: string, group: string): ConsumerSpec {
+  return baseSpec({
+    namespace: ns,
+    numPartitions: PARTITIONS,
+    numPartitionsPerInstance: 1,
+    autoscaler: kafkaLoopAutoscaler(env.kafkaBootstrap, topic, group, { learnRatePerCore: true }),
+    resourcePolicy: consumerPolicy('4'),
+  });
+}
+
+async function learnsItsCapacity(t: TestContext, realFactor: number): Promise<void> {
+  const real = KAFKA_LOOP_RATE_PER_CORE * realFactor;
+  const id = randomBytes(3).toString('hex');
+  const topic = `capacity-${id}`;
+  const group = `capacity-consumer-${id}`;
+  await createTopic(topic);
+  const ns = await newNamespace(`capacity-${String(realFactor).replace('.', '')}`);
+  await consumers.create(ns, 'orders', spec(ns, topic, group));
+  await consumers.waitReady(ns, 'orders');
+
+  const abort = new AbortController();
+  const ticks: ConsumerGroupTick[] = [];
+  const durationSeconds = 150;
+  const load = runLoad({
+    brokers: [env.kafkaBootstrap],
+    topic,
+    rate: () => LOAD,
+    durationSeconds,
+    signal: abort.signal,
+  });
+  const group$ = runConsumerGroup({
+    brokers: [env.kafkaBootstrap],
+    groupId: group,
+    topic,
+    ratePerCore: real, // what a core really does, not what the Consumer says
+    kubernetes: { kubeConfig: kubeConfig(), namespace: ns, cpuFrom: 'pods' },
+    durationSeconds,
+    signal: abort.signal,
+    onTick: (tick) => ticks.push(tick),
+  });
+  const started = Date.now();
+  const capacity = async () => (await consumers.get(ns, 'orders')).status?.capacity;
+  const reportedCpu = async () =>
+    [...(await instancePods(ns)).values()].map((i) => cpuMillis(statusOf(i.pods[0]!).requests?.cpu ?? '0'));
+  try {
+    const learned = await waitFor(
+      `the rate per core in use comes within ${TOLERANCE * 100} % of the real ${real} msg/s`,
+      async () => {
+        const c = await capacity();
+        return c?.source === 'learned' && Math.abs(c.ratePerCore / real - 1) <= TOLERANCE ? c : undefined;
+      },
+      CONVERGED_WITHIN_READS * READ_PERIOD_S * 1000,
+    );
+    const learnedAfterS = (Date.now() - started) / 1000;
+    // Settled: every partition of the group below tolerableLag for SETTLED_FOR_S on end.
+    const tolerable = TOLERABLE_LAG_S * LOAD;
+    await waitFor(
+      `the lag stays below tolerableLag (${tolerable} messages) for ${SETTLED_FOR_S} s`,
+      async () => {
+        const last = ticks.at(-1);
+        if (!last) return false;
+        const recent = ticks.filter((x) => x.elapsedSeconds >= last.elapsedSeconds - SETTLED_FOR_S);
+        return (
+          last.elapsedSeconds - recent[0]!.elapsedSeconds >= SETTLED_FOR_S - 1 &&
+          recent.every((x) => x.lag.every((lag) => lag < tolerable))
+        );
+      },
+      60_000,
+    );
+    const end = await capacity();
+    const cpu = await reportedCpu();
+    t.diagnostic(
+      `real ${real} msg/s per core (set ${KAFKA_LOOP_RATE_PER_CORE}): learned ${learned.ratePerCore} ` +
+        `(confidence ${learned.confidence}) after ${learnedAfterS.toFixed(1)} s ≈ ${Math.ceil(learnedAfterS / READ_PERIOD_S)} reads; ` +
+        `settled at ${((Date.now() - started) / 1000).toFixed(1)} s with ${end?.ratePerCore} in use, cpu ${cpu.join('m, ')}m; ` +
+        `peak lag ${Math.max(...ticks.flatMap((x) => x.lag))} msgs`,
+    );
+    assert.ok(
+      end !== undefined && Math.abs(end.ratePerCore / real - 1) <= TOLERANCE,
+      `still within ${TOLERANCE * 100} % of ${real} once settled: ${end?.ratePerCore}`,
+    );
+    // The sizing follows the real capacity: each instance has about LOAD / real cores, not LOAD / set.
+    const needed = (LOAD / real) * 1000;
+    for (const c of cpu)
+      assert.ok(
+        c >= needed * (1 - TOLERANCE) && c <= needed * 2,
+        `an instance has ${c}m for ${needed}m of real need (the setting would give ${(LOAD / KAFKA_LOOP_RATE_PER_CORE) * 1000}m)`,
+      );
+  } finally {
+    abort.abort();
+    await Promise.allSettled([load, group$]);
+  }
+}
+
+test(
+  'learnRatePerCore on real Kafka: groups consuming half and twice the set rate per core are learned, and their lag settles',
+  { timeout: 180_000 },
+  async (t) => {
+    // Both directions at once on the one plane: the two Consumers share nothing but the operator.
+    await Promise.all([learnsItsCapacity(t, 0.5), learnsItsCapacity(t, 2)]);
+  },
+);
