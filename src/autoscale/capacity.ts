@@ -61,6 +61,13 @@ const SATURATED_READS = 0.5;
 /** … and at least this many times KEEPING_UP_LAG_MS, so a keeping-up consumer is never taken for a saturated one. */
 const SATURATED_OVER_KEEPING_UP = 2;
 /**
+ * Closer to tolerableLag than that, a Consumer read every few seconds is resized before it gets
+ * there; it is saturated too when it falls behind (consumption below production by more than this
+ * share, beyond the rates' noise) while its backlog was above the keeping-up band through the
+ * whole read period: a consumer with spare CPU and a backlog does not fall further behind.
+ */
+const FALLING_BEHIND_SHARE = 0.1;
+/**
  * Reads within this many read periods after an instance's resources changed show a warm-up (and
  * rate windows that still hold the time before), not its capacity.
  */
@@ -68,6 +75,7 @@ const WARM_UP_READS = 4;
 
 /** The estimator's time thresholds for a Consumer read every `readPeriodMs`. */
 export interface CapacityTimings {
+  readPeriodMs: number;
   saturatedLagMs: number;
   keepingUpLagMs: number;
   warmUpMs: number;
@@ -80,6 +88,7 @@ export interface CapacityTimings {
 export function capacityTimings(readPeriodMs: number = DEFAULT_READ_PERIOD_MS): CapacityTimings {
   const period = Number.isFinite(readPeriodMs) && readPeriodMs > 0 ? readPeriodMs : DEFAULT_READ_PERIOD_MS;
   return {
+    readPeriodMs: period,
     saturatedLagMs: Math.max(SATURATED_READS * period, SATURATED_OVER_KEEPING_UP * KEEPING_UP_LAG_MS),
     keepingUpLagMs: KEEPING_UP_LAG_MS,
     warmUpMs: WARM_UP_READS * period,
@@ -148,6 +157,22 @@ function total(
   return sum;
 }
 
+/**
+ * Falling behind with a backlog all through the read: the lag a read period ago (the lag now less
+ * what the shortfall added since) was already above the keeping-up band.
+ */
+function fallingBehind(
+  lagMs: number,
+  production: number | undefined,
+  consumption: number,
+  timings: CapacityTimings,
+): boolean {
+  if (production === undefined || !(production > 0)) return false;
+  const shortfall = 1 - consumption / production;
+  if (shortfall <= FALLING_BEHIND_SHARE) return false;
+  return lagMs - shortfall * timings.readPeriodMs > timings.keepingUpLagMs;
+}
+
 /** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
 export function capacityObservations(
   instances: readonly CapacityInstance[],
@@ -173,10 +198,12 @@ export function capacityObservations(
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
     if (consumption === undefined || !(consumption > 0)) continue;
-    if (signal.maxLagMs! >= timings.saturatedLagMs) estimates.push(consumption / cores);
-    else if (signal.maxLagMs! <= timings.keepingUpLagMs) {
+    const production = total(signal.partitions, 'production');
+    const lagMs = signal.maxLagMs!;
+    if (lagMs >= timings.saturatedLagMs || fallingBehind(lagMs, production, consumption, timings))
+      estimates.push(consumption / cores);
+    else if (lagMs <= timings.keepingUpLagMs) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
-      const production = total(signal.partitions, 'production');
       if (production !== undefined && production > 0) bounds.push(Math.min(production, consumption) / cores);
     }
   }

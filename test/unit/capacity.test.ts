@@ -154,6 +154,7 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
 
 test('the thresholds follow the time between reads: the same rule at 1 minute and at 2 seconds', () => {
   assert.deepEqual(capacityTimings(60_000), {
+    readPeriodMs: 60_000,
     saturatedLagMs: 30_000,
     keepingUpLagMs: 2_000,
     warmUpMs: 240_000,
@@ -161,7 +162,12 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
   assert.deepEqual(capacityTimings(), capacityTimings(60_000));
   // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 8 s.
   const fast = capacityTimings(2_000);
-  assert.deepEqual(fast, { saturatedLagMs: 4_000, keepingUpLagMs: 2_000, warmUpMs: 8_000 });
+  assert.deepEqual(fast, {
+    readPeriodMs: 2_000,
+    saturatedLagMs: 4_000,
+    keepingUpLagMs: 2_000,
+    warmUpMs: 8_000,
+  });
   const resizedAt = T0 - 10_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
   const lagging = reading(1, 1, 300, 5);
   assert.equal(
@@ -176,6 +182,22 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
   // 3 s behind: between the bands, neither an estimate nor a bound.
   assert.deepEqual(
     learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), reading(1, 1, 300, 3), T0, CONFIGURED, fast),
+    EMPTY_CAPACITY,
+  );
+  // Falling behind (consuming 250 of 300 produced) 3 s behind at 2-s reads: a second ago it was
+  // 2.67 s behind, above the keeping-up band all through the read: an estimate.
+  const falling = new Map<number, PartitionSample>([[0, { production: 300, consumption: 250, behind: 900 }]]);
+  assert.equal(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), falling, T0, CONFIGURED, fast).learned,
+    250,
+  );
+  // The same 3 s at 1-minute reads: a minute ago it may have kept up, so nothing is learned.
+  const settledLong = instances(1, 1);
+  assert.deepEqual(learnCapacity(EMPTY_CAPACITY, settledLong, falling, T0, CONFIGURED), EMPTY_CAPACITY);
+  // Consumption within the noise of production is not falling behind.
+  const even = new Map<number, PartitionSample>([[0, { production: 300, consumption: 280, behind: 900 }]]);
+  assert.deepEqual(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), even, T0, CONFIGURED, fast),
     EMPTY_CAPACITY,
   );
   // Nonsense periods fall back to the default.
