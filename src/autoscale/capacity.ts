@@ -22,6 +22,19 @@ export interface CapacityState {
   lowerBound: number | undefined;
   /** When the state last changed, ms since the epoch. */
   updatedAtMs: number;
+  /**
+   * Each instance's CPU request (by its partitions) as the last read saw it, and since when: a
+   * resize without a change of scaling state (no pending period) is a change too. In memory only:
+   * after a restart the scaling state's last change stands for it.
+   */
+  sizes?: Readonly<Record<string, InstanceSize>>;
+  /** The previous read's keeping-up rate: a lower bound counts when two reads in a row show it. */
+  lastBound?: number;
+}
+
+export interface InstanceSize {
+  cpuMillis: number;
+  sinceMs: number;
 }
 
 export const EMPTY_CAPACITY: CapacityState = {
@@ -173,12 +186,35 @@ function fallingBehind(
   return lagMs - shortfall * timings.readPeriodMs > timings.keepingUpLagMs;
 }
 
+const sizeKey = (instance: CapacityInstance) => instance.partitions.join(',');
+
+/** Each instance's CPU request now, and since when (as far as `previous` knows). */
+export function instanceSizes(
+  instances: readonly CapacityInstance[],
+  previous: Readonly<Record<string, InstanceSize>> | undefined,
+  nowMs: number,
+): Record<string, InstanceSize> {
+  const sizes: Record<string, InstanceSize> = {};
+  for (const instance of instances) {
+    if (instance.isNew) continue;
+    const cpuMillis = instance.current.cpuRequest ?? 0;
+    const before = previous?.[sizeKey(instance)];
+    // Never seen (a first read, a restart): since the beginning of time, the scaling state decides.
+    sizes[sizeKey(instance)] = {
+      cpuMillis,
+      sinceMs: !before ? 0 : before.cpuMillis === cpuMillis ? before.sinceMs : nowMs,
+    };
+  }
+  return sizes;
+}
+
 /** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
 export function capacityObservations(
   instances: readonly CapacityInstance[],
   samples: ReadonlyMap<number, PartitionSample>,
   nowMs: number,
   timings: CapacityTimings = capacityTimings(),
+  sizes: Readonly<Record<string, InstanceSize>> = {},
 ): { estimates: number[]; bounds: number[] } {
   const estimates: number[] = [];
   const bounds: number[] = [];
@@ -186,12 +222,14 @@ export function capacityObservations(
     const cores = (instance.current.cpuRequest ?? 0) / 1000;
     if (instance.isNew || instance.paused || !(cores > 0)) continue;
     // A resize (or a restart) shows a warm-up: caught-up backlogs, cold caches. The scaling state
-    // changes at every resize, so a recent change may be one.
+    // changes at most resizes, and the sizes seen by earlier reads tell the others.
     // A pending state began at least a read after the last change.
     const changedAt = instance.state.changedAt?.getTime();
     const pending =
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
+    const resizedAt = sizes[sizeKey(instance)]?.sinceMs ?? 0;
+    if (nowMs - resizedAt < timings.warmUpMs) continue;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
     if (!pending && (changedAt === undefined || nowMs - changedAt < timings.warmUpMs)) continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
@@ -223,8 +261,15 @@ export function learnCapacity(
   configured: number,
   timings: CapacityTimings = capacityTimings(),
 ): CapacityState {
-  const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings);
-  if (estimates.length === 0 && bounds.length === 0) return state;
+  const sizes = instanceSizes(instances, state.sizes, nowMs);
+  const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings, sizes);
+  // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
+  const readBound = bounds.length > 0 ? clampRate(median(bounds), configured) : undefined;
+  const tracked = { sizes, ...(readBound !== undefined ? { lastBound: readBound } : {}) };
+  if (estimates.length === 0 && readBound === undefined) {
+    const { lastBound: _dropped, ...rest } = state;
+    return { ...rest, sizes };
+  }
   const aged = agedCapacity(state, nowMs);
   let { learned, weight, lowerBound } = aged;
   // A pod saturated well below the rate instances kept up with shows something else: a resize the
@@ -235,12 +280,13 @@ export function learnCapacity(
     learned = learned === undefined || weight === 0 ? estimate : (learned * weight + estimate) / (weight + 1);
     weight = Math.min(MAX_WEIGHT, weight + 1);
   }
-  if (bounds.length > 0) {
-    // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
-    const bound = clampRate(median(bounds), configured);
+  // Rates over short windows scatter, and the highest of many scattered reads is above the truth:
+  // the bound rises to what two reads in a row showed.
+  if (readBound !== undefined && state.lastBound !== undefined) {
+    const bound = Math.min(readBound, state.lastBound);
     lowerBound = lowerBound === undefined ? bound : Math.max(lowerBound, bound);
   }
-  return { learned, weight, lowerBound, updatedAtMs: nowMs };
+  return { learned, weight, lowerBound, updatedAtMs: nowMs, ...tracked };
 }
 
 export interface CapacityView {
