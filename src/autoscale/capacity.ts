@@ -28,8 +28,6 @@ export interface CapacityState {
    * after a restart the scaling state's last change stands for it.
    */
   sizes?: Readonly<Record<string, InstanceSize>>;
-  /** The previous read's keeping-up rate: a lower bound counts when two reads in a row show it. */
-  lastBound?: number;
 }
 
 export interface InstanceSize {
@@ -229,9 +227,9 @@ export function capacityObservations(
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
     const resizedAt = sizes[sizeKey(instance)]?.sinceMs ?? 0;
-    if (nowMs - resizedAt < timings.warmUpMs) continue;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
-    if (!pending && (changedAt === undefined || nowMs - changedAt < timings.warmUpMs)) continue;
+    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs))
+      continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
@@ -265,11 +263,7 @@ export function learnCapacity(
   const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings, sizes);
   // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
   const readBound = bounds.length > 0 ? clampRate(median(bounds), configured) : undefined;
-  const tracked = { sizes, ...(readBound !== undefined ? { lastBound: readBound } : {}) };
-  if (estimates.length === 0 && readBound === undefined) {
-    const { lastBound: _dropped, ...rest } = state;
-    return { ...rest, sizes };
-  }
+  if (estimates.length === 0 && readBound === undefined) return { ...state, sizes };
   const aged = agedCapacity(state, nowMs);
   let { learned, weight, lowerBound } = aged;
   // A pod saturated well below the rate instances kept up with shows something else: a resize the
@@ -280,13 +274,9 @@ export function learnCapacity(
     learned = learned === undefined || weight === 0 ? estimate : (learned * weight + estimate) / (weight + 1);
     weight = Math.min(MAX_WEIGHT, weight + 1);
   }
-  // Rates over short windows scatter, and the highest of many scattered reads is above the truth:
-  // the bound rises to what two reads in a row showed.
-  if (readBound !== undefined && state.lastBound !== undefined) {
-    const bound = Math.min(readBound, state.lastBound);
-    lowerBound = lowerBound === undefined ? bound : Math.max(lowerBound, bound);
-  }
-  return { learned, weight, lowerBound, updatedAtMs: nowMs, ...tracked };
+  if (readBound !== undefined)
+    lowerBound = lowerBound === undefined ? readBound : Math.max(lowerBound, readBound);
+  return { learned, weight, lowerBound, updatedAtMs: nowMs, sizes };
 }
 
 export interface CapacityView {

@@ -170,6 +170,6 @@ test(
   { timeout: 180_000 },
   async (t) => {
     // Both directions at once on the one plane: the two Consumers share nothing but the operator.
-    await Promise.all([learnsItsCapacity(t, 2)]);
+    await Promise.all([learnsItsCapacity(t, 0.5), learnsItsCapacity(t, 2)]);
   },
 );
