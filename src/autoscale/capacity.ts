@@ -83,6 +83,11 @@ const FALLING_BEHIND_SHARE = 0.1;
  * rate windows that still hold the time before), not its capacity.
  */
 const WARM_UP_READS = 4;
+/**
+ * …and never less than this: a resize reaches the pod some seconds after the decision (the
+ * node applies it, the consumer notices its new CPU), which four reads a few seconds apart miss.
+ */
+const WARM_UP_MIN_MS = 15_000;
 
 /** The estimator's time thresholds for a Consumer read every `readPeriodMs`. */
 export interface CapacityTimings {
@@ -102,7 +107,7 @@ export function capacityTimings(readPeriodMs: number = DEFAULT_READ_PERIOD_MS): 
     readPeriodMs: period,
     saturatedLagMs: Math.max(SATURATED_READS * period, SATURATED_OVER_KEEPING_UP * KEEPING_UP_LAG_MS),
     keepingUpLagMs: KEEPING_UP_LAG_MS,
-    warmUpMs: WARM_UP_READS * period,
+    warmUpMs: Math.max(WARM_UP_READS * period, WARM_UP_MIN_MS),
   };
 }
 

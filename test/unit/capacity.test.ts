@@ -166,15 +166,16 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
     warmUpMs: 240_000,
   });
   assert.deepEqual(capacityTimings(), capacityTimings(60_000));
-  // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 8 s.
+  // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 15 s
+  // (four reads, but not less than a resize needs to reach the pod).
   const fast = capacityTimings(2_000);
   assert.deepEqual(fast, {
     readPeriodMs: 2_000,
     saturatedLagMs: 4_000,
     keepingUpLagMs: 2_000,
-    warmUpMs: 8_000,
+    warmUpMs: 15_000,
   });
-  const resizedAt = T0 - 10_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
+  const resizedAt = T0 - 20_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
   const lagging = reading(1, 1, 300, 5);
   assert.equal(
     learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED, fast).learned,
@@ -183,7 +184,7 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
   assert.deepEqual(
     evidence(learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED)),
     NOTHING,
-    'at a minute between reads, 5 s of lag 10 s after a resize is neither saturation nor settled',
+    'at a minute between reads, 5 s of lag 20 s after a resize is neither saturation nor settled',
   );
   // 3 s behind: between the bands, neither an estimate nor a bound.
   assert.deepEqual(
