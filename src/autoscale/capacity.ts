@@ -183,11 +183,17 @@ function fallingBehind(
   consumption: number,
   timings: CapacityTimings,
 ): boolean {
-  if (production === undefined || !(production > 0)) return false;
-  const shortfall = 1 - consumption / production;
-  if (shortfall <= FALLING_BEHIND_SHARE) return false;
+  if (production === undefined || !(production > 0) || !shortOf(production, consumption)) return false;
+  const shortfall = 1 - consumption / production!;
   return lagMs - shortfall * timings.readPeriodMs > timings.keepingUpLagMs;
 }
+
+/**
+ * Consumption below production by more than the rates' noise; true without a production rate.
+ * Such an instance does not keep up, however small its lag yet.
+ */
+const shortOf = (production: number | undefined, consumption: number): boolean =>
+  production === undefined || !(production > 0) || consumption < production * (1 - FALLING_BEHIND_SHARE);
 
 const sizeKey = (instance: CapacityInstance) => instance.partitions.join(',');
 
@@ -243,9 +249,9 @@ export function capacityObservations(
     const lagMs = signal.maxLagMs!;
     if (lagMs >= timings.saturatedLagMs || fallingBehind(lagMs, production, consumption, timings))
       estimates.push(consumption / cores);
-    else if (lagMs <= timings.keepingUpLagMs) {
+    else if (lagMs <= timings.keepingUpLagMs && !shortOf(production, consumption)) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
-      if (production !== undefined && production > 0) bounds.push(Math.min(production, consumption) / cores);
+      bounds.push(Math.min(production!, consumption) / cores);
     }
   }
   return { estimates, bounds };
