@@ -59,7 +59,7 @@ const WARM_UP_S = capacityTimings(READ_PERIOD_S * 1000).warmUpMs / 1000;
 const TOLERABLE_LAG_S = 20;
 /** The learned rate per core in use is within this share of the real one… */
 const TOLERANCE = 0.15;
-/** …within this many reads of the load starting. */
+/** …within this many reads of the load starting (the wait is that many read periods). */
 const CONVERGED_WITHIN_READS = 45;
 /** Where the rate in use must have climbed to, as a share of the setting, when a core does more. */
 const PROBED_AT_LEAST = 1.5;
