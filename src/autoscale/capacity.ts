@@ -22,6 +22,17 @@ export interface CapacityState {
   lowerBound: number | undefined;
   /** When the state last changed, ms since the epoch. */
   updatedAtMs: number;
+  /**
+   * Each instance's CPU request (by its partitions) as the last read saw it, and since when: a
+   * resize without a change of scaling state (no pending period) is a change too. In memory only:
+   * after a restart the scaling state's last change stands for it.
+   */
+  sizes?: Readonly<Record<string, InstanceSize>>;
+}
+
+export interface InstanceSize {
+  cpuMillis: number;
+  sinceMs: number;
 }
 
 export const EMPTY_CAPACITY: CapacityState = {
@@ -45,15 +56,61 @@ const MAX_WEIGHT = 20;
 /** The learned value stays within [ratePerCore × MIN_FACTOR, ratePerCore × MAX_FACTOR]. */
 export const CAPACITY_MIN_FACTOR = 0.25;
 export const CAPACITY_MAX_FACTOR = 4;
-/** An instance is saturated when its lag is at least this (a consumer keeping up shows a second or two). */
-const SATURATED_LAG_MS = 30_000;
-/** An instance keeps up when its lag is at most this. */
+/**
+ * The time between two reads the constants below were chosen at (the original's sample
+ * minSyncPeriod); used when the caller gives none.
+ */
+export const DEFAULT_READ_PERIOD_MS = 60_000;
+/** An instance keeps up when its lag is at most this (what a consumer's commit cadence shows). */
 const KEEPING_UP_LAG_MS = 2_000;
 /**
- * Reads within this time after an instance's resources changed show a warm-up (and rate windows
- * that still hold the time before), not its capacity.
+ * An instance is saturated when its lag is at least this many read periods: the backlog lasted
+ * through the rates the read saw (they span a read period at least), so the consumption is what
+ * its CPU allowed and not a backlog that drained in between.
  */
-export const WARM_UP_MS = 240_000;
+const SATURATED_READS = 0.5;
+/** … and at least this many times KEEPING_UP_LAG_MS, so a keeping-up consumer is never taken for a saturated one. */
+const SATURATED_OVER_KEEPING_UP = 2;
+/**
+ * Closer to tolerableLag than that, a Consumer read every few seconds is resized before it gets
+ * there; it is saturated too when it falls behind (consumption below production by more than this
+ * share, beyond the rates' noise) while its backlog was above the keeping-up band through the
+ * whole read period: a consumer with spare CPU and a backlog does not fall further behind.
+ */
+const FALLING_BEHIND_SHARE = 0.1;
+/**
+ * Reads within this many read periods after an instance's resources changed show a warm-up (and
+ * rate windows that still hold the time before), not its capacity.
+ */
+const WARM_UP_READS = 4;
+/**
+ * …and never less than this: a resize reaches the pod some seconds after the decision (the
+ * node applies it, the consumer notices its new CPU), which four reads a few seconds apart miss.
+ */
+const WARM_UP_MIN_MS = 15_000;
+
+/** The estimator's time thresholds for a Consumer read every `readPeriodMs`. */
+export interface CapacityTimings {
+  readPeriodMs: number;
+  saturatedLagMs: number;
+  keepingUpLagMs: number;
+  warmUpMs: number;
+}
+
+/**
+ * Thresholds relative to the time between reads, so that the same rule holds for a Consumer read
+ * every 2 s and one read every minute (30 s saturated lag and a 4-minute warm-up at 1 minute).
+ */
+export function capacityTimings(readPeriodMs: number = DEFAULT_READ_PERIOD_MS): CapacityTimings {
+  const period = Number.isFinite(readPeriodMs) && readPeriodMs > 0 ? readPeriodMs : DEFAULT_READ_PERIOD_MS;
+  return {
+    readPeriodMs: period,
+    saturatedLagMs: Math.max(SATURATED_READS * period, SATURATED_OVER_KEEPING_UP * KEEPING_UP_LAG_MS),
+    keepingUpLagMs: KEEPING_UP_LAG_MS,
+    warmUpMs: Math.max(WARM_UP_READS * period, WARM_UP_MIN_MS),
+  };
+}
+
 /**
  * Without a confident estimate, a lower bound close to the value in use means the instances have
  * no spare capacity to show: the value in use steps up by PROBE_STEP, so the next sizing is
@@ -116,11 +173,57 @@ function total(
   return sum;
 }
 
+/**
+ * Falling behind with a backlog all through the read: the lag a read period ago (the lag now less
+ * what the shortfall added since) was already above the keeping-up band.
+ */
+function fallingBehind(
+  lagMs: number,
+  production: number | undefined,
+  consumption: number,
+  timings: CapacityTimings,
+): boolean {
+  if (production === undefined || !(production > 0) || !shortOf(production, consumption)) return false;
+  const shortfall = 1 - consumption / production!;
+  return lagMs - shortfall * timings.readPeriodMs > timings.keepingUpLagMs;
+}
+
+/**
+ * Consumption below production by more than the rates' noise; true without a production rate.
+ * Such an instance does not keep up, however small its lag yet.
+ */
+const shortOf = (production: number | undefined, consumption: number): boolean =>
+  production === undefined || !(production > 0) || consumption < production * (1 - FALLING_BEHIND_SHARE);
+
+const sizeKey = (instance: CapacityInstance) => instance.partitions.join(',');
+
+/** Each instance's CPU request now, and since when (as far as `previous` knows). */
+export function instanceSizes(
+  instances: readonly CapacityInstance[],
+  previous: Readonly<Record<string, InstanceSize>> | undefined,
+  nowMs: number,
+): Record<string, InstanceSize> {
+  const sizes: Record<string, InstanceSize> = {};
+  for (const instance of instances) {
+    if (instance.isNew) continue;
+    const cpuMillis = instance.current.cpuRequest ?? 0;
+    const before = previous?.[sizeKey(instance)];
+    // Never seen (a first read, a restart): since the beginning of time, the scaling state decides.
+    sizes[sizeKey(instance)] = {
+      cpuMillis,
+      sinceMs: !before ? 0 : before.cpuMillis === cpuMillis ? before.sinceMs : nowMs,
+    };
+  }
+  return sizes;
+}
+
 /** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
 export function capacityObservations(
   instances: readonly CapacityInstance[],
   samples: ReadonlyMap<number, PartitionSample>,
   nowMs: number,
+  timings: CapacityTimings = capacityTimings(),
+  sizes: Readonly<Record<string, InstanceSize>> = {},
 ): { estimates: number[]; bounds: number[] } {
   const estimates: number[] = [];
   const bounds: number[] = [];
@@ -128,23 +231,27 @@ export function capacityObservations(
     const cores = (instance.current.cpuRequest ?? 0) / 1000;
     if (instance.isNew || instance.paused || !(cores > 0)) continue;
     // A resize (or a restart) shows a warm-up: caught-up backlogs, cold caches. The scaling state
-    // changes at every resize, so a recent change may be one.
+    // changes at most resizes, and the sizes seen by earlier reads tell the others.
     // A pending state began at least a read after the last change.
     const changedAt = instance.state.changedAt?.getTime();
     const pending =
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
+    const resizedAt = sizes[sizeKey(instance)]?.sinceMs ?? 0;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
-    if (!pending && (changedAt === undefined || nowMs - changedAt < WARM_UP_MS)) continue;
+    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs))
+      continue;
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
     if (consumption === undefined || !(consumption > 0)) continue;
-    if (signal.maxLagMs! >= SATURATED_LAG_MS) estimates.push(consumption / cores);
-    else if (signal.maxLagMs! <= KEEPING_UP_LAG_MS) {
+    const production = total(signal.partitions, 'production');
+    const lagMs = signal.maxLagMs!;
+    if (lagMs >= timings.saturatedLagMs || fallingBehind(lagMs, production, consumption, timings))
+      estimates.push(consumption / cores);
+    else if (lagMs <= timings.keepingUpLagMs && !shortOf(production, consumption)) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
-      const production = total(signal.partitions, 'production');
-      if (production !== undefined && production > 0) bounds.push(Math.min(production, consumption) / cores);
+      bounds.push(Math.min(production!, consumption) / cores);
     }
   }
   return { estimates, bounds };
@@ -161,9 +268,13 @@ export function learnCapacity(
   samples: ReadonlyMap<number, PartitionSample>,
   nowMs: number,
   configured: number,
+  timings: CapacityTimings = capacityTimings(),
 ): CapacityState {
-  const { estimates, bounds } = capacityObservations(instances, samples, nowMs);
-  if (estimates.length === 0 && bounds.length === 0) return state;
+  const sizes = instanceSizes(instances, state.sizes, nowMs);
+  const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings, sizes);
+  // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
+  const readBound = bounds.length > 0 ? clampRate(median(bounds), configured) : undefined;
+  if (estimates.length === 0 && readBound === undefined) return { ...state, sizes };
   const aged = agedCapacity(state, nowMs);
   let { learned, weight, lowerBound } = aged;
   // A pod saturated well below the rate instances kept up with shows something else: a resize the
@@ -174,12 +285,9 @@ export function learnCapacity(
     learned = learned === undefined || weight === 0 ? estimate : (learned * weight + estimate) / (weight + 1);
     weight = Math.min(MAX_WEIGHT, weight + 1);
   }
-  if (bounds.length > 0) {
-    // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
-    const bound = clampRate(median(bounds), configured);
-    lowerBound = lowerBound === undefined ? bound : Math.max(lowerBound, bound);
-  }
-  return { learned, weight, lowerBound, updatedAtMs: nowMs };
+  if (readBound !== undefined)
+    lowerBound = lowerBound === undefined ? readBound : Math.max(lowerBound, readBound);
+  return { learned, weight, lowerBound, updatedAtMs: nowMs, sizes };
 }
 
 export interface CapacityView {

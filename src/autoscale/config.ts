@@ -9,6 +9,7 @@ import type { PartitionSample } from '../metrics/types.js';
 import { DEFAULT_PREDICTOR, predictors, type Predictor } from './predictor.js';
 import type { AutoscaleSettings } from './settings.js';
 import {
+  capacityTimings,
   capacityView,
   EMPTY_CAPACITY,
   learnCapacity,
@@ -82,7 +83,11 @@ export interface AutoscaleWithResult extends AutoscaleResult {
  * taught), and the sizing divides by the rate per core it gives.
  */
 export function autoscaleWith(
-  config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'> & { learnCapacity?: boolean },
+  config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'> & {
+    learnCapacity?: boolean;
+    /** The time between two reads (the estimator's thresholds follow it); default one minute. */
+    minSyncPeriodMs?: number;
+  },
   now: Date,
   samples: ReadonlyMap<number, PartitionSample>,
   instances: readonly InstanceInput[],
@@ -95,7 +100,10 @@ export function autoscaleWith(
   if (config.learnCapacity) {
     const configured = config.settings.ratePerCore;
     const before = learned ?? EMPTY_CAPACITY;
-    const state = teach ? learnCapacity(before, instances, samples, now.getTime(), configured) : before;
+    const timings = capacityTimings(config.minSyncPeriodMs);
+    const state = teach
+      ? learnCapacity(before, instances, samples, now.getTime(), configured, timings)
+      : before;
     const view = capacityView(state, now.getTime(), configured);
     if (view.ratePerCore !== configured) settings = { ...settings, ratePerCore: view.ratePerCore };
     capacity = { state, view };

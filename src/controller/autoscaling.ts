@@ -311,7 +311,8 @@ export async function autoscaleStep(
   });
   const configuredRate = config.settings.ratePerCore;
   const result = autoscaleWith(
-    config,
+    // The reads' actual spacing (the operator's floor may exceed the Consumer's minSyncPeriod).
+    { ...config, minSyncPeriodMs: sources.periodMs(config) },
     now,
     reading.partitions,
     inputs,

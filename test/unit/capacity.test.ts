@@ -9,8 +9,8 @@ import {
   CAPACITY_MIN_FACTOR,
   EMPTY_CAPACITY,
   MIN_CONFIDENCE,
-  WARM_UP_MS,
   capacityFromStatus,
+  capacityTimings,
   capacityStatus,
   capacityView,
   learnCapacity,
@@ -24,6 +24,9 @@ import { withPersistedSync } from '../../src/plan/status.js';
 import { benchmarkConsumer } from '../../src/sim/bench-consumer.js';
 
 const CONFIGURED = 1000;
+/** What a state has learned, without what it tracks of the instances. */
+const evidence = (s: CapacityState) => ({ learned: s.learned, weight: s.weight, lowerBound: s.lowerBound });
+const NOTHING = evidence(EMPTY_CAPACITY);
 const near = (actual: number | undefined, expected: number) =>
   assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-6, `${actual} ≠ ${expected}`);
 const MIN = 60_000;
@@ -122,19 +125,22 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
   const stalled = new Map<number, PartitionSample>([
     [0, { production: 1000, consumption: 0, behind: 100_000 }],
   ]);
-  assert.deepEqual(learnCapacity(EMPTY_CAPACITY, instances(1, 1), stalled, T0, CONFIGURED), EMPTY_CAPACITY);
-  const warming = instances(1, 1, T0 - WARM_UP_MS / 2);
   assert.deepEqual(
-    learnCapacity(EMPTY_CAPACITY, warming, reading(1, 1, 300, 60), T0, CONFIGURED),
-    EMPTY_CAPACITY,
+    evidence(learnCapacity(EMPTY_CAPACITY, instances(1, 1), stalled, T0, CONFIGURED)),
+    NOTHING,
+  );
+  const warming = instances(1, 1, T0 - capacityTimings().warmUpMs / 2);
+  assert.deepEqual(
+    evidence(learnCapacity(EMPTY_CAPACITY, warming, reading(1, 1, 300, 60), T0, CONFIGURED)),
+    NOTHING,
   );
   const gap = new Map<number, PartitionSample>([[0, { production: 1000, behind: 100_000 }]]);
-  assert.deepEqual(learnCapacity(EMPTY_CAPACITY, instances(1, 1), gap, T0, CONFIGURED), EMPTY_CAPACITY);
+  assert.deepEqual(evidence(learnCapacity(EMPTY_CAPACITY, instances(1, 1), gap, T0, CONFIGURED)), NOTHING);
   // Paused and new instances are not measured either.
   const paused = instances(1, 1).map((i) => ({ ...i, paused: true }));
   assert.deepEqual(
-    learnCapacity(EMPTY_CAPACITY, paused, reading(1, 1, 300, 60), T0, CONFIGURED),
-    EMPTY_CAPACITY,
+    evidence(learnCapacity(EMPTY_CAPACITY, paused, reading(1, 1, 300, 60), T0, CONFIGURED)),
+    NOTHING,
   );
   // A pending scale-up that began 30 s ago began after the last resize had settled: evidence.
   const pending = warming.map((i) => ({ ...i, state: { ...i.state, status: 'PENDING_SCALE_UP' as const } }));
@@ -142,14 +148,70 @@ test('a stalled instance, one warming up after a change, and one with a gap in i
   // An instance whose last change is not known is not either.
   const unknownAge = instances(1, 1).map((i) => ({ ...i, state: { ...i.state, changedAt: undefined } }));
   assert.deepEqual(
-    learnCapacity(EMPTY_CAPACITY, unknownAge, reading(1, 1, 300, 60), T0, CONFIGURED),
-    EMPTY_CAPACITY,
+    evidence(learnCapacity(EMPTY_CAPACITY, unknownAge, reading(1, 1, 300, 60), T0, CONFIGURED)),
+    NOTHING,
   );
   // Past the warm-up the same read is evidence.
   assert.equal(
     learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 300, 60), T0, CONFIGURED).learned,
     300,
   );
+});
+
+test('the thresholds follow the time between reads: the same rule at 1 minute and at 2 seconds', () => {
+  assert.deepEqual(capacityTimings(60_000), {
+    readPeriodMs: 60_000,
+    saturatedLagMs: 30_000,
+    keepingUpLagMs: 2_000,
+    warmUpMs: 240_000,
+  });
+  assert.deepEqual(capacityTimings(), capacityTimings(60_000));
+  // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 15 s
+  // (four reads, but not less than a resize needs to reach the pod).
+  const fast = capacityTimings(2_000);
+  assert.deepEqual(fast, {
+    readPeriodMs: 2_000,
+    saturatedLagMs: 4_000,
+    keepingUpLagMs: 2_000,
+    warmUpMs: 15_000,
+  });
+  const resizedAt = T0 - 20_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
+  const lagging = reading(1, 1, 300, 5);
+  assert.equal(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED, fast).learned,
+    300,
+  );
+  assert.deepEqual(
+    evidence(learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), lagging, T0, CONFIGURED)),
+    NOTHING,
+    'at a minute between reads, 5 s of lag 20 s after a resize is neither saturation nor settled',
+  );
+  // 3 s behind: between the bands, neither an estimate nor a bound.
+  assert.deepEqual(
+    evidence(
+      learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), reading(1, 1, 300, 3), T0, CONFIGURED, fast),
+    ),
+    NOTHING,
+  );
+  // Falling behind (consuming 250 of 300 produced) 3 s behind at 2-s reads: a second ago it was
+  // 2.67 s behind, above the keeping-up band all through the read: an estimate.
+  const falling = new Map<number, PartitionSample>([[0, { production: 300, consumption: 250, behind: 900 }]]);
+  assert.equal(
+    learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), falling, T0, CONFIGURED, fast).learned,
+    250,
+  );
+  // The same 3 s at 1-minute reads: a minute ago it may have kept up, so nothing is learned.
+  const settledLong = instances(1, 1);
+  assert.deepEqual(evidence(learnCapacity(EMPTY_CAPACITY, settledLong, falling, T0, CONFIGURED)), NOTHING);
+  // Consumption within the noise of production is not falling behind.
+  const even = new Map<number, PartitionSample>([[0, { production: 300, consumption: 280, behind: 900 }]]);
+  assert.deepEqual(
+    evidence(learnCapacity(EMPTY_CAPACITY, instances(1, 1, resizedAt), even, T0, CONFIGURED, fast)),
+    NOTHING,
+  );
+  // Nonsense periods fall back to the default.
+  assert.deepEqual(capacityTimings(0), capacityTimings(60_000));
+  assert.deepEqual(capacityTimings(Number.NaN), capacityTimings(60_000));
 });
 
 test('after a restart the pods catch up: a burst of consumption while keeping up is not a bound', () => {
@@ -160,6 +222,21 @@ test('after a restart the pods catch up: a burst of consumption while keeping up
   const state = learnCapacity(EMPTY_CAPACITY, instances(1, 1), samples, T0, CONFIGURED);
   assert.equal(state.lowerBound, 500);
   assert.equal(state.learned, undefined);
+});
+
+test('a resize without a change of scaling state (no pending period) is a warm-up too', () => {
+  const fast = capacityTimings(2_000);
+  const lagging = reading(1, 1, 300, 5);
+  const at = (cores: number) => instances(1, cores); // the scaling state changed an hour ago
+  // Seen at 1 core, then at 2 cores two seconds later: the 2-core reads teach only after the warm-up.
+  let state = learnCapacity(EMPTY_CAPACITY, at(1), lagging, T0, CONFIGURED, fast);
+  assert.equal(state.learned, 300);
+  const before = state.weight;
+  state = learnCapacity(state, at(2), reading(1, 2, 150, 5), T0 + 2_000, CONFIGURED, fast);
+  assert.equal(state.weight, before, 'just resized: not evidence');
+  state = learnCapacity(state, at(2), reading(1, 2, 150, 5), T0 + 2_000 + fast.warmUpMs, CONFIGURED, fast);
+  assert.ok(state.weight > before, 'past the warm-up: evidence');
+  assert.ok(state.learned! < 300);
 });
 
 test('a saturated read far below what pods kept up with is dropped (a resize not applied yet)', () => {
