@@ -180,14 +180,8 @@ export class KubeClient {
         res.on('error', (error) => (clearTimeout(timer), reject(error)));
         res.on('end', () => {
           clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
+          const parsed = parseAnswer(chunks);
           const status = res.statusCode ?? 0;
-          let parsed: unknown = text;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            /* keep the text */
-          }
           if (status >= 200 && status < 300) resolve(parsed as T);
           else reject(new KubeApiError(status, parsed, method, path));
         });
@@ -226,14 +220,13 @@ export class KubeClient {
         finish();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      let timer = setTimeout(
-        () => req.destroy(timeoutError('nothing received on the watch', idleMs)),
-        idleMs,
-      );
+      let timer: NodeJS.Timeout | undefined;
+      /** Restarts the idle deadline. */
       const alive = () => {
         clearTimeout(timer);
         timer = setTimeout(() => req.destroy(timeoutError('nothing received on the watch', idleMs)), idleMs);
       };
+      alive();
       let answered = false;
       req.on('error', (error) => {
         if (!answered)
@@ -267,14 +260,7 @@ export class KubeClient {
         res.on('error', (error) => finish(error));
         res.on('end', () => {
           if (status === 200) return finish();
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            /* keep the text */
-          }
-          finish(new KubeApiError(status, parsed, 'GET', path));
+          finish(new KubeApiError(status, parseAnswer(chunks), 'GET', path));
         });
       });
       req.end();
@@ -345,6 +331,17 @@ export class KubeClient {
   close(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+  }
+}
+
+/** An answer's body: its JSON, else its text (an empty body: undefined). */
+function parseAnswer(chunks: Buffer[]): unknown {
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 
