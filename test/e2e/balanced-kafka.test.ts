@@ -4,17 +4,15 @@
 // partitions at the CPU its pod's node reports. A skewed load (one hot partition) makes the group
 // lag: konsumerator sizes every replica up, in place, for the replica that holds the hot
 // partition; once the load is gone they shrink back.
-import { after, before, test } from '../support/timed.js';
+import { test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin } from '../../src/kafka/client.js';
-import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
+import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import {
   baseSpec,
   consumerPolicy,
@@ -25,16 +23,7 @@ import { envOf, instancePods, restartsOf, statusOf } from '../support/in-place.j
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
-let operator: Operator | undefined;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 const PARTITIONS = 6;
 const REPLICAS = 3;

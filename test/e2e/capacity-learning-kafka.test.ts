@@ -10,18 +10,16 @@
 //   docs/autoscaling.md), so that is what it asserts there;
 // and the lag then settles below tolerableLag: the group that is slower than said gets more CPU
 // than the setting would give, the faster one less.
-import { after, before, test, type TestContext } from '../support/timed.js';
+import { test, type TestContext } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin } from '../../src/kafka/client.js';
-import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { capacityTimings } from '../../src/autoscale/capacity.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
+import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import {
   baseSpec,
   consumerPolicy,
@@ -32,16 +30,7 @@ import { instancePods, statusOf } from '../support/in-place.js';
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
-let operator: Operator | undefined;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 const PARTITIONS = 2;
 /**

@@ -3,33 +3,22 @@
 // the operator gave it (read from its Deployment), and the operator reads lag and rates from the
 // brokers (mode: kafka) or through kafka_exporter and Prometheus (mode: prometheus). The hot
 // partition must end up with more CPU than the cold ones, and its lag must drain.
-import { after, before, test, type TestContext } from '../support/timed.js';
+import { test, type TestContext } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin } from '../../src/kafka/client.js';
-import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
+import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import { ClusterView, currentResources } from '../support/cluster.js';
 import { baseSpec, consumerPolicy } from '../support/consumers.js';
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
 const cluster = new ClusterView();
-let operator: Operator | undefined;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 const RATE_PER_CORE = 100; // msg/s per core, for the operator and the simulated consumers alike
 const LOAD = [200, 5, 5, 5]; // msg/s: partition 0 is hot, the others need less than the minimum 100m gives

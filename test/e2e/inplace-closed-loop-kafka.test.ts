@@ -3,17 +3,15 @@
 // running pod in place: the same pods from start to end, no restart, no new ReplicaSet. The
 // simulated consumers consume at the CPU their pods' node reports (status.containerStatuses), so
 // the lag drains only once kwok has applied the resize.
-import { after, before, test } from '../support/timed.js';
+import { test } from '../support/timed.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { KafkaAdmin } from '../../src/kafka/client.js';
-import type { Operator } from '../../src/controller/operator.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { cpuMillis } from '../../src/util/units.js';
 import { runConsumerGroup, runLoad, type ConsumerGroupTick } from '../../src/loadgen/index.js';
-import { deleteTestNamespaces, kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
-import { installCrd } from '../support/crd.js';
-import { ConsumerClient, startOperator } from '../support/operator.js';
+import { kubeConfig, newNamespace, metricsPlane, waitFor } from '../support/env.js';
+import { ConsumerClient, operatorForThisFile } from '../support/operator.js';
 import {
   baseSpec,
   consumerPolicy,
@@ -24,16 +22,7 @@ import { instancePods, replicaSetUids, restartsOf, statusOf } from '../support/i
 
 const env = metricsPlane();
 const consumers = new ConsumerClient();
-let operator: Operator | undefined;
-
-before(async () => {
-  await installCrd(kubeConfig());
-  operator = await startOperator();
-});
-after(async () => {
-  await deleteTestNamespaces();
-  await operator?.stop();
-});
+operatorForThisFile();
 
 const RATE_PER_CORE = KAFKA_LOOP_RATE_PER_CORE;
 const HOT = 200; // msg/s on partition 0 while it is hot
