@@ -83,11 +83,14 @@ interface Credential {
 const timeoutError = (what: string, ms: number) =>
   new DOMException(`${what} within ${ms} ms`, 'TimeoutError');
 
+type TlsOptions = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
+
 export class KubeClient {
   readonly host: string;
   private readonly url: URL;
   private readonly transport: typeof http | typeof https;
   private agents = new Map<string, http.Agent>();
+  private proxy: Promise<http.Agent> | undefined;
   private fileToken: { token: string; readAt: number } | undefined;
   private execCredential: Promise<Credential> | undefined;
 
@@ -281,31 +284,71 @@ export class KubeClient {
     else if (this.access.username !== undefined)
       all.authorization = `Basic ${Buffer.from(`${this.access.username}:${this.access.password ?? ''}`).toString('base64')}`;
     if (this.access.impersonate) all['impersonate-user'] = this.access.impersonate;
-    return this.transport.request(url, { method, headers: all, agent: this.agent(credential) });
+    const tls = this.tlsOptions(credential);
+    const agent = this.access.proxyUrl ? await this.proxyAgent(this.access.proxyUrl) : this.agent(tls);
+    // Through a proxy, the TLS options travel with the request: the proxy agent opens the tunnel,
+    // then starts TLS to the API server with the request's options.
+    const req = this.transport.request(url, {
+      method,
+      headers: all,
+      agent,
+      ...(this.access.proxyUrl ? tls : {}),
+    });
+    // A proxy's refusal would otherwise read as the API server's own answer (a 403 as Forbidden).
+    if (this.access.proxyUrl)
+      req.once('proxyConnect', ({ statusCode }: { statusCode: number }) => {
+        if (statusCode !== 200)
+          req.destroy(
+            new Error(
+              `the proxy ${new URL(this.access.proxyUrl!).host} refused the tunnel to ${this.host}: HTTP ${statusCode}`,
+            ),
+          );
+      });
+    return req;
+  }
+
+  /** How to reach the API server over TLS with this credential (nothing for an http server). */
+  private tlsOptions(credential: Credential): TlsOptions {
+    if (this.transport === http) return {};
+    const cert = credential.cert ?? this.access.clientCert;
+    const key = credential.key ?? this.access.clientKey;
+    return {
+      ...(this.access.ca ? { ca: this.access.ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      rejectUnauthorized: !this.access.insecureSkipTlsVerify,
+      ...(this.access.tlsServerName ? { servername: this.access.tlsServerName } : {}),
+    };
   }
 
   /** One keep-alive agent per client certificate (an exec plugin may hand out a new one). */
-  private agent(credential: Credential): http.Agent {
-    const cert = credential.cert ?? this.access.clientCert;
-    const key = credential.key ?? this.access.clientKey;
-    const id = `${cert?.toString('base64') ?? ''}|${key?.length ?? 0}`;
+  private agent(tls: TlsOptions): http.Agent {
+    const id = `${tls.cert?.toString('base64') ?? ''}|${tls.key?.length ?? 0}`;
     let agent = this.agents.get(id);
     if (!agent) {
       if (this.agents.size > 4) this.agents.clear();
       agent =
         this.transport === http
           ? new http.Agent({ keepAlive: true })
-          : new https.Agent({
-              keepAlive: true,
-              ...(this.access.ca ? { ca: this.access.ca } : {}),
-              ...(cert ? { cert } : {}),
-              ...(key ? { key } : {}),
-              rejectUnauthorized: !this.access.insecureSkipTlsVerify,
-              ...(this.access.tlsServerName ? { servername: this.access.tlsServerName } : {}),
-            });
+          : new https.Agent({ keepAlive: true, ...tls });
       this.agents.set(id, agent);
     }
     return agent;
+  }
+
+  /**
+   * The agent of the kubeconfig's proxy-url: a CONNECT tunnel through an http(s) proxy, or socks5.
+   * Loaded on first use, so a client without a proxy never loads either library.
+   */
+  private proxyAgent(proxyUrl: string): Promise<http.Agent> {
+    this.proxy ??= proxyUrl.startsWith('socks')
+      ? import('socks-proxy-agent').then(
+          ({ SocksProxyAgent }) => new SocksProxyAgent(proxyUrl, { keepAlive: true }),
+        )
+      : import('https-proxy-agent').then(
+          ({ HttpsProxyAgent }) => new HttpsProxyAgent(proxyUrl, { keepAlive: true }),
+        );
+    return this.proxy;
   }
 
   private async credential(): Promise<Credential> {
@@ -331,6 +374,8 @@ export class KubeClient {
   close(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+    void this.proxy?.then((agent) => agent.destroy()).catch(() => undefined);
+    this.proxy = undefined;
   }
 }
 

@@ -24,6 +24,8 @@ export interface ClusterAccess {
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
   tlsServerName?: string;
+  /** kubeconfig `proxy-url`: an http, https or socks5 proxy every connection goes through. */
+  proxyUrl?: string;
   clientCert?: Buffer;
   clientKey?: Buffer;
   token?: string;
@@ -90,6 +92,7 @@ export function accessFromKubeconfig(
   if (ca) access.ca = ca;
   if (c['insecure-skip-tls-verify'] === true) access.insecureSkipTlsVerify = true;
   if (str(c['tls-server-name'])) access.tlsServerName = str(c['tls-server-name'])!;
+  if (str(c['proxy-url'])) access.proxyUrl = checkedProxyUrl(str(c['proxy-url'])!, name);
   const cert = data(u['client-certificate-data']) ?? file(user.dir, u['client-certificate']);
   const key = data(u['client-key-data']) ?? file(user.dir, u['client-key']);
   if (cert) access.clientCert = cert;
@@ -121,6 +124,23 @@ export function accessFromKubeconfig(
   }
   if (str(ctx.namespace)) access.namespace = str(ctx.namespace)!;
   return access;
+}
+
+const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:'];
+
+/** The schemes kubectl takes in `proxy-url`; anything else is an error at start, not a direct connection. */
+function checkedProxyUrl(value: string, context: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`context "${context}": proxy-url is not a URL`);
+  }
+  if (!PROXY_SCHEMES.includes(url.protocol))
+    throw new Error(
+      `context "${context}": proxy-url scheme "${url.protocol.replace(/:$/, '')}" is not supported (use http, https or socks5)`,
+    );
+  return value;
 }
 
 /** Inside a pod: the service account's token (re-read on rotation) and CA, the API server from the environment. */

@@ -2,8 +2,11 @@
 // errors carrying the status and the API server's Status, request and watch deadlines, and the
 // configuration loaders (kubeconfig files, $KUBECONFIG, in-cluster, exec plugins).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +273,170 @@ contexts:
     'user: { auth-provider: { name: oidc, config: {} } }',
   );
   assert.throws(() => accessFromKubeconfig([{ text: oidc, dir }]), /auth-provider "oidc" is not supported/);
+  const proxied = (url: string) =>
+    text.replace('insecure-skip-tls-verify: true }', `insecure-skip-tls-verify: true, proxy-url: '${url}' }`);
+  assert.equal(accessFromKubeconfig([{ text: proxied('socks5://p:1080'), dir }]).proxyUrl, 'socks5://p:1080');
+  assert.equal(accessFromKubeconfig([{ text: proxied('http://p:3128'), dir }]).proxyUrl, 'http://p:3128');
+  // Refused at start (never a silent direct connection), without echoing credentials in the URL.
+  assert.throws(
+    () => accessFromKubeconfig([{ text: proxied('ftp://user:secret@p:21'), dir }]),
+    (e: Error) => /proxy-url scheme "ftp" is not supported/.test(e.message) && !e.message.includes('secret'),
+  );
+  assert.throws(() => accessFromKubeconfig([{ text: proxied('not a url'), dir }]), /proxy-url is not a URL/);
+});
+
+/** An https API stand-in with a certificate for the name api.test (served on 127.0.0.1). */
+async function tlsServer(handler: Handler) {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=api.test'],
+      ...[
+        '-addext',
+        'subjectAltName=DNS:api.test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+    ],
+    { stdio: 'ignore' },
+  );
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  const s = https.createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => handler(req, res, body));
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    ca: cert,
+    close: async () => {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+/** A forward proxy that tunnels CONNECT requests (or refuses them with `refuse`). */
+async function connectProxy(refuse?: number) {
+  const tunnels: string[] = [];
+  const s = http.createServer((_req, res) => void res.writeHead(405).end());
+  s.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    if (refuse) return void client.end(`HTTP/1.1 ${refuse} No\r\n\r\n`);
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host!, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client).on('error', () => undefined);
+      client.pipe(upstream).on('error', () => undefined);
+    });
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    tunnels,
+    close: async () => {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+/** A SOCKS5 proxy without authentication that connects to IPv4 addresses (RFC 1928, CONNECT only). */
+async function socksProxy() {
+  const tunnels: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const s = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => undefined);
+    client.once('data', () => {
+      client.write(Buffer.from([5, 0])); // version 5, no authentication
+      client.once('data', (req: Buffer) => {
+        const target = `${[...req.subarray(4, 8)].join('.')}:${req.readUInt16BE(8)}`;
+        tunnels.push(target);
+        const upstream = net.connect(req.readUInt16BE(8), [...req.subarray(4, 8)].join('.'), () => {
+          client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        sockets.add(upstream);
+        upstream.on('error', () => client.destroy());
+      });
+    });
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return {
+    url: `socks5://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    tunnels,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => s.close(r));
+    },
+  };
+}
+
+test("the kubeconfig's proxy-url: TLS to the API server through an http CONNECT tunnel or socks5, with its CA and server name", async () => {
+  const tokens: (string | undefined)[] = [];
+  const api = await tlsServer((req, res) => {
+    tokens.push(req.headers.authorization);
+    if (req.url?.includes('watch=true'))
+      return void res.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'p' } } })}\n`);
+    json(res, 200, { items: [] });
+  });
+  const port = new URL(api.url).port;
+  const connect = await connectProxy();
+  const socks = await socksProxy();
+  try {
+    for (const proxy of [connect, socks]) {
+      const client = new KubeClient({
+        server: api.url,
+        ca: api.ca,
+        tlsServerName: 'api.test',
+        token: 'via-proxy',
+        proxyUrl: proxy.url,
+      });
+      assert.deepEqual(await client.get('/api/v1/namespaces'), { items: [] });
+      const events: string[] = [];
+      await client.watch('/api/v1/pods', {}, (e) => events.push(e.type), new AbortController().signal);
+      client.close();
+      assert.deepEqual(events, ['ADDED']);
+      assert.ok(proxy.tunnels.length >= 1, `${proxy.url}: no tunnel opened`);
+      assert.ok(
+        proxy.tunnels.every((t) => t === `127.0.0.1:${port}`),
+        proxy.tunnels.join(','),
+      );
+    }
+    assert.ok(tokens.length === 4 && tokens.every((t) => t === 'Bearer via-proxy'));
+    // The server's certificate is still checked through the tunnel: another CA fails.
+    const other = await tlsServer((_req, res) => json(res, 200, {}));
+    await assert.rejects(
+      new KubeClient({ server: api.url, ca: other.ca, tlsServerName: 'api.test', proxyUrl: connect.url }).get(
+        '/x',
+      ),
+      /certificate/,
+    );
+    await other.close();
+  } finally {
+    await Promise.all([api.close(), connect.close(), socks.close()]);
+  }
+});
+
+test('a proxy that refuses the tunnel fails the request with its answer, not a hang', async () => {
+  const proxy = await connectProxy(403);
+  try {
+    await assert.rejects(
+      new KubeClient({ server: 'https://127.0.0.1:1', proxyUrl: proxy.url }, { requestMs: 5000 }).get('/x'),
+      /the proxy 127\.0\.0\.1:\d+ refused the tunnel to 127\.0\.0\.1:1: HTTP 403/,
+    );
+    assert.deepEqual(proxy.tunnels, ['127.0.0.1:1']);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('$KUBECONFIG lists files merged as kubectl merges them; without any, the pod service account', () => {
