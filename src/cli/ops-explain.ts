@@ -25,8 +25,11 @@ export interface Explanation {
   /** With capacity learning: the configured and learned rate per core and what the sizing used. */
   capacity?: CapacityView;
   decidedAt: string;
-  /** Balanced: each instance's replicas field is the pods sharing its partitions. */
-  instances: (InstanceOutcome & { deployment: string; replicas?: number })[];
+  /**
+   * Balanced: each instance's replicas field is the pods sharing its partitions. `pods`: the pods
+   * the instance runs when more than one (each at the size shown; the global budget counts each).
+   */
+  instances: (InstanceOutcome & { deployment: string; replicas?: number; pods?: number })[];
 }
 
 export function explain(consumer: Consumer, deployments: readonly V1Deployment[], now: Date): Explanation {
@@ -64,11 +67,14 @@ export function explain(consumer: Consumer, deployments: readonly V1Deployment[]
     ...(result.capacity ? { capacity: result.capacity.view } : {}),
     ...(status?.lastSyncTime ? { readAt: status.lastSyncTime } : {}),
     instances: result.instances.map((o) => {
-      const replicas = inputs.find((i) => i.id === o.id)?.replicas;
+      const input = inputs.find((i) => i.id === o.id);
+      const replicas = input?.replicas;
+      const pods = input?.pods;
       return {
         ...o,
         deployment: instanceName(consumer.spec.name, o.id),
         ...(replicas !== undefined ? { replicas } : {}),
+        ...(pods !== undefined && pods > 1 ? { pods } : {}),
       };
     }),
   };
@@ -130,7 +136,11 @@ export function renderExplanation(e: Explanation, now: Date, only?: number): str
         ? [
             `  balanced:    ${o.replicas} replica(s) share these partitions by group assignment; the sizes below are per replica`,
           ]
-        : []),
+        : o.pods !== undefined
+          ? [
+              `  pods:        ${o.pods} (spec.replicas), each at the size below; the global budget counts every pod`,
+            ]
+          : []),
       '  inputs:',
       ...o.signal.partitions.map(
         (p) =>

@@ -161,9 +161,16 @@ test('the budget counts every pod: 2 replicas per instance claim their size twic
   assert.equal(hot.sizing.cpuRequest, 900);
   assert.deepEqual(hot.budgetCut, { cpuMillis: 2100, memoryBytes: 0 });
   assert.equal(hot.decision.state.status, 'SATURATED');
+  assert.equal(hot.pods, 2);
+  assert.match(
+    renderExplanation(explain(c, deployments, now), now, 1),
+    /pods: +2 \(spec\.replicas\), each at the size below; the global budget counts every pod/,
+  );
   // One replica per instance: 2 cores for 2 pods, instance 1 gets 1900m.
   const single = replicated(1, '2');
   assert.equal(explain(single.c, single.deployments, now).instances[1]!.sizing.cpuRequest, 1900);
+  assert.equal(explain(single.c, single.deployments, now).instances[1]!.pods, undefined);
+  assert.doesNotMatch(renderExplanation(explain(single.c, single.deployments, now), now), /pods:/);
 });
 
 test("the operator's input counts the pods its Deployment runs: all pods stay within the budget", () => {
