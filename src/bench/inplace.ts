@@ -11,13 +11,15 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
   Watch,
   type V1Deployment,
   type V1Pod,
   type V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
-import type { Consumer, ConsumerSpec } from '../api/schema.js';
+import type { ConsumerSpec } from '../api/schema.js';
 import { installCrd } from '../cli/install.js';
 import { Operator } from '../controller/operator.js';
 import { deploymentNameOf } from '../controller/pod-caches.js';
@@ -291,12 +293,12 @@ async function runPath(
   for (let round = 0; round < rounds; round++) {
     const cores = SIZES[round % SIZES.length]!;
     const before = observer.samples.length;
-    const current = (await custom.getNamespacedCustomObject({ ...ref, name: 'orders' })) as Consumer;
-    await custom.replaceNamespacedCustomObject({
-      ...ref,
-      name: 'orders',
-      body: { ...current, spec: spec(namespace, instances, cores, actuation) },
-    });
+    // A merge patch: the operator writes the Consumer's status meanwhile, and a replace of what was
+    // read would lose that race with a Conflict.
+    await custom.patchNamespacedCustomObject(
+      { ...ref, name: 'orders', body: { spec: spec(namespace, instances, cores, actuation) } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const reached = () => observer.samples.length - before;
     const done = await waitFor(
       `round ${round + 1}`,
