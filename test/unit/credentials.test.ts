@@ -3,7 +3,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   buildCredentials,
   credentialsPlan,
@@ -26,6 +25,7 @@ import { clusterRole } from '../../src/cli/manifests.js';
 import type { ConsumerSpec, KafkaAutoscaler, PrometheusAutoscaler } from '../../src/api/schema.js';
 import { noopObserver } from '../../src/metrics/index.js';
 import { baseSpec, consumer } from '../support/consumers.js';
+import { answerPartitionZero, listenLocally } from '../support/local-server.js';
 
 const PEM = (what: string) => `-----BEGIN ${what}-----\nMIIB\n-----END ${what}-----\n`;
 
@@ -350,25 +350,9 @@ describe('MetricsSources and the Secrets', () => {
       req.resume();
       if (req.headers.authorization !== `Bearer ${token()}`)
         return void res.writeHead(401).end('unauthorized');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          status: 'success',
-          data: {
-            resultType: 'vector',
-            result: [{ metric: { partition: '0' }, value: [Date.now() / 1000, '1'] }],
-          },
-        }),
-      );
+      answerPartitionZero(res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    return listenLocally(server);
   }
 
   test('read when a read is due, at most once per minSyncPeriod; a new resourceVersion re-creates the provider', async () => {

@@ -2,8 +2,7 @@
 // errors carrying the status and the API server's Status, request and watch deadlines, and the
 // configuration loaders (kubeconfig files, $KUBECONFIG, in-cluster, exec plugins).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -21,24 +20,21 @@ import {
   loadClusterAccess,
   toClusterAccess,
 } from '../../src/kube/config.js';
+import { listenLocally, selfSignedCertificate, type LocalServer } from '../support/local-server.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 
-async function server(handler: Handler): Promise<{ url: string; close: () => Promise<void> }> {
-  const s = http.createServer((req, res) => {
+/** Hands each request to `handler` with its whole body. */
+const withBody =
+  (handler: Handler) =>
+  (req: http.IncomingMessage, res: http.ServerResponse): void => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => handler(req, res, body));
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
-    close: async () => {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    },
   };
-}
+
+const server = (handler: Handler): Promise<LocalServer> =>
+  listenLocally(http.createServer(withBody(handler)));
 
 const json = (res: http.ServerResponse, status: number, body: unknown) =>
   void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -287,37 +283,16 @@ contexts:
 
 /** An https API stand-in with a certificate for the name api.test (served on 127.0.0.1). */
 async function tlsServer(handler: Handler) {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=api.test'],
-      ...[
-        '-addext',
-        'subjectAltName=DNS:api.test',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-    ],
-    { stdio: 'ignore' },
-  );
-  const cert = readFileSync(join(dir, 'cert.pem'));
-  const s = https.createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, (req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => handler(req, res, body));
-  });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    url: `https://127.0.0.1:${(s.address() as AddressInfo).port}`,
-    ca: cert,
-    close: async () => {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    },
-  };
+  const tls = selfSignedCertificate('api.test');
+  return { ...(await listenLocally(https.createServer(tls, withBody(handler)))), ca: tls.cert };
+}
+
+/** Pipes two sockets both ways; an error on either just ends the pair. */
+function splice(a: net.Socket, b: net.Socket): void {
+  a.on('error', () => b.destroy());
+  b.on('error', () => a.destroy());
+  a.pipe(b);
+  b.pipe(a);
 }
 
 /** A forward proxy that tunnels CONNECT requests (or refuses them with `refuse`). */
@@ -331,20 +306,11 @@ async function connectProxy(refuse?: number) {
     const upstream = net.connect(Number(port), host!, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
-      upstream.pipe(client).on('error', () => undefined);
-      client.pipe(upstream).on('error', () => undefined);
+      splice(client, upstream);
     });
     upstream.on('error', () => client.destroy());
   });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
-    tunnels,
-    close: async () => {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    },
-  };
+  return { ...(await listenLocally(s)), tunnels };
 }
 
 /** A SOCKS5 proxy without authentication that connects to IPv4 addresses (RFC 1928, CONNECT only). */
@@ -357,25 +323,25 @@ async function socksProxy() {
     client.once('data', () => {
       client.write(Buffer.from([5, 0])); // version 5, no authentication
       client.once('data', (req: Buffer) => {
-        const target = `${[...req.subarray(4, 8)].join('.')}:${req.readUInt16BE(8)}`;
-        tunnels.push(target);
-        const upstream = net.connect(req.readUInt16BE(8), [...req.subarray(4, 8)].join('.'), () => {
+        const host = [...req.subarray(4, 8)].join('.');
+        const port = req.readUInt16BE(8);
+        tunnels.push(`${host}:${port}`);
+        const upstream = net.connect(port, host, () => {
           client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
-          upstream.pipe(client);
-          client.pipe(upstream);
+          splice(client, upstream);
         });
         sockets.add(upstream);
         upstream.on('error', () => client.destroy());
       });
     });
   });
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const local = await listenLocally(s);
   return {
-    url: `socks5://127.0.0.1:${(s.address() as AddressInfo).port}`,
+    url: `socks5://127.0.0.1:${local.port}`,
     tunnels,
     close: async () => {
       for (const socket of sockets) socket.destroy();
-      await new Promise((r) => s.close(r));
+      await local.close();
     },
   };
 }

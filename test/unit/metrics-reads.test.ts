@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { autoscaleConfig } from '../../src/autoscale/config.js';
 import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import type { Consumer } from '../../src/api/schema.js';
 import { EndpointPolicy } from '../../src/net/endpoint-policy.js';
 import { createLogger } from '../../src/util/log.js';
 import { baseSpec, consumer } from '../support/consumers.js';
+import { answerPartitionZero, listenLocally } from '../support/local-server.js';
 
 const SECRET = 'instance-role-credentials-s3cr3t';
 
@@ -24,26 +24,10 @@ async function prometheus(options: { delayMs?: number; broken?: () => boolean } 
     setTimeout(() => {
       if (options.broken?.())
         return void res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>token: ${SECRET}</p>`);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          status: 'success',
-          data: {
-            resultType: 'vector',
-            result: [{ metric: { partition: '0' }, value: [Date.now() / 1000, '1'] }],
-          },
-        }),
-      );
+      answerPartitionZero(res);
     }, options.delayMs ?? 0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  return { ...(await listenLocally(server)), requests: () => requests };
 }
 
 const query = { query: 'q', partitionLabel: 'partition' };

@@ -4,11 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { consumerCrd } from '../../src/api/crd.js';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { validateConsumer } from '../../src/api/validate.js';
@@ -17,6 +13,7 @@ import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import { isMetricsMode, METRICS_MODES, metricsSource } from '../../src/metrics/sources/index.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
 import { baseSpec, consumer } from '../support/consumers.js';
+import { answerPartitionZero, listenLocally, selfSignedCertificate } from '../support/local-server.js';
 
 const estimation = {
   minSyncPeriod: '2s',
@@ -160,34 +157,11 @@ test('the Kafka client is loaded only when a Consumer uses mode kafka', () => {
 });
 
 test('TLS settings that need no Secret reach the client (insecureSkipVerify against a self-signed Prometheus)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'metrics-sources-'));
-  const server = https.createServer(
-    (() => {
-      execFileSync(
-        'openssl',
-        [
-          ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=prometheus.test'],
-          ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-        ],
-        { stdio: 'ignore' },
-      );
-      return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
-    })(),
-    (req, res) => {
-      req.resume();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          status: 'success',
-          data: {
-            resultType: 'vector',
-            result: [{ metric: { partition: '0' }, value: [Date.now() / 1000, '7'] }],
-          },
-        }),
-      );
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = https.createServer(selfSignedCertificate('prometheus.test'), (req, res) => {
+    req.resume();
+    answerPartitionZero(res, '7');
+  });
+  const { url, close } = await listenLocally(server);
   const sources = new MetricsSources();
   const specWith = (tls: object) =>
     baseSpec({
@@ -215,8 +189,6 @@ test('TLS settings that need no Secret reach the client (insecureSkipVerify agai
     assert.deepEqual(read.reading!.partitions.get(0), { production: 7, consumption: 7, behind: 7 });
   } finally {
     await sources.closeAll();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 });

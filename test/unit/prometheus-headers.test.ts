@@ -4,7 +4,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   buildCredentials,
   credentialsPlan,
@@ -19,6 +18,7 @@ import { validateConsumer } from '../../src/api/validate.js';
 import type { ConsumerSpec, PrometheusAutoscaler } from '../../src/api/schema.js';
 import { noopObserver } from '../../src/metrics/index.js';
 import { baseSpec, consumer } from '../support/consumers.js';
+import { answerPartitionZero, listenLocally } from '../support/local-server.js';
 
 const query = { query: 'vector(1)', partitionLabel: 'partition' };
 
@@ -102,18 +102,9 @@ describe('Prometheus headers', () => {
       seen.push(req.headers);
       if (req.headers['x-scope-orgid'] !== 'team-a' || req.headers['x-api-key'] !== 'k3y')
         return void res.writeHead(401).end('no tenant');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          status: 'success',
-          data: {
-            resultType: 'vector',
-            result: [{ metric: { partition: '0' }, value: [Date.now() / 1000, '1'] }],
-          },
-        }),
-      );
+      answerPartitionZero(res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url, close } = await listenLocally(server);
     const reader: SecretReader = {
       async read(_namespace, name) {
         if (name !== 'prom-key') throw new SecretReadError('NotFound', name, 'HTTP 404');
@@ -133,8 +124,7 @@ describe('Prometheus headers', () => {
       }
     } finally {
       await sources.closeAll();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     }
   });
 });
