@@ -24,8 +24,7 @@ after(async () => {
 /** New instances start at the policy maximum (fallbackStrategy max): a scale-down is due on any data. */
 const MAX_CPU = 2000;
 
-function spec(ns: string, job: string): ConsumerSpec {
-  const sel = `{job="${job}"}`;
+function spec(ns: string, exporter: FakeExporter): ConsumerSpec {
   return baseSpec({
     namespace: ns,
     numPartitions: 3,
@@ -37,18 +36,7 @@ function spec(ns: string, job: string): ConsumerSpec {
       scaleDownAfterLagFreeSyncs: 1,
       prometheus: {
         address: [env.prometheusUrl ?? 'http://127.0.0.1:1'],
-        offset: {
-          query: `max(konsumerator_messages_production_offset${sel}) by (partition) - max(konsumerator_messages_consumption_offset${sel}) by (partition)`,
-          partitionLabel: 'partition',
-        },
-        production: {
-          query: `sum(rate(konsumerator_messages_production_offset${sel}[10s])) by (partition)`,
-          partitionLabel: 'partition',
-        },
-        consumption: {
-          query: `sum(rate(konsumerator_messages_consumption_offset${sel}[10s])) by (partition)`,
-          partitionLabel: 'partition',
-        },
+        ...exporter.queries(),
         minSyncPeriod: '1s',
         fallbackStrategy: 'max',
         ratePerCore: 100,
@@ -76,7 +64,7 @@ test(
       { production: 10, consumption: 10 },
     ]);
     const ns = await newNamespace('metrics-status');
-    await consumers.create(ns, 'orders', spec(ns, faker.job));
+    await consumers.create(ns, 'orders', spec(ns, faker));
 
     const empty = await consumers.waitCondition(ns, 'orders', 'MetricsAvailable', 'NoData', 60_000);
     assert.deepEqual(

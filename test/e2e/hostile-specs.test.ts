@@ -669,14 +669,12 @@ export const CONTROLLER: ControllerCase[] = [
       );
       fakeExporters.push(exporter);
       await exporter.start();
-      const sel = `{job="${exporter.job}"}`;
       const s = spec(ns);
       s.autoscaler = prometheus({
         address: [metricsPlane().prometheusUrl],
         minSyncPeriod: '1s',
+        ...exporter.queries(),
         offset: query('sum(((kafka_consumergroup_lag'),
-        production: query(`sum(rate(konsumerator_messages_production_offset${sel}[10s])) by (partition)`),
-        consumption: query(`sum(rate(konsumerator_messages_consumption_offset${sel}[10s])) by (partition)`),
       });
       await createConsumer(ns, s);
     },

@@ -213,7 +213,6 @@ test(
       { production: 10, consumption: 10 },
     ]);
     await faker.start();
-    const sel = `{job="${faker.job}"}`;
     const ns = await newNamespace('metrics-faults');
     const first = FAULTS[0]!;
     proxy!.add({ ...first.rule, name: first.name });
@@ -224,18 +223,7 @@ test(
         mode: 'prometheus',
         prometheus: {
           address: [proxy!.url],
-          offset: {
-            query: `max(konsumerator_messages_production_offset${sel}) by (partition) - max(konsumerator_messages_consumption_offset${sel}) by (partition)`,
-            partitionLabel: 'partition',
-          },
-          production: {
-            query: `sum(rate(konsumerator_messages_production_offset${sel}[10s])) by (partition)`,
-            partitionLabel: 'partition',
-          },
-          consumption: {
-            query: `sum(rate(konsumerator_messages_consumption_offset${sel}[10s])) by (partition)`,
-            partitionLabel: 'partition',
-          },
+          ...faker.queries(),
           ...estimation,
         },
       }),

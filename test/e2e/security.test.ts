@@ -344,7 +344,6 @@ test(
     // behind, so its instance must grow.
     faker = new FakeExporter([{ production: 100, consumption: 50 }]);
     await faker.start();
-    const sel = `{job="${faker.job}"}`;
     const healthy = baseSpec({
       namespace: ns,
       name: 'healthy',
@@ -355,18 +354,7 @@ test(
         pendingScaleUpDuration: '0s',
         prometheus: {
           address: [env.prometheusUrl],
-          offset: {
-            query: `max(konsumerator_messages_production_offset${sel}) by (partition) - max(konsumerator_messages_consumption_offset${sel}) by (partition)`,
-            partitionLabel: 'partition',
-          },
-          production: {
-            query: `sum(rate(konsumerator_messages_production_offset${sel}[10s])) by (partition)`,
-            partitionLabel: 'partition',
-          },
-          consumption: {
-            query: `sum(rate(konsumerator_messages_consumption_offset${sel}[10s])) by (partition)`,
-            partitionLabel: 'partition',
-          },
+          ...faker.queries(),
           ...estimation,
         },
       },

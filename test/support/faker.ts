@@ -52,6 +52,24 @@ export class FakeExporter {
     this.rates[partition] = { ...this.rates[partition]!, ...rates };
   }
 
+  /**
+   * The three queries of a Consumer reading this exporter through Prometheus: the offsets'
+   * difference, and production and consumption as rates over `window`.
+   */
+  queries(window = '10s') {
+    const sel = `{job="${this.job}"}`;
+    const query = (q: string) => ({ query: q, partitionLabel: 'partition' });
+    return {
+      offset: query(
+        `max(konsumerator_messages_production_offset${sel}) by (partition) - max(konsumerator_messages_consumption_offset${sel}) by (partition)`,
+      ),
+      production: query(`sum(rate(konsumerator_messages_production_offset${sel}[${window}])) by (partition)`),
+      consumption: query(
+        `sum(rate(konsumerator_messages_consumption_offset${sel}[${window}])) by (partition)`,
+      ),
+    };
+  }
+
   behind(partition: number): number {
     return Math.floor(this.produced[partition]!) - Math.floor(this.consumed[partition]!);
   }
