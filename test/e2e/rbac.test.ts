@@ -1,7 +1,11 @@
-// The shipped RBAC is enough: the operator, authenticated as its own ServiceAccount with a token
-// from the TokenRequest API, reconciles a Consumer; and it is refused what its role does not grant.
+// The shipped RBAC is enough: the operator, configured as in a pod (its ServiceAccount's token from
+// the TokenRequest API, the CA and namespace as files), reconciles a Consumer; and it is refused
+// what its role does not grant.
 import { after, before, test } from '../support/timed.js';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CoreV1Api,
   KubeConfig,
@@ -11,15 +15,17 @@ import {
 } from '@kubernetes/client-node';
 import type { Operator } from '../../src/controller/operator.js';
 import { describeApiError } from '../../src/controller/kube.js';
+import { inClusterAccess, type ClusterAccess } from '../../src/kube/config.js';
 import { kubeConfig, newNamespace, deleteTestNamespaces, testEnv, waitFor } from '../support/env.js';
 import { installCrd } from '../support/crd.js';
 import { ConsumerClient, startOperator } from '../support/operator.js';
 import { ClusterView } from '../support/cluster.js';
 import { baseSpec } from '../support/consumers.js';
-import { operatorServiceAccountConfig } from '../support/service-account.js';
+import { OPERATOR_NAMESPACE, operatorServiceAccountConfig } from '../support/service-account.js';
 
 let operator: Operator | undefined;
 let serviceAccountConfig: KubeConfig;
+let serviceAccountDir: string | undefined;
 
 before(async () => {
   const admin = kubeConfig();
@@ -30,10 +36,27 @@ before(async () => {
 after(async () => {
   await deleteTestNamespaces();
   await operator?.stop();
+  if (serviceAccountDir) rmSync(serviceAccountDir, { recursive: true, force: true });
 });
 
-test('the operator reconciles with only the shipped ClusterRole', async () => {
-  operator = await startOperator(serviceAccountConfig);
+/**
+ * What a pod of the operator finds: the ServiceAccount's token, the cluster's CA and the namespace
+ * as files, and the API server's address in the environment.
+ */
+function podServiceAccount(): ClusterAccess {
+  const dir = (serviceAccountDir = mkdtempSync(join(tmpdir(), 'serviceaccount-')));
+  writeFileSync(join(dir, 'token'), serviceAccountConfig.getCurrentUser()!.token!);
+  copyFileSync(testEnv().caFile, join(dir, 'ca.crt'));
+  writeFileSync(join(dir, 'namespace'), OPERATOR_NAMESPACE);
+  const server = new URL(testEnv().apiServerUrl);
+  return inClusterAccess(
+    { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+    dir,
+  );
+}
+
+test('the operator reconciles with only the shipped ClusterRole, configured as in a pod', async () => {
+  operator = await startOperator(podServiceAccount());
   const ns = await newNamespace('rbac');
   const consumers = new ConsumerClient();
   await consumers.create(

@@ -2,6 +2,7 @@
 // own request counters, so tests can count the operator's writes from the server's view.
 import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { Operator, type OperatorOptions } from '../../src/controller/operator.js';
+import type { ClusterSource } from '../../src/kube/config.js';
 import { silentLogger, createLogger } from '../../src/util/log.js';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { Consumer, ConsumerSpec } from '../../src/api/schema.js';
@@ -24,7 +25,7 @@ import { TEST_READ_LIMITS, testEndpointPolicy } from './endpoints.js';
  * once a second.
  */
 export async function startOperator(
-  config?: KubeConfig,
+  config?: ClusterSource,
   resyncMs = 60_000,
   options: Partial<Omit<OperatorOptions, 'kubeConfig' | 'log' | 'version'>> = {},
 ): Promise<Operator> {
