@@ -28,6 +28,7 @@ import {
 } from '../testplane/api-metrics.js';
 import { REPO_ROOT } from '../testplane/binaries.js';
 import { ensureBinaries, startTestPlane, type TestPlane } from '../testplane/index.js';
+import { DEFAULT_NODE } from '../testplane/fake-nodes.js';
 import { fakeNode } from '../testplane/kwok.js';
 import { freePort } from '../testplane/ports.js';
 import { startProcess, type ManagedProcess } from '../testplane/process.js';
@@ -498,9 +499,17 @@ async function convergeRun(
   try {
     const b = new Bench(plane);
     await installCrd(b.admin, 'konsumerator-bench');
-    // The plane's one fake node takes 110 pods; add nodes for every instance's pod.
+    // The plane's fake nodes take 110 pods and 32 cores each; add nodes for every instance's pod
+    // at the policy's largest size (4 cores, 1G), so that every pod is scheduled and every
+    // in-place resize fits, during the wave too (32-core nodes held only 704 of 1,000 pods).
     for (let i = 1; i <= Math.ceil(instances / 100); i++)
-      await b.core.createNode({ body: fakeNode(`kwok-node-${i}`) });
+      await b.core.createNode({
+        body: fakeNode({
+          ...DEFAULT_NODE,
+          name: `kwok-node-${i}`,
+          allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
+        }),
+      });
     await b.namespace(NS_CONVERGE);
     await b.namespace(NS_BASELINE);
 
