@@ -91,7 +91,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| writes to converge ${r.instances} instances from empty | ≈ 1 per instance | ${c.writes.total} (${f1(c.writes.total / r.instances)} per instance; ${breakdown(c.writes)}) |`,
     `| event writes for that | — | ${c.eventWrites} |`,
     `| time until every Deployment was written | — | ${f1(c.deploymentsWrittenSeconds)} s = ${f1(c.deploymentsWrittenSeconds / c.baselineApplySeconds)}× the baseline (the same ${r.instances} Deployments applied directly, 8 at a time: ${f1(c.baselineApplySeconds)} s, ${c.baselineWrites} writes) |`,
-    `| time until the Consumer was Ready (all pods rolled out${c.controllerManagerQps ? `; kube-controller-manager at --kube-api-qps=${c.controllerManagerQps}` : ''}) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`}${rolloutAtCap(c.rollout, c.readySeconds)} |`,
+    `| time until the Consumer was Ready (all pods rolled out${c.controllerManagerQps ? `; kube-controller-manager at --kube-api-qps=${c.controllerManagerQps}` : ''}) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`}${rolloutAtCap(c.rollout, c.readySeconds)}${c.readyLateSeconds !== undefined ? `; Ready after ${f1(c.readyLateSeconds)} s` : ''} |`,
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
     ...(r.drift.seconds !== undefined
