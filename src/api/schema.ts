@@ -373,7 +373,8 @@ const InstanceStatus = object({
   ),
   action: Type.Optional(
     StringEnum(['none', 'scale-up', 'scale-down', 'would-scale-up', 'would-scale-down'], {
-      description: 'What this read did (or, in dry-run, would do).',
+      description:
+        'The last resize made to this instance while the size it gave stands (cpu and memory are that size), else none; in dry-run, what this read would do.',
     }),
   ),
 });
