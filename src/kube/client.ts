@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { isAbsolute, join } from 'node:path';
 import { toClusterAccess, type ClusterAccess, type ClusterSource } from './config.js';
 
@@ -71,6 +72,8 @@ export interface WatchEvent<T> {
 }
 
 const TOKEN_FILE_REREAD_MS = 60_000;
+/** Idle keep-alive connections kept per agent (Node's default: 256). */
+const MAX_FREE_SOCKETS = 8;
 
 interface Credential {
   token?: string;
@@ -284,7 +287,12 @@ export class KubeClient {
     return this.transport.request(url, { method, headers: all, agent: this.agent(credential) });
   }
 
-  /** One keep-alive agent per client certificate (an exec plugin may hand out a new one). */
+  /**
+   * One keep-alive agent per client certificate (an exec plugin may hand out a new one). Its TLS
+   * context (the CA and the client certificate, parsed) is made once and shared by its connections:
+   * left to Node, every connection (each watch holds one) parses and keeps its own copy. At most
+   * MAX_FREE_SOCKETS idle connections are kept after a burst of writes.
+   */
   private agent(credential: Credential): http.Agent {
     const cert = credential.cert ?? this.access.clientCert;
     const key = credential.key ?? this.access.clientKey;
@@ -294,12 +302,15 @@ export class KubeClient {
       if (this.agents.size > 4) this.agents.clear();
       agent =
         this.transport === http
-          ? new http.Agent({ keepAlive: true })
+          ? new http.Agent({ keepAlive: true, maxFreeSockets: MAX_FREE_SOCKETS })
           : new https.Agent({
               keepAlive: true,
-              ...(this.access.ca ? { ca: this.access.ca } : {}),
-              ...(cert ? { cert } : {}),
-              ...(key ? { key } : {}),
+              maxFreeSockets: MAX_FREE_SOCKETS,
+              secureContext: tls.createSecureContext({
+                ...(this.access.ca ? { ca: this.access.ca } : {}),
+                ...(cert ? { cert } : {}),
+                ...(key ? { key } : {}),
+              }),
               rejectUnauthorized: !this.access.insecureSkipTlsVerify,
               ...(this.access.tlsServerName ? { servername: this.access.tlsServerName } : {}),
             });
