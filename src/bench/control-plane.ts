@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerSpec } from '../api/schema.js';
-import { NODE_FLAGS } from '../cli/image.js';
+import { IMAGE_ENV, NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { KubeClient } from '../kube/client.js';
@@ -341,6 +341,8 @@ async function startOperatorProcess(
     ],
     logFile,
     cwd: REPO_ROOT,
+    // The image's environment (its allocator settings).
+    env: IMAGE_ENV,
   });
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   await waitFor('operator metrics endpoint', async () => ((await fetch(metricsUrl)).ok ? true : undefined), {
