@@ -6,7 +6,7 @@
 // `growthBytes` since the last (or once idle after the start, for the start's own garbage), and
 // one even while busy when the heap has doubled since the last. Needs the runtime's gc() (node
 // --expose-gc, as the image starts it); without it nothing is done.
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface IdleGcOptions {
   /** True while nothing is queued or being worked on. */
@@ -26,21 +26,33 @@ export interface IdleGcOptions {
   busyGrowthBytes?: (baseline: number) => number;
   /** How often idleness and growth are checked (default 2 s). */
   intervalMs?: number;
-  /** The heap's committed size (default V8's total_heap_size). */
+  /**
+   * The heap's committed size outside the young generation (default from V8's heap spaces; the
+   * young generation refills with every burst of work and is not what stays resident).
+   */
   heapBytes?: () => number;
+  /** At least this long between two collections (default 30 s). */
+  minIntervalMs?: number;
+  /** The clock, ms (default Date.now). */
+  now?: () => number;
 }
 
 export class IdleGc {
   private timer: NodeJS.Timeout | undefined;
   /** The heap's size after the last full collection (none yet: the first idle check collects). */
   private baseline = -Infinity;
+  private lastAt = -Infinity;
   /** Collections run: for logs and tests. */
   collections = 0;
 
   constructor(private readonly options: IdleGcOptions) {}
 
   private heapBytes(): number {
-    return this.options.heapBytes?.() ?? getHeapStatistics().total_heap_size;
+    if (this.options.heapBytes) return this.options.heapBytes();
+    let bytes = 0;
+    for (const space of getHeapSpaceStatistics())
+      if (!space.space_name.startsWith('new_')) bytes += space.space_size;
+    return bytes;
   }
 
   /** One check: collects when idle and grown enough; returns whether it collected. */
@@ -55,6 +67,9 @@ export class IdleGc {
       grown >= (this.options.busyGrowthBytes?.(this.baseline) ?? Math.max(32 * 2 ** 20, this.baseline));
     const quietAndGrown = grown >= (this.options.growthBytes ?? 8 * 2 ** 20) && this.options.idle();
     if (!doubled && !quietAndGrown) return false;
+    const now = (this.options.now ?? Date.now)();
+    if (now - this.lastAt < (this.options.minIntervalMs ?? 30_000)) return false;
+    this.lastAt = now;
     // While busy, the freed memory is about to be used again.
     this.options.collect(quietAndGrown);
     this.collections++;

@@ -16,6 +16,7 @@ test('collects once idle after start, then only when idle and the heap has grown
     },
     heapBytes: () => heap,
     growthBytes: 8 * MiB,
+    minIntervalMs: 0,
   });
   assert.equal(gc.check(), false, 'not while reconciles are queued or running');
   idle = true;
@@ -50,6 +51,7 @@ test('collects while busy only once the heap has doubled since the last collecti
       heap = 50 * MiB;
     },
     heapBytes: () => heap,
+    minIntervalMs: 0,
   });
   assert.equal(gc.check(), true);
   idle = false;
@@ -60,4 +62,21 @@ test('collects while busy only once the heap has doubled since the last collecti
   assert.equal(gc.collections, 2);
   // Idle: what was freed goes back to the system; busy: it is kept for what comes next.
   assert.deepEqual(released, [true, false]);
+});
+
+test('at most one collection per interval', () => {
+  let heap = 100 * MiB;
+  let now = 0;
+  const gc = new IdleGc({
+    idle: () => true,
+    collect: () => (heap = 50 * MiB),
+    heapBytes: () => heap,
+    now: () => now,
+  });
+  assert.equal(gc.check(), true);
+  heap = 70 * MiB;
+  now = 29_000;
+  assert.equal(gc.check(), false, 'within 30 s of the last');
+  now = 30_000;
+  assert.equal(gc.check(), true);
 });
