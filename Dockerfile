@@ -23,7 +23,5 @@ COPY --from=build /app/dist ./dist
 # non-numeric user"). 65532 is the manifests' runAsUser/runAsGroup (src/cli/image.ts); a unit test
 # keeps the two equal.
 USER 65532:65532
-# glibc's allocator keeps less of what it freed (IMAGE_ENV in src/cli/image.ts says why).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--expose-gc", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli/main.js"]
 CMD ["run"]

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerSpec } from '../api/schema.js';
-import { IMAGE_ENV, NODE_FLAGS } from '../cli/image.js';
+import { NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { KubeClient } from '../kube/client.js';
@@ -284,9 +284,7 @@ class Bench {
  * others. Tried: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157
  * MiB instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back
  * within 60 s (twice); with `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000
- * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine). The
- * image's `--max-semi-space-size=4 --expose-gc` (the latter for src/controller/idle-gc.ts) pass that
- * check (see the report).
+ * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine). `--max-semi-space-size=4` passes that check (see the report).
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
 
@@ -343,8 +341,6 @@ async function startOperatorProcess(
     ],
     logFile,
     cwd: REPO_ROOT,
-    // The image's environment (its allocator settings).
-    env: IMAGE_ENV,
   });
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   await waitFor('operator metrics endpoint', async () => ((await fetch(metricsUrl)).ok ? true : undefined), {

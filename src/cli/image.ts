@@ -11,24 +11,11 @@ export const IMAGE_USER = { uid: 65532, gid: 65532 } as const;
 /**
  * Node flags of the operator. A young generation of at most 4 MiB per semi-space (Node 24 lets
  * each grow to 64 MiB, also under the charts' --max-old-space-size) keeps a burst of writes from
- * raising the resident memory by a hundred MiB or more. `--expose-gc` lets the operator collect
- * its garbage and give it back once it goes idle (src/controller/idle-gc.ts). The control-plane
- * benchmark runs the operator with these flags, and its hand-edit check (a 1,000-instance
- * Consumer's Deployment put back within 60 s) passes with them.
+ * raising the resident memory by a hundred MiB or more; the control-plane benchmark runs the
+ * operator with these flags, and its hand-edit check (a 1,000-instance Consumer's Deployment put
+ * back within 60 s) passes with them.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=4', '--expose-gc'] as const;
-
-/**
- * Environment of the image: glibc's allocator with two arenas (not eight per core, each keeping
- * what it freed) and blocks of 128 KiB or more mapped and unmapped one by one, its trim threshold
- * fixed at 128 KiB (by default both grow to the largest block freed, so the buffers of a large
- * list stay resident). The benchmark's operator runs with them too.
- */
-export const IMAGE_ENV = {
-  MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
-  MALLOC_TRIM_THRESHOLD_: '131072',
-} as const;
+export const NODE_FLAGS = ['--max-semi-space-size=4'] as const;
 
 /** The working directory, entry point and default arguments of the image. */
 export const IMAGE_WORKDIR = '/app';

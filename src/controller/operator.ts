@@ -34,7 +34,6 @@ import { expectedCrdHash } from '../api/crd.js';
 import type { Logger } from '../util/log.js';
 import { instanceIdFromName } from '../plan/render.js';
 import { DEFAULT_PENDING_BOUND_MS, InPlaceActuation, ResizeSupport } from './in-place.js';
-import { IdleGc, exposedGc } from './idle-gc.js';
 import { PodCaches, deploymentNameOf } from './pod-caches.js';
 import { PodResizeApi } from '../actuate/resize-api.js';
 import { ActuationMemory } from '../actuate/memory.js';
@@ -111,8 +110,6 @@ export class Operator {
   private readonly reconciler: Reconciler;
   private readonly endpoints: Endpoint[] = [];
   private readonly workerLoops: Promise<void>[] = [];
-  /** Returns the garbage of lists and reconciles once idle (when node exposes gc()). */
-  private idleGc: IdleGc | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private synced = false;
   private elector: LeaderElector | undefined;
@@ -311,14 +308,6 @@ export class Operator {
     this.autoscalers.start();
     this.synced = true;
     this.enqueueAll();
-    const collect = exposedGc();
-    if (collect) {
-      this.idleGc = new IdleGc({
-        collect,
-        idle: () => this.queue.length === 0 && this.queue.workAgesMs().length === 0,
-      });
-      this.idleGc.start();
-    }
     const election = this.options.leaderElection;
     if (!election) return this.startWorkers();
     // Caches stay warm on every replica; only the leader reconciles.
@@ -431,7 +420,6 @@ export class Operator {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.idleGc?.stop();
     this.crdGuard?.stop();
     this.electionAbort.abort();
     await this.electionRun;

@@ -5,11 +5,9 @@ export interface DockerfileStage {
   workdir?: string;
   entrypoint?: unknown;
   cmd?: unknown;
-  /** ENV, in its `KEY=value ...` form. */
-  env?: Record<string, string>;
 }
 
-/** The final stage's USER, WORKDIR, ENTRYPOINT and CMD (exec form, as JSON) and ENV of a Dockerfile. */
+/** The final stage's USER, WORKDIR, ENTRYPOINT and CMD (exec form, as JSON) of a Dockerfile. */
 export function finalStage(dockerfile: string): DockerfileStage {
   const lines = dockerfile
     .replace(/\\\n/g, ' ')
@@ -28,11 +26,6 @@ export function finalStage(dockerfile: string): DockerfileStage {
     if (upper === 'WORKDIR') stage.workdir = argument;
     if (upper === 'ENTRYPOINT') stage.entrypoint = JSON.parse(argument);
     if (upper === 'CMD') stage.cmd = JSON.parse(argument);
-    if (upper === 'ENV')
-      for (const pair of rest) {
-        const at = pair.indexOf('=');
-        if (at > 0) (stage.env ??= {})[pair.slice(0, at)] = pair.slice(at + 1);
-      }
   }
   const last = stages.at(-1);
   if (!last) throw new Error('the Dockerfile has no FROM');
