@@ -72,8 +72,6 @@ export interface WatchEvent<T> {
 }
 
 const TOKEN_FILE_REREAD_MS = 60_000;
-/** Idle keep-alive connections kept per agent (Node's default: 256). */
-const MAX_FREE_SOCKETS = 8;
 
 interface Credential {
   token?: string;
@@ -290,8 +288,7 @@ export class KubeClient {
   /**
    * One keep-alive agent per client certificate (an exec plugin may hand out a new one). Its TLS
    * context (the CA and the client certificate, parsed) is made once and shared by its connections:
-   * left to Node, every connection (each watch holds one) parses and keeps its own copy. At most
-   * MAX_FREE_SOCKETS idle connections are kept after a burst of writes.
+   * left to Node, every connection (each watch holds one) parses and keeps its own copy.
    */
   private agent(credential: Credential): http.Agent {
     const cert = credential.cert ?? this.access.clientCert;
@@ -302,10 +299,9 @@ export class KubeClient {
       if (this.agents.size > 4) this.agents.clear();
       agent =
         this.transport === http
-          ? new http.Agent({ keepAlive: true, maxFreeSockets: MAX_FREE_SOCKETS })
+          ? new http.Agent({ keepAlive: true })
           : new https.Agent({
               keepAlive: true,
-              maxFreeSockets: MAX_FREE_SOCKETS,
               secureContext: tls.createSecureContext({
                 ...(this.access.ca ? { ca: this.access.ca } : {}),
                 ...(cert ? { cert } : {}),
