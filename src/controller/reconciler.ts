@@ -485,9 +485,6 @@ export class Reconciler {
     const name = consumer.metadata.name;
     for (const action of plan.actions) {
       if (action.type === 'delete') {
-        const labels = { consumer: name, deployment: action.name };
-        metrics.deploymentStatus.remove(labels);
-        metrics.deploymentSaturation.remove(labels);
         metrics.forgetInstance(name, action.name);
       }
     }
@@ -499,18 +496,16 @@ export class Reconciler {
       }
     }
     for (const [id, override] of step.overrides ?? []) {
-      const labels = { consumer: name, deployment: instanceName(consumer.spec.name, id) };
-      metrics.deploymentStatus.set(labels, STATUS_CODE[override.scaling.status] ?? 0);
-      metrics.deploymentSaturation.set(labels, override.scaling.saturationMillis ?? 0);
-      metrics.track(metrics.deploymentStatus, labels);
-      metrics.track(metrics.deploymentSaturation, labels);
+      metrics.setInstanceScaling(
+        name,
+        instanceName(consumer.spec.name, id),
+        STATUS_CODE[override.scaling.status] ?? 0,
+        override.scaling.saturationMillis ?? 0,
+      );
     }
     if (!step.observed) return;
-    for (const [partition, seconds] of step.observed.lagSecondsByPartition) {
-      const labels = { consumer: name, partition: String(partition) };
-      metrics.lagObserved.set(labels, seconds);
-      metrics.track(metrics.lagObserved, labels);
-    }
+    for (const [partition, seconds] of step.observed.lagSecondsByPartition)
+      metrics.setLagObserved(name, partition, seconds);
     metrics.globalCpuAllocated.set({ consumer: name }, step.observed.allocated.cpuMillis);
     metrics.globalMemoryAllocated.set({ consumer: name }, step.observed.allocated.memoryBytes);
     const capacity = step.observed.capacity;

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { isAbsolute, join } from 'node:path';
 import { toClusterAccess, type ClusterAccess, type ClusterSource } from './config.js';
 
@@ -284,15 +285,15 @@ export class KubeClient {
     else if (this.access.username !== undefined)
       all.authorization = `Basic ${Buffer.from(`${this.access.username}:${this.access.password ?? ''}`).toString('base64')}`;
     if (this.access.impersonate) all['impersonate-user'] = this.access.impersonate;
-    const tls = this.tlsOptions(credential);
-    const agent = this.access.proxyUrl ? await this.proxyAgent(this.access.proxyUrl) : this.agent(tls);
+    const secure = this.tlsOptions(credential);
+    const agent = this.access.proxyUrl ? await this.proxyAgent(this.access.proxyUrl) : this.agent(secure);
     // Through a proxy, the TLS options travel with the request: the proxy agent opens the tunnel,
     // then starts TLS to the API server with the request's options.
     const req = this.transport.request(url, {
       method,
       headers: all,
       agent,
-      ...(this.access.proxyUrl ? tls : {}),
+      ...(this.access.proxyUrl ? secure : {}),
     });
     // A proxy's refusal would otherwise read as the API server's own answer (a 403 as Forbidden).
     if (this.access.proxyUrl)
@@ -321,16 +322,29 @@ export class KubeClient {
     };
   }
 
-  /** One keep-alive agent per client certificate (an exec plugin may hand out a new one). */
-  private agent(tls: TlsOptions): http.Agent {
-    const id = `${tls.cert?.toString('base64') ?? ''}|${tls.key?.length ?? 0}`;
+  /**
+   * One keep-alive agent per client certificate (an exec plugin may hand out a new one). Its TLS
+   * context (the CA and the client certificate, parsed) is made once and shared by its connections:
+   * left to Node, every connection (each watch holds one) parses and keeps its own copy.
+   */
+  private agent(options: TlsOptions): http.Agent {
+    const { ca, cert, key, ...check } = options;
+    const id = `${cert?.toString('base64') ?? ''}|${key?.length ?? 0}`;
     let agent = this.agents.get(id);
     if (!agent) {
       if (this.agents.size > 4) this.agents.clear();
       agent =
         this.transport === http
           ? new http.Agent({ keepAlive: true })
-          : new https.Agent({ keepAlive: true, ...tls });
+          : new https.Agent({
+              keepAlive: true,
+              secureContext: tls.createSecureContext({
+                ...(ca ? { ca } : {}),
+                ...(cert ? { cert } : {}),
+                ...(key ? { key } : {}),
+              }),
+              ...check,
+            });
       this.agents.set(id, agent);
     }
     return agent;
