@@ -285,23 +285,24 @@ export class KubeClient {
     else if (this.access.username !== undefined)
       all.authorization = `Basic ${Buffer.from(`${this.access.username}:${this.access.password ?? ''}`).toString('base64')}`;
     if (this.access.impersonate) all['impersonate-user'] = this.access.impersonate;
-    const secure = this.tlsOptions(credential);
-    const agent = this.access.proxyUrl ? await this.proxyAgent(this.access.proxyUrl) : this.agent(secure);
+    const { proxyUrl } = this.access;
+    const tls = this.tlsOptions(credential);
+    const agent = proxyUrl ? await this.proxyAgent(proxyUrl) : this.agent(tls);
     // Through a proxy, the TLS options travel with the request: the proxy agent opens the tunnel,
     // then starts TLS to the API server with the request's options.
     const req = this.transport.request(url, {
       method,
       headers: all,
       agent,
-      ...(this.access.proxyUrl ? secure : {}),
+      ...(proxyUrl ? tls : {}),
     });
     // A proxy's refusal would otherwise read as the API server's own answer (a 403 as Forbidden).
-    if (this.access.proxyUrl)
+    if (proxyUrl)
       req.once('proxyConnect', ({ statusCode }: { statusCode: number }) => {
         if (statusCode !== 200)
           req.destroy(
             new Error(
-              `the proxy ${new URL(this.access.proxyUrl!).host} refused the tunnel to ${this.host}: HTTP ${statusCode}`,
+              `the proxy ${new URL(proxyUrl).host} refused the tunnel to ${this.host}: HTTP ${statusCode}`,
             ),
           );
       });
