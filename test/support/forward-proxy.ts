@@ -14,6 +14,11 @@ export interface ForwardProxy {
   close: () => Promise<void>;
 }
 
+export interface ConnectProxy extends ForwardProxy {
+  /** The status every CONNECT is answered with instead of a tunnel; settable, undefined: tunnel. */
+  refuse: number | undefined;
+}
+
 export interface ForwardProxyOptions {
   /** Names the proxy resolves itself (e.g. `{ 'kubernetes.default.svc': '127.0.0.1' }`). */
   hosts?: Record<string, string>;
@@ -39,7 +44,7 @@ function socketSet() {
 }
 
 /** An HTTP proxy that tunnels CONNECT requests (plain requests: 405). */
-export async function connectProxy(options: ForwardProxyOptions = {}): Promise<ForwardProxy> {
+export async function connectProxy(options: ForwardProxyOptions = {}): Promise<ConnectProxy> {
   const tunnels: string[] = [];
   const sockets = socketSet();
   const server = http.createServer((_req, res) => void res.writeHead(405).end());
@@ -48,9 +53,9 @@ export async function connectProxy(options: ForwardProxyOptions = {}): Promise<F
     client.on('error', () => undefined);
     const target = req.url ?? '';
     tunnels.push(target);
-    if (options.refuse)
+    if (proxy.refuse)
       return void client.end(
-        `HTTP/1.1 ${options.refuse} Refused\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n`,
+        `HTTP/1.1 ${proxy.refuse} Refused\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n`,
       );
     const at = target.lastIndexOf(':');
     const host = target.slice(0, at).replace(/^\[(.*)\]$/, '$1');
@@ -63,14 +68,16 @@ export async function connectProxy(options: ForwardProxyOptions = {}): Promise<F
     upstream.on('error', () => client.destroy());
   });
   const local = await listenLocally(server);
-  return {
+  const proxy: ConnectProxy = {
     url: local.url,
     tunnels,
+    refuse: options.refuse,
     close: async () => {
       sockets.destroyAll();
       await local.close();
     },
   };
+  return proxy;
 }
 
 /** A SOCKS5 proxy without authentication: CONNECT to an IPv4 address or a name. */
