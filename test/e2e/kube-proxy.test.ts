@@ -163,6 +163,9 @@ test("a proxy that refuses the tunnel (407) is reported as the proxy's refusal; 
     await started;
     assert.equal(operator.notReadyReason, undefined);
   } finally {
+    // Stopped only once started: a start still waiting for its first list would go on after stop.
+    proxy.refuse = undefined;
+    await started.catch(() => undefined);
     running.delete(operator);
     await operator.stop();
     await proxy.close();
