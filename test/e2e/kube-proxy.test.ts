@@ -171,3 +171,36 @@ test("a proxy that refuses the tunnel (407) is reported as the proxy's refusal; 
     await proxy.close();
   }
 });
+
+test('stopped while its start still waits for the first list: nothing starts after the stop', async () => {
+  const proxy = await connectProxy({ hosts: proxyHosts, refuse: 407 });
+  const ns = await newNamespace('proxy-stop');
+  const consumers = new ConsumerClient();
+  await consumers.create(
+    ns,
+    'orders',
+    baseSpec({ namespace: ns, numPartitions: 1, numPartitionsPerInstance: 1 }),
+  );
+  const operator = new Operator({
+    kubeConfig: kubeconfig(proxy.url),
+    log: pino({ level: 'silent' }),
+    version: 'test',
+    workers: 1,
+    endpointPolicy: testEndpointPolicy(),
+    readLimits: TEST_READ_LIMITS,
+  });
+  const started = operator.start();
+  try {
+    await waitFor('a refused tunnel', async () => proxy.tunnels.length >= 1);
+    await operator.stop();
+    proxy.refuse = undefined;
+    await started;
+    assert.equal(operator.isLeader, false, 'no worker started after the stop');
+    assert.equal(operator.notReadyReason, 'stopping');
+    // A worker would have created the Consumer's Deployment by now (one second between reads).
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(await consumers.deployments(ns), []);
+  } finally {
+    await proxy.close();
+  }
+});
