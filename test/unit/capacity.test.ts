@@ -287,7 +287,7 @@ test('a resize without a change of scaling state (no pending period) is a warm-u
   assert.ok(state.learned! < 300);
 });
 
-test('a pod the probe shrank below its need: its backlog growing between reads at the new size is an estimate within the warm-up; the probe holds', () => {
+test('a pod the probe shrank below its need: its backlog growing at the new size is an estimate within the warm-up; the probe holds', () => {
   // Probing at 1500 per core, bound 1200: the pod had 2 cores, the probe shrank it to 1; it really
   // does 1300 per core, 200 msg/s short of its production of 1500 (13 %), lag still small. Its
   // consumption rate's window still holds the larger size (1500, keeping up): the backlog tells.
