@@ -42,6 +42,10 @@ export interface InstanceSize {
   estimatedAtMs?: number;
   /** The largest request since `sinceMs`, when small steps (SMALL_RESIZE) changed it since. */
   peakMillis?: number;
+  /** The request before the change at `sinceMs` (the largest it reached), when one was seen. */
+  fromMillis?: number;
+  /** Its backlog (messages) at the first read at this size, in a warm-up after a probe shrank it. */
+  backlog?: { messages: number; atMs: number };
 }
 
 export interface Probe {
@@ -256,9 +260,14 @@ export function instanceSizes(
       continue;
     }
     // Never seen (a first read, a restart): since the beginning of time, the scaling state decides.
+    if (before && before.cpuMillis === cpuMillis) {
+      sizes[sizeKey(instance)] = before;
+      continue;
+    }
     sizes[sizeKey(instance)] = {
       cpuMillis,
-      sinceMs: !before ? 0 : before.cpuMillis === cpuMillis ? before.sinceMs : nowMs,
+      sinceMs: !before ? 0 : nowMs,
+      ...(before ? { fromMillis: before.peakMillis ?? before.cpuMillis } : {}),
       ...(before?.estimatedAtMs !== undefined ? { estimatedAtMs: before.estimatedAtMs } : {}),
     };
   }
@@ -277,8 +286,12 @@ export interface CapacityObservations {
    * undefined for one waiting out a pending scale-down (larger than its sizing asks).
    */
   boundsResizedAtMs: (number | undefined)[];
-  /** Some instance was saturated, counted or not. */
+  /** Some instance was saturated, counted or not (overshot ones aside). */
   saturated: boolean;
+  /** The instances (by their partitions) a probe shrank below what they need, falling behind now. */
+  overshot: string[];
+  /** The backlog of each instance in a warm-up after a probe shrank it, at its first read at that size. */
+  backlogs: Record<string, { messages: number; atMs: number }>;
 }
 
 /** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
@@ -288,6 +301,8 @@ export function capacityObservations(
   nowMs: number,
   timings: CapacityTimings = capacityTimings(),
   sizes: Readonly<Record<string, InstanceSize>> = {},
+  /** When the probe in use began (undefined: not probing): see the warm-up below. */
+  probeSinceMs?: number,
 ): CapacityObservations {
   const found: CapacityObservations = {
     estimates: [],
@@ -295,6 +310,8 @@ export function capacityObservations(
     bounds: [],
     boundsResizedAtMs: [],
     saturated: false,
+    overshot: [],
+    backlogs: {},
   };
   /** Per estimate: its instance counted within the spacing. */
   const recent: boolean[] = [];
@@ -311,8 +328,39 @@ export function capacityObservations(
     const size = sizes[sizeKey(instance)];
     const resizedAt = size?.sinceMs ?? 0;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
-    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs))
+    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs)) {
+      // A pod the probe shrank below what it needs falls behind at once, within this warm-up,
+      // and by its end the backlog has resized it again: it would show no estimate. Its backlog
+      // growing at its new, smaller size by more than FALLING_BEHIND_SHARE of its production
+      // says what it consumed (production less the growth), and nothing but its CPU held it
+      // back (it kept up with more): that per requested core is an estimate. The backlog is a
+      // count at the moment of the read, so unlike a consumption rate (whose window may still
+      // hold the larger size) it speaks for the time at this size alone. The probe holds meanwhile.
+      const shrunkByProbe =
+        changedAt !== undefined &&
+        probeSinceMs !== undefined &&
+        size?.fromMillis !== undefined &&
+        resizedAt > probeSinceMs &&
+        size.cpuMillis < size.fromMillis;
+      const backlog = shrunkByProbe ? backlogOf(instance, samples) : undefined;
+      if (backlog !== undefined) {
+        // The backlog at the first read at this size: the time since was all at this size, and
+        // the growth over all of it is steadier than between two reads a few seconds apart.
+        const first = size?.backlog && size.backlog.atMs >= resizedAt ? size.backlog : undefined;
+        found.backlogs[sizeKey(instance)] = first ?? { messages: backlog.messages, atMs: nowMs };
+        const seconds = first ? (nowMs - first.atMs) / 1000 : 0;
+        if (first && seconds > 0) {
+          const growth = (backlog.messages - first.messages) / seconds;
+          if (growth > backlog.production * FALLING_BEHIND_SHARE) {
+            found.overshot.push(sizeKey(instance));
+            recent.push(false);
+            found.estimates.push((backlog.production - growth) / cores);
+            found.estimatedBy.push(sizeKey(instance));
+          }
+        }
+      }
       continue;
+    }
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
@@ -343,6 +391,23 @@ export function capacityObservations(
   };
 }
 
+/** An instance's backlog (messages) and production; undefined when unknown or stalled. */
+function backlogOf(
+  instance: CapacityInstance,
+  samples: ReadonlyMap<number, PartitionSample>,
+): { messages: number; production: number } | undefined {
+  const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
+  if (signal.unknown || signal.stalled) return undefined;
+  const production = total(signal.partitions, 'production');
+  let messages = 0;
+  for (const p of signal.partitions) {
+    const behind = p.sample.behind;
+    if (behind === undefined || !Number.isFinite(behind) || behind < 0) return undefined;
+    messages += behind;
+  }
+  return production === undefined || !(production > 0) ? undefined : { messages, production };
+}
+
 /**
  * The state after one read: the median of the saturated instances' estimates counts as one piece
  * of evidence (many instances saturated by one burst are one event, and the median ignores the odd
@@ -357,7 +422,16 @@ export function learnCapacity(
   timings: CapacityTimings = capacityTimings(),
 ): CapacityState {
   const sizes = instanceSizes(instances, state.sizes, nowMs);
-  const seen = capacityObservations(instances, samples, nowMs, timings, sizes);
+  const seen = capacityObservations(instances, samples, nowMs, timings, sizes, state.probe?.sinceMs);
+  // Backlogs are kept for the next read only.
+  for (const [key, size] of Object.entries(sizes)) {
+    const backlog = seen.backlogs[key];
+    if (backlog) sizes[key] = { ...size, backlog };
+    else if (size.backlog !== undefined) {
+      const { backlog: _backlog, ...rest } = size;
+      sizes[key] = rest;
+    }
+  }
   const { estimates, bounds } = seen;
   // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
   const readBound = bounds.length > 0 ? clampRate(median(bounds), configured) : undefined;
@@ -400,9 +474,16 @@ function nextProbe(
   const view = capacityView(state, nowMs, configured);
   if (view.source !== 'probing') return undefined;
   const current = state.probe;
+  // A pod sized by the probe falls behind: the probe stands while its estimates gather.
+  if (current && seen.overshot.length > 0) return current;
   // A higher bound overtook the probe: a new probe. (Not a mere change: the bound ages read by read.)
-  if (!current || view.ratePerCore > current.ratePerCore * (1 + PROBE_OVERTAKEN))
-    return { ratePerCore: view.ratePerCore, sinceMs: nowMs };
+  // Raised by a small step at most, it keeps its start: the sizes it asks differ by less than a
+  // small resize, and a bound creeping up read by read does not keep it from ever stepping up.
+  if (!current) return { ratePerCore: view.ratePerCore, sinceMs: nowMs };
+  if (view.ratePerCore > current.ratePerCore * (1 + PROBE_OVERTAKEN)) {
+    const small = view.ratePerCore <= current.ratePerCore * (1 + SMALL_RESIZE);
+    return { ratePerCore: view.ratePerCore, sinceMs: small ? current.sinceMs : nowMs };
+  }
   const probedFor = nowMs - current.sinceMs >= timings.warmUpMs;
   const held = seen.boundsResizedAtMs.some(
     (resizedAt) => resizedAt !== undefined && (resizedAt > current.sinceMs || probedFor),

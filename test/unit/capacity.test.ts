@@ -151,6 +151,22 @@ test('probing steps from the probe, not from the bound: pods sized with spare CP
   assert.ok(reads < 60, `converged after ${reads} reads`);
 });
 
+test('a bound that raises the probe by a small step keeps its start; a larger raise starts it again', () => {
+  // Keeping up at `lowerBound` per core makes 1.25× that the rate to probe with.
+  const probe = { ratePerCore: 1500, sinceMs: T0 - 2 * MIN };
+  const after = (lowerBound: number) =>
+    learnCapacity(
+      { learned: undefined, weight: 0, lowerBound, updatedAtMs: T0, probe },
+      instances(1, 1),
+      new Map(),
+      T0,
+      CONFIGURED,
+    ).probe;
+  assert.deepEqual(after(1250), { ratePerCore: 1562.5, sinceMs: probe.sinceMs }, 'raised by 4 %');
+  assert.deepEqual(after(1500), { ratePerCore: 1875, sinceMs: T0 }, 'raised by 25 %');
+  assert.deepEqual(after(1200), probe, 'not overtaken');
+});
+
 test('a stalled instance, one warming up after a change, and one with a gap in its metrics teach nothing', () => {
   const stalled = new Map<number, PartitionSample>([
     [0, { production: 1000, consumption: 0, behind: 100_000 }],
@@ -269,6 +285,55 @@ test('a resize without a change of scaling state (no pending period) is a warm-u
   state = learnCapacity(state, at(2), reading(1, 2, 150, 5), T0 + 2_000 + fast.warmUpMs, CONFIGURED, fast);
   assert.ok(state.weight > before, 'past the warm-up: evidence');
   assert.ok(state.learned! < 300);
+});
+
+test('a pod the probe shrank below its need: its backlog growing at the new size is an estimate within the warm-up; the probe holds', () => {
+  // Probing at 1500 per core, bound 1200: the pod had 2 cores, the probe shrank it to 1; it really
+  // does 1300 per core, 200 msg/s short of its production of 1500 (13 %), lag still small. Its
+  // consumption rate's window still holds the larger size (1500, keeping up): the backlog tells.
+  const probe = { ratePerCore: 1500, sinceMs: T0 - 2 * MIN };
+  const probing = (fromMillis: number, withProbe = true): CapacityState => ({
+    learned: undefined,
+    weight: 0,
+    lowerBound: 1200,
+    updatedAtMs: T0 - MIN,
+    sizes: { '0': { cpuMillis: fromMillis, sinceMs: 0 } },
+    ...(withProbe ? { probe } : {}),
+  });
+  const growing = (growthPerSecond: number) => (i: number) =>
+    new Map<number, PartitionSample>([
+      [0, { production: 1500, consumption: 1500, behind: 3000 + i * 60 * growthPerSecond }],
+    ]);
+  const run = (start: CapacityState, reads: number, read: (i: number) => Map<number, PartitionSample>) => {
+    let state = start;
+    const states: CapacityState[] = [];
+    for (let i = 0; i < reads; i++) {
+      state = learnCapacity(state, instances(1, 1), read(i), T0 + i * MIN, CONFIGURED);
+      states.push(state);
+    }
+    return states;
+  };
+  const shrunk = run(probing(2000), 4, growing(200));
+  assert.equal(shrunk[0]!.weight, 0, 'the first read at the new size only marks the backlog');
+  assert.equal(shrunk[1]!.weight, 1);
+  assert.equal(shrunk[1]!.learned, 1300);
+  assert.deepEqual(shrunk[1]!.probe, probe, 'the probe holds, it does not step up or end');
+  const last = shrunk.at(-1)!;
+  assert.ok(last.weight > 2.99, `${last.weight}`);
+  const view = capacityView(last, T0 + 3 * MIN, CONFIGURED);
+  assert.equal(view.source, 'learned');
+  assert.equal(view.ratePerCore, 1300);
+  const next = learnCapacity(last, instances(1, 1), growing(200)(4), T0 + 4 * MIN, CONFIGURED);
+  assert.equal(next.probe, undefined, 'the probe ends once the learned value is used');
+  // All of these are still the warm-up: no probe, a step up, or a backlog growing by less than
+  // 10 % of production teach nothing.
+  for (const [what, states] of [
+    ['not probing', run(probing(2000, false), 3, growing(200))],
+    ['grown, not shrunk', run(probing(500), 3, growing(200))],
+    ['growing by 5 %', run(probing(2000), 3, growing(75))],
+    ['draining', run(probing(2000), 3, growing(-10))],
+  ] as const)
+    assert.equal(states.at(-1)!.weight, 0, what);
 });
 
 test('a pod saturated read after read while the others keep up counts once per spacing; all saturated, every read', () => {
