@@ -96,7 +96,8 @@ export interface ControlPlaneResults {
   scaleOne: { writes: WriteCount };
   /** Every partition starts lagging at once (absent in results from before it was measured). */
   wave?: { writes: WriteCount };
-  templateChange: { writes: WriteCount; perInstance: number };
+  /** `readySeconds`: until Ready again for the new generation (absent: not within its wait, or older results). */
+  templateChange: { writes: WriteCount; perInstance: number; readySeconds?: number; readyCapSeconds?: number };
   memory: {
     deployments: number;
     consumers: number;
@@ -314,10 +315,10 @@ class Bench {
   }
 
   /**
-   * Waits (at most READY_CAP_SECONDS) until the benchmark's Consumer is Ready for its current
+   * Waits (at most `capSeconds`) until the benchmark's Consumer is Ready for its current
    * generation, so that a change's status writes are counted with it, not with the next change.
    */
-  async readyAgain(operator: ManagedProcess): Promise<boolean> {
+  async readyAgain(operator: ManagedProcess, capSeconds = READY_CAP_SECONDS): Promise<boolean> {
     return waitFor(
       'Consumer Ready again',
       async () => {
@@ -327,7 +328,7 @@ class Bench {
           ? true
           : undefined;
       },
-      { timeoutMs: READY_CAP_SECONDS * 1000, intervalMs: 500, process: operator },
+      { timeoutMs: capSeconds * 1000, intervalMs: 500, process: operator },
     ).catch(() => false);
   }
 
@@ -734,6 +735,7 @@ async function convergeRun(
     mark = statusLog.mark();
     markedAt = Date.now();
     puts = await b.replaceSpec(consumer, changed);
+    const templateStart = performance.now();
     await waitFor(
       'every instance updated',
       async () => {
@@ -746,7 +748,12 @@ async function convergeRun(
       },
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
-    await b.readyAgain(operator);
+    // Every pod is replaced: like the convergence, the rollout may take longer than one cap; the
+    // status write that ends it belongs to this change.
+    const templateReadyCap = 2 * READY_CAP_SECONDS;
+    const templateReadySeconds = (await b.readyAgain(operator, templateReadyCap))
+      ? elapsed(templateStart)
+      : undefined;
     await b.settle();
     const templateWrites = withChanges(
       await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts }),
@@ -775,7 +782,12 @@ async function convergeRun(
       drift: { writes: driftWrites, seconds: driftSeconds },
       scaleOne: { writes: scaleWrites },
       wave: { writes: waveWrites },
-      templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
+      templateChange: {
+        writes: templateWrites,
+        perInstance: templateWrites.total / instances,
+        ...(templateReadySeconds !== undefined ? { readySeconds: templateReadySeconds } : {}),
+        readyCapSeconds: templateReadyCap,
+      },
     };
   } finally {
     statusLog?.stop();
