@@ -97,7 +97,12 @@ export interface ControlPlaneResults {
   /** Every partition starts lagging at once (absent in results from before it was measured). */
   wave?: { writes: WriteCount };
   /** `readySeconds`: until Ready again for the new generation (absent: not within its wait, or older results). */
-  templateChange: { writes: WriteCount; perInstance: number; readySeconds?: number; readyCapSeconds?: number };
+  templateChange: {
+    writes: WriteCount;
+    perInstance: number;
+    readySeconds?: number;
+    readyCapSeconds?: number;
+  };
   memory: {
     deployments: number;
     consumers: number;
