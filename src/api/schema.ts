@@ -442,7 +442,8 @@ export const ConsumerStatus = object(
         format: 'date-time',
         description:
           'When the metrics were last read successfully. Written together with any other status change, ' +
-          'otherwise at most every 5 minutes (or minSyncPeriod, if longer), so a steady Consumer costs no status writes.',
+          'otherwise at most every 5 minutes (or minSyncPeriod, if longer; while instances roll out, every 30 minutes), ' +
+          'so a steady Consumer costs no status writes.',
       }),
     ),
     lastSyncState: Type.Optional(

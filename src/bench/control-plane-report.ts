@@ -50,6 +50,14 @@ const statusChangesTable = (changes: [string, WriteCount][]) =>
       ]
     : [];
 
+/** The template change's row: whether its rollout ended (Ready again) within the run's wait. */
+const templateLabel = (t: ControlPlaneResults['templateChange']) =>
+  t.readyCapSeconds === undefined
+    ? 'the template change'
+    : t.readySeconds !== undefined
+      ? `the template change (Ready again after ${f0(t.readySeconds)} s)`
+      : `the template change (not Ready again within ${t.readyCapSeconds} s)`;
+
 /** Where the operator's memory goes: resident memory and V8 heap in use (least of a few readings). */
 const splitRows = (s: MemorySplit) => [
   `| where the memory goes: runtime and loaded modules, nothing managed | ≤ 80 MiB resident | ${f0(s.idleMiB.rss)} MiB resident, ${f1(s.idleMiB.heap)} MiB V8 heap |`,
@@ -117,7 +125,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
       ['one drift put back', r.drift.writes],
       ['one instance scaled', r.scaleOne.writes],
       ...(r.wave ? [['the wave', r.wave.writes] as [string, WriteCount]] : []),
-      ['the template change', r.templateChange.writes],
+      [templateLabel(r.templateChange), r.templateChange.writes],
     ]),
     ...(m.importCost ? importCostTable(m.importCost) : []),
     '',

@@ -96,7 +96,13 @@ export interface ControlPlaneResults {
   scaleOne: { writes: WriteCount };
   /** Every partition starts lagging at once (absent in results from before it was measured). */
   wave?: { writes: WriteCount };
-  templateChange: { writes: WriteCount; perInstance: number };
+  /** `readySeconds`: until Ready again for the new generation (absent: not within its wait, or older results). */
+  templateChange: {
+    writes: WriteCount;
+    perInstance: number;
+    readySeconds?: number;
+    readyCapSeconds?: number;
+  };
   memory: {
     deployments: number;
     consumers: number;
@@ -314,10 +320,10 @@ class Bench {
   }
 
   /**
-   * Waits (at most READY_CAP_SECONDS) until the benchmark's Consumer is Ready for its current
+   * Waits (at most `capSeconds`) until the benchmark's Consumer is Ready for its current
    * generation, so that a change's status writes are counted with it, not with the next change.
    */
-  async readyAgain(operator: ManagedProcess): Promise<boolean> {
+  async readyAgain(operator: ManagedProcess, capSeconds = READY_CAP_SECONDS): Promise<boolean> {
     return waitFor(
       'Consumer Ready again',
       async () => {
@@ -327,7 +333,7 @@ class Bench {
           ? true
           : undefined;
       },
-      { timeoutMs: READY_CAP_SECONDS * 1000, intervalMs: 500, process: operator },
+      { timeoutMs: capSeconds * 1000, intervalMs: 500, process: operator },
     ).catch(() => false);
   }
 
@@ -567,6 +573,8 @@ async function convergeRun(
     before = await b.counts();
     statusLog = await StatusLog.start(b.admin, NS_CONVERGE, 'orders');
     let mark = statusLog.mark();
+    let markedAt = Date.now();
+    const timed = () => JSON.stringify(statusLog!.timedSince(mark, markedAt));
     t0 = performance.now();
     const consumer = await b.createConsumer(benchSpec(NS_CONVERGE, 'orders', instances));
     await waitFor(
@@ -616,11 +624,12 @@ async function convergeRun(
       mark,
     );
     const eventWrites = await b.operatorEvents(NS_CONVERGE);
-    progress(`converge: status changes ${JSON.stringify(convergeWrites.statusChanges)}`);
+    progress(`converge: status changes ${timed()}`);
 
     // Idle: nothing changes; resyncs and metric reads go on.
     before = await b.counts();
     mark = statusLog.mark();
+    markedAt = Date.now();
     const readsBefore = await operatorCounter(
       started.metricsUrl,
       'konsumerator_prometheus_mp_requests_total',
@@ -640,6 +649,7 @@ async function convergeRun(
     // Drift: one Deployment edited by hand (that PATCH is not the operator's) is put back.
     before = await b.counts();
     mark = statusLog.mark();
+    markedAt = Date.now();
     const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
     edited.spec!.template.spec!.containers[0]!.image = 'example.com/hand-edit:1';
     await b.apps.replaceNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7', body: edited });
@@ -661,7 +671,7 @@ async function convergeRun(
       mark,
     );
     progress(
-      `drift of one instance: put back in ${driftSeconds.toFixed(1)} s, ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}; status changes: ${JSON.stringify(driftWrites.statusChanges)}`,
+      `drift of one instance: put back in ${driftSeconds.toFixed(1)} s, ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // One instance's partition starts lagging: it alone is scaled up.
@@ -670,6 +680,7 @@ async function convergeRun(
     lagging.autoscaler.static!.partitions!['3'] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
     mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, lagging);
     await waitFor(
       'instance 3 scaled up',
@@ -689,7 +700,7 @@ async function convergeRun(
       mark,
     );
     progress(
-      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}; status changes: ${JSON.stringify(scaleWrites.statusChanges)}`,
+      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
@@ -698,6 +709,7 @@ async function convergeRun(
       wave.autoscaler.static!.partitions![p] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
     mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, wave);
     await waitFor(
       'every instance scaled',
@@ -718,7 +730,7 @@ async function convergeRun(
       mark,
     );
     progress(
-      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}; status changes: ${JSON.stringify(waveWrites.statusChanges)}`,
+      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // A template change touches every instance.
@@ -726,7 +738,9 @@ async function convergeRun(
     changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
     before = await b.counts();
     mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, changed);
+    const templateStart = performance.now();
     await waitFor(
       'every instance updated',
       async () => {
@@ -739,7 +753,12 @@ async function convergeRun(
       },
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
-    await b.readyAgain(operator);
+    // Every pod is replaced: like the convergence, the rollout may take longer than one cap; the
+    // status write that ends it belongs to this change.
+    const templateReadyCap = 2 * READY_CAP_SECONDS;
+    const templateReadySeconds = (await b.readyAgain(operator, templateReadyCap))
+      ? elapsed(templateStart)
+      : undefined;
     await b.settle();
     const templateWrites = withChanges(
       await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts }),
@@ -747,7 +766,7 @@ async function convergeRun(
       mark,
     );
     progress(
-      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}; status changes: ${JSON.stringify(templateWrites.statusChanges)}`,
+      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}; status changes: ${timed()}`,
     );
 
     return {
@@ -768,7 +787,12 @@ async function convergeRun(
       drift: { writes: driftWrites, seconds: driftSeconds },
       scaleOne: { writes: scaleWrites },
       wave: { writes: waveWrites },
-      templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
+      templateChange: {
+        writes: templateWrites,
+        perInstance: templateWrites.total / instances,
+        ...(templateReadySeconds !== undefined ? { readySeconds: templateReadySeconds } : {}),
+        readyCapSeconds: templateReadyCap,
+      },
     };
   } finally {
     statusLog?.stop();

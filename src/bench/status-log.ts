@@ -2,11 +2,37 @@
 // counts status writes from the API server and says what each one was from this log.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
-import type { Consumer, ConsumerStatus } from '../api/schema.js';
+import type { Consumer, ConsumerStatus, InstanceStatus } from '../api/schema.js';
 import { canonicalJson } from '../util/hash.js';
 
 /** Fields named by what they stand for in the description rather than one by one. */
 const COUNTERS = ['expected', 'replicas', 'running', 'paused', 'lagging', 'missing', 'outdated', 'redundant'];
+
+/**
+ * What changed in status.instances: how many entries (added, removed or changed) and which of
+ * their fields, e.g. `instances (12: action, lagSeconds)`.
+ */
+function describeInstances(before: readonly InstanceStatus[], after: readonly InstanceStatus[]): string {
+  const old = new Map(before.map((i) => [i.id, i]));
+  const ids = new Set([...old.keys(), ...after.map((i) => i.id)]);
+  const now = new Map(after.map((i) => [i.id, i]));
+  const fields = new Set<string>();
+  let entries = 0;
+  for (const id of ids) {
+    const [a, b] = [old.get(id), now.get(id)];
+    if (!a || !b) {
+      entries++;
+      fields.add(a ? 'removed' : 'added');
+      continue;
+    }
+    const changed = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+      (k) => (a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k],
+    );
+    if (changed.length) entries++;
+    for (const k of changed) fields.add(k);
+  }
+  return `instances (${entries}: ${[...fields].sort().join(', ')})`;
+}
 
 /**
  * One line saying what changed from `before` to `after`: conditions whose status or reason changed
@@ -32,7 +58,12 @@ export function describeStatusChange(before: ConsumerStatus | undefined, after: 
       (before as Record<string, unknown> | undefined)?.[k],
       (after as Record<string, unknown>)[k],
     ];
-    if (canonicalJson(a ?? null) !== canonicalJson(b ?? null)) parts.push(k);
+    if (canonicalJson(a ?? null) === canonicalJson(b ?? null)) continue;
+    parts.push(
+      k === 'instances' && before?.instances && after.instances
+        ? describeInstances(before.instances, after.instances)
+        : k,
+    );
   }
   return parts.length ? parts.join(', ') : 'nothing visible';
 }
@@ -43,6 +74,8 @@ export function describeStatusChange(before: ConsumerStatus | undefined, after: 
  */
 export class StatusLog {
   private readonly entries: string[] = [];
+  /** When each entry was seen (ms since the epoch). */
+  private readonly times: number[] = [];
   private last: ConsumerStatus | undefined;
   private abort: AbortController | undefined;
   private resourceVersion: string | undefined;
@@ -87,6 +120,7 @@ export class StatusLog {
   private record(status: ConsumerStatus): void {
     if (canonicalJson(status) === canonicalJson(this.last ?? {})) return;
     this.entries.push(describeStatusChange(this.last, status));
+    this.times.push(Date.now());
     this.last = status;
   }
 
@@ -98,6 +132,11 @@ export class StatusLog {
   /** What each status change since `mark` changed. */
   since(mark: number): string[] {
     return this.entries.slice(mark);
+  }
+
+  /** Each status change since `mark`, with the seconds from `start` (ms since the epoch) to it. */
+  timedSince(mark: number, start: number): string[] {
+    return this.since(mark).map((e, i) => `+${((this.times[mark + i]! - start) / 1000).toFixed(1)} s: ${e}`);
   }
 
   stop(): void {

@@ -35,6 +35,7 @@ import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.
 import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
 import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
 import type { Recreator } from './recreate.js';
+import { OwnStatusWrites } from './own-writes.js';
 import type { AutoscalerWatch } from './autoscaler-watch.js';
 import {
   autoscalerConflicts,
@@ -117,17 +118,21 @@ const partitionsOf = (d: V1Deployment) => d.metadata?.annotations?.[Annotation.p
 export class Reconciler {
   /** The operator's metadata-only Deployment writes not yet observed, by uid (see isRolledOut). */
   private readonly metadataOnly = new Map<string, MetadataOnlyWrite & { namespace: string }>();
+  /** The Consumers as the last status write left them, while the informer is behind. */
+  private readonly ownStatus = new OwnStatusWrites();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
     const { consumers, metrics, clock } = this.deps;
-    const consumer = consumers.get(name, namespace);
+    const cached = consumers.get(name, namespace);
+    const consumer = cached && this.ownStatus.latest(key, cached);
     // Old ReplicaSets held for a recreate of a Consumer that is gone or was made anew.
     const owner = { ...consumers.ownerType, name };
     await this.deps.recreator.releaseStray(namespace, owner, consumer?.metadata.uid);
     if (!consumer) {
+      this.ownStatus.forget(key);
       metrics.forgetConsumer(name);
       await this.forgetRemovedSources();
       return { failures: [] };
@@ -588,12 +593,14 @@ export class Reconciler {
     );
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
-      await consumers.writeStatus(consumer, status);
+      const stored = await consumers.writeStatus(consumer, status);
+      if (stored)
+        this.ownStatus.remember(consumerKey(consumer.metadata.namespace, consumer.metadata.name), stored);
     } finally {
       endTimer();
     }
-    // Wait for the cache to hold the new status, so that the reconcile this write triggers
-    // compares against it and writes nothing.
+    // Wait (bounded) for the cache to hold the new status, so that the reconcile this write
+    // triggers sees it; past the bound, the written object stands in for it (ownStatus).
     await consumers.awaitStatus(consumer, status);
     return status;
   }

@@ -35,3 +35,17 @@ test('a status write is described by the conditions, counters and fields it chan
   assert.equal(describeStatusChange(after, after), 'nothing visible');
   assert.equal(describeStatusChange(undefined, { observedGeneration: 2 }), 'observedGeneration');
 });
+
+test('a change of status.instances says how many entries changed and which of their fields', () => {
+  const entry = { id: 0, partitions: '0', cpu: '500m', action: 'none' as const };
+  const before: ConsumerStatus = { instances: [entry, { ...entry, id: 1, partitions: '1' }] };
+  const after: ConsumerStatus = {
+    instances: [
+      { ...entry, cpu: '1', action: 'scale-up' },
+      { ...entry, id: 1, partitions: '1' },
+      { ...entry, id: 2, partitions: '2' },
+    ],
+  };
+  assert.equal(describeStatusChange(before, after), 'instances (2: action, added, cpu)');
+  assert.equal(describeStatusChange(undefined, after), 'instances');
+});
