@@ -349,7 +349,20 @@ class Bench {
  * others. Tried: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157
  * MiB instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back
  * within 60 s (twice); with `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000
- * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine). `--max-semi-space-size=4` passes that check (see the report).
+ * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine).
+ * `--max-semi-space-size=4` passes that check (see the report).
+ *
+ * Tried and not taken (10,000 Deployments; resident memory after a restart, target 150 MB =
+ * 143 MiB): `MALLOC_ARENA_MAX=2` alone: idle 86 MiB at 5 s, 191 MiB after a restart (221 without),
+ * peak while creating 202 MiB. With `--expose-gc` and one memory-reducing collection
+ * (`gc({ flavor: 'last-resort' })`) when the operator fell quiet after its initial lists or a burst
+ * of 500 writes, at most once per 5 minutes: idle 79–80 MiB, 183 MiB after a restart (pause
+ * 0.15–0.71 s on a busy machine), peak 228 MiB; adding `MALLOC_MMAP_THRESHOLD_=65536`: 190 MiB; a
+ * second collection 5 s after the first: 203 MiB, because on a machine at load 18 the quiet check
+ * had not passed within 15 s of the restart. Even two collections by the benchmark left the
+ * restarted operator at 149–169 MiB: above the idle process, 33 MiB of V8 heap and 37–57 MiB more
+ * resident that no collection returned.
+ * The hand-edit check (put back in 2.9–3.3 s) and the wave passed with the settling collection.
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
 
