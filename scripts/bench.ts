@@ -7,6 +7,7 @@
 //                                       only some of its runs (converge, memory); the others keep
 //                                       their figures from control-plane.json
 //   npm run bench -- … --memory-deployments N   the memory run with N Deployments (default 10,000)
+//   npm run bench -- … --control-plane-instances N   the convergence run with N instances (default 1,000)
 //   npm run bench -- --only kafka-client    only the Kafka client comparison (a real broker, ~3 min)
 //   npm run bench -- --only inplace     only decision → resources in the pods' status (a test plane, ~3 min)
 //   npm run bench -- --only sim-speed   only the simulator's speed (previous engine vs this one, ~3–5 min)
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'control-plane-runs': { type: 'string' },
     'memory-deployments': { type: 'string' },
+    'control-plane-instances': { type: 'string' },
     'robustness-traces': { type: 'string' },
   },
 });
@@ -116,6 +118,7 @@ if (wants('control-plane')) {
   controlPlane = await runControlPlaneBench({
     ...(runs ? { runs: runs as ControlPlaneRun[] } : {}),
     ...(values['memory-deployments'] ? { memoryDeployments: Number(values['memory-deployments']) } : {}),
+    ...(values['control-plane-instances'] ? { instances: Number(values['control-plane-instances']) } : {}),
     ...(existsSync(controlPlaneFile)
       ? { previous: JSON.parse(readFileSync(controlPlaneFile, 'utf8')) as ControlPlaneResults }
       : {}),

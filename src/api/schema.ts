@@ -373,7 +373,8 @@ const InstanceStatus = object({
   ),
   action: Type.Optional(
     StringEnum(['none', 'scale-up', 'scale-down', 'would-scale-up', 'would-scale-down'], {
-      description: 'What this read did (or, in dry-run, would do).',
+      description:
+        'The last resize made to this instance while the size it gave stands (cpu and memory are that size), else none; in dry-run, what this read would do.',
     }),
   ),
 });
@@ -441,7 +442,8 @@ export const ConsumerStatus = object(
         format: 'date-time',
         description:
           'When the metrics were last read successfully. Written together with any other status change, ' +
-          'otherwise at most every 5 minutes (or minSyncPeriod, if longer), so a steady Consumer costs no status writes.',
+          'otherwise at most every 5 minutes (or minSyncPeriod, if longer; while instances roll out, every 30 minutes), ' +
+          'so a steady Consumer costs no status writes.',
       }),
     ),
     lastSyncState: Type.Optional(

@@ -28,10 +28,28 @@ export interface CapacityState {
    * after a restart the scaling state's last change stands for it.
    */
   sizes?: Readonly<Record<string, InstanceSize>>;
+  /**
+   * While probing: the rate per core the sizing uses, and since when. In memory only: after a
+   * restart the probe starts again from the lower bound.
+   */
+  probe?: Probe;
 }
 
 export interface InstanceSize {
   cpuMillis: number;
+  sinceMs: number;
+  /** When a saturated read of this instance last counted as evidence. */
+  estimatedAtMs?: number;
+  /** The largest request since `sinceMs`, when small steps (SMALL_RESIZE) changed it since. */
+  peakMillis?: number;
+  /** The request before the change at `sinceMs` (the largest it reached), when one was seen. */
+  fromMillis?: number;
+  /** Its backlog (messages) at the first read at this size, in a warm-up after a probe shrank it. */
+  backlog?: { messages: number; atMs: number };
+}
+
+export interface Probe {
+  ratePerCore: number;
   sinceMs: number;
 }
 
@@ -88,6 +106,21 @@ const WARM_UP_READS = 4;
  * node applies it, the consumer notices its new CPU), which four reads a few seconds apart miss.
  */
 const WARM_UP_MIN_MS = 15_000;
+/**
+ * A resize by at most this share of the size the last warm-up began at (a 100m step of a pod of
+ * 700m, the sizing following production's noise) starts no warm-up of its own: it moves a rate
+ * per core by less than that, where a warm-up after every such step left a Consumer read every
+ * few seconds without evidence for minutes. Steps that add up to more do start one.
+ */
+const SMALL_RESIZE = 0.15;
+/**
+ * While other instances keep up, the saturated ones are the slowest pods (a hot key, a busy node),
+ * and one of them saturated read after read says the same thing again: its rate windows overlap
+ * and whatever makes it slow lasts. Then each instance counts once per this many read periods, so
+ * the slowest pods do not outvote the rest and pull the learned value below what a typical pod
+ * does. When no instance keeps up, the saturated ones are no such selection: every read counts.
+ */
+const ESTIMATE_SPACING_READS = 5;
 
 /** The estimator's time thresholds for a Consumer read every `readPeriodMs`. */
 export interface CapacityTimings {
@@ -95,6 +128,7 @@ export interface CapacityTimings {
   saturatedLagMs: number;
   keepingUpLagMs: number;
   warmUpMs: number;
+  estimateSpacingMs: number;
 }
 
 /**
@@ -108,16 +142,27 @@ export function capacityTimings(readPeriodMs: number = DEFAULT_READ_PERIOD_MS): 
     saturatedLagMs: Math.max(SATURATED_READS * period, SATURATED_OVER_KEEPING_UP * KEEPING_UP_LAG_MS),
     keepingUpLagMs: KEEPING_UP_LAG_MS,
     warmUpMs: Math.max(WARM_UP_READS * period, WARM_UP_MIN_MS),
+    estimateSpacingMs: ESTIMATE_SPACING_READS * period,
   };
 }
 
 /**
  * Without a confident estimate, a lower bound close to the value in use means the instances have
  * no spare capacity to show: the value in use steps up by PROBE_STEP, so the next sizing is
- * smaller and either keeps up (a higher lower bound) or lags (an estimate).
+ * smaller and either keeps up (a higher lower bound) or lags (an estimate). Once an instance
+ * resized under the probe has kept up past its warm-up, the probe steps up by PROBE_STEP again
+ * (from the probe, not from the bound: an instance sized with spare CPU shows a bound below the
+ * rate it was sized with, so steps from the bound would hardly move).
  */
 const PROBE_NEAR = 0.8;
 const PROBE_STEP = 1.25;
+/**
+ * The step of a probe that held: larger, so that a probe that passes the real value overshoots it
+ * clearly (a pod short by a few percent lags too slowly to tell from noise) and shows an estimate.
+ */
+const PROBE_GROWTH = 1.5;
+/** A view this much above the probe has been overtaken by the bound. */
+const PROBE_OVERTAKEN = 0.01;
 /** An estimate below this share of the lower bound is dropped (see learnCapacity). */
 const PLAUSIBLE_SHARE = 0.8;
 /** A learned value within this share of the configured one is not used. */
@@ -208,13 +253,45 @@ export function instanceSizes(
     if (instance.isNew) continue;
     const cpuMillis = instance.current.cpuRequest ?? 0;
     const before = previous?.[sizeKey(instance)];
+    // A small step (the sizing following production's noise) keeps the size it is measured from.
+    if (before && before.cpuMillis > 0 && Math.abs(cpuMillis / before.cpuMillis - 1) <= SMALL_RESIZE) {
+      const peakMillis = Math.max(before.peakMillis ?? before.cpuMillis, cpuMillis);
+      sizes[sizeKey(instance)] = peakMillis > before.cpuMillis ? { ...before, peakMillis } : before;
+      continue;
+    }
     // Never seen (a first read, a restart): since the beginning of time, the scaling state decides.
+    if (before && before.cpuMillis === cpuMillis) {
+      sizes[sizeKey(instance)] = before;
+      continue;
+    }
     sizes[sizeKey(instance)] = {
       cpuMillis,
-      sinceMs: !before ? 0 : before.cpuMillis === cpuMillis ? before.sinceMs : nowMs,
+      sinceMs: !before ? 0 : nowMs,
+      ...(before ? { fromMillis: before.peakMillis ?? before.cpuMillis } : {}),
+      ...(before?.estimatedAtMs !== undefined ? { estimatedAtMs: before.estimatedAtMs } : {}),
     };
   }
   return sizes;
+}
+
+export interface CapacityObservations {
+  /** Per-core rates of saturated instances. */
+  estimates: number[];
+  /** The instances (by their partitions) behind `estimates`. */
+  estimatedBy: string[];
+  /** Per-core rates of keeping-up instances. */
+  bounds: number[];
+  /**
+   * When each instance behind `bounds` was last resized (0: not since it was first seen);
+   * undefined for one waiting out a pending scale-down (larger than its sizing asks).
+   */
+  boundsResizedAtMs: (number | undefined)[];
+  /** Some instance was saturated, counted or not (overshot ones aside). */
+  saturated: boolean;
+  /** The instances (by their partitions) a probe shrank below what they need, falling behind now. */
+  overshot: string[];
+  /** The backlog of each instance in a warm-up after a probe shrank it, at its first read at that size. */
+  backlogs: Record<string, { messages: number; atMs: number }>;
 }
 
 /** What one read says: per-core rates of saturated instances (estimates) and keeping-up ones (bounds). */
@@ -224,9 +301,20 @@ export function capacityObservations(
   nowMs: number,
   timings: CapacityTimings = capacityTimings(),
   sizes: Readonly<Record<string, InstanceSize>> = {},
-): { estimates: number[]; bounds: number[] } {
-  const estimates: number[] = [];
-  const bounds: number[] = [];
+  /** When the probe in use began (undefined: not probing): see the warm-up below. */
+  probeSinceMs?: number,
+): CapacityObservations {
+  const found: CapacityObservations = {
+    estimates: [],
+    estimatedBy: [],
+    bounds: [],
+    boundsResizedAtMs: [],
+    saturated: false,
+    overshot: [],
+    backlogs: {},
+  };
+  /** Per estimate: its instance counted within the spacing. */
+  const recent: boolean[] = [];
   for (const instance of instances) {
     const cores = (instance.current.cpuRequest ?? 0) / 1000;
     if (instance.isNew || instance.paused || !(cores > 0)) continue;
@@ -237,24 +325,87 @@ export function capacityObservations(
     const pending =
       instance.state.status === ScalingStatus.pendingScaleUp ||
       instance.state.status === ScalingStatus.pendingScaleDown;
-    const resizedAt = sizes[sizeKey(instance)]?.sinceMs ?? 0;
+    const size = sizes[sizeKey(instance)];
+    const resizedAt = size?.sinceMs ?? 0;
     // Without a known last change (a Deployment without the annotation) its age is unknown too.
-    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs))
+    if (!pending && (changedAt === undefined || nowMs - Math.max(changedAt, resizedAt) < timings.warmUpMs)) {
+      // A pod the probe shrank below what it needs falls behind at once, within this warm-up,
+      // and by its end the backlog has resized it again: it would show no estimate. Its backlog
+      // growing at its new, smaller size by more than FALLING_BEHIND_SHARE of its production
+      // says what it consumed (production less the growth), and nothing but its CPU held it
+      // back (it kept up with more): that per requested core is an estimate. The backlog is a
+      // count at the moment of the read, so unlike a consumption rate (whose window may still
+      // hold the larger size) it speaks for the time at this size alone. The probe holds meanwhile.
+      const shrunkByProbe =
+        changedAt !== undefined &&
+        probeSinceMs !== undefined &&
+        size?.fromMillis !== undefined &&
+        resizedAt > probeSinceMs &&
+        size.cpuMillis < size.fromMillis;
+      const backlog = shrunkByProbe ? backlogOf(instance, samples) : undefined;
+      if (backlog !== undefined) {
+        // The backlog at the first read at this size: the time since was all at this size, and
+        // the growth over all of it is steadier than between two reads a few seconds apart.
+        const first = size?.backlog && size.backlog.atMs >= resizedAt ? size.backlog : undefined;
+        found.backlogs[sizeKey(instance)] = first ?? { messages: backlog.messages, atMs: nowMs };
+        const seconds = first ? (nowMs - first.atMs) / 1000 : 0;
+        if (first && seconds > 0) {
+          const growth = (backlog.messages - first.messages) / seconds;
+          if (growth > backlog.production * FALLING_BEHIND_SHARE) {
+            found.overshot.push(sizeKey(instance));
+            recent.push(false);
+            found.estimates.push((backlog.production - growth) / cores);
+            found.estimatedBy.push(sizeKey(instance));
+          }
+        }
+      }
       continue;
+    }
     const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
     if (signal.unknown || signal.stalled || !signal.lagKnown) continue;
     const consumption = total(signal.partitions, 'consumption');
     if (consumption === undefined || !(consumption > 0)) continue;
     const production = total(signal.partitions, 'production');
     const lagMs = signal.maxLagMs!;
-    if (lagMs >= timings.saturatedLagMs || fallingBehind(lagMs, production, consumption, timings))
-      estimates.push(consumption / cores);
-    else if (lagMs <= timings.keepingUpLagMs && !shortOf(production, consumption)) {
+    if (lagMs >= timings.saturatedLagMs || fallingBehind(lagMs, production, consumption, timings)) {
+      found.saturated = true;
+      const lastCounted = size?.estimatedAtMs;
+      recent.push(lastCounted !== undefined && nowMs - lastCounted < timings.estimateSpacingMs);
+      found.estimates.push(consumption / cores);
+      found.estimatedBy.push(sizeKey(instance));
+    } else if (lagMs <= timings.keepingUpLagMs && !shortOf(production, consumption)) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
-      bounds.push(Math.min(production!, consumption) / cores);
+      // Per the largest request the rates may hold: a bound must not count a step down's CPU twice.
+      const peakCores = Math.max(cores, (size?.cpuMillis ?? 0) / 1000, (size?.peakMillis ?? 0) / 1000);
+      found.bounds.push(Math.min(production!, consumption) / peakCores);
+      found.boundsResizedAtMs.push(
+        instance.state.status === ScalingStatus.pendingScaleDown ? undefined : resizedAt,
+      );
     }
   }
-  return { estimates, bounds };
+  if (found.bounds.length === 0) return found;
+  return {
+    ...found,
+    estimates: found.estimates.filter((_, i) => !recent[i]),
+    estimatedBy: found.estimatedBy.filter((_, i) => !recent[i]),
+  };
+}
+
+/** An instance's backlog (messages) and production; undefined when unknown or stalled. */
+function backlogOf(
+  instance: CapacityInstance,
+  samples: ReadonlyMap<number, PartitionSample>,
+): { messages: number; production: number } | undefined {
+  const signal = instanceSignal(instance.partitions, samples, Infinity, undefined);
+  if (signal.unknown || signal.stalled) return undefined;
+  const production = total(signal.partitions, 'production');
+  let messages = 0;
+  for (const p of signal.partitions) {
+    const behind = p.sample.behind;
+    if (behind === undefined || !Number.isFinite(behind) || behind < 0) return undefined;
+    messages += behind;
+  }
+  return production === undefined || !(production > 0) ? undefined : { messages, production };
 }
 
 /**
@@ -271,10 +422,22 @@ export function learnCapacity(
   timings: CapacityTimings = capacityTimings(),
 ): CapacityState {
   const sizes = instanceSizes(instances, state.sizes, nowMs);
-  const { estimates, bounds } = capacityObservations(instances, samples, nowMs, timings, sizes);
+  const seen = capacityObservations(instances, samples, nowMs, timings, sizes, state.probe?.sinceMs);
+  // Backlogs are kept for the next read only.
+  for (const [key, size] of Object.entries(sizes)) {
+    const backlog = seen.backlogs[key];
+    if (backlog) sizes[key] = { ...size, backlog };
+    else if (size.backlog !== undefined) {
+      const { backlog: _backlog, ...rest } = size;
+      sizes[key] = rest;
+    }
+  }
+  const { estimates, bounds } = seen;
   // The median, not the maximum: one instance with a short burst of catch-up is not evidence.
   const readBound = bounds.length > 0 ? clampRate(median(bounds), configured) : undefined;
-  if (estimates.length === 0 && readBound === undefined) return { ...state, sizes };
+  const probe = nextProbe(state, seen, nowMs, configured, timings);
+  const kept = probe ? { probe } : {};
+  if (estimates.length === 0 && readBound === undefined) return { ...withoutProbe(state), sizes, ...kept };
   const aged = agedCapacity(state, nowMs);
   let { learned, weight, lowerBound } = aged;
   // A pod saturated well below the rate instances kept up with shows something else: a resize the
@@ -284,10 +447,49 @@ export function learnCapacity(
     const estimate = clampRate(quantile(plausible, ESTIMATE_QUANTILE), configured);
     learned = learned === undefined || weight === 0 ? estimate : (learned * weight + estimate) / (weight + 1);
     weight = Math.min(MAX_WEIGHT, weight + 1);
+    for (const key of seen.estimatedBy) sizes[key] = { ...sizes[key]!, estimatedAtMs: nowMs };
   }
   if (readBound !== undefined)
     lowerBound = lowerBound === undefined ? readBound : Math.max(lowerBound, readBound);
-  return { learned, weight, lowerBound, updatedAtMs: nowMs, sizes };
+  return { learned, weight, lowerBound, updatedAtMs: nowMs, sizes, ...kept };
+}
+
+const withoutProbe = ({ probe: _probe, ...rest }: CapacityState): CapacityState => rest;
+
+/**
+ * The probe after a read: none unless the sizing probes; it starts where the view's first probe
+ * is, and steps up by PROBE_STEP when no instance was saturated and one kept up sized as the probe
+ * asks: resized since the probe started (its bound passed the warm-up rule of
+ * capacityObservations), or not resized at all through a warm-up under the probe (its size is what
+ * the probe asks) and not waiting out a scale-down.
+ */
+function nextProbe(
+  state: CapacityState,
+  seen: CapacityObservations,
+  nowMs: number,
+  configured: number,
+  timings: CapacityTimings,
+): Probe | undefined {
+  if (seen.saturated) return undefined;
+  const view = capacityView(state, nowMs, configured);
+  if (view.source !== 'probing') return undefined;
+  const current = state.probe;
+  // A pod sized by the probe falls behind: the probe stands while its estimates gather.
+  if (current && seen.overshot.length > 0) return current;
+  // A higher bound overtook the probe: a new probe. (Not a mere change: the bound ages read by read.)
+  // Raised by a small step at most, it keeps its start: the sizes it asks differ by less than a
+  // small resize, and a bound creeping up read by read does not keep it from ever stepping up.
+  if (!current) return { ratePerCore: view.ratePerCore, sinceMs: nowMs };
+  if (view.ratePerCore > current.ratePerCore * (1 + PROBE_OVERTAKEN)) {
+    const small = view.ratePerCore <= current.ratePerCore * (1 + SMALL_RESIZE);
+    return { ratePerCore: view.ratePerCore, sinceMs: small ? current.sinceMs : nowMs };
+  }
+  const probedFor = nowMs - current.sinceMs >= timings.warmUpMs;
+  const held = seen.boundsResizedAtMs.some(
+    (resizedAt) => resizedAt !== undefined && (resizedAt > current.sinceMs || probedFor),
+  );
+  if (!held) return current;
+  return { ratePerCore: clampRate(current.ratePerCore * PROBE_GROWTH, configured), sinceMs: nowMs };
 }
 
 export interface CapacityView {
@@ -317,8 +519,12 @@ export function capacityView(state: CapacityState, nowMs: number, configured: nu
       return { ...base, ratePerCore: configured, source: 'configured' };
     return { ...base, ratePerCore: learned, source: 'learned' };
   }
-  if (bound >= configured * PROBE_NEAR)
-    return { ...base, ratePerCore: clampRate(bound * PROBE_STEP, configured), source: 'probing' };
+  if (bound >= configured * PROBE_NEAR || state.probe)
+    return {
+      ...base,
+      ratePerCore: clampRate(Math.max(bound * PROBE_STEP, state.probe?.ratePerCore ?? 0), configured),
+      source: 'probing',
+    };
   return { ...base, ratePerCore: configured, source: 'configured' };
 }
 

@@ -1,5 +1,5 @@
 // The control-plane section of the benchmark report, in Markdown.
-import type { ControlPlaneResults, MemorySplit, WriteCount } from './control-plane.js';
+import type { ControlPlaneResults, MemorySplit, RolloutSample, WriteCount } from './control-plane.js';
 import type { ImportCost } from './import-cost.js';
 
 const f1 = (x: number) => x.toFixed(1);
@@ -11,12 +11,52 @@ const breakdown = (w: WriteCount) =>
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ');
 
+/** When Ready did not come: how far the rollout had come at the last sample. */
+const rolloutAtCap = (samples: RolloutSample[] | undefined, readySeconds: number | undefined) => {
+  const last = samples?.at(-1);
+  return readySeconds !== undefined || !last
+    ? ''
+    : ` (at ${f0(last.seconds)} s: ${last.podsReady} pods ready, ${last.deploymentsAvailable} Deployments available)`;
+};
+
 const flags = (f: string[] | undefined) => (f?.length ? f.map((x) => `\`${x}\``).join(' ') : 'none');
 
 const statusWrites = (w: WriteCount) =>
   Object.entries(w.byResource)
     .filter(([k]) => k.endsWith('consumers/status'))
     .reduce((sum, [, v]) => sum + v, 0);
+
+/** What each status write of each change was, from the run's watch on the Consumer. */
+const statusChangesTable = (changes: [string, WriteCount][]) =>
+  changes.some(([, w]) => w.statusChanges)
+    ? [
+        '',
+        'What each status write changed, from a watch on the Consumer during the same run (each change',
+        'is followed until the Consumer is Ready again for its generation). A write that changed',
+        'nothing would be counted by the API server but not seen by the watch.',
+        '',
+        '| change | status writes (API server) | what each changed (watch) |',
+        '|---|---|---|',
+        ...changes.map(
+          ([label, w]) =>
+            `| ${label} | ${statusWrites(w)} | ${
+              w.statusChanges === undefined
+                ? 'not recorded'
+                : w.statusChanges.length === 0
+                  ? 'none'
+                  : w.statusChanges.map((c, i) => `${i + 1}. ${c}`).join('<br>')
+            } |`,
+        ),
+      ]
+    : [];
+
+/** The template change's row: whether its rollout ended (Ready again) within the run's wait. */
+const templateLabel = (t: ControlPlaneResults['templateChange']) =>
+  t.readyCapSeconds === undefined
+    ? 'the template change'
+    : t.readySeconds !== undefined
+      ? `the template change (Ready again after ${f0(t.readySeconds)} s)`
+      : `the template change (not Ready again within ${t.readyCapSeconds} s)`;
 
 /** Where the operator's memory goes: resident memory and V8 heap in use (least of a few readings). */
 const splitRows = (s: MemorySplit) => [
@@ -59,7 +99,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| writes to converge ${r.instances} instances from empty | ≈ 1 per instance | ${c.writes.total} (${f1(c.writes.total / r.instances)} per instance; ${breakdown(c.writes)}) |`,
     `| event writes for that | — | ${c.eventWrites} |`,
     `| time until every Deployment was written | — | ${f1(c.deploymentsWrittenSeconds)} s = ${f1(c.deploymentsWrittenSeconds / c.baselineApplySeconds)}× the baseline (the same ${r.instances} Deployments applied directly, 8 at a time: ${f1(c.baselineApplySeconds)} s, ${c.baselineWrites} writes) |`,
-    `| time until the Consumer was Ready (all pods rolled out) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`} |`,
+    `| time until the Consumer was Ready (all pods rolled out${c.controllerManagerQps ? `; kube-controller-manager at --kube-api-qps=${c.controllerManagerQps}` : ''}) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`}${rolloutAtCap(c.rollout, c.readySeconds)}${c.readyLateSeconds !== undefined ? `; Ready after ${f1(c.readyLateSeconds)} s` : ''} |`,
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
     ...(r.drift.seconds !== undefined
@@ -79,6 +119,14 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| … after creating ${m.deployments} Deployments (${m.consumers} Consumers) in ${f1(m.createSeconds)} s | — | ${f0(m.rssAfterCreateMiB)} MiB (peak ${f0(m.peakRssDuringCreateMiB)} MiB; ${m.createWrites.total} writes) |`,
     `| … after a restart with ${m.deployments} Deployments | ≤ 150 MB | ${f0(m.rssAfterRestartMiB)} MiB = ${f1(m.rssAfterRestartMiB / m.baselineRssMiB)}× the baseline, ≈ ${f1(perDeploymentKiB)} KiB per Deployment (peak ${f0(m.peakRssDuringRestartMiB)} MiB; ${m.restartWrites.total} writes on restart) |`,
     ...(m.split ? splitRows(m.split) : []),
+    ...statusChangesTable([
+      ['converge from empty', c.writes],
+      ['idle resyncs', r.idle.writes],
+      ['one drift put back', r.drift.writes],
+      ['one instance scaled', r.scaleOne.writes],
+      ...(r.wave ? [['the wave', r.wave.writes] as [string, WriteCount]] : []),
+      [templateLabel(r.templateChange), r.templateChange.writes],
+    ]),
     ...(m.importCost ? importCostTable(m.importCost) : []),
     '',
   ];

@@ -28,12 +28,14 @@ import {
 } from '../testplane/api-metrics.js';
 import { REPO_ROOT } from '../testplane/binaries.js';
 import { ensureBinaries, startTestPlane, type TestPlane } from '../testplane/index.js';
+import { DEFAULT_NODE } from '../testplane/fake-nodes.js';
 import { fakeNode } from '../testplane/kwok.js';
 import { freePort } from '../testplane/ports.js';
 import { startProcess, type ManagedProcess } from '../testplane/process.js';
 import { sleep, waitFor } from '../testplane/wait.js';
 import { withConcurrency } from '../util/concurrency.js';
 import { measureImportCost, type ImportCost } from './import-cost.js';
+import { StatusLog } from './status-log.js';
 
 /** The runs of the control-plane part, each on its own test plane. */
 export const CONTROL_PLANE_RUNS = ['converge', 'memory'] as const;
@@ -54,6 +56,16 @@ export interface ControlPlaneBenchOptions {
 export interface WriteCount {
   total: number;
   byResource: Record<string, number>;
+  /** What each status change of the Consumer in that time changed, from a watch (absent in older results). */
+  statusChanges?: string[];
+}
+
+/** How far the rollout of the converged Consumer's pods had come, `seconds` after creating it. */
+export interface RolloutSample {
+  seconds: number;
+  podsRunning: number;
+  podsReady: number;
+  deploymentsAvailable: number;
 }
 
 export interface ControlPlaneResults {
@@ -67,10 +79,16 @@ export interface ControlPlaneResults {
     /** Until the Consumer was Ready (every instance rolled out by the controller-manager, scheduler and kwok); undefined: not within the cap. */
     readySeconds: number | undefined;
     readyCapSeconds: number;
+    /** When Ready came after the cap (waited for once more as long), if it did. */
+    readyLateSeconds?: number;
+    /** Pods and Deployments every 15 s while waiting for Ready (absent in older results). */
+    rollout?: RolloutSample[];
     writes: WriteCount;
     eventWrites: number;
     /** Node flags of the operator in this run (absent in older results: none). */
     nodeFlags?: string[];
+    /** kube-controller-manager's --kube-api-qps in this run (absent in older results: its default, 20). */
+    controllerManagerQps?: number;
   };
   idle: { resyncs: number; resyncSeconds: number; metricReads: number; writes: WriteCount };
   /** One instance edited by hand; `seconds`: until it was put back (absent in older results). */
@@ -78,7 +96,13 @@ export interface ControlPlaneResults {
   scaleOne: { writes: WriteCount };
   /** Every partition starts lagging at once (absent in results from before it was measured). */
   wave?: { writes: WriteCount };
-  templateChange: { writes: WriteCount; perInstance: number };
+  /** `readySeconds`: until Ready again for the new generation (absent: not within its wait, or older results). */
+  templateChange: {
+    writes: WriteCount;
+    perInstance: number;
+    readySeconds?: number;
+    readyCapSeconds?: number;
+  };
   memory: {
     deployments: number;
     consumers: number;
@@ -127,6 +151,14 @@ const NS_MEMORY_PODS = 'bench-memory-pods';
 const CONSUMERS_MEASURED = 200;
 const PODS_MEASURED = 1000;
 const NS_BASELINE = 'bench-baseline';
+/**
+ * kube-controller-manager's requests per second in the convergence run. At its default (20) it
+ * writes a ReplicaSet, a Pod and a few status updates per instance at about 3 instances a second:
+ * 1,000 instances took over 3 minutes to become available whatever the operator did.
+ */
+const CONTROLLER_MANAGER_QPS = 200;
+/** How long each change of the convergence run may take to be Ready again. */
+const READY_CAP_SECONDS = 180;
 const RESYNC_SECONDS = 5;
 
 /** A Consumer with one partition per instance, whose static metrics say every partition keeps up. */
@@ -272,6 +304,39 @@ class Bench {
     }
   }
 
+  async rolloutSample(namespace: string, seconds: number): Promise<RolloutSample> {
+    const [pods, deployments] = await Promise.all([
+      this.core.listNamespacedPod({ namespace }),
+      this.apps.listNamespacedDeployment({ namespace }),
+    ]);
+    return {
+      seconds,
+      podsRunning: pods.items.filter((p) => p.status?.phase === 'Running').length,
+      podsReady: pods.items.filter((p) =>
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length,
+      deploymentsAvailable: deployments.items.filter((d) => (d.status?.availableReplicas ?? 0) >= 1).length,
+    };
+  }
+
+  /**
+   * Waits (at most `capSeconds`) until the benchmark's Consumer is Ready for its current
+   * generation, so that a change's status writes are counted with it, not with the next change.
+   */
+  async readyAgain(operator: ManagedProcess, capSeconds = READY_CAP_SECONDS): Promise<boolean> {
+    return waitFor(
+      'Consumer Ready again',
+      async () => {
+        const c = await this.getConsumer(NS_CONVERGE, 'orders');
+        return c.status?.observedGeneration === c.metadata.generation &&
+          c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+          ? true
+          : undefined;
+      },
+      { timeoutMs: capSeconds * 1000, intervalMs: 500, process: operator },
+    ).catch(() => false);
+  }
+
   /** Event writes made by the operator in a namespace (each event object is one create). */
   async operatorEvents(namespace: string): Promise<number> {
     const events = await this.core.listNamespacedEvent({ namespace });
@@ -284,7 +349,20 @@ class Bench {
  * others. Tried: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157
  * MiB instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back
  * within 60 s (twice); with `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000
- * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine). `--max-semi-space-size=4` passes that check (see the report).
+ * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine).
+ * `--max-semi-space-size=4` passes that check (see the report).
+ *
+ * Tried and not taken (10,000 Deployments; resident memory after a restart, target 150 MB =
+ * 143 MiB): `MALLOC_ARENA_MAX=2` alone: idle 86 MiB at 5 s, 191 MiB after a restart (221 without),
+ * peak while creating 202 MiB. With `--expose-gc` and one memory-reducing collection
+ * (`gc({ flavor: 'last-resort' })`) when the operator fell quiet after its initial lists or a burst
+ * of 500 writes, at most once per 5 minutes: idle 79–80 MiB, 183 MiB after a restart (pause
+ * 0.15–0.71 s on a busy machine), peak 228 MiB; adding `MALLOC_MMAP_THRESHOLD_=65536`: 190 MiB; a
+ * second collection 5 s after the first: 203 MiB, because on a machine at load 18 the quiet check
+ * had not passed within 15 s of the restart. Even two collections by the benchmark left the
+ * restarted operator at 149–169 MiB: above the idle process, 33 MiB of V8 heap and 37–57 MiB more
+ * resident that no collection returned.
+ * The hand-edit check (put back in 2.9–3.3 s) and the wave passed with the settling collection.
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
 
@@ -418,6 +496,12 @@ async function operatorCounter(metricsUrl: string, name: string): Promise<number
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+/** The write count with what each status change since `mark` changed. */
+const withChanges = (w: WriteCount, log: StatusLog, mark: number): WriteCount => ({
+  ...w,
+  statusChanges: log.since(mark),
+});
+
 const elapsed = (t0: number) => (performance.now() - t0) / 1000;
 
 async function convergeRun(
@@ -425,14 +509,28 @@ async function convergeRun(
   instances: number,
   progress: (line: string) => void,
 ): Promise<Omit<ControlPlaneResults, 'memory' | 'instances'>> {
-  const plane = await startTestPlane({ dir, withControllers: true, binDir: await ensureBinaries() });
+  const plane = await startTestPlane({
+    dir,
+    withControllers: true,
+    binDir: await ensureBinaries(),
+    controllerManagerQps: CONTROLLER_MANAGER_QPS,
+  });
   let operator: ManagedProcess | undefined;
+  let statusLog: StatusLog | undefined;
   try {
     const b = new Bench(plane);
     await installCrd(b.admin, 'konsumerator-bench');
-    // The plane's one fake node takes 110 pods; add nodes for every instance's pod.
+    // The plane's fake nodes take 110 pods and 32 cores each; add nodes for every instance's pod
+    // at the policy's largest size (4 cores, 1G), so that every pod is scheduled and every
+    // in-place resize fits, during the wave too (32-core nodes held only 704 of 1,000 pods).
     for (let i = 1; i <= Math.ceil(instances / 100); i++)
-      await b.core.createNode({ body: fakeNode(`kwok-node-${i}`) });
+      await b.core.createNode({
+        body: fakeNode({
+          ...DEFAULT_NODE,
+          name: `kwok-node-${i}`,
+          allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
+        }),
+      });
     await b.namespace(NS_CONVERGE);
     await b.namespace(NS_BASELINE);
 
@@ -470,10 +568,26 @@ async function convergeRun(
       `baseline: ${rendered.length} Deployments applied directly in ${baselineApplySeconds.toFixed(1)} s`,
     );
 
+    // The controller-manager takes in the baseline's Deployments before the operator starts, so
+    // that the operator's rollout does not queue behind them.
+    await waitFor(
+      'baseline Deployments observed',
+      async () =>
+        (await b.apps.listNamespacedDeployment({ namespace: NS_BASELINE })).items.every(
+          (d) => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1),
+        )
+          ? true
+          : undefined,
+      { timeoutMs: 300_000, intervalMs: 1000 },
+    );
     const started = await startOperatorProcess(plane, join(dir, 'operator-converge.log'));
     operator = started.process;
     await b.settle(2000);
     before = await b.counts();
+    statusLog = await StatusLog.start(b.admin, NS_CONVERGE, 'orders');
+    let mark = statusLog.mark();
+    let markedAt = Date.now();
+    const timed = () => JSON.stringify(statusLog!.timedSince(mark, markedAt));
     t0 = performance.now();
     const consumer = await b.createConsumer(benchSpec(NS_CONVERGE, 'orders', instances));
     await waitFor(
@@ -485,7 +599,19 @@ async function convergeRun(
     progress(
       `operator: ${instances} Deployments written in ${deploymentsWrittenSeconds.toFixed(1)} s (${(deploymentsWrittenSeconds / baselineApplySeconds).toFixed(2)}× the baseline)`,
     );
-    const readyCapSeconds = 180;
+    const readyCapSeconds = READY_CAP_SECONDS;
+    const rollout: RolloutSample[] = [];
+    const sampler = setInterval(() => {
+      void b
+        .rolloutSample(NS_CONVERGE, elapsed(t0))
+        .then((sample) => {
+          rollout.push(sample);
+          progress(
+            `rollout: ${sample.seconds.toFixed(0)} s: ${sample.podsRunning} pods running, ${sample.podsReady} ready, ${sample.deploymentsAvailable} Deployments available`,
+          );
+        })
+        .catch(() => undefined);
+    }, 15_000);
     const readySeconds = await waitFor(
       'Consumer Ready',
       async () => {
@@ -495,23 +621,35 @@ async function convergeRun(
           : undefined;
       },
       { timeoutMs: readyCapSeconds * 1000, intervalMs: 500, process: operator },
-    ).catch(() => undefined);
+    )
+      .catch(() => undefined)
+      .finally(() => clearInterval(sampler));
     progress(
       `operator: Consumer Ready ${readySeconds === undefined ? `not within ${readyCapSeconds} s` : `after ${readySeconds.toFixed(1)} s`}`,
     );
+    // Past the cap, the status write of Ready still belongs to this change, not to the idle time.
+    const readyLateSeconds =
+      readySeconds === undefined && (await b.readyAgain(operator)) ? elapsed(t0) : undefined;
     await b.settle();
-    const convergeWrites = await b.writesSince(before, { [`POST ${GROUP}/${PLURAL}`]: 1 });
+    const convergeWrites = withChanges(
+      await b.writesSince(before, { [`POST ${GROUP}/${PLURAL}`]: 1 }),
+      statusLog,
+      mark,
+    );
     const eventWrites = await b.operatorEvents(NS_CONVERGE);
+    progress(`converge: status changes ${timed()}`);
 
     // Idle: nothing changes; resyncs and metric reads go on.
     before = await b.counts();
+    mark = statusLog.mark();
+    markedAt = Date.now();
     const readsBefore = await operatorCounter(
       started.metricsUrl,
       'konsumerator_prometheus_mp_requests_total',
     ).catch(() => 0);
     const resyncs = 3;
     await sleep(resyncs * RESYNC_SECONDS * 1000 + 500);
-    const idleWrites = await b.writesSince(before);
+    const idleWrites = withChanges(await b.writesSince(before), statusLog, mark);
     const metricReads = Math.max(
       0,
       (await operatorCounter(started.metricsUrl, 'konsumerator_prometheus_mp_requests_total').catch(
@@ -523,6 +661,8 @@ async function convergeRun(
     let puts = 0;
     // Drift: one Deployment edited by hand (that PATCH is not the operator's) is put back.
     before = await b.counts();
+    mark = statusLog.mark();
+    markedAt = Date.now();
     const edited = await b.apps.readNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7' });
     edited.spec!.template.spec!.containers[0]!.image = 'example.com/hand-edit:1';
     await b.apps.replaceNamespacedDeployment({ namespace: NS_CONVERGE, name: 'orders-7', body: edited });
@@ -536,10 +676,15 @@ async function convergeRun(
       { timeoutMs: 60_000, process: operator },
     );
     const driftSeconds = elapsed(driftStart);
+    await b.readyAgain(operator);
     await b.settle();
-    const driftWrites = await b.writesSince(before, { 'PUT apps/deployments': 1 });
+    const driftWrites = withChanges(
+      await b.writesSince(before, { 'PUT apps/deployments': 1 }),
+      statusLog,
+      mark,
+    );
     progress(
-      `drift of one instance: put back in ${driftSeconds.toFixed(1)} s, ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}`,
+      `drift of one instance: put back in ${driftSeconds.toFixed(1)} s, ${driftWrites.total} operator writes ${JSON.stringify(driftWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // One instance's partition starts lagging: it alone is scaled up.
@@ -547,6 +692,8 @@ async function convergeRun(
     const lagging = structuredClone(spec);
     lagging.autoscaler.static!.partitions!['3'] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
+    mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, lagging);
     await waitFor(
       'instance 3 scaled up',
@@ -558,10 +705,15 @@ async function convergeRun(
       },
       { timeoutMs: 120_000, process: operator },
     );
+    await b.readyAgain(operator);
     await b.settle();
-    const scaleWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    const scaleWrites = withChanges(
+      await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts }),
+      statusLog,
+      mark,
+    );
     progress(
-      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}`,
+      `one instance scaled: ${scaleWrites.total} operator writes ${JSON.stringify(scaleWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // An autoscaling wave: every partition starts lagging at once, every instance is scaled up.
@@ -569,6 +721,8 @@ async function convergeRun(
     for (const p of Object.keys(wave.autoscaler.static!.partitions!))
       wave.autoscaler.static!.partitions![p] = { production: 150, consumption: 100, behind: 150 * 600 };
     before = await b.counts();
+    mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, wave);
     await waitFor(
       'every instance scaled',
@@ -581,17 +735,25 @@ async function convergeRun(
       },
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
+    await b.readyAgain(operator);
     await b.settle();
-    const waveWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    const waveWrites = withChanges(
+      await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts }),
+      statusLog,
+      mark,
+    );
     progress(
-      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}`,
+      `autoscaling wave: ${waveWrites.total} operator writes for ${instances} instances ${JSON.stringify(waveWrites.byResource)}; status changes: ${timed()}`,
     );
 
     // A template change touches every instance.
     const changed = structuredClone(wave);
     changed.deploymentTemplate.template!.spec!.containers[0]!.image = 'example.com/consumer:1.1';
     before = await b.counts();
+    mark = statusLog.mark();
+    markedAt = Date.now();
     puts = await b.replaceSpec(consumer, changed);
+    const templateStart = performance.now();
     await waitFor(
       'every instance updated',
       async () => {
@@ -604,10 +766,20 @@ async function convergeRun(
       },
       { timeoutMs: 300_000, intervalMs: 1000, process: operator },
     );
+    // Every pod is replaced: like the convergence, the rollout may take longer than one cap; the
+    // status write that ends it belongs to this change.
+    const templateReadyCap = 2 * READY_CAP_SECONDS;
+    const templateReadySeconds = (await b.readyAgain(operator, templateReadyCap))
+      ? elapsed(templateStart)
+      : undefined;
     await b.settle();
-    const templateWrites = await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts });
+    const templateWrites = withChanges(
+      await b.writesSince(before, { [`PUT ${GROUP}/${PLURAL}`]: puts }),
+      statusLog,
+      mark,
+    );
     progress(
-      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}`,
+      `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}; status changes: ${timed()}`,
     );
 
     return {
@@ -617,17 +789,26 @@ async function convergeRun(
         deploymentsWrittenSeconds,
         readySeconds,
         readyCapSeconds,
+        ...(readyLateSeconds !== undefined ? { readyLateSeconds } : {}),
+        rollout,
         writes: convergeWrites,
         eventWrites,
         nodeFlags: operatorNodeFlags(),
+        controllerManagerQps: CONTROLLER_MANAGER_QPS,
       },
       idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
       drift: { writes: driftWrites, seconds: driftSeconds },
       scaleOne: { writes: scaleWrites },
       wave: { writes: waveWrites },
-      templateChange: { writes: templateWrites, perInstance: templateWrites.total / instances },
+      templateChange: {
+        writes: templateWrites,
+        perInstance: templateWrites.total / instances,
+        ...(templateReadySeconds !== undefined ? { readySeconds: templateReadySeconds } : {}),
+        readyCapSeconds: templateReadyCap,
+      },
     };
   } finally {
+    statusLog?.stop();
     await operator?.stop();
     await plane.stop();
   }

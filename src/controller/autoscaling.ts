@@ -63,6 +63,11 @@ export interface AutoscaleStep {
   requeueAfterMs: number | undefined;
   /** How long lastSyncTime/lastSyncState may stay unwritten when nothing else in status changes. */
   syncCheckpointMs?: number;
+  /**
+   * The metrics settings changed and their first read is due within the operator's read floor
+   * (requeueAfterMs): a status that would only say the spec was seen can wait for it.
+   */
+  awaitsRead?: boolean;
   /** For the operator's own metrics, from a fresh read. */
   observed?: {
     lagSecondsByPartition: Map<number, number>;
@@ -327,9 +332,18 @@ export async function autoscaleStep(
   const events: ScaleEvent[] = [];
   const instanceStatus: InstanceStatus[] = [];
   const existing = result.instances.filter((o) => !o.isNew);
+  const previousEntries = new Map((consumer.status?.instances ?? []).map((i) => [i.id, i]));
   for (const outcome of result.instances) {
+    // A new instance is listed as the next read will see it (created at its decided size), so
+    // that the status written with the creates is not rewritten at that read.
+    if (outcome.isNew && !config.dryRun)
+      instanceStatus.push(describeNewInstance(outcome, buckets[outcome.id]!));
     if (!outcome.isNew) {
-      instanceStatus.push(describeInstance(outcome, buckets[outcome.id]!, config.dryRun));
+      instanceStatus.push(
+        config.dryRun
+          ? describeInstance(outcome, buckets[outcome.id]!, true)
+          : describeAfter(outcome, buckets[outcome.id]!, previousEntries.get(outcome.id)),
+      );
       // Dry-run: after a change it would make, the instance stays in the state that led to it
       // (nothing changed), so the recommendation stands for as long as its reasons do.
       const input = inputs.find((i) => i.id === outcome.id)!;
@@ -360,7 +374,14 @@ export async function autoscaleStep(
 
   if (!sync.fresh) {
     // Between reads nothing is decided: instances keep their resources and state.
-    return { overrides, status: {}, conditions: [metricsCondition], events: [], requeueAfterMs };
+    return {
+      overrides,
+      status: {},
+      conditions: [metricsCondition],
+      events: [],
+      requeueAfterMs,
+      ...(sources.awaitsNewSettings(consumer) ? { awaitsRead: true } : {}),
+    };
   }
 
   const stalled = existing.flatMap((o) =>
@@ -408,7 +429,7 @@ export async function autoscaleStep(
       instances: mostInteresting(instanceStatus),
       lastSyncTime: rfc3339Seconds(now),
       lastSyncState: toLastSyncState(reading),
-      lagging: existing.filter((o) => o.signal.lagging).length,
+      lagging: result.instances.filter((o) => o.signal.lagging).length,
       ...(capacity ? { capacity: capacityStatus(capacity.state, capacity.view) } : {}),
     },
     conditions,
@@ -518,6 +539,40 @@ function describeInstance(
   ];
   for (const [key, value] of fields) if (value !== undefined) (entry as Record<string, unknown>)[key] = value;
   return entry;
+}
+
+/**
+ * An instance's line as it stands after this read's writes: at the size it was given, with the
+ * last change made to it while that size stands. The next read then sees what this one wrote,
+ * and a scaling costs one status write, not a second one when the next read finds it done.
+ */
+function describeAfter(
+  outcome: InstanceOutcome,
+  partitions: readonly number[],
+  previous: InstanceStatus | undefined,
+): InstanceStatus {
+  const entry = describeInstance({ ...outcome, current: outcome.sizing }, partitions, false);
+  const lastChange = previous?.action === 'scale-up' || previous?.action === 'scale-down';
+  if (entry.action === 'none' && lastChange && previous.cpu === entry.cpu && previous.memory === entry.memory)
+    entry.action = previous.action;
+  return entry;
+}
+
+/** A new instance's line in status.instances: created at its decided size, nothing more to do. */
+function describeNewInstance(outcome: InstanceOutcome, partitions: readonly number[]): InstanceStatus {
+  return describeInstance(
+    {
+      ...outcome,
+      current: outcome.sizing,
+      decision: {
+        ...outcome.decision,
+        apply: false,
+        state: { ...outcome.decision.state, status: outcome.decision.state.status ?? ScalingStatus.running },
+      },
+    },
+    partitions,
+    false,
+  );
 }
 
 /** A Sizing as notification data: Kubernetes quantities, absent fields left out. */

@@ -85,16 +85,17 @@ export class ConfigMapConsumerSource implements ConsumerSource {
     return statusAnnotationPatch(consumer.metadata.annotations, status) !== undefined;
   }
 
-  async writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
+  async writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<Consumer | undefined> {
     const { name, namespace } = consumer.metadata;
     const annotations = statusAnnotationPatch(consumer.metadata.annotations, status);
-    if (!annotations) return;
-    await this.client.patch(
+    if (!annotations) return undefined;
+    const stored = await this.client.patch<V1ConfigMap | undefined>(
       `/api/v1/namespaces/${namespace}/configmaps/${name}`,
       { metadata: { annotations } },
       'merge',
       { fieldManager: FIELD_MANAGER },
     );
+    return stored?.metadata && isManaged(stored) ? this.decode(stored).consumer : undefined;
   }
 
   async awaitStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {

@@ -25,7 +25,8 @@ export interface ConsumerSource {
   readProblems(consumer: Consumer): readonly SpecProblem[];
   /** Whether `status` differs from what the object carries (so a write is needed). */
   statusChanged(consumer: Consumer, status: ConsumerStatus): boolean;
-  writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<void>;
+  /** Writes the status; returns the object as stored after the write, when the API server says. */
+  writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<Consumer | undefined>;
   /** Waits (bounded) until the cache holds `status`. */
   awaitStatus(consumer: Consumer, status: ConsumerStatus): Promise<void>;
 }
@@ -61,8 +62,9 @@ export class CrdConsumerSource implements ConsumerSource {
     return canonicalJson(status) !== canonicalJson(consumer.status ?? {});
   }
 
-  async writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
-    await this.writer.patchStatus(consumer, status);
+  async writeStatus(consumer: Consumer, status: ConsumerStatus): Promise<Consumer | undefined> {
+    const stored = await this.writer.patchStatus(consumer, status);
+    return stored?.metadata ? withoutManagedFields(stored) : undefined;
   }
 
   async awaitStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {

@@ -85,9 +85,10 @@ export class KubeWriter {
     }
   }
 
-  async patchStatus(consumer: Consumer, status: ConsumerStatus): Promise<void> {
+  /** Merge-patches the status subresource; returns the Consumer as stored. */
+  async patchStatus(consumer: Consumer, status: ConsumerStatus): Promise<Consumer | undefined> {
     const { namespace, name } = consumer.metadata;
-    await this.client.patch(
+    return this.client.patch<Consumer | undefined>(
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}/${name}/status`,
       { status },
       'merge',

@@ -88,6 +88,11 @@ interface Entry {
   completed?: MetricsSync | undefined;
   /** What was last logged about this source, so an unchanged failure is logged once. */
   logged?: string | undefined;
+  /**
+   * The settings changed and have not been read from yet: that read is due once the operator's
+   * floor has passed since the last attempt (the Consumer's minSyncPeriod is not waited for).
+   */
+  newSettings?: boolean;
 }
 
 const READ_TIMEOUT_MS = 20_000;
@@ -127,6 +132,20 @@ export class MetricsSources {
     return Math.max(config.minSyncPeriodMs, this.limits.minSyncPeriodMs);
   }
 
+  /** The time from the last attempt to the next read: the operator's floor alone for new settings. */
+  private readPeriodMs(entry: Entry, config: AutoscaleConfig): number {
+    return entry.newSettings ? this.limits.minSyncPeriodMs : this.periodMs(config);
+  }
+
+  /**
+   * The Consumer's metrics settings changed and no read of them has ended yet: one is due within
+   * the operator's floor (see nextReadInMs).
+   */
+  awaitsNewSettings(consumer: Consumer): boolean {
+    const entry = this.entries.get(consumer.metadata.uid);
+    return entry?.newSettings === true;
+  }
+
   async sync(consumer: Consumer, config: AutoscaleConfig, now: Date): Promise<MetricsSync> {
     const uid = consumer.metadata.uid;
     const section = consumer.spec.autoscaler[config.mode];
@@ -134,11 +153,21 @@ export class MetricsSources {
     let entry = this.entries.get(uid);
     if (!entry || entry.key !== key) {
       await entry?.provider?.close?.().catch(() => undefined);
+      const previous = entry;
       entry = {
         key,
         plan: credentialsPlan(consumer.spec.autoscaler, config.mode),
         provider: undefined,
         ...warmStart(consumer),
+        // Until the new settings are read, what the old ones read stands (as after a restart).
+        ...(previous
+          ? {
+              lastAttemptAt: previous.lastAttemptAt,
+              lastReadAt: previous.lastReadAt,
+              reading: previous.reading,
+              newSettings: true,
+            }
+          : {}),
         credentialsVersion: undefined,
         credentialsCheckedAt: undefined,
         credentialsError: undefined,
@@ -151,13 +180,15 @@ export class MetricsSources {
       entry.completed = undefined;
       return done;
     }
-    const period = this.periodMs(config);
+    const period = this.readPeriodMs(entry, config);
     const due = !entry.lastAttemptAt || now.getTime() - entry.lastAttemptAt.getTime() >= period;
     if (entry.inFlight || !due) return this.stale(entry);
     const first = entry.lastAttemptAt === undefined && entry.reading === undefined;
     const current = entry;
     const read = this.scheduler.run(consumer.metadata.namespace, () =>
-      this.readNow(current, consumer, config, now),
+      this.readNow(current, consumer, config, now).finally(() => {
+        current.newSettings = false;
+      }),
     );
     entry.inFlight = read;
     const waited = await settledWithin(read, first ? FIRST_READ_WAIT_MS : INLINE_READ_WAIT_MS);
@@ -318,7 +349,7 @@ export class MetricsSources {
   /** When the next read is due, for requeueing. */
   nextReadInMs(consumer: Consumer, config: AutoscaleConfig, now: Date): number {
     const entry = this.entries.get(consumer.metadata.uid);
-    const period = this.periodMs(config);
+    const period = entry ? this.readPeriodMs(entry, config) : this.periodMs(config);
     const since = (t: Date) => period - (now.getTime() - t.getTime());
     // Credentials that could not be read are tried again once per minSyncPeriod.
     const from = entry?.credentialsError ? entry.credentialsCheckedAt : entry?.lastAttemptAt;

@@ -1,6 +1,14 @@
 // Operator metrics under the original's names and labels, so existing dashboards
 // keep working. Series of a deleted Consumer are removed (the original kept them forever).
-import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  Summary,
+  collectDefaultMetrics,
+  type MetricValue,
+} from 'prom-client';
 import type { ProviderObserver } from '../metrics/index.js';
 import type { DeliveryObserver } from '../notify/webhook.js';
 import type { QueueObserver } from './queue.js';
@@ -12,6 +20,37 @@ const QUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 interface Removable {
   remove(labels: Record<string, string>): void;
 }
+
+/**
+ * A gauge whose series are computed from `read` at each scrape: prom-client keeps no object per
+ * series between scrapes. For the per-instance and per-partition gauges, whose series grow with
+ * the number of instances (a label set, its hash and a series object each).
+ */
+class ComputedGauge<L extends string> extends Gauge<L> {
+  constructor(
+    config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] },
+    private readonly read: () => MetricValue<L>[],
+  ) {
+    super(config);
+  }
+
+  override async get(): ReturnType<Gauge<L>['get']> {
+    const base = await super.get();
+    return { ...base, values: this.read() };
+  }
+}
+
+/** What the per-instance gauges show of one instance (resources: cpu in cores, memory in bytes). */
+class InstanceSeries {
+  status: number | undefined = undefined;
+  saturation: number | undefined = undefined;
+  cpu_request: number | undefined = undefined;
+  cpu_limit: number | undefined = undefined;
+  memory_request: number | undefined = undefined;
+  memory_limit: number | undefined = undefined;
+}
+
+const RESOURCE_NAMES = ['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'] as const;
 
 interface WatchedQueue {
   readonly length: number;
@@ -67,18 +106,29 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
-  readonly deploymentStatus = new Gauge({
-    name: 'konsumerator_deployment_status',
-    help: 'Scaling state of an instance: 1 RUNNING, 2 SATURATED, 3 PENDING_SCALE_UP, 4 PENDING_SCALE_DOWN, 0 unknown.',
-    labelNames: ['consumer', 'deployment'],
-    registers: [this.registry],
-  });
-  readonly deploymentSaturation = new Gauge({
-    name: 'konsumerator_deployment_saturation',
-    help: 'CPU an instance lacks because of its policy or the global budget, millicores.',
-    labelNames: ['consumer', 'deployment'],
-    registers: [this.registry],
-  });
+  /** Per Consumer, per instance (Deployment name): the values of the per-instance gauges. */
+  private readonly instances = new Map<string, Map<string, InstanceSeries>>();
+  /** Per Consumer, per partition: the lag seen at the last read, seconds. */
+  private readonly lags = new Map<string, Map<number, number>>();
+
+  readonly deploymentStatus = new ComputedGauge(
+    {
+      name: 'konsumerator_deployment_status',
+      help: 'Scaling state of an instance: 1 RUNNING, 2 SATURATED, 3 PENDING_SCALE_UP, 4 PENDING_SCALE_DOWN, 0 unknown.',
+      labelNames: ['consumer', 'deployment'],
+      registers: [this.registry],
+    },
+    () => this.instanceValues('status'),
+  );
+  readonly deploymentSaturation = new ComputedGauge(
+    {
+      name: 'konsumerator_deployment_saturation',
+      help: 'CPU an instance lacks because of its policy or the global budget, millicores.',
+      labelNames: ['consumer', 'deployment'],
+      registers: [this.registry],
+    },
+    () => this.instanceValues('saturation'),
+  );
   readonly globalCpuLimit = this.gauge(
     'konsumerator_consumer_global_cpu_limit_mcores',
     'Global CPU budget, millicores.',
@@ -139,12 +189,21 @@ export class OperatorMetrics {
     percentiles,
     registers: [this.registry],
   });
-  readonly lagObserved = new Gauge({
-    name: 'konsumerator_prometheus_mp_lag_observed_seconds',
-    help: 'Lag of a partition in seconds (messages behind / production rate) at the last read.',
-    labelNames: ['consumer', 'partition'],
-    registers: [this.registry],
-  });
+  readonly lagObserved = new ComputedGauge(
+    {
+      name: 'konsumerator_prometheus_mp_lag_observed_seconds',
+      help: 'Lag of a partition in seconds (messages behind / production rate) at the last read.',
+      labelNames: ['consumer', 'partition'],
+      registers: [this.registry],
+    },
+    () => {
+      const values: MetricValue<'consumer' | 'partition'>[] = [];
+      for (const [consumer, partitions] of this.lags)
+        for (const [partition, value] of partitions)
+          values.push({ labels: { consumer, partition: String(partition) }, value });
+      return values;
+    },
+  );
   // A gauge, as in the original, despite the _total suffix.
   readonly samplesReceived = new Gauge({
     name: 'konsumerator_prometheus_mp_samples_received_total',
@@ -188,12 +247,24 @@ export class OperatorMetrics {
     'konsumerator_pod_resize_errors_total',
     'pods/resize patches that failed (refusals that lead to a fallback are not counted).',
   );
-  readonly instanceResources = new Gauge({
-    name: 'konsumerator_instance_resources',
-    help: 'The current size of an instance: requests and limits of its scaled container (cpu in cores, memory in bytes), as decided.',
-    labelNames: ['consumer', 'deployment', 'resource'],
-    registers: [this.registry],
-  });
+  readonly instanceResources = new ComputedGauge(
+    {
+      name: 'konsumerator_instance_resources',
+      help: 'The current size of an instance: requests and limits of its scaled container (cpu in cores, memory in bytes), as decided.',
+      labelNames: ['consumer', 'deployment', 'resource'],
+      registers: [this.registry],
+    },
+    () => {
+      const values: MetricValue<'consumer' | 'deployment' | 'resource'>[] = [];
+      for (const [consumer, instances] of this.instances)
+        for (const [deployment, series] of instances)
+          for (const resource of RESOURCE_NAMES) {
+            const value = series[resource];
+            if (value !== undefined) values.push({ labels: { consumer, deployment, resource }, value });
+          }
+      return values;
+    },
+  );
 
   // The work queue, as controller-runtime names and labels it (`name` and `controller`: the
   // lower-case kind, "consumer").
@@ -407,33 +478,58 @@ export class OperatorMetrics {
     this.track(this.resizeFallbacks, labels);
   }
 
+  private instanceValues(field: 'status' | 'saturation'): MetricValue<'consumer' | 'deployment'>[] {
+    const values: MetricValue<'consumer' | 'deployment'>[] = [];
+    for (const [consumer, instances] of this.instances)
+      for (const [deployment, series] of instances) {
+        const value = series[field];
+        if (value !== undefined) values.push({ labels: { consumer, deployment }, value });
+      }
+    return values;
+  }
+
+  private instance(consumer: string, deployment: string): InstanceSeries {
+    let instances = this.instances.get(consumer);
+    if (!instances) this.instances.set(consumer, (instances = new Map()));
+    let series = instances.get(deployment);
+    if (!series) instances.set(deployment, (series = new InstanceSeries()));
+    return series;
+  }
+
+  /** The instance's scaling state (a STATUS code) and the CPU it lacks, millicores. */
+  setInstanceScaling(consumer: string, deployment: string, status: number, saturationMillis: number): void {
+    const series = this.instance(consumer, deployment);
+    series.status = status;
+    series.saturation = saturationMillis;
+  }
+
   /** The instance's current size (cpu in millicores and memory in bytes, as the autoscaler counts them). */
   setInstanceResources(
     consumer: string,
     deployment: string,
     amounts: { cpuRequest?: number; cpuLimit?: number; memoryRequest?: number; memoryLimit?: number },
   ): void {
-    const values: [string, number | undefined][] = [
-      ['cpu_request', amounts.cpuRequest === undefined ? undefined : amounts.cpuRequest / 1000],
-      ['cpu_limit', amounts.cpuLimit === undefined ? undefined : amounts.cpuLimit / 1000],
-      ['memory_request', amounts.memoryRequest],
-      ['memory_limit', amounts.memoryLimit],
-    ];
-    for (const [resource, value] of values) {
-      const labels = { consumer, deployment, resource };
-      if (value === undefined || !Number.isFinite(value)) {
-        this.instanceResources.remove(labels);
-        continue;
-      }
-      this.instanceResources.set(labels, value);
-      this.track(this.instanceResources, labels);
-    }
+    const series = this.instance(consumer, deployment);
+    const finite = (value: number | undefined) =>
+      value !== undefined && Number.isFinite(value) ? value : undefined;
+    series.cpu_request = finite(amounts.cpuRequest === undefined ? undefined : amounts.cpuRequest / 1000);
+    series.cpu_limit = finite(amounts.cpuLimit === undefined ? undefined : amounts.cpuLimit / 1000);
+    series.memory_request = finite(amounts.memoryRequest);
+    series.memory_limit = finite(amounts.memoryLimit);
   }
 
   /** Removes the series of one instance (its Deployment is deleted). */
   forgetInstance(consumer: string, deployment: string): void {
-    for (const resource of ['cpu_request', 'cpu_limit', 'memory_request', 'memory_limit'])
-      this.instanceResources.remove({ consumer, deployment, resource });
+    const instances = this.instances.get(consumer);
+    instances?.delete(deployment);
+    if (instances?.size === 0) this.instances.delete(consumer);
+  }
+
+  /** The lag of a partition at the last read, seconds. */
+  setLagObserved(consumer: string, partition: number, seconds: number): void {
+    let partitions = this.lags.get(consumer);
+    if (!partitions) this.lags.set(consumer, (partitions = new Map()));
+    partitions.set(partition, seconds);
   }
 
   /** Counts a reconcile; the Consumer's counters all start at 0, so rate() sees their first increase. */
@@ -475,6 +571,8 @@ export class OperatorMetrics {
       for (const labels of labelSets.values()) metric.remove(labels);
     }
     this.series.delete(consumer);
+    this.instances.delete(consumer);
+    this.lags.delete(consumer);
     for (const metric of [
       this.globalCpuLimit,
       this.globalMemoryLimit,

@@ -305,6 +305,8 @@ export class Operator {
     this.deployments.onChange((d) => this.enqueueOwnerOf(d));
     this.replicaSets.onChange((r) => this.enqueueReplacedOwner(r));
     await Promise.all([this.consumers.start(), this.deployments.start(), this.replicaSets.start()]);
+    // stop() during the first list ends the caches' start: nothing may start after it.
+    if (this.stopping) return;
     this.autoscalers.start();
     this.synced = true;
     this.enqueueAll();
@@ -338,6 +340,7 @@ export class Operator {
   }
 
   private startWorkers(): void {
+    if (this.stopping) return;
     const workers = this.options.workers ?? 4;
     for (let i = 0; i < workers; i++) this.workerLoops.push(this.work());
     const resyncMs = this.options.resyncMs ?? 60_000;

@@ -7,7 +7,15 @@ import { autoscaleStep, type AutoscaleStep, type ScalingMemory } from './autosca
 import { instanceName } from '../plan/render.js';
 import type { MetricsSources } from './metrics-sources.js';
 import { validateConsumer, describeProblems } from '../api/validate.js';
-import { afterWrites, isControlledBy, planConsumer, type Action, type Plan } from '../plan/consumer-plan.js';
+import {
+  afterWrites,
+  isControlledBy,
+  isRolledOut,
+  planConsumer,
+  type Action,
+  type MetadataOnlyWrite,
+  type Plan,
+} from '../plan/consumer-plan.js';
 import { buildStatus, stopStartEvent, withPersistedSync } from '../plan/status.js';
 import { withConcurrency } from '../util/concurrency.js';
 import { parsePartitionList } from '../plan/partitions.js';
@@ -27,6 +35,7 @@ import { cpuMemoryAmounts, instanceResources } from '../plan/instance-resources.
 import { checkTenantLimits, DEFAULT_TENANT_LIMITS, type TenantLimits } from './limits.js';
 import { describeQuotaRefusal, parseQuotaRefusal } from './quota.js';
 import type { Recreator } from './recreate.js';
+import { OwnStatusWrites } from './own-writes.js';
 import type { AutoscalerWatch } from './autoscaler-watch.js';
 import {
   autoscalerConflicts,
@@ -107,16 +116,23 @@ export const consumerKey = (namespace: string, name: string) => `${namespace}/${
 const partitionsOf = (d: V1Deployment) => d.metadata?.annotations?.[Annotation.partition] ?? '';
 
 export class Reconciler {
+  /** The operator's metadata-only Deployment writes not yet observed, by uid (see isRolledOut). */
+  private readonly metadataOnly = new Map<string, MetadataOnlyWrite & { namespace: string }>();
+  /** The Consumers as the last status write left them, while the informer is behind. */
+  private readonly ownStatus = new OwnStatusWrites();
+
   constructor(private readonly deps: ReconcilerDeps) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
     const { consumers, metrics, clock } = this.deps;
-    const consumer = consumers.get(name, namespace);
+    const cached = consumers.get(name, namespace);
+    const consumer = cached && this.ownStatus.latest(key, cached);
     // Old ReplicaSets held for a recreate of a Consumer that is gone or was made anew.
     const owner = { ...consumers.ownerType, name };
     await this.deps.recreator.releaseStray(namespace, owner, consumer?.metadata.uid);
     if (!consumer) {
+      this.ownStatus.forget(key);
       metrics.forgetConsumer(name);
       await this.forgetRemovedSources();
       return { failures: [] };
@@ -164,6 +180,7 @@ export class Reconciler {
       return { failures: [] };
     }
     const deployments = this.deps.deployments.list(consumer.metadata.namespace);
+    this.forgetObservedWrites(consumer.metadata.namespace, deployments);
     const step = await autoscaleStep(consumer, deployments, this.deps.sources, this.deps.scalingMemory, now);
     if (
       step.conditions.some(
@@ -200,6 +217,7 @@ export class Reconciler {
       ...(rendering ? { inPlace: rendering } : {}),
       ...(targeting.length > 0 ? { replicasKeptElsewhere: replicasKeptByHpa(targeting) } : {}),
       replicaSets: this.deps.replicaSets.list(consumer.metadata.namespace),
+      metadataOnly: this.metadataOnly,
     });
     const failedWrites = new Set<string>();
     const writeFailures = await this.execute(consumer, plan.actions, failedWrites);
@@ -236,34 +254,39 @@ export class Reconciler {
       events.emit(consumer, event.type, event.reason, event.message, event.notification);
     const conflictMessage = conflicts.length > 0 ? describeConflicts(conflicts) : undefined;
     if (conflictMessage) events.emit(consumer, 'Warning', 'AutoscalerConflict', conflictMessage);
-    const stopStart = stopStartEvent(consumer);
+    // New metrics settings are read within the operator's floor: a status that now could only say
+    // the spec was seen waits for that read, so the change costs one status write, not two.
+    const deferred = step.awaitsRead === true && plan.actions.length === 0 && failures.length === 0;
+    const stopStart = deferred ? undefined : stopStartEvent(consumer);
     if (stopStart) events.emit(consumer, 'Normal', stopStart.reason, stopStart.message);
-    const status = await this.writeStatus(
-      consumer,
-      afterWrites(plan, failedWrites),
-      {
-        failures,
-        quotaExceeded: writeFailures.some((f) => f.quota),
-        autoscaleStatus: step.status,
-        autoscaleConditions: step.conditions,
-        actuationConditions: [
-          ...actuated.conditions,
-          ...(conflictMessage
-            ? [
-                {
-                  type: 'AutoscalerConflict',
-                  status: 'True' as const,
-                  reason: 'AutoscalerTargetsInstance',
-                  message: conflictMessage,
-                },
-              ]
-            : []),
-        ],
-        autoscaling: step.overrides !== undefined || step.conditions.length > 0,
-        ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
-      },
-      now,
-    );
+    const status = deferred
+      ? (consumer.status ?? {})
+      : await this.writeStatus(
+          consumer,
+          afterWrites(plan, failedWrites),
+          {
+            failures,
+            quotaExceeded: writeFailures.some((f) => f.quota),
+            autoscaleStatus: step.status,
+            autoscaleConditions: step.conditions,
+            actuationConditions: [
+              ...actuated.conditions,
+              ...(conflictMessage
+                ? [
+                    {
+                      type: 'AutoscalerConflict',
+                      status: 'True' as const,
+                      reason: 'AutoscalerTargetsInstance',
+                      message: conflictMessage,
+                    },
+                  ]
+                : []),
+            ],
+            autoscaling: step.overrides !== undefined || step.conditions.length > 0,
+            ...(step.syncCheckpointMs !== undefined ? { syncCheckpointMs: step.syncCheckpointMs } : {}),
+          },
+          now,
+        );
     this.deps.metrics.setStatusCounts(consumer.metadata.name, {
       ...plan.counts,
       lagging: status.lagging ?? 0,
@@ -373,8 +396,10 @@ export class Reconciler {
           },
           'updating',
         );
+        const before = this.deps.deployments.get(name, namespace);
         const applied = await writer.applyDeployment(action.deployment);
         written.push({ name, resourceVersion: applied.metadata?.resourceVersion ?? '' });
+        this.noteMetadataOnly(action.specChanges, before, applied);
         metrics.updates.inc(label);
         // Only the autoscaler's bookkeeping on the Deployment (its scaling state, the size its pods
         // were resized to in place): the ScaledUp/ScaledDown and ResizedInPlace events say it.
@@ -417,6 +442,43 @@ export class Reconciler {
     }
   }
 
+  /**
+   * After an update: a metadata-only write to a rolled-out Deployment leaves it rolled out,
+   * whatever generation the API server gave it (see isRolledOut); any other write ends that.
+   */
+  private noteMetadataOnly(
+    specChanges: boolean,
+    before: V1Deployment | undefined,
+    applied: V1Deployment,
+  ): void {
+    const uid = applied.metadata?.uid;
+    const generation = applied.metadata?.generation;
+    if (!uid || generation === undefined) return;
+    const earlier = this.metadataOnly.get(uid);
+    if (specChanges || !before || before.metadata?.uid !== uid || !isRolledOut(before, this.metadataOnly)) {
+      this.metadataOnly.delete(uid);
+      return;
+    }
+    const beforeGeneration = before.metadata?.generation ?? 0;
+    this.metadataOnly.set(uid, {
+      namespace: applied.metadata?.namespace ?? '',
+      generation,
+      rolledOut: earlier?.generation === beforeGeneration ? earlier.rolledOut : beforeGeneration,
+    });
+  }
+
+  /** Forgets the writes the controller-manager has observed, and those of Deployments gone. */
+  private forgetObservedWrites(namespace: string, deployments: readonly V1Deployment[]): void {
+    const observed = new Map(
+      deployments.map((d) => [d.metadata?.uid ?? '', d.status?.observedGeneration ?? -1]),
+    );
+    for (const [uid, write] of this.metadataOnly) {
+      if (write.namespace !== namespace) continue;
+      const at = observed.get(uid);
+      if (at === undefined || at >= write.generation) this.metadataOnly.delete(uid);
+    }
+  }
+
   /** The original's per-instance and budget gauges, and each instance's current size. */
   private recordScaling(
     consumer: Consumer,
@@ -428,9 +490,6 @@ export class Reconciler {
     const name = consumer.metadata.name;
     for (const action of plan.actions) {
       if (action.type === 'delete') {
-        const labels = { consumer: name, deployment: action.name };
-        metrics.deploymentStatus.remove(labels);
-        metrics.deploymentSaturation.remove(labels);
         metrics.forgetInstance(name, action.name);
       }
     }
@@ -442,18 +501,16 @@ export class Reconciler {
       }
     }
     for (const [id, override] of step.overrides ?? []) {
-      const labels = { consumer: name, deployment: instanceName(consumer.spec.name, id) };
-      metrics.deploymentStatus.set(labels, STATUS_CODE[override.scaling.status] ?? 0);
-      metrics.deploymentSaturation.set(labels, override.scaling.saturationMillis ?? 0);
-      metrics.track(metrics.deploymentStatus, labels);
-      metrics.track(metrics.deploymentSaturation, labels);
+      metrics.setInstanceScaling(
+        name,
+        instanceName(consumer.spec.name, id),
+        STATUS_CODE[override.scaling.status] ?? 0,
+        override.scaling.saturationMillis ?? 0,
+      );
     }
     if (!step.observed) return;
-    for (const [partition, seconds] of step.observed.lagSecondsByPartition) {
-      const labels = { consumer: name, partition: String(partition) };
-      metrics.lagObserved.set(labels, seconds);
-      metrics.track(metrics.lagObserved, labels);
-    }
+    for (const [partition, seconds] of step.observed.lagSecondsByPartition)
+      metrics.setLagObserved(name, partition, seconds);
     metrics.globalCpuAllocated.set({ consumer: name }, step.observed.allocated.cpuMillis);
     metrics.globalMemoryAllocated.set({ consumer: name }, step.observed.allocated.memoryBytes);
     const capacity = step.observed.capacity;
@@ -536,12 +593,14 @@ export class Reconciler {
     );
     const endTimer = metrics.statusUpdateDuration.startTimer({ consumer: consumer.metadata.name });
     try {
-      await consumers.writeStatus(consumer, status);
+      const stored = await consumers.writeStatus(consumer, status);
+      if (stored)
+        this.ownStatus.remember(consumerKey(consumer.metadata.namespace, consumer.metadata.name), stored);
     } finally {
       endTimer();
     }
-    // Wait for the cache to hold the new status, so that the reconcile this write triggers
-    // compares against it and writes nothing.
+    // Wait (bounded) for the cache to hold the new status, so that the reconcile this write
+    // triggers sees it; past the bound, the written object stands in for it (ownStatus).
     await consumers.awaitStatus(consumer, status);
     return status;
   }

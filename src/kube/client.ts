@@ -7,8 +7,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { isAbsolute, join } from 'node:path';
 import { toClusterAccess, type ClusterAccess, type ClusterSource } from './config.js';
+import { proxyFromEnvironment } from './proxy.js';
 
 /** An answer with `code` (undefined: none, the request failed) `seconds` after the request began. */
 export type ApiRequestReport = (
@@ -26,6 +28,8 @@ export interface KubeClientOptions {
   report?: ApiRequestReport;
   /** How often a token file is read again (default 60 s, as client-go). */
   tokenFileRereadMs?: number;
+  /** Where HTTPS_PROXY and the like are read when the access names no proxy (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export const DEFAULT_REQUEST_MS = 30_000;
@@ -87,6 +91,8 @@ type TlsOptions = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'rejectUnauth
 
 export class KubeClient {
   readonly host: string;
+  /** The proxy every connection goes through: the kubeconfig's proxy-url, else the environment's. */
+  readonly proxyUrl: string | undefined;
   private readonly url: URL;
   private readonly transport: typeof http | typeof https;
   private agents = new Map<string, http.Agent>();
@@ -101,6 +107,7 @@ export class KubeClient {
     this.url = new URL(access.server);
     this.host = this.url.host;
     this.transport = this.url.protocol === 'http:' ? http : https;
+    this.proxyUrl = access.proxyUrl ?? proxyFromEnvironment(access.server, options.env ?? process.env);
   }
 
   /** A client of a kubeconfig held elsewhere (e.g. client-node's KubeConfig) or of a ClusterAccess. */
@@ -284,7 +291,7 @@ export class KubeClient {
     else if (this.access.username !== undefined)
       all.authorization = `Basic ${Buffer.from(`${this.access.username}:${this.access.password ?? ''}`).toString('base64')}`;
     if (this.access.impersonate) all['impersonate-user'] = this.access.impersonate;
-    const { proxyUrl } = this.access;
+    const { proxyUrl } = this;
     const tls = this.tlsOptions(credential);
     const agent = proxyUrl ? await this.proxyAgent(proxyUrl) : this.agent(tls);
     // Through a proxy, the TLS options travel with the request: the proxy agent opens the tunnel,
@@ -322,29 +329,45 @@ export class KubeClient {
     };
   }
 
-  /** One keep-alive agent per client certificate (an exec plugin may hand out a new one). */
-  private agent(tls: TlsOptions): http.Agent {
-    const id = `${tls.cert?.toString('base64') ?? ''}|${tls.key?.length ?? 0}`;
+  /**
+   * One keep-alive agent per client certificate (an exec plugin may hand out a new one). Its TLS
+   * context (the CA and the client certificate, parsed) is made once and shared by its connections:
+   * left to Node, every connection (each watch holds one) parses and keeps its own copy.
+   */
+  private agent(options: TlsOptions): http.Agent {
+    const { ca, cert, key, ...check } = options;
+    const id = `${cert?.toString('base64') ?? ''}|${key?.length ?? 0}`;
     let agent = this.agents.get(id);
     if (!agent) {
       if (this.agents.size > 4) this.agents.clear();
       agent =
         this.transport === http
           ? new http.Agent({ keepAlive: true })
-          : new https.Agent({ keepAlive: true, ...tls });
+          : new https.Agent({
+              keepAlive: true,
+              secureContext: tls.createSecureContext({
+                ...(ca ? { ca } : {}),
+                ...(cert ? { cert } : {}),
+                ...(key ? { key } : {}),
+              }),
+              ...check,
+            });
       this.agents.set(id, agent);
     }
     return agent;
   }
 
   /**
-   * The agent of the kubeconfig's proxy-url: a CONNECT tunnel through an http(s) proxy, or socks5.
-   * Loaded on first use, so a client without a proxy never loads either library.
+   * The agent of the proxy: a CONNECT tunnel through an http(s) proxy, or socks5. Loaded on first
+   * use, so a client without a proxy never loads either library. socks5 hands the API server's
+   * name to the proxy to resolve, as Go's SOCKS dialer (kubectl's) does: a private cluster name is
+   * often known only on the far side of the proxy.
    */
   private proxyAgent(proxyUrl: string): Promise<http.Agent> {
     this.proxy ??= proxyUrl.startsWith('socks')
       ? import('socks-proxy-agent').then(
-          ({ SocksProxyAgent }) => new SocksProxyAgent(proxyUrl, { keepAlive: true }),
+          ({ SocksProxyAgent }) =>
+            new SocksProxyAgent(proxyUrl.replace(/^socks5:/, 'socks5h:'), { keepAlive: true }),
         )
       : import('https-proxy-agent').then(
           ({ HttpsProxyAgent }) => new HttpsProxyAgent(proxyUrl, { keepAlive: true }),

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { PROXY_SCHEMES } from './proxy.js';
 
 /** A credential plugin run to get a token or client certificate (kubeconfig `users[].user.exec`). */
 export interface ExecPlugin {
@@ -24,7 +25,10 @@ export interface ClusterAccess {
   ca?: Buffer;
   insecureSkipTlsVerify?: boolean;
   tlsServerName?: string;
-  /** kubeconfig `proxy-url`: an http, https or socks5 proxy every connection goes through. */
+  /**
+   * kubeconfig `proxy-url`: an http, https or socks5 proxy every connection goes through. Unset:
+   * the client takes HTTPS_PROXY/HTTP_PROXY and NO_PROXY from the environment (see proxy.ts).
+   */
   proxyUrl?: string;
   clientCert?: Buffer;
   clientKey?: Buffer;
@@ -125,8 +129,6 @@ export function accessFromKubeconfig(
   if (str(ctx.namespace)) access.namespace = str(ctx.namespace)!;
   return access;
 }
-
-const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:'];
 
 /** The schemes kubectl takes in `proxy-url`; anything else is an error at start, not a direct connection. */
 function checkedProxyUrl(value: string, context: string): string {

@@ -37,6 +37,8 @@ export type Action =
       drift: string[];
       /** The pod template changes (the Deployment rolls); false for metadata only (e.g. the autoscaler's state). */
       templateChanges: boolean;
+      /** The spec changes; false: only metadata (annotations, labels). */
+      specChanges: boolean;
     }
   | { type: 'delete'; name: string; uid: string; reason: string };
 
@@ -84,12 +86,33 @@ export interface Plan {
 export const isControlledBy = (deployment: V1Deployment, consumer: Consumer) =>
   (deployment.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === consumer.metadata.uid);
 
-/** The rollout of the Deployment's current spec has completed. */
-export function isRolledOut(deployment: V1Deployment): boolean {
+/**
+ * A write of the operator's that changed only a Deployment's metadata. The API server bumps a
+ * Deployment's generation for an annotation change too, so until the controller-manager observes
+ * it the Deployment looks as if a rollout had started, though no pod changes.
+ */
+export interface MetadataOnlyWrite {
+  /** The generation the write produced. */
+  generation: number;
+  /** The generation before it (or before a chain of such writes), which was rolled out. */
+  rolledOut: number;
+}
+
+/**
+ * The rollout of the Deployment's current spec has completed. `metadataOnly`: the operator's last
+ * writes to it changed only metadata since a generation that was rolled out (keyed by uid).
+ */
+export function isRolledOut(
+  deployment: V1Deployment,
+  metadataOnly?: ReadonlyMap<string, MetadataOnlyWrite>,
+): boolean {
   const replicas = deployment.spec?.replicas ?? 1;
   const status = deployment.status;
+  const generation = deployment.metadata?.generation ?? 0;
+  const write = metadataOnly?.get(deployment.metadata?.uid ?? '');
+  const settledAt = write?.generation === generation ? write.rolledOut : generation;
   return (
-    (status?.observedGeneration ?? -1) >= (deployment.metadata?.generation ?? 0) &&
+    (status?.observedGeneration ?? -1) >= settledAt &&
     (status?.updatedReplicas ?? 0) >= replicas &&
     (status?.availableReplicas ?? 0) >= replicas
   );
@@ -147,6 +170,8 @@ export interface PlanInput {
   replicaSets?: readonly V1ReplicaSet[];
   /** Instance Deployments whose replica count an HPA keeps (see autoscalers.ts). */
   replicasKeptElsewhere?: ReadonlySet<string>;
+  /** The operator's metadata-only writes not yet observed, by Deployment uid (see isRolledOut). */
+  metadataOnly?: ReadonlyMap<string, MetadataOnlyWrite>;
 }
 
 export interface ObservedInstances {
@@ -175,7 +200,9 @@ export function planConsumer({
   inPlace,
   replicaSets = [],
   replicasKeptElsewhere,
+  metadataOnly,
 }: PlanInput): Plan {
+  const rolledOut = (d: V1Deployment) => isRolledOut(d, metadataOnly);
   const resolved = resolveSpec(consumer.spec);
   const { buckets, byId, redundant } = observeInstances(consumer, deployments);
   const running = [...byId.values()];
@@ -240,16 +267,24 @@ export function planConsumer({
     const desiredHash = desired.metadata!.annotations![Annotation.renderHash];
     // Items of a list response carry no apiVersion and kind: compare what the object holds.
     const drift = driftPaths({ metadata: desired.metadata, spec: desired.spec }, current);
+    // Only a change of the spec starts a rollout: an update of annotations alone (the render hash,
+    // the scaling state, the size of an in-place resize) leaves the instance rolled out.
+    const specChanges = driftPaths(desired.spec, current.spec).length > 0;
     if (currentHash !== desiredHash || drift.length > 0) {
       const reason: UpdateReason =
         currentHash === undefined ? 'adopt' : currentHash !== desiredHash ? 'outdated' : 'drift';
       const templateChanges = driftPaths(desired.spec?.template, current.spec?.template).length > 0;
-      updates.push({ type: 'update', instanceId: id, deployment: desired, reason, drift, templateChanges });
+      updates.push({
+        type: 'update',
+        instanceId: id,
+        deployment: desired,
+        reason,
+        drift,
+        templateChanges,
+        specChanges,
+      });
     }
-    // Only a change of the spec starts a rollout: an update of annotations alone (the render hash,
-    // the scaling state, the size of an in-place resize) leaves the instance rolled out.
-    const specChanges = driftPaths(desired.spec, current.spec).length > 0;
-    if (specChanges || !isRolledOut(current)) notRolledOut.push(instance.name);
+    if (specChanges || !rolledOut(current)) notRolledOut.push(instance.name);
   });
 
   const instanceNames = new Set(buckets.map((_, id) => instanceName(resolved.deploymentPrefix, id)));
@@ -260,7 +295,7 @@ export function planConsumer({
     (name) => {
       const id = instanceIdFromName(name, resolved.deploymentPrefix);
       const current = id === undefined ? undefined : byId.get(id);
-      return current !== undefined && !notRolledOut.includes(name) && isRolledOut(current);
+      return current !== undefined && !notRolledOut.includes(name) && rolledOut(current);
     },
     notRolledOut.length === 0 && creates.length === 0 && updates.length === 0,
   );

@@ -182,9 +182,22 @@ export function buildStatus(
 }
 
 /**
+ * How long the persisted lastSyncTime/lastSyncState may stand while instances roll out (Progressing
+ * True in the stored status and in the new one). The end of the roll is a status write of its own
+ * and carries the fresh ones, so a roll costs two writes (its start and its end) however many
+ * instances it takes and however long; only a roll that lasts longer than this (a stuck one) gets a
+ * checkpoint in between. Until then a restarted operator finds an older lastSyncTime and reads the
+ * metrics at once, a read earlier than minSyncPeriod would have allowed.
+ */
+export const ROLLOUT_SYNC_CHECKPOINT_MS = 30 * 60_000;
+
+const isProgressing = (status: ConsumerStatus) =>
+  status.conditions?.some((c) => c.type === 'Progressing' && c.status === 'True') ?? false;
+
+/**
  * `status` with the persisted lastSyncTime/lastSyncState (and capacity evidence) instead of its
- * own, while the persisted ones are younger than `checkpointMs`; undefined when they are due (or
- * there is no checkpoint).
+ * own, while the persisted ones are younger than `checkpointMs` (during a roll:
+ * ROLLOUT_SYNC_CHECKPOINT_MS, if longer); undefined when they are due (or there is no checkpoint).
  * The caller writes this instead of `status` when it differs in nothing else from what is stored.
  */
 export function withPersistedSync(
@@ -195,7 +208,9 @@ export function withPersistedSync(
 ): ConsumerStatus | undefined {
   if (checkpointMs === undefined || previous.lastSyncTime === undefined) return undefined;
   const persistedAt = Date.parse(previous.lastSyncTime);
-  if (!Number.isFinite(persistedAt) || now.getTime() - persistedAt >= checkpointMs) return undefined;
+  const rolling = isProgressing(previous) && isProgressing(status);
+  const due = rolling ? Math.max(checkpointMs, ROLLOUT_SYNC_CHECKPOINT_MS) : checkpointMs;
+  if (!Number.isFinite(persistedAt) || now.getTime() - persistedAt >= due) return undefined;
   const held: ConsumerStatus = { ...status, lastSyncTime: previous.lastSyncTime };
   if (previous.lastSyncState === undefined) delete held.lastSyncState;
   else held.lastSyncState = previous.lastSyncState;

@@ -14,11 +14,13 @@ export interface ControllerParams {
   caFile: string;
 }
 
-export async function startControllerManager(p: ControllerParams): Promise<ManagedProcess> {
+/** `qps`: its client's requests per second (burst twice that); undefined: its default (20). */
+export async function startControllerManager(p: ControllerParams, qps?: number): Promise<ManagedProcess> {
   return startComponent(p, 'kube-controller-manager', [
     // Signs the tokens of the legacy token controller; the root CA goes into kube-root-ca.crt.
     `--service-account-private-key-file=${p.serviceAccountKeyFile}`,
     `--root-ca-file=${p.caFile}`,
+    ...(qps !== undefined ? [`--kube-api-qps=${qps}`, `--kube-api-burst=${2 * qps}`] : []),
   ]);
 }
 

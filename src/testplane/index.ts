@@ -66,6 +66,11 @@ export interface TestPlaneOptions {
   prometheusTargets?: readonly ScrapeTarget[];
   /** Audit-log the requests of AUDITED_NAMESPACE's ServiceAccounts (default false). */
   auditLog?: boolean;
+  /**
+   * Requests per second kube-controller-manager may send (its --kube-api-qps, burst twice that);
+   * default: its own default of 20, which rolls out a few instances per second.
+   */
+  controllerManagerQps?: number;
 }
 
 export interface TestPlane {
@@ -130,7 +135,9 @@ export async function startTestPlane(options: TestPlaneOptions): Promise<TestPla
     started.push(api.process);
     if (withControllers) {
       const params = { binDir, dir, ...api };
-      started.push(ready('kube-controller-manager', await startControllerManager(params)));
+      started.push(
+        ready('kube-controller-manager', await startControllerManager(params, options.controllerManagerQps)),
+      );
       started.push(ready('kube-scheduler', await startScheduler(params)));
       started.push(ready('kwok', await startKwokWithFakeNodes(params)));
       await waitForDefaultServiceAccount(api.kubeconfigPath, 'default');

@@ -97,7 +97,9 @@ describe('InPlaceOrRollout falls back to one rollout', () => {
       return (
         c.status?.conditions?.find((x) => x.type === 'InPlaceResize')?.reason === 'InPlace' &&
         c.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' &&
-        c.status.instances?.[0]?.action === 'none'
+        // The status lists the last change while its size stands.
+        c.status.instances?.[0]?.action === 'scale-up' &&
+        c.status.instances[0].cpu === '3'
       );
     });
     const quiet = await apiRequestCounts();
@@ -209,10 +211,12 @@ describe('InPlace never rolls out', () => {
     assert.match(condition.message, /orders-0 \(Infeasible\)/);
     const [notApplied] = await waitEvent(ns, 'ResizeNotApplied');
     assert.match(notApplied!.message!, /Infeasible/);
-    await waitFor(
-      'the next read',
-      async () => (await consumers.get(ns, 'orders')).status?.instances?.[0]?.action === 'none',
-    );
+    // The read that decided wrote its status once, as things stand after it; the quiet window
+    // spans four 1-second reads, each of which would retry if the operator looped.
+    await waitFor('the status after the decision', async () => {
+      const entry = (await consumers.get(ns, 'orders')).status?.instances?.[0];
+      return entry?.action === 'scale-up' && entry.cpu === '3';
+    });
     const quiet = await apiRequestCounts();
     await new Promise((r) => setTimeout(r, 4000));
     const writes = operatorWrites(quiet, await apiRequestCounts());

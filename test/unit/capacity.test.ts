@@ -121,6 +121,52 @@ test('keeping up at twice the configured capacity: lower bounds, then probing up
   assert.ok(reads < 120, `converged after ${reads} reads`);
 });
 
+test('probing steps from the probe, not from the bound: pods sized with spare CPU do not hold it back', () => {
+  // The same loop with the sizing's spare CPU: a pod sized for its production at 1.2× keeps up
+  // with a bound of the rate in use ÷ 1.2, so a probe at 1.25× the bound would settle at 1.04× the
+  // rate in use: it must step from the rate it probes with to reach the real one.
+  const TRUE = 2000;
+  const production = 3000;
+  const SPARE = 1.2;
+  let state: CapacityState = EMPTY_CAPACITY;
+  let cores = (production * SPARE) / CONFIGURED;
+  let resizedAt = T0 - 3600_000;
+  let reads = 0;
+  for (; reads < 200; reads++) {
+    const now = T0 + reads * MIN;
+    const capacity = TRUE * cores;
+    const lagging = capacity < production;
+    const samples = new Map<number, PartitionSample>([
+      [0, { production, consumption: Math.min(production, capacity), behind: lagging ? production * 60 : 0 }],
+    ]);
+    state = learnCapacity(state, instances(1, cores, resizedAt), samples, now, CONFIGURED);
+    const view = capacityView(state, now, CONFIGURED);
+    const wanted = Math.ceil(((production * SPARE) / view.ratePerCore) * 10) / 10;
+    if (wanted !== cores && now - resizedAt >= 5 * MIN) {
+      cores = wanted;
+      resizedAt = now;
+    }
+    if (view.source === 'learned' && Math.abs(view.ratePerCore - TRUE) / TRUE < 0.15) break;
+  }
+  assert.ok(reads < 60, `converged after ${reads} reads`);
+});
+
+test('a bound that raises the probe by a small step keeps its start; a larger raise starts it again', () => {
+  // Keeping up at `lowerBound` per core makes 1.25× that the rate to probe with.
+  const probe = { ratePerCore: 1500, sinceMs: T0 - 2 * MIN };
+  const after = (lowerBound: number) =>
+    learnCapacity(
+      { learned: undefined, weight: 0, lowerBound, updatedAtMs: T0, probe },
+      instances(1, 1),
+      new Map(),
+      T0,
+      CONFIGURED,
+    ).probe;
+  assert.deepEqual(after(1250), { ratePerCore: 1562.5, sinceMs: probe.sinceMs }, 'raised by 4 %');
+  assert.deepEqual(after(1500), { ratePerCore: 1875, sinceMs: T0 }, 'raised by 25 %');
+  assert.deepEqual(after(1200), probe, 'not overtaken');
+});
+
 test('a stalled instance, one warming up after a change, and one with a gap in its metrics teach nothing', () => {
   const stalled = new Map<number, PartitionSample>([
     [0, { production: 1000, consumption: 0, behind: 100_000 }],
@@ -164,6 +210,7 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
     saturatedLagMs: 30_000,
     keepingUpLagMs: 2_000,
     warmUpMs: 240_000,
+    estimateSpacingMs: 300_000,
   });
   assert.deepEqual(capacityTimings(), capacityTimings(60_000));
   // Read every 2 s: saturated from 4 s of lag (never within the keeping-up band), warm-up 15 s
@@ -174,6 +221,7 @@ test('the thresholds follow the time between reads: the same rule at 1 minute an
     saturatedLagMs: 4_000,
     keepingUpLagMs: 2_000,
     warmUpMs: 15_000,
+    estimateSpacingMs: 10_000,
   });
   const resizedAt = T0 - 20_000; // past a 2-s Consumer's warm-up, well within a 1-minute one's
   const lagging = reading(1, 1, 300, 5);
@@ -237,6 +285,100 @@ test('a resize without a change of scaling state (no pending period) is a warm-u
   state = learnCapacity(state, at(2), reading(1, 2, 150, 5), T0 + 2_000 + fast.warmUpMs, CONFIGURED, fast);
   assert.ok(state.weight > before, 'past the warm-up: evidence');
   assert.ok(state.learned! < 300);
+});
+
+test('a pod the probe shrank below its need: its backlog growing at the new size is an estimate within the warm-up; the probe holds', () => {
+  // Probing at 1500 per core, bound 1200: the pod had 2 cores, the probe shrank it to 1; it really
+  // does 1300 per core, 200 msg/s short of its production of 1500 (13 %), lag still small. Its
+  // consumption rate's window still holds the larger size (1500, keeping up): the backlog tells.
+  const probe = { ratePerCore: 1500, sinceMs: T0 - 2 * MIN };
+  const probing = (fromMillis: number, withProbe = true): CapacityState => ({
+    learned: undefined,
+    weight: 0,
+    lowerBound: 1200,
+    updatedAtMs: T0 - MIN,
+    sizes: { '0': { cpuMillis: fromMillis, sinceMs: 0 } },
+    ...(withProbe ? { probe } : {}),
+  });
+  const growing = (growthPerSecond: number) => (i: number) =>
+    new Map<number, PartitionSample>([
+      [0, { production: 1500, consumption: 1500, behind: 3000 + i * 60 * growthPerSecond }],
+    ]);
+  const run = (start: CapacityState, reads: number, read: (i: number) => Map<number, PartitionSample>) => {
+    let state = start;
+    const states: CapacityState[] = [];
+    for (let i = 0; i < reads; i++) {
+      state = learnCapacity(state, instances(1, 1), read(i), T0 + i * MIN, CONFIGURED);
+      states.push(state);
+    }
+    return states;
+  };
+  const shrunk = run(probing(2000), 4, growing(200));
+  assert.equal(shrunk[0]!.weight, 0, 'the first read at the new size only marks the backlog');
+  assert.equal(shrunk[1]!.weight, 1);
+  assert.equal(shrunk[1]!.learned, 1300);
+  assert.deepEqual(shrunk[1]!.probe, probe, 'the probe holds, it does not step up or end');
+  const last = shrunk.at(-1)!;
+  assert.ok(last.weight > 2.99, `${last.weight}`);
+  const view = capacityView(last, T0 + 3 * MIN, CONFIGURED);
+  assert.equal(view.source, 'learned');
+  assert.equal(view.ratePerCore, 1300);
+  const next = learnCapacity(last, instances(1, 1), growing(200)(4), T0 + 4 * MIN, CONFIGURED);
+  assert.equal(next.probe, undefined, 'the probe ends once the learned value is used');
+  // All of these are still the warm-up: no probe, a step up, or a backlog growing by less than
+  // 10 % of production teach nothing.
+  for (const [what, states] of [
+    ['not probing', run(probing(2000, false), 3, growing(200))],
+    ['grown, not shrunk', run(probing(500), 3, growing(200))],
+    ['growing by 5 %', run(probing(2000), 3, growing(75))],
+    ['draining', run(probing(2000), 3, growing(-10))],
+  ] as const)
+    assert.equal(states.at(-1)!.weight, 0, what);
+});
+
+test('a pod saturated read after read while the others keep up counts once per spacing; all saturated, every read', () => {
+  const timings = capacityTimings(MIN);
+  const spacingReads = timings.estimateSpacingMs / MIN;
+  // Instance 0 is the slow one: 800 per core, a minute behind; the other three keep up.
+  const slowOne = new Map<number, PartitionSample>([
+    [0, { production: 1000, consumption: 800, behind: 60_000 }],
+    [1, { production: 500, consumption: 500, behind: 0 }],
+    [2, { production: 500, consumption: 500, behind: 0 }],
+    [3, { production: 500, consumption: 500, behind: 0 }],
+  ]);
+  const reads = 2 * spacingReads;
+  let state: CapacityState = EMPTY_CAPACITY;
+  for (let i = 0; i < reads; i++)
+    state = learnCapacity(state, instances(4, 1), slowOne, T0 + i * MIN, CONFIGURED);
+  near(state.learned, 800);
+  assert.ok(
+    state.weight > 1.99 && state.weight <= 2,
+    `two pieces of evidence in ${reads} reads: ${state.weight}`,
+  );
+  // All four saturated: no selection of the slowest, every read is evidence.
+  const all = learnFrom(reads, () => [instances(4, 1), reading(4, 1, 800, 60, 1000)]);
+  assert.ok(all.weight > reads - 0.05, `${all.weight}`);
+});
+
+test('a small step of the size starts no warm-up, and a bound after one counts the larger size', () => {
+  const fast = capacityTimings(2_000);
+  const at = (millis: number) => [{ ...instances(1, 1)[0]!, current: { cpuRequest: millis } }];
+  const lagging = (millis: number, perCore: number) => reading(1, millis / 1000, perCore, 10);
+  let state = learnCapacity(EMPTY_CAPACITY, at(700), lagging(700, 200), T0, CONFIGURED, fast);
+  assert.equal(state.weight, 1);
+  // 700m → 800m (a 14 % step, the sizing following production's noise): still evidence.
+  state = learnCapacity(state, at(800), lagging(800, 200), T0 + 2_000, CONFIGURED, fast);
+  assert.ok(state.weight > 1.99, `a small step is no warm-up: ${state.weight}`);
+  // 800m → 1000m (25 % from the 700m the warm-up began at): a warm-up.
+  const before = state.weight;
+  state = learnCapacity(state, at(1000), lagging(1000, 200), T0 + 4_000, CONFIGURED, fast);
+  assert.equal(state.weight, before, 'a large step is a warm-up');
+  // Keeping up at 700 msg/s right after a step down from 700m to 600m: the rates may still hold
+  // 700m, so the bound is 700 ÷ 0.7, not 700 ÷ 0.6.
+  const keeping = new Map<number, PartitionSample>([[0, { production: 700, consumption: 700, behind: 0 }]]);
+  let b = learnCapacity(EMPTY_CAPACITY, at(700), keeping, T0, CONFIGURED, fast);
+  b = learnCapacity(b, at(600), keeping, T0 + 2_000, CONFIGURED, fast);
+  near(b.lowerBound, 1000);
 });
 
 test('a saturated read far below what pods kept up with is dropped (a resize not applied yet)', () => {

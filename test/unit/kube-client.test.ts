@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +19,7 @@ import {
   loadClusterAccess,
   toClusterAccess,
 } from '../../src/kube/config.js';
+import { connectProxy, socks5Proxy } from '../support/forward-proxy.js';
 import { listenLocally, selfSignedCertificate, type LocalServer } from '../support/local-server.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
@@ -287,65 +287,6 @@ async function tlsServer(handler: Handler) {
   return { ...(await listenLocally(https.createServer(tls, withBody(handler)))), ca: tls.cert };
 }
 
-/** Pipes two sockets both ways; an error on either just ends the pair. */
-function splice(a: net.Socket, b: net.Socket): void {
-  a.on('error', () => b.destroy());
-  b.on('error', () => a.destroy());
-  a.pipe(b);
-  b.pipe(a);
-}
-
-/** A forward proxy that tunnels CONNECT requests (or refuses them with `refuse`). */
-async function connectProxy(refuse?: number) {
-  const tunnels: string[] = [];
-  const s = http.createServer((_req, res) => void res.writeHead(405).end());
-  s.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    tunnels.push(req.url ?? '');
-    if (refuse) return void client.end(`HTTP/1.1 ${refuse} No\r\n\r\n`);
-    const [host, port] = (req.url ?? '').split(':');
-    const upstream = net.connect(Number(port), host!, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      splice(client, upstream);
-    });
-    upstream.on('error', () => client.destroy());
-  });
-  return { ...(await listenLocally(s)), tunnels };
-}
-
-/** A SOCKS5 proxy without authentication that connects to IPv4 addresses (RFC 1928, CONNECT only). */
-async function socksProxy() {
-  const tunnels: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const s = net.createServer((client) => {
-    sockets.add(client);
-    client.on('error', () => undefined);
-    client.once('data', () => {
-      client.write(Buffer.from([5, 0])); // version 5, no authentication
-      client.once('data', (req: Buffer) => {
-        const host = [...req.subarray(4, 8)].join('.');
-        const port = req.readUInt16BE(8);
-        tunnels.push(`${host}:${port}`);
-        const upstream = net.connect(port, host, () => {
-          client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
-          splice(client, upstream);
-        });
-        sockets.add(upstream);
-        upstream.on('error', () => client.destroy());
-      });
-    });
-  });
-  const local = await listenLocally(s);
-  return {
-    url: `socks5://127.0.0.1:${local.port}`,
-    tunnels,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await local.close();
-    },
-  };
-}
-
 test("the kubeconfig's proxy-url: TLS to the API server through an http CONNECT tunnel or socks5, with its CA and server name", async () => {
   const tokens: (string | undefined)[] = [];
   const api = await tlsServer((req, res) => {
@@ -356,7 +297,7 @@ test("the kubeconfig's proxy-url: TLS to the API server through an http CONNECT 
   });
   const port = new URL(api.url).port;
   const connect = await connectProxy();
-  const socks = await socksProxy();
+  const socks = await socks5Proxy();
   try {
     for (const proxy of [connect, socks]) {
       const client = new KubeClient({
@@ -393,7 +334,7 @@ test("the kubeconfig's proxy-url: TLS to the API server through an http CONNECT 
 });
 
 test('a proxy that refuses the tunnel fails the request with its answer, not a hang', async () => {
-  const proxy = await connectProxy(403);
+  const proxy = await connectProxy({ refuse: 403 });
   try {
     await assert.rejects(
       new KubeClient({ server: 'https://127.0.0.1:1', proxyUrl: proxy.url }, { requestMs: 5000 }).get('/x'),
@@ -402,6 +343,88 @@ test('a proxy that refuses the tunnel fails the request with its answer, not a h
     assert.deepEqual(proxy.tunnels, ['127.0.0.1:1']);
   } finally {
     await proxy.close();
+  }
+});
+
+test("socks5 hands the API server's name to the proxy to resolve, as kubectl does", async () => {
+  const api = await tlsServer((_req, res) => json(res, 200, { kind: 'NamespaceList' }));
+  const port = new URL(api.url).port;
+  // api.test resolves nowhere but at the proxy: a client that looked it up itself would fail.
+  const socks = await socks5Proxy({ hosts: { 'api.test': '127.0.0.1' } });
+  try {
+    const client = new KubeClient({ server: `https://api.test:${port}`, ca: api.ca, proxyUrl: socks.url });
+    assert.deepEqual(await client.get('/api/v1/namespaces'), { kind: 'NamespaceList' });
+    client.close();
+    assert.deepEqual(socks.tunnels, [`api.test:${port}`]);
+  } finally {
+    await Promise.all([api.close(), socks.close()]);
+  }
+});
+
+/** The first IPv4 address of this machine that is not loopback (a pod's view of a Service IP). */
+function nonLoopbackAddress(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+  assert.ok(address, 'this machine has no non-loopback IPv4 address');
+  return address;
+}
+
+test("without a proxy-url the environment's HTTPS_PROXY is used, and NO_PROXY keeps the in-cluster API server direct", async () => {
+  const address = nonLoopbackAddress();
+  const tls = selfSignedCertificate('api.test');
+  const seen: string[] = [];
+  const api = await listenLocally(
+    https.createServer(tls, (req, res) => (seen.push(req.url ?? ''), json(res, 200, {}))),
+    address,
+  );
+  const port = new URL(api.url).port;
+  const connect = await connectProxy({ hosts: { 'api.test': address } });
+  const socks = await socks5Proxy({ hosts: { 'api.test': address } });
+  const dir = mkdtempSync(join(tmpdir(), 'serviceaccount-'));
+  writeFileSync(join(dir, 'token'), 'sa-token');
+  writeFileSync(join(dir, 'ca.crt'), tls.cert);
+  try {
+    // A kubeconfig without proxy-url, in an environment with a proxy: through it.
+    const env = { https_proxy: connect.url, NO_PROXY: 'localhost,.svc,10.96.0.0/12' };
+    const viaEnv = new KubeClient({ server: `https://api.test:${port}`, ca: tls.cert }, { env });
+    assert.equal(viaEnv.proxyUrl, connect.url);
+    await viaEnv.get('/via-env');
+    viaEnv.close();
+    assert.deepEqual(connect.tunnels, [`api.test:${port}`]);
+
+    // The kubeconfig's proxy-url wins over the environment.
+    const named = new KubeClient(
+      { server: `https://api.test:${port}`, ca: tls.cert, proxyUrl: socks.url },
+      { env },
+    );
+    await named.get('/named');
+    named.close();
+    assert.deepEqual(socks.tunnels, [`api.test:${port}`]);
+    assert.equal(connect.tunnels.length, 1);
+
+    // In a pod: HTTPS_PROXY for the outside world, NO_PROXY listing the Service network. The
+    // API server (here this machine's address, as the Service IP) is reached directly.
+    const pod = inClusterAccess({ KUBERNETES_SERVICE_HOST: address, KUBERNETES_SERVICE_PORT: port }, dir);
+    const podEnv = {
+      HTTPS_PROXY: connect.url,
+      NO_PROXY: `localhost,127.0.0.1,10.96.0.0/12,${address}/32,kubernetes.default.svc,.cluster.local`,
+    };
+    const inCluster = new KubeClient({ ...pod, tlsServerName: 'api.test' }, { env: podEnv });
+    assert.equal(inCluster.proxyUrl, undefined);
+    await inCluster.get('/in-cluster');
+    inCluster.close();
+    assert.equal(connect.tunnels.length, 1, 'the in-cluster request went through the proxy');
+    assert.deepEqual(seen, ['/via-env', '/named', '/in-cluster']);
+
+    // An environment proxy of an unsupported scheme stops the client at start, without echoing it.
+    assert.throws(
+      () => new KubeClient(pod, { env: { HTTPS_PROXY: 'ftp://user:secret@proxy:21' } }),
+      (e: Error) =>
+        /HTTPS_PROXY: proxy scheme "ftp" is not supported/.test(e.message) && !e.message.includes('secret'),
+    );
+  } finally {
+    await Promise.all([api.close(), connect.close(), socks.close()]);
   }
 });
 

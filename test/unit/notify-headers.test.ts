@@ -105,8 +105,9 @@ test('a real receiver gets the header from the file, the new value after it chan
   const source = { namespace: 'team-a', name: 'orders', uid: 'u-1' };
   const publish = async (count: number) => {
     notifier.publish({ type: 'consumer.stalled', data: { partitions: [1] } }, source, new Date());
-    // Up to 10 s: the first delivery loads undici (a busy machine may take a while).
-    for (let i = 0; i < 2000 && seen.length < count; i++) await new Promise((r) => setTimeout(r, 5));
+    // Up to 10 s: the first delivery loads undici (a busy machine may take a while). The outcome is
+    // recorded once the answer is back, after the receiver has seen the request.
+    for (let i = 0; i < 2000 && outcomes.length < count; i++) await new Promise((r) => setTimeout(r, 5));
   };
   try {
     await publish(1);

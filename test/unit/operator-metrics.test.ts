@@ -76,11 +76,7 @@ async function exercised(): Promise<OperatorMetrics> {
   metrics.reconcileDuration.observe({ consumer: 'orders' }, 0.1);
   metrics.statusUpdateDuration.observe({ consumer: 'orders' }, 0.1);
   metrics.setStatusCounts('orders', { running: 1 });
-  const instance = { consumer: 'orders', deployment: 'orders-0' };
-  metrics.deploymentStatus.set(instance, 1);
-  metrics.deploymentSaturation.set(instance, 0);
-  metrics.track(metrics.deploymentStatus, instance);
-  metrics.track(metrics.deploymentSaturation, instance);
+  metrics.setInstanceScaling('orders', 'orders-0', 1, 0);
   for (const g of [
     metrics.globalCpuLimit,
     metrics.globalMemoryLimit,
@@ -93,8 +89,7 @@ async function exercised(): Promise<OperatorMetrics> {
   observer.onSamples('offset', 3);
   observer.onQuery('offset', 0.02);
   reportValues({ time: new Date(), partitions: new Map([[0, { behind: 1 }]]), warnings: [] }, 2, observer);
-  metrics.lagObserved.set({ consumer: 'orders', partition: '0' }, 1);
-  metrics.track(metrics.lagObserved, { consumer: 'orders', partition: '0' });
+  metrics.setLagObserved('orders', 0, 1);
   metrics.resized('orders', 'in-place', 1);
   metrics.fellBack('orders', 'Infeasible');
   metrics.setInstanceResources('orders', 'orders-0', { cpuRequest: 100 });
@@ -192,4 +187,32 @@ test('API requests are counted by status code, method and host, and timed by ver
   const text = await metrics.registry.metrics();
   assert.match(text, /rest_client_requests_total\{code="<error>",method="GET",host="h:1"\} 1/);
   assert.match(text, /rest_client_request_duration_seconds_count\{verb="GET",host="h:1"\} 1/);
+});
+
+test('per-instance and per-partition series show the last values and go with their instance', async () => {
+  const metrics = new OperatorMetrics('test');
+  metrics.setInstanceScaling('orders', 'orders-0', 3, 250);
+  metrics.setInstanceResources('orders', 'orders-0', { cpuRequest: 500, memoryLimit: 2 ** 30 });
+  metrics.setInstanceScaling('orders', 'orders-1', 1, 0);
+  metrics.setLagObserved('orders', 4, 12.5);
+  let text = await metrics.registry.metrics();
+  for (const line of [
+    'konsumerator_deployment_status{consumer="orders",deployment="orders-0"} 3',
+    'konsumerator_deployment_saturation{consumer="orders",deployment="orders-0"} 250',
+    'konsumerator_deployment_status{consumer="orders",deployment="orders-1"} 1',
+    'konsumerator_instance_resources{consumer="orders",deployment="orders-0",resource="cpu_request"} 0.5',
+    `konsumerator_instance_resources{consumer="orders",deployment="orders-0",resource="memory_limit"} ${2 ** 30}`,
+    'konsumerator_prometheus_mp_lag_observed_seconds{consumer="orders",partition="4"} 12.5',
+  ])
+    assert.ok(text.includes(line), `missing: ${line}`);
+  assert.doesNotMatch(text, /resource="cpu_limit"/, 'no series for a value not set');
+  // A new size replaces the old one; a value no longer known has no series.
+  metrics.setInstanceResources('orders', 'orders-0', { cpuRequest: 1500 });
+  text = await metrics.registry.metrics();
+  assert.ok(text.includes('resource="cpu_request"} 1.5'));
+  assert.doesNotMatch(text, /resource="memory_limit"/);
+  metrics.forgetInstance('orders', 'orders-0');
+  text = await metrics.registry.metrics();
+  assert.doesNotMatch(text, /deployment="orders-0"/, 'the deleted instance has no series left');
+  assert.match(text, /deployment="orders-1"/);
 });
