@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { PolicyFigures, SimBenchmark, TraceResults } from '../../src/sim/benchmark.js';
 import { defaultParams } from '../../src/sim/params.js';
 import { renderReport, targetNotes } from '../../src/sim/report.js';
+import { renderRobustness } from '../../src/sim/robustness.js';
 
 const figures = (f: Partial<PolicyFigures>): PolicyFigures => ({
   coreHours: 10,
@@ -101,4 +102,46 @@ test('the report gives every trace with and without node headroom, and in place 
     /\| WEEK \| off \| 1\.0500 \| 99\.700 vs 99\.800 \| 30 vs 20 \| [^|]* \| \*\*no\*\* \|/,
   );
   assert.match(report, /a pod may use 25 % of its CPU request on top of it/);
+});
+
+test('the robustness table shows the oracle’s own share, and the summary names it for the worst cell', () => {
+  const row = (trace: string, factor: number, learning: boolean, within: number, oracle: number) => ({
+    trace,
+    factor,
+    learning,
+    withinSloPercent: within,
+    oracleWithinSloPercent: oracle,
+    coreHoursRatio: learning ? 1.1 : 1.5,
+    costRatio: 1,
+    restartsPerPartitionDay: 0,
+    oomKills: 0,
+  });
+  const md = renderRobustness({
+    seed: 1,
+    configuredRatePerCore: 1000,
+    elapsedSeconds: 1,
+    rows: [
+      row('diurnal', 0.5, false, 99.8, 100),
+      row('diurnal', 0.5, true, 100, 100),
+      row('stalled', 0.5, false, 99.18, 99.52),
+      row('stalled', 0.5, true, 99.41, 99.52),
+    ],
+  });
+  assert.match(md, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \|/);
+  assert.match(md, /\| diurnal \| 0\.5× \| 99\.80 % → 100\.00 % \| 100\.00 % \|/);
+  assert.match(
+    md,
+    /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %\)/,
+  );
+  // A file written before the oracle's share was recorded still renders.
+  const old = renderRobustness({
+    seed: 1,
+    configuredRatePerCore: 1000,
+    elapsedSeconds: 1,
+    rows: [
+      { ...row('step', 2, false, 100, 100), oracleWithinSloPercent: undefined },
+      row('step', 2, true, 100, 100),
+    ],
+  });
+  assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| 100\.00 % \|/);
 });
