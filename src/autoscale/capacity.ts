@@ -376,7 +376,17 @@ export function capacityObservations(
     } else if (lagMs <= timings.keepingUpLagMs && !shortOf(production, consumption)) {
       // Production, not consumption: a pod that just caught up consumed more than it needs to.
       // Per the largest request the rates may hold: a bound must not count a step down's CPU twice.
-      const peakCores = Math.max(cores, (size?.cpuMillis ?? 0) / 1000, (size?.peakMillis ?? 0) / 1000);
+      // Within a warm-up after a large step down (a pending state gets here without one, for its
+      // estimates) that is the size before: a pod a probe just shrank falls behind slowly, its lag
+      // is still small, and rates whose short window caught a burst of commits look like keeping
+      // up at the smaller size, a bound far above what a core does.
+      const warmingFrom = nowMs - resizedAt < timings.warmUpMs ? (size?.fromMillis ?? 0) : 0;
+      const peakCores = Math.max(
+        cores,
+        (size?.cpuMillis ?? 0) / 1000,
+        (size?.peakMillis ?? 0) / 1000,
+        warmingFrom / 1000,
+      );
       found.bounds.push(Math.min(production!, consumption) / peakCores);
       found.boundsResizedAtMs.push(
         instance.state.status === ScalingStatus.pendingScaleDown ? undefined : resizedAt,

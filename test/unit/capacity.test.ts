@@ -381,6 +381,48 @@ test('a small step of the size starts no warm-up, and a bound after one counts t
   near(b.lowerBound, 1000);
 });
 
+test('a pending pod shrunk within a warm-up: its bound counts the size before; past it, the new size', () => {
+  const fast = capacityTimings(2_000);
+  // A small lag and consumption within the rates' noise of production: it looks like keeping up.
+  const looksKeepingUp = new Map<number, PartitionSample>([
+    [0, { production: 1500, consumption: 1440, behind: 2400 }],
+  ]);
+  // A pending state began a read ago (pending states skip the warm-up for estimates).
+  const at = (status: 'PENDING_SCALE_UP' | 'PENDING_SCALE_DOWN', millis: number, nowMs: number) => [
+    {
+      ...instances(1, 1)[0]!,
+      current: { cpuRequest: millis },
+      state: { ...settled, status, changedAt: new Date(nowMs - 2_000) },
+    },
+  ];
+  for (const status of ['PENDING_SCALE_UP', 'PENDING_SCALE_DOWN'] as const) {
+    // Seen at 900m: a bound (the size has not changed since the estimator first saw it).
+    let state = learnCapacity(EMPTY_CAPACITY, at(status, 900, T0), looksKeepingUp, T0, CONFIGURED, fast);
+    near(state.lowerBound, 1600);
+    // A probe shrinks it to 600m (a large step): the same rates 2 s later bound per 900m…
+    state = learnCapacity(
+      { ...state, lowerBound: undefined },
+      at(status, 600, T0 + 2_000),
+      looksKeepingUp,
+      T0 + 2_000,
+      CONFIGURED,
+      fast,
+    );
+    near(state.lowerBound, 1600);
+    // …until the warm-up has passed.
+    const after = T0 + 2_000 + fast.warmUpMs;
+    state = learnCapacity(
+      { ...state, lowerBound: undefined },
+      at(status, 600, after),
+      looksKeepingUp,
+      after,
+      CONFIGURED,
+      fast,
+    );
+    near(state.lowerBound, 2400);
+  }
+});
+
 test('a saturated read far below what pods kept up with is dropped (a resize not applied yet)', () => {
   let state = learnCapacity(EMPTY_CAPACITY, instances(1, 1), reading(1, 1, 950, 0), T0, CONFIGURED);
   assert.equal(state.lowerBound, 950);
