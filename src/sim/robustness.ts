@@ -25,6 +25,11 @@ export interface RobustnessRow {
   oracleWithinSloPercent?: number;
   /** Core-hours ÷ the oracle's (which knows the real capacity). */
   coreHoursRatio: number;
+  /**
+   * The same with learning off and ratePerCore set to the real capacity: what a user who had
+   * measured it would pay, the cost learning can at best reach.
+   */
+  setRightCoreHoursRatio?: number;
   costRatio: number;
   restartsPerPartitionDay: number;
   oomKills: number;
@@ -54,7 +59,10 @@ export async function runRobustness(
   const configured = defaultParams({ seed }).ratePerCore;
   const factors = options.factors ?? CAPACITY_FACTORS;
   const names = options.traces ?? Object.keys(traceGenerators);
-  const policies = [oraclePolicy, learningPolicy(false), learningPolicy(true)];
+  // Per trace and factor: the oracle, learning off, learning on, and learning off with the
+  // setting right (the Consumer says the real capacity; at factor 1 that is learning off again).
+  const fixed = learningPolicy(false);
+  const policies = [oraclePolicy, fixed, learningPolicy(true), fixed];
   const jobs: SimJob[] = [];
   for (const name of names) {
     const generate = traceGenerators[name];
@@ -62,15 +70,22 @@ export async function runRobustness(
     const trace = generate({ ...DEFAULT_TRACE_OPTIONS, seed });
     for (const factor of factors) {
       const params = defaultParams({ seed, ratePerCore: configured * factor });
-      for (const policy of policies)
-        jobs.push({ trace, spec: benchmarkConsumer(trace.rates.length, configured), params, policy });
+      policies.forEach((policy, k) =>
+        jobs.push({
+          trace,
+          spec: benchmarkConsumer(trace.rates.length, k === 3 ? params.ratePerCore : configured),
+          params,
+          policy,
+        }),
+      );
     }
   }
   const all = await simulateAll(jobs, options.threads !== undefined ? { threads: options.threads } : {});
   const rows: RobustnessRow[] = [];
   for (let i = 0; i < jobs.length; i += policies.length) {
     const oracle = all[i]!.figures;
-    for (let k = 1; k < policies.length; k++) {
+    const setRight = all[i + 3]!.figures;
+    for (let k = 1; k <= 2; k++) {
       const f = all[i + k]!.figures;
       rows.push({
         trace: jobs[i]!.trace.name,
@@ -79,6 +94,7 @@ export async function runRobustness(
         withinSloPercent: 100 * (1 - f.sloViolationShare),
         oracleWithinSloPercent: 100 * (1 - oracle.sloViolationShare),
         coreHoursRatio: f.coreHours / oracle.coreHours,
+        setRightCoreHoursRatio: setRight.coreHours / oracle.coreHours,
         costRatio: combinedCost(f) / combinedCost(oracle),
         restartsPerPartitionDay: f.restartsPerPartitionDay,
         oomKills: f.oomKills,
@@ -94,21 +110,25 @@ export function renderRobustness(results: RobustnessResults): string {
     `The benchmark Consumer says ratePerCore ${results.configuredRatePerCore}; the simulated pods really process ` +
       'that many times the factor. Each cell: learning off → on (`autoscaler.learnRatePerCore`); core-hours are ' +
       'relative to the oracle, which knows the real capacity. The oracle column is its own share within ' +
-      'tolerableLag: the most any policy can reach on that trace (a stalled partition lags whatever its CPU).',
+      'tolerableLag: the most any policy can reach on that trace (a stalled partition lags whatever its CPU). ' +
+      '"Set right" is learning off with ratePerCore set to the real capacity: what a user who measured it pays, ' +
+      'the cost learning can at best reach.',
     '',
-    '| trace | real ÷ set | within tolerableLag | oracle | core-hours vs oracle | restarts / partition-day | OOM kills |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| trace | real ÷ set | within tolerableLag | oracle | core-hours vs oracle | set right | restarts / partition-day | OOM kills |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const key = (r: RobustnessRow) => `${r.trace}/${r.factor}`;
   const off = new Map(results.rows.filter((r) => !r.learning).map((r) => [key(r), r]));
   for (const on of results.rows.filter((r) => r.learning)) {
     const o = off.get(key(on))!;
     const share = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)} %`);
+    const ratio = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
     const pair = (a: number, b: number, digits: number, unit = '') =>
       `${a.toFixed(digits)}${unit} → ${b.toFixed(digits)}${unit}`;
     lines.push(
       `| ${on.trace} | ${on.factor}× | ${pair(o.withinSloPercent, on.withinSloPercent, 2, ' %')} | ${share(on.oracleWithinSloPercent)} | ` +
-        `${pair(o.coreHoursRatio, on.coreHoursRatio, 2, '×')} | ${pair(o.restartsPerPartitionDay, on.restartsPerPartitionDay, 1)} | ` +
+        `${pair(o.coreHoursRatio, on.coreHoursRatio, 2, '×')} | ${ratio(on.setRightCoreHoursRatio)} | ` +
+        `${pair(o.restartsPerPartitionDay, on.restartsPerPartitionDay, 1)} | ` +
         `${o.oomKills} → ${on.oomKills} |`,
     );
   }
@@ -124,7 +144,11 @@ export function renderRobustness(results: RobustnessResults): string {
           ? `, where the oracle reaches ${worstSlo.oracleWithinSloPercent.toFixed(2)} %`
           : '') +
         `) and the highest ` +
-        `core-hours ${worstCost.coreHoursRatio.toFixed(2)}× the oracle's (${worstCost.trace}, ${worstCost.factor}×).`,
+        `core-hours ${worstCost.coreHoursRatio.toFixed(2)}× the oracle's (${worstCost.trace}, ${worstCost.factor}×` +
+        (worstCost.setRightCoreHoursRatio !== undefined
+          ? `, where the setting right costs ${worstCost.setRightCoreHoursRatio.toFixed(2)}×`
+          : '') +
+        ').',
     );
   }
   return lines.join('\n');

@@ -104,14 +104,15 @@ test('the report gives every trace with and without node headroom, and in place 
   assert.match(report, /a pod may use 25 % of its CPU request on top of it/);
 });
 
-test('the robustness table shows the oracle’s own share, and the summary names it for the worst cell', () => {
+test('the robustness table shows the oracle’s own share and the cost with the setting right; the summary names both', () => {
   const row = (trace: string, factor: number, learning: boolean, within: number, oracle: number) => ({
     trace,
     factor,
     learning,
     withinSloPercent: within,
     oracleWithinSloPercent: oracle,
-    coreHoursRatio: learning ? 1.1 : 1.5,
+    coreHoursRatio: learning ? (trace === 'diurnal' ? 1.22 : 1.1) : 1.5,
+    setRightCoreHoursRatio: trace === 'diurnal' ? 1.23 : 1.12,
     costRatio: 1,
     restartsPerPartitionDay: 0,
     oomKills: 0,
@@ -127,8 +128,15 @@ test('the robustness table shows the oracle’s own share, and the summary names
       row('stalled', 0.5, true, 99.41, 99.52),
     ],
   });
-  assert.match(md, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \|/);
-  assert.match(md, /\| diurnal \| 0\.5× \| 99\.80 % → 100\.00 % \| 100\.00 % \|/);
+  assert.match(md, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \| 1\.50× → 1\.10× \| 1\.12× \|/);
+  assert.match(
+    md,
+    /\| diurnal \| 0\.5× \| 99\.80 % → 100\.00 % \| 100\.00 % \| 1\.50× → 1\.22× \| 1\.23× \|/,
+  );
+  assert.match(
+    md,
+    /highest core-hours 1\.22× the oracle's \(diurnal, 0\.5×, where the setting right costs 1\.23×\)/,
+  );
   assert.match(
     md,
     /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %\)/,
@@ -139,9 +147,17 @@ test('the robustness table shows the oracle’s own share, and the summary names
     configuredRatePerCore: 1000,
     elapsedSeconds: 1,
     rows: [
-      { ...row('step', 2, false, 100, 100), oracleWithinSloPercent: undefined },
-      row('step', 2, true, 100, 100),
+      {
+        ...row('step', 2, false, 100, 100),
+        oracleWithinSloPercent: undefined,
+        setRightCoreHoursRatio: undefined,
+      },
+      {
+        ...row('step', 2, true, 100, 100),
+        oracleWithinSloPercent: undefined,
+        setRightCoreHoursRatio: undefined,
+      },
     ],
   });
-  assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| 100\.00 % \|/);
+  assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| — \| 1\.50× → 1\.10× \| — \|/);
 });
