@@ -137,6 +137,24 @@ test('the robustness table shows the oracle’s own share and the cost with the 
     md,
     /highest core-hours 1\.22× the oracle's \(diurnal, 0\.5×, where the setting right costs 1\.23×\)/,
   );
+  // stalled 1.10× against 1.12× set right, diurnal 1.22× against 1.23×: neither dearer.
+  assert.match(
+    md,
+    /costs more core-hours than the setting right in 0 of 2 cells with ratePerCore set wrong\./,
+  );
+  const dearer = renderRobustness({
+    seed: 1,
+    configuredRatePerCore: 1000,
+    elapsedSeconds: 1,
+    rows: [
+      row('zipf', 0.7, false, 100, 100),
+      { ...row('zipf', 0.7, true, 100, 100), coreHoursRatio: 1.15, setRightCoreHoursRatio: 1.12 },
+    ],
+  });
+  assert.match(
+    dearer,
+    /in 1 of 1 cells with ratePerCore set wrong \(by at most 0\.03× the oracle's core-hours\)\./,
+  );
   assert.match(
     md,
     /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %\)/,
