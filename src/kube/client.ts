@@ -23,7 +23,7 @@ export type ApiRequestReport = (
 export interface KubeClientOptions {
   /** Whole request, answer included (default 30 s). Not used for watches, which stream. */
   requestMs?: number;
-  /** A watch that receives nothing for this long, its answer's headers included (default 30 s). */
+  /** A watch that receives nothing for this long, its answer's headers included (default 90 s). */
   watchIdleMs?: number;
   report?: ApiRequestReport;
   /** How often a token file is read again (default 60 s, as client-go). */
@@ -33,6 +33,12 @@ export interface KubeClientOptions {
 }
 
 export const DEFAULT_REQUEST_MS = 30_000;
+/**
+ * The API server sends a quiet watch a bookmark about once a minute (its watch cache's bookmark
+ * frequency), not more often: a shorter deadline ended every quiet watch (Consumers, HPAs, a
+ * namespace's pods once they run) and listed everything again.
+ */
+export const DEFAULT_WATCH_IDLE_MS = 90_000;
 
 /** The API server answered with an error status; `body` is its Status object (or text). */
 export class KubeApiError extends Error {
@@ -211,7 +217,7 @@ export class KubeClient {
     onEvent: (event: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const idleMs = this.options.watchIdleMs ?? DEFAULT_REQUEST_MS;
+    const idleMs = this.options.watchIdleMs ?? DEFAULT_WATCH_IDLE_MS;
     const started = performance.now();
     if (signal.aborted) return;
     const req = await this.open('GET', path, { ...query, watch: true }, { accept: 'application/json' });
