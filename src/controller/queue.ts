@@ -25,12 +25,23 @@ export interface QueueObserver {
 
 const noQueueObserver: QueueObserver = { added() {}, retried() {}, started() {}, finished() {} };
 
+export interface PacingOptions {
+  /**
+   * A key added again while in work waits, after its work, until that work is at most this share
+   * of the time since it started (0.25: three times as long as it took). Without it the key is
+   * handed out again at once.
+   */
+  busyShare?: number;
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys added while in work, waiting out their pacing before they are handed out again. */
+  private readonly pacing = new Map<string, NodeJS.Timeout>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   /** When each pending key was added, and when each key in work was taken (performance.now()). */
@@ -40,6 +51,7 @@ export class WorkQueue {
   constructor(
     private readonly backoff: BackoffOptions = DEFAULT_BACKOFF,
     private readonly observer: QueueObserver = noQueueObserver,
+    private readonly pacingOptions: PacingOptions = {},
   ) {}
 
   add(key: string): void {
@@ -101,11 +113,22 @@ export class WorkQueue {
     this.processing.delete(key);
     const startedAt = this.startedAt.get(key);
     this.startedAt.delete(key);
-    if (startedAt !== undefined) this.observer.finished(performance.now() - startedAt);
-    if (this.dirty.has(key)) {
-      // Added again while in work: pending since then (and counted then).
-      this.dispatch(key);
-    }
+    const workedMs = startedAt === undefined ? 0 : performance.now() - startedAt;
+    if (startedAt !== undefined) this.observer.finished(workedMs);
+    if (!this.dirty.has(key)) return;
+    // Added again while in work: pending since then (and counted then). A Consumer with a thousand
+    // instances takes a few hundred milliseconds to reconcile, and while its Deployments roll out
+    // their status changes come faster than that: handed out again at once, it would be worked on
+    // back to back and take the event loop from the watches, the Lease and the metrics endpoint.
+    const share = this.pacingOptions.busyShare;
+    const waitMs = share !== undefined && share > 0 && share < 1 ? workedMs * (1 / share - 1) : 0;
+    if (waitMs < 1) return this.dispatch(key);
+    const timer = setTimeout(() => {
+      this.pacing.delete(key);
+      if (!this.shuttingDown && this.dirty.has(key) && !this.processing.has(key)) this.dispatch(key);
+    }, waitMs);
+    timer.unref();
+    this.pacing.set(key, timer);
   }
 
   /** A pending key goes to a get() that waits for one, else to the back of the queue. */
@@ -140,8 +163,9 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of [...this.timers.values(), ...this.pacing.values()]) clearTimeout(timer);
     this.timers.clear();
+    this.pacing.clear();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }

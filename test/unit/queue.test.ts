@@ -91,3 +91,40 @@ test('the observer sees each pending add once, each retry, the wait before work 
   assert.equal(seen.retried, 1);
   q.shutDown();
 });
+
+test('paced: a key added while in work waits until its work is the given share of the time since it began', async () => {
+  const q = new WorkQueue(undefined, undefined, { busyShare: 0.25 });
+  q.add('a');
+  const key = await q.get();
+  await new Promise((r) => setTimeout(r, 40)); // the work takes 40 ms
+  q.add('a');
+  q.done(key!);
+  assert.equal(q.length, 0, 'not handed out at once');
+  q.add('a');
+  assert.equal(q.length, 0, 'adds while it waits change nothing');
+  const next = q.get();
+  const waitedFrom = performance.now();
+  assert.equal(await next, 'a');
+  const waited = performance.now() - waitedFrom;
+  assert.ok(waited >= 100, `waited ${waited.toFixed(0)} ms: three times the 40 ms of work`);
+  q.done('a');
+  assert.equal(q.length, 0, 'processed once for all those adds');
+  // A key not added while in work is not held back.
+  q.add('b');
+  const b = await q.get();
+  q.done(b!);
+  q.add('b');
+  assert.equal(q.length, 1);
+  q.shutDown();
+});
+
+test('paced keys are released on shutdown', async () => {
+  const q = new WorkQueue(undefined, undefined, { busyShare: 0.25 });
+  q.add('a');
+  const key = await q.get();
+  await new Promise((r) => setTimeout(r, 20));
+  q.add('a');
+  q.done(key!);
+  q.shutDown();
+  assert.equal(await q.get(), undefined);
+});
