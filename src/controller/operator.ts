@@ -41,8 +41,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 /**
  * A Consumer changing all the time (its Deployments rolling out) is reconciled at most this share
- * of the time: after a reconcile of 300 ms the next waits 900 ms. Small Consumers, a few
- * milliseconds each, see no difference.
+ * of the time: after a reconcile of 300 ms the next waits 900 ms (1 s at most). Small Consumers,
+ * a few milliseconds each, see no difference.
  */
 const RECONCILE_BUSY_SHARE = 0.25;
 

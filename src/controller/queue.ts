@@ -25,6 +25,8 @@ export interface QueueObserver {
 
 const noQueueObserver: QueueObserver = { added() {}, retried() {}, started() {}, finished() {} };
 
+const DEFAULT_MAX_PACING_MS = 1000;
+
 export interface PacingOptions {
   /**
    * A key added again while in work waits, after its work, until that work is at most this share
@@ -32,6 +34,11 @@ export interface PacingOptions {
    * handed out again at once.
    */
   busyShare?: number;
+  /**
+   * …but never longer than this (default 1 s): the time in work includes waiting for writes (a
+   * thousand creates take seconds), which is no reason to hold the next reconcile back as long.
+   */
+  maxWaitMs?: number;
 }
 
 export class WorkQueue {
@@ -121,7 +128,8 @@ export class WorkQueue {
     // their status changes come faster than that: handed out again at once, it would be worked on
     // back to back and take the event loop from the watches, the Lease and the metrics endpoint.
     const share = this.pacingOptions.busyShare;
-    const waitMs = share !== undefined && share > 0 && share < 1 ? workedMs * (1 / share - 1) : 0;
+    const paced = share !== undefined && share > 0 && share < 1 ? workedMs * (1 / share - 1) : 0;
+    const waitMs = Math.min(paced, this.pacingOptions.maxWaitMs ?? DEFAULT_MAX_PACING_MS);
     if (waitMs < 1) return this.dispatch(key);
     const timer = setTimeout(() => {
       this.pacing.delete(key);

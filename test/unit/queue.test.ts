@@ -128,3 +128,17 @@ test('paced keys are released on shutdown', async () => {
   q.shutDown();
   assert.equal(await q.get(), undefined);
 });
+
+test('pacing waits at most maxWaitMs, however long the work took', async () => {
+  const q = new WorkQueue(undefined, undefined, { busyShare: 0.25, maxWaitMs: 30 });
+  q.add('a');
+  const key = await q.get();
+  await new Promise((r) => setTimeout(r, 60)); // three times that would be 180 ms
+  q.add('a');
+  q.done(key!);
+  const from = performance.now();
+  assert.equal(await q.get(), 'a');
+  const waited = performance.now() - from;
+  assert.ok(waited >= 25 && waited < 150, `waited ${waited.toFixed(0)} ms`);
+  q.shutDown();
+});
