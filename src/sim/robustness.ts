@@ -61,37 +61,37 @@ export async function runRobustness(
   const factors = options.factors ?? CAPACITY_FACTORS;
   const names = options.traces ?? Object.keys(traceGenerators);
   // Per trace and factor: the oracle, learning off, learning on, and learning off with the
-  // setting right (the Consumer says the real capacity; at factor 1 that is learning off again).
+  // setting right (the Consumer says the real capacity; at factor 1 that is the learning-off run).
   const fixed = learningPolicy(false);
-  const policies = [oraclePolicy, fixed, learningPolicy(true), fixed];
+  const learning = learningPolicy(true);
   const jobs: SimJob[] = [];
+  const cells: { oracle: number; off: number; on: number; setRight: number; factor: number }[] = [];
   for (const name of names) {
     const generate = traceGenerators[name];
     if (!generate) throw new Error(`unknown trace "${name}"`);
     const trace = generate({ ...DEFAULT_TRACE_OPTIONS, seed });
     for (const factor of factors) {
       const params = defaultParams({ seed, ratePerCore: configured * factor });
-      policies.forEach((policy, k) =>
-        jobs.push({
-          trace,
-          spec: benchmarkConsumer(trace.rates.length, k === 3 ? params.ratePerCore : configured),
-          params,
-          policy,
-        }),
-      );
+      const job = (policy: PolicySpec, ratePerCore: number) =>
+        jobs.push({ trace, spec: benchmarkConsumer(trace.rates.length, ratePerCore), params, policy }) - 1;
+      const oracle = job(oraclePolicy, configured);
+      const off = job(fixed, configured);
+      const on = job(learning, configured);
+      const setRight = params.ratePerCore === configured ? off : job(fixed, params.ratePerCore);
+      cells.push({ oracle, off, on, setRight, factor });
     }
   }
   const all = await simulateAll(jobs, options.threads !== undefined ? { threads: options.threads } : {});
   const rows: RobustnessRow[] = [];
-  for (let i = 0; i < jobs.length; i += policies.length) {
-    const oracle = all[i]!.figures;
-    const setRight = all[i + 3]!.figures;
-    for (let k = 1; k <= 2; k++) {
-      const f = all[i + k]!.figures;
+  for (const cell of cells) {
+    const oracle = all[cell.oracle]!.figures;
+    const setRight = all[cell.setRight]!.figures;
+    for (const index of [cell.off, cell.on]) {
+      const f = all[index]!.figures;
       rows.push({
-        trace: jobs[i]!.trace.name,
-        factor: jobs[i]!.params.ratePerCore / configured,
-        learning: k === 2,
+        trace: jobs[index]!.trace.name,
+        factor: cell.factor,
+        learning: index === cell.on,
         withinSloPercent: 100 * (1 - f.sloViolationShare),
         oracleWithinSloPercent: 100 * (1 - oracle.sloViolationShare),
         coreHoursRatio: f.coreHours / oracle.coreHours,
@@ -119,12 +119,12 @@ export function renderRobustness(results: RobustnessResults): string {
   ];
   const key = (r: RobustnessRow) => `${r.trace}/${r.factor}`;
   const off = new Map(results.rows.filter((r) => !r.learning).map((r) => [key(r), r]));
+  const share = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)} %`);
+  const ratio = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
+  const pair = (a: number, b: number, digits: number, unit = '') =>
+    `${a.toFixed(digits)}${unit} → ${b.toFixed(digits)}${unit}`;
   for (const on of results.rows.filter((r) => r.learning)) {
     const o = off.get(key(on))!;
-    const share = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)} %`);
-    const ratio = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
-    const pair = (a: number, b: number, digits: number, unit = '') =>
-      `${a.toFixed(digits)}${unit} → ${b.toFixed(digits)}${unit}`;
     lines.push(
       `| ${on.trace} | ${on.factor}× | ${pair(o.withinSloPercent, on.withinSloPercent, 2, ' %')} | ${share(on.oracleWithinSloPercent)} | ` +
         `${pair(o.coreHoursRatio, on.coreHoursRatio, 2, '×')} | ${ratio(on.setRightCoreHoursRatio)} | ` +

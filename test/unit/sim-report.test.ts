@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { PolicyFigures, SimBenchmark, TraceResults } from '../../src/sim/benchmark.js';
 import { defaultParams } from '../../src/sim/params.js';
 import { renderReport, targetNotes } from '../../src/sim/report.js';
-import { renderRobustness } from '../../src/sim/robustness.js';
+import { renderRobustness, type RobustnessRow } from '../../src/sim/robustness.js';
 
 const figures = (f: Partial<PolicyFigures>): PolicyFigures => ({
   coreHours: 10,
@@ -117,17 +117,15 @@ test('the robustness table shows the oracle’s own share and the cost with the 
     restartsPerPartitionDay: 0,
     oomKills: 0,
   });
-  const md = renderRobustness({
-    seed: 1,
-    configuredRatePerCore: 1000,
-    elapsedSeconds: 1,
-    rows: [
-      row('diurnal', 0.5, false, 99.8, 100),
-      row('diurnal', 0.5, true, 100, 100),
-      row('stalled', 0.5, false, 99.18, 99.52),
-      row('stalled', 0.5, true, 99.41, 99.52),
-    ],
-  });
+  /** The table and notes for these rows. */
+  const render = (rows: RobustnessRow[]) =>
+    renderRobustness({ seed: 1, configuredRatePerCore: 1000, elapsedSeconds: 1, rows });
+  const md = render([
+    row('diurnal', 0.5, false, 99.8, 100),
+    row('diurnal', 0.5, true, 100, 100),
+    row('stalled', 0.5, false, 99.18, 99.52),
+    row('stalled', 0.5, true, 99.41, 99.52),
+  ]);
   assert.match(md, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \| 1\.50× → 1\.10× \| 1\.12× \|/);
   assert.match(
     md,
@@ -142,15 +140,10 @@ test('the robustness table shows the oracle’s own share and the cost with the 
     md,
     /costs more core-hours than the setting right in 0 of 2 cells with ratePerCore set wrong\./,
   );
-  const dearer = renderRobustness({
-    seed: 1,
-    configuredRatePerCore: 1000,
-    elapsedSeconds: 1,
-    rows: [
-      row('zipf', 0.7, false, 100, 100),
-      { ...row('zipf', 0.7, true, 100, 100), coreHoursRatio: 1.15, setRightCoreHoursRatio: 1.12 },
-    ],
-  });
+  const dearer = render([
+    row('zipf', 0.7, false, 100, 100),
+    { ...row('zipf', 0.7, true, 100, 100), coreHoursRatio: 1.15, setRightCoreHoursRatio: 1.12 },
+  ]);
   assert.match(
     dearer,
     /in 1 of 1 cells with ratePerCore set wrong \(by at most 0\.03× the oracle's core-hours\)\./,
@@ -160,22 +153,17 @@ test('the robustness table shows the oracle’s own share and the cost with the 
     /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %\)/,
   );
   // A file written before the oracle's share was recorded still renders.
-  const old = renderRobustness({
-    seed: 1,
-    configuredRatePerCore: 1000,
-    elapsedSeconds: 1,
-    rows: [
-      {
-        ...row('step', 2, false, 100, 100),
-        oracleWithinSloPercent: undefined,
-        setRightCoreHoursRatio: undefined,
-      },
-      {
-        ...row('step', 2, true, 100, 100),
-        oracleWithinSloPercent: undefined,
-        setRightCoreHoursRatio: undefined,
-      },
-    ],
-  });
+  const old = render([
+    {
+      ...row('step', 2, false, 100, 100),
+      oracleWithinSloPercent: undefined,
+      setRightCoreHoursRatio: undefined,
+    },
+    {
+      ...row('step', 2, true, 100, 100),
+      oracleWithinSloPercent: undefined,
+      setRightCoreHoursRatio: undefined,
+    },
+  ]);
   assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| — \| 1\.50× → 1\.10× \| — \|/);
 });
