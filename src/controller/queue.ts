@@ -131,9 +131,10 @@ export class WorkQueue {
     const paced = share !== undefined && share > 0 && share < 1 ? workedMs * (1 / share - 1) : 0;
     const waitMs = Math.min(paced, this.pacingOptions.maxWaitMs ?? DEFAULT_MAX_PACING_MS);
     if (waitMs < 1) return this.dispatch(key);
+    // Meanwhile adds find the key dirty and do nothing; shutDown() clears the timer.
     const timer = setTimeout(() => {
       this.pacing.delete(key);
-      if (!this.shuttingDown && this.dirty.has(key) && !this.processing.has(key)) this.dispatch(key);
+      this.dispatch(key);
     }, waitMs);
     timer.unref();
     this.pacing.set(key, timer);
