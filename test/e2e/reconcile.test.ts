@@ -72,14 +72,14 @@ describe('repartitioning', () => {
     const pods = await cluster.podUidsByDeployment(ns);
     const before = await apiRequestCounts();
     // ceil(12/5) = 3 buckets of 4: the same instances as 4 per instance.
-    await consumers.setSpec(
+    const generation = await consumers.setSpec(
       ns,
       'orders',
       baseSpec({ namespace: ns, numPartitions: 12, numPartitionsPerInstance: 5 }),
     );
     await waitFor(
-      'status for generation 2',
-      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2,
+      `status for generation ${generation}`,
+      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === generation,
     );
     const writes = operatorWrites(before, await apiRequestCounts());
     delete writes['PUT konsumerator.lwolf.org/consumers']; // the test's own spec change
@@ -191,10 +191,10 @@ describe('rollouts and idleness', () => {
     const changed = structuredClone(spec);
     changed.deploymentTemplate.template.spec!.containers[0]!.image = 'example.com/orders-consumer:2.0';
     const before = await apiRequestCounts();
-    await consumers.setSpec(ns, 'orders', changed);
+    const generation = await consumers.setSpec(ns, 'orders', changed);
     await waitFor(
-      'status for generation 2',
-      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === 2,
+      `status for generation ${generation}`,
+      async () => (await consumers.get(ns, 'orders')).status?.observedGeneration === generation,
     );
     await consumers.waitReady(ns, 'orders');
     await cluster.waitAllRunning(ns, 4);

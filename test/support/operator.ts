@@ -86,19 +86,20 @@ export class ConsumerClient {
    * Replaces the spec (an update of the object as read, so it is tried again when the operator
    * wrote the status in between: 409 Conflict).
    */
-  async setSpec(namespace: string, name: string, spec: ConsumerSpec): Promise<void> {
+  /** Replaces the spec; resolves to the Consumer's new metadata.generation. */
+  async setSpec(namespace: string, name: string, spec: ConsumerSpec): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(namespace, name);
       try {
-        await this.custom.replaceNamespacedCustomObject({
+        const replaced = (await this.custom.replaceNamespacedCustomObject({
           group: GROUP,
           version: VERSION,
           plural: PLURAL,
           namespace,
           name,
           body: { ...current, spec },
-        });
-        return;
+        })) as Consumer;
+        return replaced.metadata.generation!;
       } catch (error) {
         if ((error as { code?: number }).code !== 409 || attempt >= 5) throw error;
       }
