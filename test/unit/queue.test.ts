@@ -142,3 +142,36 @@ test('pacing waits at most maxWaitMs, however long the work took', async () => {
   assert.ok(waited >= 25 && waited < 150, `waited ${waited.toFixed(0)} ms`);
   q.shutDown();
 });
+
+// A worker whose work awaits nothing (a reconcile that writes nothing) and whose key is added
+// again meanwhile (watch events during a rollout) must still let timers run between keys.
+for (const waiting of [false, true]) {
+  test(`timers run between keys handed out back to back (${waiting ? 'to a waiting worker' : 'from the queue'})`, async () => {
+    const q = new WorkQueue();
+    let handedOut = 0;
+    let timerAfter: number | undefined;
+    setTimeout(() => (timerAfter = handedOut), 0);
+    const worker = (async () => {
+      for (;;) {
+        const key = await q.get();
+        if (key === undefined) return;
+        handedOut++;
+        const until = performance.now() + 2;
+        while (performance.now() < until); // synchronous work
+        if (waiting) {
+          q.done(key);
+          if (handedOut < 30) queueMicrotask(() => q.add(key)); // added while the worker waits
+        } else {
+          if (handedOut < 30) q.add(key); // added while in work
+          q.done(key);
+        }
+        if (handedOut >= 30) return;
+      }
+    })();
+    q.add('a');
+    await worker;
+    q.shutDown();
+    assert.equal(handedOut, 30);
+    assert.ok(timerAfter !== undefined && timerAfter <= 2, `the timer ran after ${timerAfter} keys`);
+  });
+}
