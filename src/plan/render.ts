@@ -230,13 +230,21 @@ export function renderInstance(
   current: V1Deployment | undefined,
 ): V1Deployment {
   const inPlace = ctx.inPlace;
-  if (!inPlace || !current) return renderWith(ctx, instance, current, inPlace ? 'decision' : undefined);
+  if (!inPlace || !current)
+    return withRenderHash(renderWith(ctx, instance, current, inPlace ? 'decision' : undefined));
   const kept = renderWith(ctx, instance, current, 'kept');
   const decided = renderWith(ctx, instance, current, 'decision');
   const decision = templateResources(decided, inPlace.container);
   const templateChanges = driftPaths(kept.spec?.template, current.spec?.template).length > 0;
-  if (templateChanges || (decision !== undefined && inPlace.mustRoll(instance.id, decision))) return decided;
-  return kept;
+  if (templateChanges || (decision !== undefined && inPlace.mustRoll(instance.id, decision)))
+    return withRenderHash(decided);
+  return withRenderHash(kept);
+}
+
+/** The render-hash annotation: a digest of everything rendered (only the render that is used pays for it). */
+function withRenderHash(deployment: V1Deployment): V1Deployment {
+  deployment.metadata!.annotations![Annotation.renderHash] = stableHash(deployment);
+  return deployment;
 }
 
 function renderWith(
@@ -305,6 +313,5 @@ function renderWith(
     spec: template,
   };
   if (ctx.replicasKeptElsewhere?.has(instance.name)) delete deployment.spec!.replicas;
-  deployment.metadata!.annotations![Annotation.renderHash] = stableHash(deployment);
   return deployment;
 }

@@ -65,12 +65,25 @@ const decimalSuffix: Record<string, number> = {
 
 export type QuantityValue = string | number;
 
+const PARSED_QUANTITIES_KEPT = 4096;
+const parsedQuantities = new Map<string, number>();
+
 /** Parses a Kubernetes quantity (`100m`, `1.5`, `300M`, `1Gi`, `1e3`, or a plain number) into base units. */
 export function parseQuantity(value: QuantityValue): number {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`invalid quantity ${value}`);
     return value;
   }
+  const known = parsedQuantities.get(value);
+  if (known !== undefined) return known;
+  const parsed = parseQuantityText(value);
+  // A reconcile of a thousand instances parses the same few quantities tens of thousands of times.
+  if (parsedQuantities.size >= PARSED_QUANTITIES_KEPT) parsedQuantities.clear();
+  parsedQuantities.set(value, parsed);
+  return parsed;
+}
+
+function parseQuantityText(value: string): number {
   const text = value.trim();
   if (!quantityRe.test(text))
     throw new Error(
