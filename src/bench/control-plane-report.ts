@@ -4,6 +4,7 @@ import type { ImportCost } from './import-cost.js';
 
 const f1 = (x: number) => x.toFixed(1);
 const f0 = (x: number) => x.toFixed(0);
+const f2 = (x: number) => x.toFixed(2);
 const breakdown = (w: WriteCount) =>
   Object.keys(w.byResource).length === 0
     ? 'none'
@@ -100,6 +101,12 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| event writes for that | — | ${c.eventWrites} |`,
     `| time until every Deployment was written | — | ${f1(c.deploymentsWrittenSeconds)} s = ${f1(c.deploymentsWrittenSeconds / c.baselineApplySeconds)}× the baseline (the same ${r.instances} Deployments applied directly, 8 at a time: ${f1(c.baselineApplySeconds)} s, ${c.baselineWrites} writes) |`,
     `| time until the Consumer was Ready (all pods rolled out${c.controllerManagerQps ? `; kube-controller-manager at --kube-api-qps=${c.controllerManagerQps}` : ''}) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`}${rolloutAtCap(c.rollout, c.readySeconds)}${c.readyLateSeconds !== undefined ? `; Ready after ${f1(c.readyLateSeconds)} s` : ''} |`,
+    ...(c.operatorLoad
+      ? [
+          `| … the operator meanwhile (${f0(c.operatorLoad.seconds)} s, its metrics endpoint asked every second): slowest answer; worst event-loop delay | — | ${f2(c.operatorLoad.slowestAnswerSeconds)} s; ${f2(c.operatorLoad.eventLoopLagMaxSeconds)} s |`,
+          `| … its CPU time and reconciles in that time | — | ${f1(c.operatorLoad.cpuSeconds)} s (${f0((100 * c.operatorLoad.cpuSeconds) / c.operatorLoad.seconds)} % of a core); ${c.operatorLoad.reconciles} reconciles |`,
+        ]
+      : []),
     `| writes per idle resync (${r.idle.resyncs} resyncs, metrics read every 2 s) | 0 | ${f1(r.idle.writes.total / r.idle.resyncs)} (${breakdown(r.idle.writes)}) |`,
     `| writes for one instance edited by hand (drift put back) | 1 | ${r.drift.writes.total} (${breakdown(r.drift.writes)}) |`,
     ...(r.drift.seconds !== undefined

@@ -68,6 +68,19 @@ export interface RolloutSample {
   deploymentsAvailable: number;
 }
 
+/**
+ * The operator while 1,000 instances roll out: its metrics endpoint asked once a second (what a
+ * liveness probe or a scrape would see), with the slowest answer and the event loop's worst delay
+ * (prom-client's nodejs_eventloop_lag_max_seconds, the maximum since the previous answer).
+ */
+export interface OperatorLoad {
+  seconds: number;
+  slowestAnswerSeconds: number;
+  eventLoopLagMaxSeconds: number;
+  cpuSeconds: number;
+  reconciles: number;
+}
+
 export interface ControlPlaneResults {
   instances: number;
   converge: {
@@ -83,6 +96,8 @@ export interface ControlPlaneResults {
     readyLateSeconds?: number;
     /** Pods and Deployments every 15 s while waiting for Ready (absent in older results). */
     rollout?: RolloutSample[];
+    /** How the operator answered and what it spent from the Consumer's creation until Ready (absent in older results). */
+    operatorLoad?: OperatorLoad;
     writes: WriteCount;
     eventWrites: number;
     /** Node flags of the operator in this run (absent in older results: none). */
@@ -489,11 +504,57 @@ const perObjectKiB = (after: Footprint, before: Footprint, count: number): Footp
 
 /** Sum of a counter family in the operator's /metrics. */
 async function operatorCounter(metricsUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
+  return metricSum(await (await fetch(metricsUrl)).text(), name);
+}
+
+/** The sum of a metric's samples (every label set) in Prometheus text. */
+function metricSum(text: string, name: string): number {
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+/** Samples the operator's metrics endpoint once a second until stopped; see OperatorLoad. */
+function watchOperatorLoad(metricsUrl: string): { stop: () => Promise<OperatorLoad> } {
+  const started = performance.now();
+  const read = async () => {
+    const from = performance.now();
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(600_000) })).text();
+    return {
+      seconds: (performance.now() - from) / 1000,
+      lag: metricSum(text, 'nodejs_eventloop_lag_max_seconds'),
+      cpu: metricSum(text, 'process_cpu_seconds_total'),
+      reconciles: metricSum(text, 'konsumerator_consumer_reconcile_duration_seconds_count'),
+    };
+  };
+  const first = read();
+  let slowest = 0;
+  let lagMax = 0;
+  let stopped = false;
+  const loop = (async () => {
+    await first;
+    while (!stopped) {
+      const sample = await read();
+      slowest = Math.max(slowest, sample.seconds);
+      lagMax = Math.max(lagMax, sample.lag);
+      await sleep(1000);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      const [begin, end] = [await first, await read()];
+      return {
+        seconds: (performance.now() - started) / 1000,
+        slowestAnswerSeconds: Math.max(slowest, end.seconds),
+        eventLoopLagMaxSeconds: Math.max(lagMax, end.lag),
+        cpuSeconds: end.cpu - begin.cpu,
+        reconciles: end.reconciles - begin.reconciles,
+      };
+    },
+  };
 }
 
 /** The write count with what each status change since `mark` changed. */
@@ -588,6 +649,7 @@ async function convergeRun(
     let mark = statusLog.mark();
     let markedAt = Date.now();
     const timed = () => JSON.stringify(statusLog!.timedSince(mark, markedAt));
+    const load = watchOperatorLoad(started.metricsUrl);
     t0 = performance.now();
     const consumer = await b.createConsumer(benchSpec(NS_CONVERGE, 'orders', instances));
     await waitFor(
@@ -624,8 +686,9 @@ async function convergeRun(
     )
       .catch(() => undefined)
       .finally(() => clearInterval(sampler));
+    const operatorLoad = await load.stop();
     progress(
-      `operator: Consumer Ready ${readySeconds === undefined ? `not within ${readyCapSeconds} s` : `after ${readySeconds.toFixed(1)} s`}`,
+      `operator: Consumer Ready ${readySeconds === undefined ? `not within ${readyCapSeconds} s` : `after ${readySeconds.toFixed(1)} s`}; ${JSON.stringify(operatorLoad)}`,
     );
     // Past the cap, the status write of Ready still belongs to this change, not to the idle time.
     const readyLateSeconds =
@@ -791,6 +854,7 @@ async function convergeRun(
         readyCapSeconds,
         ...(readyLateSeconds !== undefined ? { readyLateSeconds } : {}),
         rollout,
+        operatorLoad,
         writes: convergeWrites,
         eventWrites,
         nodeFlags: operatorNodeFlags(),
