@@ -101,6 +101,11 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     `| event writes for that | — | ${c.eventWrites} |`,
     `| time until every Deployment was written | — | ${f1(c.deploymentsWrittenSeconds)} s = ${f1(c.deploymentsWrittenSeconds / c.baselineApplySeconds)}× the baseline (the same ${r.instances} Deployments applied directly, 8 at a time: ${f1(c.baselineApplySeconds)} s, ${c.baselineWrites} writes) |`,
     `| time until the Consumer was Ready (all pods rolled out${c.controllerManagerQps ? `; kube-controller-manager at --kube-api-qps=${c.controllerManagerQps}` : ''}) | — | ${c.readySeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.readySeconds)} s`}${rolloutAtCap(c.rollout, c.readySeconds)}${c.readyLateSeconds !== undefined ? `; Ready after ${f1(c.readyLateSeconds)} s` : ''} |`,
+    ...(c.direct
+      ? [
+          `| … the same ${r.instances} Deployments applied directly and rolled out (after the operator's run, the operator stopped): written; all available | ≤ 1.2× (the operator's Ready) | ${f1(c.direct.writtenSeconds)} s; ${c.direct.availableSeconds === undefined ? `not within ${c.readyCapSeconds} s` : `${f1(c.direct.availableSeconds)} s${c.readySeconds !== undefined ? ` (the operator's Ready: ${f2(c.readySeconds / c.direct.availableSeconds)}× that)` : ''}`} |`,
+        ]
+      : []),
     ...(c.operatorLoad
       ? [
           `| … the operator meanwhile (${f0(c.operatorLoad.seconds)} s, its metrics endpoint asked every second): slowest answer; worst event-loop delay | — | ${f2(c.operatorLoad.slowestAnswerSeconds)} s; ${f2(c.operatorLoad.eventLoopLagMaxSeconds)} s |`,

@@ -98,6 +98,12 @@ export interface ControlPlaneResults {
     rollout?: RolloutSample[];
     /** How the operator answered and what it spent from the Consumer's creation until Ready (absent in older results). */
     operatorLoad?: OperatorLoad;
+    /**
+     * The same Deployments applied directly, not paused, after the operator's run (the operator
+     * stopped): until every one was written, and until every one was available (absent in older
+     * results).
+     */
+    direct?: { writtenSeconds: number; availableSeconds: number | undefined };
     writes: WriteCount;
     eventWrites: number;
     /** Node flags of the operator in this run (absent in older results: none). */
@@ -166,6 +172,8 @@ const NS_MEMORY_PODS = 'bench-memory-pods';
 const CONSUMERS_MEASURED = 200;
 const PODS_MEASURED = 1000;
 const NS_BASELINE = 'bench-baseline';
+/** The same Deployments applied directly and rolled out, after the operator's run (see directRollout). */
+const NS_DIRECT = 'bench-direct';
 /**
  * kube-controller-manager's requests per second in the convergence run. At its default (20) it
  * writes a ReplicaSet, a Pod and a few status updates per instance at about 3 instances a second:
@@ -515,6 +523,57 @@ function metricSum(text: string, name: string): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+/**
+ * The Deployments of `instances` applied directly (8 at a time, as the operator writes) into a
+ * namespace of their own and rolled out by the controller-manager: until all were written and
+ * until all were available (polled every second, at most `capSeconds`).
+ */
+async function directRollout(
+  b: Bench,
+  instances: number,
+  capSeconds: number,
+): Promise<{ writtenSeconds: number; availableSeconds: number | undefined }> {
+  await b.namespace(NS_DIRECT);
+  const existingNodes = Math.ceil(instances / 100);
+  for (let i = 1; i <= Math.ceil(instances / 100); i++)
+    await b.core.createNode({
+      body: fakeNode({
+        ...DEFAULT_NODE,
+        name: `kwok-node-${existingNodes + i}`,
+        allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
+      }),
+    });
+  const consumer: Consumer = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Consumer',
+    metadata: { name: 'orders', namespace: NS_DIRECT, uid: 'direct', generation: 1 },
+    spec: benchSpec(NS_DIRECT, 'orders', instances),
+  };
+  const rendered = planConsumer({ consumer, deployments: [], now: new Date() }).actions.flatMap(
+    (a): V1Deployment[] =>
+      a.type === 'create'
+        ? [{ ...a.deployment, metadata: { ...a.deployment.metadata, ownerReferences: [] } }]
+        : [],
+  );
+  const writer = new KubeWriter(KubeClient.of(b.admin));
+  const t0 = performance.now();
+  await withConcurrency(rendered, 8, async (d) => {
+    await writer.applyDeployment(d);
+  });
+  const writtenSeconds = elapsed(t0);
+  const availableSeconds = await waitFor(
+    'the directly applied Deployments available',
+    async () =>
+      (await b.apps.listNamespacedDeployment({ namespace: NS_DIRECT })).items.filter(
+        (d) => (d.status?.availableReplicas ?? 0) >= 1,
+      ).length >= instances
+        ? elapsed(t0)
+        : undefined,
+    { timeoutMs: capSeconds * 1000, intervalMs: 1000 },
+  ).catch(() => undefined);
+  return { writtenSeconds, availableSeconds };
+}
+
 /** Samples the operator's metrics endpoint once a second until stopped; see OperatorLoad. */
 function watchOperatorLoad(metricsUrl: string): { stop: () => Promise<OperatorLoad> } {
   const started = performance.now();
@@ -845,6 +904,16 @@ async function convergeRun(
       `template change: ${templateWrites.total} operator writes for ${instances} instances ${JSON.stringify(templateWrites.byResource)}; status changes: ${timed()}`,
     );
 
+    // The operator's convergence against the same Deployments applied by hand and rolled out by
+    // the controller-manager: with the operator stopped, on the same plane, nodes added for them.
+    statusLog.stop();
+    await operator.stop();
+    operator = undefined;
+    const direct = await directRollout(b, instances, readyCapSeconds);
+    progress(
+      `direct rollout: ${instances} Deployments applied in ${direct.writtenSeconds.toFixed(1)} s, all available ${direct.availableSeconds === undefined ? `not within ${readyCapSeconds} s` : `after ${direct.availableSeconds.toFixed(1)} s`}`,
+    );
+
     return {
       converge: {
         baselineApplySeconds,
@@ -855,6 +924,7 @@ async function convergeRun(
         ...(readyLateSeconds !== undefined ? { readyLateSeconds } : {}),
         rollout,
         operatorLoad,
+        direct,
         writes: convergeWrites,
         eventWrites,
         nodeFlags: operatorNodeFlags(),
