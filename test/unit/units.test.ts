@@ -42,6 +42,17 @@ test('parses Kubernetes quantities', () => {
   assert.throws(() => parseQuantity('abc'), /invalid quantity/);
 });
 
+test('a quantity parsed again gives the same value; an invalid one is refused every time', () => {
+  for (let i = 0; i < 3; i++) {
+    assert.equal(parseQuantity('250m'), 0.25);
+    assert.equal(parseQuantity(' 1Gi '), 1024 ** 3);
+    assert.throws(() => parseQuantity('1 GB'), /invalid quantity "1 GB"/);
+  }
+  // More distinct texts than are remembered: every one still parses right.
+  for (let i = 0; i < 10_000; i++) assert.equal(cpuMillis(`${i}m`), i);
+  assert.equal(parseQuantity('250m'), 0.25);
+});
+
 test('formats quantities canonically', () => {
   assert.equal(formatCpu(1500), '1500m');
   assert.equal(formatCpu(2000), '2');
