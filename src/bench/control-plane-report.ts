@@ -1,6 +1,7 @@
 // The control-plane section of the benchmark report, in Markdown.
 import type { ControlPlaneResults, MemorySplit, RolloutSample, WriteCount } from './control-plane.js';
 import type { ImportCost } from './import-cost.js';
+import { MAX_INSTANCE_STATUS } from '../controller/autoscaling.js';
 
 const f1 = (x: number) => x.toFixed(1);
 const f0 = (x: number) => x.toFixed(0);
@@ -34,7 +35,9 @@ const statusChangesTable = (changes: [string, WriteCount][]) =>
         '',
         'What each status write changed, from a watch on the Consumer during the same run (each change',
         'is followed until the Consumer is Ready again for its generation). A write that changed',
-        'nothing would be counted by the API server but not seen by the watch.',
+        'nothing would be counted by the API server but not seen by the watch. `status.instances`',
+        `holds at most ${MAX_INSTANCE_STATUS} entries (lagging instances first), so a change of every instance`,
+        `shows as at most ${MAX_INSTANCE_STATUS} changed entries.`,
         '',
         '| change | status writes (API server) | what each changed (watch) |',
         '|---|---|---|',

@@ -503,7 +503,7 @@ export function metricsAvailable(
  */
 export const SYNC_CHECKPOINT_MS = 5 * 60_000;
 
-const MAX_INSTANCE_STATUS = 500;
+export const MAX_INSTANCE_STATUS = 500;
 
 /** Lagging instances first, then those with a change, then by id; at most 500 (status must stay small). */
 function mostInteresting(list: InstanceStatus[]): InstanceStatus[] {
