@@ -23,5 +23,7 @@ COPY --from=build /app/dist ./dist
 # non-numeric user"). 65532 is the manifests' runAsUser/runAsGroup (src/cli/image.ts); a unit test
 # keeps the two equal.
 USER 65532:65532
-ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli/main.js"]
+# Node's flags and malloc's arenas: what the memory benchmark measured (src/cli/image.ts says why).
+ENV MALLOC_ARENA_MAX=2
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/cli/main.js"]
 CMD ["run"]

@@ -44,7 +44,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
-import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_USER, IMAGE_WORKDIR } from '../src/cli/image.js';
+import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_ENV, IMAGE_USER, IMAGE_WORKDIR } from '../src/cli/image.js';
 import { VERSION } from '../src/cli/version.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 
@@ -329,7 +329,7 @@ export async function buildImage(options: BuildOptions = {}): Promise<ImageBuild
       os: 'linux',
       config: {
         User: `${IMAGE_USER.uid}:${IMAGE_USER.gid}`,
-        Env: [IMAGE_PATH_ENV],
+        Env: [IMAGE_PATH_ENV, ...Object.entries(IMAGE_ENV).map(([name, value]) => `${name}=${value}`)],
         Entrypoint: [...IMAGE_ENTRYPOINT],
         Cmd: [...IMAGE_CMD],
         WorkingDir: IMAGE_WORKDIR,

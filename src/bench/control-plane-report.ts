@@ -28,6 +28,14 @@ const statusWrites = (w: WriteCount) =>
     .filter(([k]) => k.endsWith('consumers/status'))
     .reduce((sum, [, v]) => sum + v, 0);
 
+/** The operator's environment in a run, as ` with NAME=value`; empty when it had none of its own. */
+const environment = (env: Record<string, string> | undefined) =>
+  env && Object.keys(env).length > 0
+    ? ` with ${Object.entries(env)
+        .map(([name, value]) => `\`${name}=${value}\``)
+        .join(' ')}`
+    : '';
+
 /** What each status write of each change was, from the run's watch on the Consumer. */
 const statusChangesTable = (changes: [string, WriteCount][]) =>
   changes.some(([, w]) => w.statusChanges)
@@ -96,7 +104,7 @@ export function renderControlPlaneSection(r: ControlPlaneResults): string {
     "from the API server's own `apiserver_request_total` (Deployments and Consumers; events are",
     'counted separately). The operator runs compiled, as the image runs it (`node dist/cli/main.js run`), in its own',
     `process, resync ${r.idle.resyncSeconds} s. Baselines are measured in the same run. Node flags of the operator:`,
-    `convergence run ${flags(c.nodeFlags)}, memory run ${flags(m.nodeFlags)}.`,
+    `convergence run ${flags(c.nodeFlags)}${environment(c.operatorEnv)}, memory run ${flags(m.nodeFlags)}${environment(m.operatorEnv)}.`,
     '',
     '| measurement | target | result |',
     '|---|---|---|',

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerSpec } from '../api/schema.js';
-import { NODE_FLAGS } from '../cli/image.js';
+import { IMAGE_ENV, NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { KubeClient } from '../kube/client.js';
@@ -108,6 +108,8 @@ export interface ControlPlaneResults {
     eventWrites: number;
     /** Node flags of the operator in this run (absent in older results: none). */
     nodeFlags?: string[];
+    /** Environment the operator was given in this run (absent in older results: none). */
+    operatorEnv?: Record<string, string>;
     /** kube-controller-manager's --kube-api-qps in this run (absent in older results: its default, 20). */
     controllerManagerQps?: number;
   };
@@ -137,6 +139,8 @@ export interface ControlPlaneResults {
     restartWrites: WriteCount;
     /** Node flags of the operator in this run (absent in older results: none). */
     nodeFlags?: string[];
+    /** Environment the operator was given in this run (absent in older results: none). */
+    operatorEnv?: Record<string, string>;
     /** Where the memory goes (absent in results from before it was measured). */
     split?: MemorySplit;
     /** What each library adds to the idle process (absent in results from before it was measured). */
@@ -369,15 +373,20 @@ class Bench {
 
 /**
  * The node flags of the image's entrypoint (src/cli/image.ts). KONSUMERATOR_BENCH_NODE_FLAGS tries
- * others. Tried: `--max-semi-space-size=1 --optimize-for-size` kept 10,000 Deployments at 149–157
- * MiB instead of 233–548 MiB, but a 1,000-instance Consumer's hand edit was then not put back
- * within 60 s (twice); with `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000
- * Deployments took 72 s (23–34 s with the image's flags or none, on the same busy machine).
- * `--max-semi-space-size=4` passes that check (see the report).
+ * others; the operator also gets the image's environment (MALLOC_ARENA_MAX).
  *
- * Tried and not taken (10,000 Deployments; resident memory after a restart, target 150 MB =
- * 143 MiB): `MALLOC_ARENA_MAX=2` alone: idle 86 MiB at 5 s, 191 MiB after a restart (221 without),
- * peak while creating 202 MiB. With `--expose-gc` and one memory-reducing collection
+ * History (10,000 Deployments; resident memory after a restart, target 150 MB = 143 MiB):
+ * `--max-semi-space-size=1 --optimize-for-size` kept them at 149–157 MiB when first tried, but a
+ * 1,000-instance Consumer's hand edit was then not put back within 60 s (twice). The cause was the
+ * work queue, not the flags: reconciles ran back to back in one turn of the event loop (see
+ * src/controller/queue.ts). Once keys were handed out from setImmediate, the same flags passed
+ * every check, with 144 MiB after a restart, and 141 MiB with MALLOC_ARENA_MAX=2: the image's
+ * settings since. Before that the image ran `--max-semi-space-size=4` (221 MiB after a restart).
+ * With `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000 Deployments took 72 s
+ * (23–34 s with the image's flags or none, on the same busy machine).
+ *
+ * Tried and not taken: `MALLOC_ARENA_MAX=2` with the 4-MiB semi-space: 191 MiB after a restart.
+ * With `--expose-gc` and one memory-reducing collection
  * (`gc({ flavor: 'last-resort' })`) when the operator fell quiet after its initial lists or a burst
  * of 500 writes, at most once per 5 minutes: idle 79–80 MiB, 183 MiB after a restart (pause
  * 0.15–0.71 s on a busy machine), peak 228 MiB; adding `MALLOC_MMAP_THRESHOLD_=65536`: 190 MiB; a
@@ -385,7 +394,6 @@ class Bench {
  * had not passed within 15 s of the restart. Even two collections by the benchmark left the
  * restarted operator at 149–169 MiB: above the idle process, 33 MiB of V8 heap and 37–57 MiB more
  * resident that no collection returned.
- * The hand-edit check (put back in 2.9–3.3 s) and the wave passed with the settling collection.
  */
 export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
 
@@ -442,6 +450,7 @@ async function startOperatorProcess(
     ],
     logFile,
     cwd: REPO_ROOT,
+    env: { ...IMAGE_ENV },
   });
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
   await waitFor('operator metrics endpoint', async () => ((await fetch(metricsUrl)).ok ? true : undefined), {
@@ -928,6 +937,7 @@ async function convergeRun(
         writes: convergeWrites,
         eventWrites,
         nodeFlags: operatorNodeFlags(),
+        operatorEnv: { ...IMAGE_ENV },
         controllerManagerQps: CONTROLLER_MANAGER_QPS,
       },
       idle: { resyncs, resyncSeconds: RESYNC_SECONDS, metricReads, writes: idleWrites },
@@ -1120,6 +1130,7 @@ export async function memoryRun(
       peakRssDuringRestartMiB: afterRestart.peakMiB,
       restartWrites,
       nodeFlags: operatorNodeFlags(),
+      operatorEnv: { ...IMAGE_ENV },
       importCost,
       split: { ...split, peakWhileCreatingMiB: Math.max(peak, afterCreate.peakMiB) },
     };

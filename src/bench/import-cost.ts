@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../testplane/binaries.js';
 import type { Footprint } from './control-plane.js';
+import { IMAGE_ENV } from '../cli/image.js';
 
 const run = promisify(execFile);
 
@@ -48,7 +49,11 @@ async function measureOnce(nodeFlags: readonly string[]): Promise<number[][]> {
     [...nodeFlags, '--expose-gc', '--input-type=module', '-e', SCRIPT],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, KONSUMERATOR_IMPORTS: JSON.stringify(IMPORT_STEPS.map((s) => s.specifier)) },
+      env: {
+        ...process.env,
+        ...IMAGE_ENV,
+        KONSUMERATOR_IMPORTS: JSON.stringify(IMPORT_STEPS.map((s) => s.specifier)),
+      },
     },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as number[][];

@@ -5,9 +5,11 @@ export interface DockerfileStage {
   workdir?: string;
   entrypoint?: unknown;
   cmd?: unknown;
+  /** ENV lines in the `NAME=value` form. */
+  env?: Record<string, string>;
 }
 
-/** The final stage's USER, WORKDIR, ENTRYPOINT and CMD (exec form, as JSON) of a Dockerfile. */
+/** The final stage's USER, WORKDIR, ENV, ENTRYPOINT and CMD (exec form, as JSON) of a Dockerfile. */
 export function finalStage(dockerfile: string): DockerfileStage {
   const lines = dockerfile
     .replace(/\\\n/g, ' ')
@@ -26,6 +28,10 @@ export function finalStage(dockerfile: string): DockerfileStage {
     if (upper === 'WORKDIR') stage.workdir = argument;
     if (upper === 'ENTRYPOINT') stage.entrypoint = JSON.parse(argument);
     if (upper === 'CMD') stage.cmd = JSON.parse(argument);
+    if (upper === 'ENV') {
+      const [name = '', ...value] = argument.split('=');
+      stage.env = { ...stage.env, [name]: value.join('=') };
+    }
   }
   const last = stages.at(-1);
   if (!last) throw new Error('the Dockerfile has no FROM');

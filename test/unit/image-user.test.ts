@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments, parse } from 'yaml';
-import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_USER, IMAGE_WORKDIR } from '../../src/cli/image.js';
+import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_ENV, IMAGE_USER, IMAGE_WORKDIR } from '../../src/cli/image.js';
 import { guestManifests } from '../../src/cli/manifests.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
 import { finalStage } from '../support/dockerfile.js';
@@ -55,6 +55,7 @@ describe('the image and the manifests agree on the user', () => {
     assert.equal(dockerfile.workdir, IMAGE_WORKDIR);
     assert.deepEqual(dockerfile.entrypoint, IMAGE_ENTRYPOINT);
     assert.deepEqual(dockerfile.cmd, IMAGE_CMD);
+    assert.deepEqual(dockerfile.env, IMAGE_ENV);
   });
 
   it("deploy/operator.yaml's Deployment runs as that user, locked down", () => {
