@@ -380,8 +380,8 @@ class Bench {
  * 1,000-instance Consumer's hand edit was then not put back within 60 s (twice). The cause was the
  * work queue, not the flags: reconciles ran back to back in one turn of the event loop (see
  * src/controller/queue.ts). Once keys were handed out from setImmediate, the same flags passed
- * every check, with 144 MiB after a restart, and 141 MiB with MALLOC_ARENA_MAX=2: the image's
- * settings since. Before that the image ran `--max-semi-space-size=4` (221 MiB after a restart).
+ * every check, with 144 MiB after a restart, and 141 and 147 MiB in two runs with
+ * MALLOC_ARENA_MAX=2: the image's settings since. Before that the image ran `--max-semi-space-size=4` (221 MiB after a restart).
  * With `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000 Deployments took 72 s
  * (23–34 s with the image's flags or none, on the same busy machine).
  *
