@@ -44,6 +44,6 @@ export function operatorMemory(deployments: number, measured: MeasuredMemory): O
  * of the committed benchmark figures. Constants, because the image has no docs/ to read; the unit
  * test recomputes them from the figures and fails when the benchmark moved.
  */
-export const OPERATOR_MEMORY = { requestMiB: 320, limitMiB: 512, heapMiB: 384 } as const;
+export const OPERATOR_MEMORY = { requestMiB: 192, limitMiB: 384, heapMiB: 288 } as const;
 /** The CPU request: the benchmark measured no CPU figure that would justify another number. */
 export const OPERATOR_CPU_REQUEST = '100m';
