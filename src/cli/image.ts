@@ -13,8 +13,9 @@ export const IMAGE_USER = { uid: 65532, gid: 65532 } as const;
  * each grow to 64 MiB, which a burst of writes fills with garbage that stays resident) and V8's
  * optimize-for-size mode. The control-plane benchmark runs the operator with these flags and the
  * environment below: 10,000 Deployments took 141–147 MiB after a restart in three runs (221 MiB
- * with a 4-MiB semi-space and no MALLOC_ARENA_MAX), and its checks pass with them: a 1,000-instance Consumer's
- * hand edit put back within 60 s, the wave, a template change of every instance.
+ * with a 4-MiB semi-space and no MALLOC_ARENA_MAX), and its checks pass with them: a
+ * 1,000-instance Consumer's hand edit put back within 60 s, the wave, a template change of every
+ * instance.
  */
 export const NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'] as const;
 

@@ -84,9 +84,8 @@ export class ConsumerClient {
 
   /**
    * Replaces the spec (an update of the object as read, so it is tried again when the operator
-   * wrote the status in between: 409 Conflict).
+   * wrote the status in between: 409 Conflict); resolves to the Consumer's new metadata.generation.
    */
-  /** Replaces the spec; resolves to the Consumer's new metadata.generation. */
   async setSpec(namespace: string, name: string, spec: ConsumerSpec): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.get(namespace, name);

@@ -69,8 +69,5 @@ test('a rendered Deployment has the same canonical JSON and hash as before', () 
     canonicalJson({ b: [1, { d: 'x', c: null }], a: true }),
     '{"a":true,"b":[1,{"c":null,"d":"x"}]}',
   );
-  assert.equal(
-    stableHash({ b: [1, { d: 'x', c: null }], a: true }),
-    stableHash(JSON.parse('{"a":true,"b":[1,{"c":null,"d":"x"}]}')),
-  );
+  assert.equal(stableHash({ b: [1, { d: 'x', c: null }], a: true }), '1218806282568913821');
 });
