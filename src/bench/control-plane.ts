@@ -381,7 +381,8 @@ class Bench {
  * work queue, not the flags: reconciles ran back to back in one turn of the event loop (see
  * src/controller/queue.ts). Once keys were handed out from setImmediate, the same flags passed
  * every check, with 144 MiB after a restart, and 141 and 147 MiB in two runs with
- * MALLOC_ARENA_MAX=2: the image's settings since. Before that the image ran `--max-semi-space-size=4` (221 MiB after a restart).
+ * MALLOC_ARENA_MAX=2: the image's settings since. Before that the image ran
+ * `--max-semi-space-size=4` (221 MiB after a restart).
  * With `--max-semi-space-size=2 --heap-growing-percent=20` creating 2,000 Deployments took 72 s
  * (23–34 s with the image's flags or none, on the same busy machine).
  *
@@ -532,6 +533,54 @@ function metricSum(text: string, name: string): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
+/** `count` fake nodes of 400 cores and 110 pods, numbered after the `existing` ones. */
+async function addNodes(b: Bench, existing: number, count: number): Promise<void> {
+  for (let i = existing + 1; i <= existing + count; i++)
+    await b.core.createNode({
+      body: fakeNode({
+        ...DEFAULT_NODE,
+        name: `kwok-node-${i}`,
+        allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
+      }),
+    });
+}
+
+/**
+ * The Deployments the operator would create for the benchmark's Consumer in `namespace`, owned by
+ * nobody; `paused` ones the controller-manager leaves alone.
+ */
+function renderedDeployments(
+  namespace: string,
+  instances: number,
+  { paused }: { paused: boolean },
+): V1Deployment[] {
+  const consumer: Consumer = {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'Consumer',
+    metadata: { name: 'orders', namespace, uid: namespace, generation: 1 },
+    spec: benchSpec(namespace, 'orders', instances),
+  };
+  return planConsumer({ consumer, deployments: [], now: new Date() }).actions.flatMap((a): V1Deployment[] =>
+    a.type === 'create'
+      ? [
+          {
+            ...a.deployment,
+            metadata: { ...a.deployment.metadata, ownerReferences: [] },
+            spec: { ...a.deployment.spec!, ...(paused ? { paused: true } : {}) },
+          },
+        ]
+      : [],
+  );
+}
+
+/** Server-side applies `deployments` as the admin, 8 at a time (as the operator writes). */
+async function applyDirectly(b: Bench, deployments: readonly V1Deployment[]): Promise<void> {
+  const writer = new KubeWriter(KubeClient.of(b.admin));
+  await withConcurrency(deployments, 8, async (d) => {
+    await writer.applyDeployment(d);
+  });
+}
+
 /**
  * The Deployments of `instances` applied directly (8 at a time, as the operator writes) into a
  * namespace of their own and rolled out by the controller-manager: until all were written and
@@ -543,32 +592,11 @@ async function directRollout(
   capSeconds: number,
 ): Promise<{ writtenSeconds: number; availableSeconds: number | undefined }> {
   await b.namespace(NS_DIRECT);
-  const existingNodes = Math.ceil(instances / 100);
-  for (let i = 1; i <= Math.ceil(instances / 100); i++)
-    await b.core.createNode({
-      body: fakeNode({
-        ...DEFAULT_NODE,
-        name: `kwok-node-${existingNodes + i}`,
-        allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
-      }),
-    });
-  const consumer: Consumer = {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'Consumer',
-    metadata: { name: 'orders', namespace: NS_DIRECT, uid: 'direct', generation: 1 },
-    spec: benchSpec(NS_DIRECT, 'orders', instances),
-  };
-  const rendered = planConsumer({ consumer, deployments: [], now: new Date() }).actions.flatMap(
-    (a): V1Deployment[] =>
-      a.type === 'create'
-        ? [{ ...a.deployment, metadata: { ...a.deployment.metadata, ownerReferences: [] } }]
-        : [],
-  );
-  const writer = new KubeWriter(KubeClient.of(b.admin));
+  // Nodes for its pods beside the ones the operator's instances fill.
+  await addNodes(b, Math.ceil(instances / 100), Math.ceil(instances / 100));
+  const rendered = renderedDeployments(NS_DIRECT, instances, { paused: false });
   const t0 = performance.now();
-  await withConcurrency(rendered, 8, async (d) => {
-    await writer.applyDeployment(d);
-  });
+  await applyDirectly(b, rendered);
   const writtenSeconds = elapsed(t0);
   const availableSeconds = await waitFor(
     'the directly applied Deployments available',
@@ -652,45 +680,15 @@ async function convergeRun(
     // The plane's fake nodes take 110 pods and 32 cores each; add nodes for every instance's pod
     // at the policy's largest size (4 cores, 1G), so that every pod is scheduled and every
     // in-place resize fits, during the wave too (32-core nodes held only 704 of 1,000 pods).
-    for (let i = 1; i <= Math.ceil(instances / 100); i++)
-      await b.core.createNode({
-        body: fakeNode({
-          ...DEFAULT_NODE,
-          name: `kwok-node-${i}`,
-          allocatable: { cpu: '400', memory: '100Gi', pods: '110' },
-        }),
-      });
+    await addNodes(b, 0, Math.ceil(instances / 100));
     await b.namespace(NS_CONVERGE);
     await b.namespace(NS_BASELINE);
 
     // Baseline: the Deployments the operator would write, applied directly.
-    const baselineConsumer: Consumer = {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'Consumer',
-      metadata: { name: 'orders', namespace: NS_BASELINE, uid: 'baseline', generation: 1 },
-      spec: benchSpec(NS_BASELINE, 'orders', instances),
-    };
-    const rendered = planConsumer({
-      consumer: baselineConsumer,
-      deployments: [],
-      now: new Date(),
-    }).actions.flatMap((a): V1Deployment[] =>
-      a.type === 'create'
-        ? [
-            {
-              ...a.deployment,
-              metadata: { ...a.deployment.metadata, ownerReferences: [] },
-              spec: { ...a.deployment.spec!, paused: true },
-            },
-          ]
-        : [],
-    );
-    const writer = new KubeWriter(KubeClient.of(b.admin));
+    const rendered = renderedDeployments(NS_BASELINE, instances, { paused: true });
     let before = await b.counts();
     let t0 = performance.now();
-    await withConcurrency(rendered, 8, async (d) => {
-      await writer.applyDeployment(d);
-    });
+    await applyDirectly(b, rendered);
     const baselineApplySeconds = elapsed(t0);
     const baselineWrites = (await b.writesSince(before)).total;
     progress(
