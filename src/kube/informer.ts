@@ -27,7 +27,7 @@ export interface InformerOptions<T> {
   fieldSelector?: string;
   /** Applied to each object before it is stored (to keep less). */
   trim?: (obj: T) => T;
-  /** Items per list page (all pages come from one snapshot). */
+  /** Items per list page (all pages come from one snapshot; default LIST_PAGE_SIZE). */
   pageSize?: number;
   /** Server-side watch timeout: a random value in [min, 2 × min) seconds (default 300). */
   minWatchSeconds?: number;
@@ -36,6 +36,14 @@ export interface InformerOptions<T> {
 }
 
 export type InformerEvent = 'add' | 'update' | 'delete';
+
+/**
+ * Items per list page. Each page is one response body, parsed whole before its items are trimmed:
+ * with 500 (client-go's choice) a relist of 10,000 Deployments left the operator about 15 MiB
+ * more resident than pages of 100 (141 against 126 MiB in the memory benchmark), for 80 more
+ * requests of a few milliseconds each.
+ */
+export const LIST_PAGE_SIZE = 100;
 
 /** The page of a list: the API server names the continue token `continue`. */
 type Page<T> = KubeList<T>;
@@ -108,7 +116,7 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.client.get<Page<T>>(this.options.path, {
         ...this.selectors(),
-        limit: this.options.pageSize ?? 500,
+        limit: this.options.pageSize ?? LIST_PAGE_SIZE,
         ...(continueToken ? { continue: continueToken } : {}),
       });
       for (const item of page.items ?? []) {
