@@ -80,7 +80,8 @@ export interface AutoscaleWithResult extends AutoscaleResult {
 /**
  * One autoscale() decision under a Consumer's resolved settings, predictor and budget. With
  * learning on, the read first teaches the capacity estimator (from `learned`, what earlier reads
- * taught), and the sizing divides by the rate per core it gives.
+ * taught), and the sizing divides by the rate per core it gives; the CPU limits leave every size
+ * the burst above its request that a learned value counts (cpuLimitCoversBurst).
  */
 export function autoscaleWith(
   config: Pick<AutoscaleConfig, 'settings' | 'predictor' | 'budget'> & {
@@ -105,7 +106,7 @@ export function autoscaleWith(
       ? learnCapacity(before, instances, samples, now.getTime(), configured, timings)
       : before;
     const view = capacityView(state, now.getTime(), configured);
-    if (view.ratePerCore !== configured) settings = { ...settings, ratePerCore: view.ratePerCore };
+    settings = { ...settings, ratePerCore: view.ratePerCore, cpuLimitCoversBurst: true };
     capacity = { state, view };
   }
   const result = autoscale({

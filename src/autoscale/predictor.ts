@@ -60,7 +60,8 @@ export function memoryCores(cpuRequestMillis: number, cpuLimitMillis: number | u
 }
 
 /**
- * CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores.
+ * CPU and memory for a consumption rate: request rounded up to the increment, limit to whole cores
+ * (at or above the request plus MEMORY_CPU_BURST_SHARE with `cpuLimitCoversBurst`).
  * Memory (request = limit): `per-limit-core` = ramPerCore × limit cores (the original's rule);
  * `per-request-core` = ramPerCore × memoryCores(request, limit), rounded up to a MiB.
  */
@@ -76,7 +77,10 @@ export function sizeForRate(
   const capped = Number.isNaN(wanted) ? MAX_CPU_MILLIS : Math.min(MAX_CPU_MILLIS, wanted);
   // Never a zero request: the original could produce 0m for a nearly idle partition.
   const cpuRequest = Math.max(step, ceilToMultiple(capped, step));
-  const cpuLimit = ceilToMultiple(cpuRequest, 1000);
+  const cpuLimit = ceilToMultiple(
+    settings.cpuLimitCoversBurst ? Math.ceil(cpuRequest * (1 + MEMORY_CPU_BURST_SHARE)) : cpuRequest,
+    1000,
+  );
   const memory =
     memoryRule === 'per-limit-core'
       ? Math.round((cpuLimit / 1000) * settings.ramPerCoreBytes)

@@ -23,4 +23,11 @@ export interface AutoscaleSettings {
    * shrink only with a margin. false/undefined: the original's rules (scale up only when lagging).
    */
   proactive?: boolean;
+  /**
+   * The CPU limit (whole cores) is at least the request plus MEMORY_CPU_BURST_SHARE, not just the
+   * request: set with a learned rate per core, which counts the CPU pods got above their request
+   * (see capacity.ts), so that every size gets that share and not only those a whole core leaves
+   * room to.
+   */
+  cpuLimitCoversBurst?: boolean;
 }

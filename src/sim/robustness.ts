@@ -20,7 +20,8 @@ export interface RobustnessRow {
   withinSloPercent: number;
   /**
    * The oracle's own share on the same trace and capacity: below 100 % where no CPU helps (a
-   * stalled partition), so the ceiling any policy can reach there.
+   * stalled partition), so a ceiling for any policy there; one the policy's maxAllowed may keep out
+   * of reach (the oracle has none).
    */
   oracleWithinSloPercent?: number;
   /** Core-hours ÷ the oracle's (which knows the real capacity). */
@@ -111,7 +112,9 @@ export function renderRobustness(results: RobustnessResults): string {
     `The benchmark Consumer says ratePerCore ${results.configuredRatePerCore}; the simulated pods really process ` +
       'that many times the factor. Each cell: learning off → on (`autoscaler.learnRatePerCore`); core-hours are ' +
       'relative to the oracle, which knows the real capacity. The oracle column is its own share within ' +
-      'tolerableLag: the most any policy can reach on that trace (a stalled partition lags whatever its CPU). ' +
+      'tolerableLag: a ceiling for any policy on that trace (a stalled partition lags whatever its CPU). It ' +
+      "ignores the Consumer's maxAllowed and drains a stall's backlog within one step; a policy held to " +
+      'its maxAllowed drains it more slowly, so on the stalled trace the ceiling is out of reach. ' +
       '"Set right" is learning off with ratePerCore set to the real capacity: what a user who measured it pays.',
     '',
     '| trace | real ÷ set | within tolerableLag | oracle | core-hours vs oracle | set right | restarts / partition-day | OOM kills |',

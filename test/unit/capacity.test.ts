@@ -514,6 +514,27 @@ test('autoscaleWith sizes with the learned rate per core, and exactly as autosca
   assert.ok(cpuOn >= 1.9 * cpuOff, `${cpuOn}m with learning, ${cpuOff}m without`);
 });
 
+test('with learning on, the CPU limit leaves every size the burst above its request that the learned value counts', () => {
+  const config = autoscaleConfig(spec({ learnRatePerCore: true }))!;
+  // 900 msg/s at the configured 1000 per core: 900m, whose whole-core limit alone leaves 11 %.
+  // Resized a minute ago, the instance teaches nothing yet: both size with the configured value.
+  const state = { ...settled, changedAt: new Date(T0 - MIN) };
+  const input: InstanceInput[] = [
+    { id: 0, partitions: [0], policy: undefined, current: { cpuRequest: 900 }, state, paused: false },
+  ];
+  const samples = new Map<number, PartitionSample>([[0, { production: 900, consumption: 900, behind: 0 }]]);
+  const now = new Date(T0);
+  const off = autoscaleWith({ ...config, learnCapacity: false }, now, samples, input).instances[0]!
+    .prediction!;
+  const on = autoscaleWith(config, now, samples, input).instances[0]!.prediction!;
+  assert.equal(off.cpuRequest, 900);
+  assert.equal(off.cpuLimit, 1000);
+  assert.equal(on.cpuRequest, 900, 'nothing learned yet: the same request');
+  assert.equal(on.cpuLimit, 2000, 'at least 900m × 1.25, in whole cores');
+  // Memory follows the CPU the pod may use: 1.125 cores' worth instead of 1.
+  assert.ok(on.memoryRequest! > off.memoryRequest!, `${on.memoryRequest} vs ${off.memoryRequest}`);
+});
+
 test('between status checkpoints only evidence changes are held back; a new rate in use is written', () => {
   const now = new Date(T0);
   const stored = {
