@@ -18,6 +18,8 @@ import {
 } from './capacity.js';
 
 export const DEFAULT_SCALE_DOWN_AFTER_LAG_FREE_SYNCS = 3;
+/** Capacity learning when `learnRatePerCore` is absent (never with predictor naive). */
+export const DEFAULT_LEARN_RATE_PER_CORE = true;
 
 export type { MetricsMode } from '../metrics/sources/index.js';
 
@@ -31,7 +33,7 @@ export interface AutoscaleConfig {
   container: string | undefined;
   /** Decide and report, change nothing. */
   dryRun: boolean;
-  /** Learn the rate per core from the reads (capacity.ts); never with predictor naive. */
+  /** Learn the rate per core from the reads (capacity.ts): unless turned off; never with predictor naive. */
   learnCapacity: boolean;
 }
 
@@ -68,7 +70,8 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
-    learnCapacity: predictorName !== 'naive' && autoscaler.learnRatePerCore === true,
+    learnCapacity:
+      predictorName !== 'naive' && (autoscaler.learnRatePerCore ?? DEFAULT_LEARN_RATE_PER_CORE),
   };
 }
 

@@ -476,9 +476,11 @@ const spec = (autoscaler: Record<string, unknown>) => {
   return s;
 };
 
-test('learning is off by default, on with learnRatePerCore: true, and always off with predictor naive', () => {
-  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, false);
+test('learning is on by default and with learnRatePerCore: true, off with false, and always off with predictor naive', () => {
+  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, true);
   assert.equal(autoscaleConfig(spec({ learnRatePerCore: true }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ learnRatePerCore: false }))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ predictor: 'proactive', learnRatePerCore: false }))!.learnCapacity, false);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive' }))!.learnCapacity, false);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
 });
