@@ -480,7 +480,10 @@ test('learning is on by default and with learnRatePerCore: true, off with false,
   assert.equal(autoscaleConfig(spec({}))!.learnCapacity, true);
   assert.equal(autoscaleConfig(spec({ learnRatePerCore: true }))!.learnCapacity, true);
   assert.equal(autoscaleConfig(spec({ learnRatePerCore: false }))!.learnCapacity, false);
-  assert.equal(autoscaleConfig(spec({ predictor: 'proactive', learnRatePerCore: false }))!.learnCapacity, false);
+  assert.equal(
+    autoscaleConfig(spec({ predictor: 'proactive', learnRatePerCore: false }))!.learnCapacity,
+    false,
+  );
   assert.equal(autoscaleConfig(spec({ predictor: 'naive' }))!.learnCapacity, false);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
 });

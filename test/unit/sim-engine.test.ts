@@ -163,7 +163,13 @@ const RECORDED: Record<string, Omit<SimFigures, 'restartsByCause'>> = {
 
 test('every policy gives the figures the previous engine gave, to the last bit', () => {
   const trace = smallCase();
-  const setup = simSetup({ ...benchmarkConsumer(6), numPartitionsPerInstance: 2 });
+  // The recording sized with the configured rate per core: learning off.
+  const consumer = benchmarkConsumer(6);
+  const setup = simSetup({
+    ...consumer,
+    numPartitionsPerInstance: 2,
+    autoscaler: { ...consumer.autoscaler, learnRatePerCore: false },
+  });
   // Every policy that existed at the recording (the balanced one came later: see balanced.test.ts).
   const recorded = benchmarkPolicies.filter((p) => p.id !== 'balanced');
   assert.deepEqual(
