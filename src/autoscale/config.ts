@@ -70,8 +70,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
-    learnCapacity:
-      predictorName !== 'naive' && (autoscaler.learnRatePerCore ?? DEFAULT_LEARN_RATE_PER_CORE),
+    learnCapacity: predictorName !== 'naive' && (autoscaler.learnRatePerCore ?? DEFAULT_LEARN_RATE_PER_CORE),
   };
 }
 
