@@ -151,7 +151,7 @@ export const oursDefault = oursPolicy({
   id: 'ours',
   label: 'Ours (default: in place)',
   description:
-    'konsumerator with the Consumer’s settings, the default predictor and the default actuation InPlaceOrRollout: a decision resizes the running pod; a pod whose node defers the growth for 5 minutes is rolled out instead.',
+    'konsumerator with the Consumer’s settings, the default predictor, capacity learning (the default) and the default actuation InPlaceOrRollout: a decision resizes the running pod; a pod whose node defers the growth for 5 minutes is rolled out instead.',
   mode: 'in-place',
 });
 
