@@ -23,7 +23,6 @@ import {
   DEFAULT_PENDING_SCALE_DOWN,
   DEFAULT_PENDING_SCALE_UP,
 } from '../src/api/resolve.js';
-import { DEFAULT_LEARN_RATE_PER_CORE } from '../src/autoscale/config.js';
 import { GO_DURATION_PATTERN, QUANTITY_PATTERN } from '../src/util/units.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
 import { originalCrd } from '../test/fixtures/original/crd.js';
@@ -50,7 +49,8 @@ const DEFAULTS: Record<string, string> = {
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
   'spec.resourcePolicy.containerPolicies[].controlledValues': `\`${DEFAULT_CONTROLLED_VALUES}\``,
   'spec.autoscaler.actuation': `\`${DEFAULT_ACTUATION}\``,
-  'spec.autoscaler.learnRatePerCore': `\`${DEFAULT_LEARN_RATE_PER_CORE}\` (always off with predictor \`naive\`)`,
+  'spec.autoscaler.learnRatePerCore':
+    '`true`, but `false` with `actuation: Rollout` (always off with predictor `naive`)',
   ...Object.fromEntries(
     ['prometheus', 'kafka'].flatMap((mode) => [
       [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],

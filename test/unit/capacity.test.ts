@@ -511,6 +511,13 @@ test('learning is on by default and with learnRatePerCore: true, off with false,
   assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
 });
 
+test('with actuation Rollout, where every probe would restart a pod, learning is off unless asked for', () => {
+  assert.equal(autoscaleConfig(spec({ actuation: 'Rollout' }))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ actuation: 'Rollout', learnRatePerCore: true }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ actuation: 'InPlace' }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ actuation: 'InPlaceOrRollout' }))!.learnCapacity, true);
+});
+
 test('autoscaleWith sizes with the learned rate per core, and exactly as autoscale() with learning off', () => {
   const config = autoscaleConfig(spec({ learnRatePerCore: true }))!;
   const input: InstanceInput[] = [0, 1].map((p) => ({
