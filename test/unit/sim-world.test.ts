@@ -341,3 +341,19 @@ test('an OOM kill is decided against the memory limit in force: a rollout to les
   assert.ok(world.counters.oomKills > 0);
   assert.ok(world.counters.disruptionsBy.oom > 0);
 });
+
+test('a pod busy at exactly its CPU uses no more than it: memory sized for that CPU is never exceeded', () => {
+  // Far more traffic than 16 cores drain, with throughput noise: every step the pod is busy at
+  // its limit, and its usage is what its memory limit was sized for.
+  const trace = flatTrace([40_000], 120);
+  const params = defaultParams();
+  const world = new World(trace, params);
+  const memory = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * 16;
+  world.units = [world.newUnit([0], 16_000, memory, 16_000)];
+  for (let i = 0; i < world.tickCount; i++) {
+    world.observe();
+    world.advance();
+    assert.ok(world.units[0]!.usageCores <= 16, `step ${i}: ${world.units[0]!.usageCores} cores`);
+  }
+  assert.equal(world.counters.oomKills, 0);
+});
