@@ -70,12 +70,19 @@ const templateLabel = (t: ControlPlaneResults['templateChange']) =>
       ? `the template change (Ready again after ${f0(t.readySeconds)} s)`
       : `the template change (not Ready again within ${t.readyCapSeconds} s)`;
 
+/**
+ * A resident figure per object: a difference of two readings of the whole process, so it can come
+ * out below zero when the allocator returned more between them than the objects took.
+ */
+const residentKiB = (kib: number) =>
+  kib < 0 ? `${f1(kib)} KiB resident (below this measurement's noise)` : `${f1(kib)} KiB resident`;
+
 /** Where the operator's memory goes: resident memory and V8 heap in use (least of a few readings). */
 const splitRows = (s: MemorySplit) => [
   `| where the memory goes: runtime and loaded modules, nothing managed | ≤ 80 MiB resident | ${f0(s.idleMiB.rss)} MiB resident, ${f1(s.idleMiB.heap)} MiB V8 heap |`,
-  `| … per cached Consumer (${s.consumersMeasured} refused ones, no Deployments) | — | ${f1(s.perConsumerKiB.rss)} KiB resident, ${f1(s.perConsumerKiB.heap)} KiB heap |`,
-  `| … per cached Deployment (after the restart, the Consumers' share taken out) | — | ${f1(s.perDeploymentKiB.rss)} KiB resident, ${f1(s.perDeploymentKiB.heap)} KiB heap |`,
-  `| … per cached Pod (${s.podsMeasured} pods of a Consumer that resizes in place) | — | ${f1(s.perPodKiB.rss)} KiB resident, ${f1(s.perPodKiB.heap)} KiB heap |`,
+  `| … per cached Consumer (${s.consumersMeasured} refused ones, no Deployments) | — | ${residentKiB(s.perConsumerKiB.rss)}, ${f1(s.perConsumerKiB.heap)} KiB heap |`,
+  `| … per cached Deployment (after the restart, the Consumers' share taken out) | — | ${residentKiB(s.perDeploymentKiB.rss)}, ${f1(s.perDeploymentKiB.heap)} KiB heap |`,
+  `| … per cached Pod (${s.podsMeasured} pods of a Consumer that resizes in place) | — | ${residentKiB(s.perPodKiB.rss)}, ${f1(s.perPodKiB.heap)} KiB heap |`,
   `| … peak while creating the Deployments | ≤ 1.5 × after a restart | ${f0(s.peakWhileCreatingMiB)} MiB resident |`,
 ];
 

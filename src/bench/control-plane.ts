@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { Consumer, ConsumerSpec } from '../api/schema.js';
-import { IMAGE_ENV, NODE_FLAGS } from '../cli/image.js';
+import { IMAGE_ENV, OPERATOR_NODE_FLAGS } from '../cli/image.js';
 import { installCrd } from '../cli/install.js';
 import { KubeWriter } from '../controller/kube.js';
 import { KubeClient } from '../kube/client.js';
@@ -372,8 +372,8 @@ class Bench {
 }
 
 /**
- * The node flags of the image's entrypoint (src/cli/image.ts). KONSUMERATOR_BENCH_NODE_FLAGS tries
- * others; the operator also gets the image's environment (MALLOC_ARENA_MAX).
+ * The node flags the measured operator runs with: OPERATOR_NODE_FLAGS (src/cli/image.ts), or others
+ * from KONSUMERATOR_BENCH_NODE_FLAGS; it also gets the image's environment (MALLOC_ARENA_MAX).
  *
  * History (10,000 Deployments; resident memory after a restart, target 150 MB = 143 MiB):
  * `--max-semi-space-size=1 --optimize-for-size` kept them at 149–157 MiB when first tried, but a
@@ -395,10 +395,14 @@ class Bench {
  * had not passed within 15 s of the restart. Even two collections by the benchmark left the
  * restarted operator at 149–169 MiB: above the idle process, 33 MiB of V8 heap and 37–57 MiB more
  * resident that no collection returned.
+ *
+ * Adding `--max-opt=2` (no TurboFan): idle 75 MiB instead of 81, 141 MiB after a restart, the
+ * converge run's checks all passed. Also measured on the idle imports alone (resident after
+ * importing `run`'s modules, about 77 MiB with the image's flags): `--max-opt=1` 66–67 MiB, but a
+ * 1,000-instance autoscaling step and plan took 1.45× as long; `--efficiency-mode` 71 MiB, but
+ * `konsumerator simulate` took about three times as long; `--jitless` 66 MiB (no JIT at all);
+ * `--single-threaded-gc`, `--v8-pool-size=1`, `--max-lazy`: no change beyond the noise.
  */
-export const OPERATOR_NODE_FLAGS: readonly string[] = NODE_FLAGS;
-
-/** The node flags the measured operator runs with: the image's, or KONSUMERATOR_BENCH_NODE_FLAGS. */
 export function operatorNodeFlags(): string[] {
   return (
     globalThis.process.env.KONSUMERATOR_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [

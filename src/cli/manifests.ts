@@ -7,7 +7,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { consumerCrd } from '../api/crd.js';
 import { CRD_NAME, GROUP, PLURAL } from '../api/constants.js';
-import { containerSecurityContext, podSecurityContext } from './image.js';
+import { containerSecurityContext, OPERATOR_COMMAND, podSecurityContext } from './image.js';
 import { monitoringManifests } from './monitoring.js';
 import { OPERATOR_CPU_REQUEST, OPERATOR_MEMORY } from './sizing.js';
 import { OPERATOR_NAME } from './version.js';
@@ -241,6 +241,8 @@ function operatorDeployment(namespace: string, image: string, extraArgs: string[
             {
               name: 'operator',
               image,
+              // The operator's Node flags, which the image's entry point (shared by every verb) lacks.
+              command: [...OPERATOR_COMMAND],
               args: [
                 'run',
                 '--leader-elect',

@@ -1,6 +1,7 @@
 // What every simulated autoscaler implements: set up the group's pods at time 0, then look at
 // the world at every step and change it through World.resize / World.regroup.
 import type { SimParams } from './params.js';
+import type { OracleOptions } from './policies/oracle.js';
 import type { OursOptions } from './policies/ours.js';
 import type { SimSetup } from './setup.js';
 import type { Trace } from './trace.js';
@@ -33,5 +34,8 @@ export interface PolicySpec {
   create(context: PolicyContext): SimPolicy;
 }
 
-/** A policy as a worker thread can rebuild it: a benchmark policy by id, or our policy's options. */
-export type PolicyRef = { id: string } | { ours: OursOptions };
+/**
+ * A policy as a worker thread can rebuild it: a benchmark policy by id, or our policy's or the
+ * oracle's options.
+ */
+export type PolicyRef = { id: string } | { ours: OursOptions } | { oracle: OracleOptions };

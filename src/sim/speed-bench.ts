@@ -56,6 +56,16 @@ export interface SimSpeedResults {
     /** Figures, series, totals and lag of the previous engine equal this one's (every run). */
     identical: boolean | undefined;
     /**
+     * Figures, series, totals and lag of this engine's runs (one thread, worker threads, every
+     * round) equal each other. Absent in results from before it was recorded.
+     */
+    identicalAcrossThreads?: boolean;
+    /**
+     * Core-hours of each policy (in `policies` order) by the previous engine and by this one: they
+     * differ where the simulated world changed after the previous engine's commit.
+     */
+    coreHours?: { previous: number[]; current: number[] };
+    /**
      * The previous engine's fastest wall time / this engine's fastest; `singleThreadCpu`: the same
      * with the least CPU time, which other processes disturb less.
      */
@@ -114,6 +124,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     progress(`previous engine unavailable: ${baseline.unavailable}`);
   }
   const results: SimResult[][] = [];
+  /** This engine's runs alone (the previous engine's are in `results` too). */
+  const current: SimResult[][] = [];
   const single: SpeedRun[] = [];
   const parallel: SpeedRun[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -135,6 +147,7 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     const many = await measure(threads, partitionDays, () => simulateAll(jobs, { threads }));
     parallel.push(many.speed);
     results.push(one.value, many.value);
+    current.push(one.value, many.value);
   }
   const same = (a: SimResult[], b: SimResult[]) =>
     a.every((r, i) =>
@@ -144,6 +157,12 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       ),
     );
   const identical = engine ? results.every((run) => same(results[0]!, run)) : undefined;
+  const identicalAcrossThreads = current.every((run) => same(current[0]!, run));
+  const coreHoursOf = (run: SimResult[] | undefined) => (run ?? []).map((r) => r.figures.coreHours);
+  const coreHours =
+    results.length > current.length
+      ? { previous: coreHoursOf(results[0]), current: coreHoursOf(current[0]) }
+      : undefined;
   const least = (runs: SpeedRun[], key: 'wallSeconds' | 'cpuSeconds') => Math.min(...runs.map((r) => r[key]));
 
   const csv = traceToCsv({ ...week, name: 'week.csv' });
@@ -178,6 +197,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
       singleThread: single,
       parallel,
       identical,
+      identicalAcrossThreads,
+      ...(coreHours ? { coreHours } : {}),
       speedup:
         Array.isArray(baseline) && baseline.length > 0
           ? {

@@ -11,6 +11,32 @@ const load = (r: SpeedRun) => `${f1(r.load.before)} → ${f1(r.load.after)}`;
 const row = (what: string, r: SpeedRun) =>
   `| ${what} | ${f1(r.wallSeconds)} s | ${f2(r.msPerPartitionDay)} ms | ${f1(r.cpuSeconds)} s | ${load(r)} |`;
 
+const what = 'figures, per-minute series, message totals and per-minute lag of every partition';
+
+/** Whether the runs gave the same results, and why the previous engine's may differ. */
+function sameResults(r: SimSpeedResults): string {
+  const c = r.comparison;
+  if (c.identical === undefined) return 'Results not compared (no previous engine).';
+  if (c.identical || c.identicalAcrossThreads === undefined) {
+    return `${what[0]!.toUpperCase()}${what.slice(1)} the same in every run of both engines: **${c.identical ? 'yes' : 'NO'}**.`;
+  }
+  const hours = c.coreHours
+    ? ` (core-hours, previous → this one: ${r.policies
+        .map(
+          (p, i) =>
+            `${p} ${f1(c.coreHours!.previous[i] ?? Number.NaN)} → ${f1(c.coreHours!.current[i] ?? Number.NaN)}`,
+        )
+        .join(', ')})`
+    : '';
+  return (
+    `This engine's ${what}, the same in every run (one thread and worker threads, every round): ` +
+    `**${c.identicalAcrossThreads ? 'yes' : 'NO'}**. The previous engine's differ${hours}: the simulated world ` +
+    `changed after \`${c.baselineCommit.slice(0, 7)}\` (in-place resize as the default actuation, the node's ` +
+    'headroom above a request, the OOM kill of a pod over its memory limit), so the two engines do the same work ' +
+    'but no longer reach equal results; the speed is compared on that work.'
+  );
+}
+
 export function renderSimSpeedSection(r: SimSpeedResults): string {
   const c = r.comparison;
   const w = r.week;
@@ -49,9 +75,7 @@ export function renderSimSpeedSection(r: SimSpeedResults): string {
         `**${f1(s.parallel)}× on ${c.parallel[0]?.threads ?? 1} threads**.`
       : '',
     '',
-    c.identical === undefined
-      ? 'Results not compared (no previous engine).'
-      : `Figures, per-minute series, message totals and per-minute lag of every partition the same in every run of both engines: **${c.identical ? 'yes' : 'NO'}**.`,
+    sameResults(r),
     '',
     `**What a user waits for**: \`konsumerator simulate\` with ${w.partitions} partitions and ${w.days} days of traffic (one row a minute, ` +
       `${f1(w.csvMiB)} MiB of CSV), ${policies}:`,

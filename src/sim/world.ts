@@ -482,7 +482,9 @@ export class World {
       const perCore = rpc * noise[p]!;
       const take = Math.min(backlog[p]!, coreSeconds * perCore);
       this.take(p, take);
-      return take / perCore;
+      // Never more than it had: (c × r) / r can come out one rounding above c, and a pod sized to
+      // use exactly its CPU would then be over its memory by a rounding and OOM-killed.
+      return Math.min(coreSeconds, take / perCore);
     }
     const open = this.open;
     open.length = 0;

@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments, parse } from 'yaml';
-import { IMAGE_CMD, IMAGE_ENTRYPOINT, IMAGE_ENV, IMAGE_USER, IMAGE_WORKDIR } from '../../src/cli/image.js';
+import {
+  IMAGE_CMD,
+  IMAGE_ENTRYPOINT,
+  IMAGE_ENV,
+  IMAGE_USER,
+  IMAGE_WORKDIR,
+  NODE_FLAGS,
+  OPERATOR_COMMAND,
+} from '../../src/cli/image.js';
 import { guestManifests } from '../../src/cli/manifests.js';
 import { REPO_ROOT } from '../../src/testplane/binaries.js';
 import { finalStage } from '../support/dockerfile.js';
@@ -19,7 +27,7 @@ type Deployment = {
     template: {
       spec: {
         securityContext: Record<string, unknown>;
-        containers: Array<{ securityContext: Record<string, unknown> }>;
+        containers: Array<{ securityContext: Record<string, unknown>; command?: string[]; args?: string[] }>;
       };
     };
   };
@@ -65,6 +73,26 @@ describe('the image and the manifests agree on the user', () => {
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     assert.equal(deployments.length, 1);
     checkDeployment(deployments[0]!, 'deploy/operator.yaml');
+  });
+
+  it("the operator's container runs the image's entry point with the operator's extra Node flags", () => {
+    const [node, ...rest] = IMAGE_ENTRYPOINT;
+    const script = rest.at(-1);
+    assert.deepEqual(OPERATOR_COMMAND.slice(0, 1 + NODE_FLAGS.length), [node, ...NODE_FLAGS]);
+    assert.equal(OPERATOR_COMMAND.at(-1), script, 'the same script');
+    assert.ok(OPERATOR_COMMAND.includes('--max-opt=2'), OPERATOR_COMMAND.join(' '));
+    const objects = parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy', 'operator.yaml'), 'utf8')).map(
+      (d) => d.toJS() as Deployment,
+    );
+    const guest = guestManifests({ namespace: 'team-a', image: 'x' }) as unknown as Deployment[];
+    for (const [where, list] of [
+      ['deploy/operator.yaml', objects],
+      ['manifests --guest', guest],
+    ] as const) {
+      const container = list.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0]!;
+      assert.deepEqual(container.command, [...OPERATOR_COMMAND], `${where}: command`);
+      assert.equal(container.args?.[0], IMAGE_CMD[0], `${where}: args start with the verb`);
+    }
   });
 
   it("guest mode's Deployment too", () => {

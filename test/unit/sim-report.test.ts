@@ -104,13 +104,21 @@ test('the report gives every trace with and without node headroom, and in place 
   assert.match(report, /a pod may use 25 % of its CPU request on top of it/);
 });
 
-test('the robustness table shows the oracle’s own share and the cost with the setting right; the summary names both', () => {
-  const row = (trace: string, factor: number, learning: boolean, within: number, oracle: number) => ({
+test('the robustness table shows the oracle’s own share, within maxAllowed too, and the cost with the setting right; the summary names them', () => {
+  const row = (
+    trace: string,
+    factor: number,
+    learning: boolean,
+    within: number,
+    oracle: number,
+    cappedOracle = oracle,
+  ) => ({
     trace,
     factor,
     learning,
     withinSloPercent: within,
     oracleWithinSloPercent: oracle,
+    maxAllowedOracleWithinSloPercent: cappedOracle,
     coreHoursRatio: learning ? (trace === 'diurnal' ? 1.22 : 1.1) : 1.5,
     setRightCoreHoursRatio: trace === 'diurnal' ? 1.23 : 1.12,
     costRatio: 1,
@@ -123,13 +131,28 @@ test('the robustness table shows the oracle’s own share and the cost with the 
   const md = render([
     row('diurnal', 0.5, false, 99.8, 100),
     row('diurnal', 0.5, true, 100, 100),
-    row('stalled', 0.5, false, 99.18, 99.52),
-    row('stalled', 0.5, true, 99.41, 99.52),
+    row('stalled', 0.5, false, 99.18, 99.52, 99.48),
+    row('stalled', 0.5, true, 99.41, 99.52, 99.48),
+    row('stalled', 1, false, 99.42, 99.52, 99.505),
+    row('stalled', 1, true, 99.42, 99.52, 99.505),
   ]);
-  assert.match(md, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \| 1\.50× → 1\.10× \| 1\.12× \|/);
   assert.match(
     md,
-    /\| diurnal \| 0\.5× \| 99\.80 % → 100\.00 % \| 100\.00 % \| 1\.50× → 1\.22× \| 1\.23× \|/,
+    /\| trace \| real ÷ set \| within tolerableLag \| oracle \| oracle within maxAllowed \| core-hours vs oracle \|/,
+  );
+  assert.match(
+    md,
+    /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \| 99\.48 % \| 1\.50× → 1\.10× \| 1\.12× \|/,
+  );
+  assert.match(
+    md,
+    /\| diurnal \| 0\.5× \| 99\.80 % → 100\.00 % \| 100\.00 % \| 100\.00 % \| 1\.50× → 1\.22× \| 1\.23× \|/,
+  );
+  // Learning on below 99.5 % (stalled at 0.5× and 1×), set beside the ceiling within maxAllowed;
+  // the gaps as the table shows the shares (99.505 shows as 99.50: 0.08 below, not 0.09).
+  assert.match(
+    md,
+    /Where learning on keeps less than 99\.5 % within tolerableLag \(2 of 3 cells: stalled\), the oracle within maxAllowed reaches 99\.48–99\.50 %, and learning on is 0\.07–0\.08 percentage points below it\./,
   );
   assert.match(
     md,
@@ -150,20 +173,31 @@ test('the robustness table shows the oracle’s own share and the cost with the 
   );
   assert.match(
     md,
-    /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %\)/,
+    /lowest share within tolerableLag is 99\.41 % \(stalled, 0\.5×, where the oracle reaches 99\.52 %, 99\.48 % within maxAllowed\)/,
   );
+  // A file written before the oracle within maxAllowed was recorded: no column figure, no note.
+  const unrecorded = (r: RobustnessRow) => ({ ...r, maxAllowedOracleWithinSloPercent: undefined });
+  const before = render([
+    unrecorded(row('stalled', 0.5, false, 99.18, 99.52)),
+    unrecorded(row('stalled', 0.5, true, 99.41, 99.52)),
+  ]);
+  assert.match(before, /\| stalled \| 0\.5× \| 99\.18 % → 99\.41 % \| 99\.52 % \| — \| 1\.50× → 1\.10× \|/);
+  assert.match(before, /\(stalled, 0\.5×, where the oracle reaches 99\.52 %\) and the highest/);
+  assert.doesNotMatch(before, /Where learning on keeps less/);
   // A file written before the oracle's share was recorded still renders.
   const old = render([
     {
       ...row('step', 2, false, 100, 100),
       oracleWithinSloPercent: undefined,
+      maxAllowedOracleWithinSloPercent: undefined,
       setRightCoreHoursRatio: undefined,
     },
     {
       ...row('step', 2, true, 100, 100),
       oracleWithinSloPercent: undefined,
+      maxAllowedOracleWithinSloPercent: undefined,
       setRightCoreHoursRatio: undefined,
     },
   ]);
-  assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| — \| 1\.50× → 1\.10× \| — \|/);
+  assert.match(old, /\| step \| 2× \| 100\.00 % → 100\.00 % \| — \| — \| 1\.50× → 1\.10× \| — \|/);
 });

@@ -7,9 +7,13 @@ import { defaultParams } from '../../src/sim/params.js';
 import {
   benchmarkPolicies,
   oraclePolicy,
+  oracleWithinMaxAllowed,
   oursDefault,
   originalPolicy,
+  policyFromRef,
+  policyRef,
 } from '../../src/sim/policies/index.js';
+import type { PolicySpec } from '../../src/sim/policy.js';
 import { simulate } from '../../src/sim/run.js';
 import { simSetup } from '../../src/sim/setup.js';
 import type { Trace } from '../../src/sim/trace.js';
@@ -340,4 +344,53 @@ test('an OOM kill is decided against the memory limit in force: a rollout to les
   until(5);
   assert.ok(world.counters.oomKills > 0);
   assert.ok(world.counters.disruptionsBy.oom > 0);
+});
+
+test('a pod busy at exactly its CPU uses no more than it: memory sized for that CPU is never exceeded', () => {
+  // Far more traffic than 16 cores drain, with throughput noise: every step the pod is busy at
+  // its limit, and its usage is what its memory limit was sized for.
+  const trace = flatTrace([40_000], 120);
+  const params = defaultParams();
+  const world = new World(trace, params);
+  const memory = params.memoryBaseBytes + params.memoryPerBusyCoreBytes * 16;
+  world.units = [world.newUnit([0], 16_000, memory, 16_000)];
+  for (let i = 0; i < world.tickCount; i++) {
+    world.observe();
+    world.advance();
+    assert.ok(world.units[0]!.usageCores <= 16, `step ${i}: ${world.units[0]!.usageCores} cores`);
+  }
+  assert.equal(world.counters.oomKills, 0);
+});
+
+test('the oracle within maxAllowed keeps CPU request and limit within it; the plain oracle does not', () => {
+  // 20,000 msg/s on one partition: 20 cores at 1,000 msg/s per core, above maxAllowed (16).
+  const trace = flatTrace([20_000], 30);
+  const setup = simSetup(benchmarkConsumer(1));
+  assert.equal(setup.maxCpuMillis, 16_000);
+  const params = defaultParams();
+  const run = (policy: PolicySpec) => {
+    const world = new World(trace, params);
+    const sim = policy.create({ trace, params: world.params, setup });
+    sim.start(world);
+    let request = 0;
+    let limit = 0;
+    for (let i = 0; i < world.tickCount; i++) {
+      world.observe();
+      sim.step(world);
+      request = Math.max(request, world.units[0]!.cpuMillis);
+      limit = Math.max(limit, world.units[0]!.cpuLimitMillis);
+      world.advance();
+    }
+    return { request, limit, backlog: world.backlog[0]!, oomKills: world.counters.oomKills };
+  };
+  const plain = run(oraclePolicy);
+  assert.ok(plain.limit > 16_000, `the plain oracle's limit: ${plain.limit}m`);
+  assert.equal(plain.backlog, 0);
+  // The same policy as a worker thread rebuilds it.
+  for (const capped of [oracleWithinMaxAllowed, policyFromRef(policyRef(oracleWithinMaxAllowed))]) {
+    const held = run(capped);
+    assert.deepEqual({ request: held.request, limit: held.limit }, { request: 16_000, limit: 16_000 });
+    assert.ok(held.backlog > 0, 'it falls behind, as any policy under that maxAllowed');
+    assert.equal(held.oomKills, 0);
+  }
 });

@@ -2,7 +2,7 @@
 import type { PolicyRef, PolicySpec } from '../policy.js';
 import { balancedPolicy } from './balanced.js';
 import { kedaPolicy, kedaTunedPolicy } from './keda.js';
-import { oraclePolicy } from './oracle.js';
+import { oracle, oraclePolicy, oracleWithinMaxAllowed } from './oracle.js';
 import { originalPolicy, originalTunedPolicy } from './original.js';
 import { oursDefault, oursRollout, oursNaive, oursPolicy } from './ours.js';
 import { staticPeakPolicy } from './static.js';
@@ -35,6 +35,7 @@ export function policyRef(policy: PolicySpec): PolicyRef {
 /** The policy a `policyRef` names. */
 export function policyFromRef(ref: PolicyRef): PolicySpec {
   if ('ours' in ref) return oursPolicy(ref.ours);
+  if ('oracle' in ref) return oracle(ref.oracle);
   const policy = byId.get(ref.id);
   if (!policy) throw new Error(`unknown policy "${ref.id}"`);
   return policy;
@@ -46,6 +47,7 @@ export {
   kedaPolicy,
   kedaTunedPolicy,
   oraclePolicy,
+  oracleWithinMaxAllowed,
   originalPolicy,
   oursDefault,
   oursRollout,
