@@ -51,6 +51,18 @@ export interface AutoscaleConfig {
   learnCapacity: boolean;
 }
 
+/**
+ * Whether the Consumer learns its rate per core: `learnRatePerCore` when set, else the default of
+ * its actuation (or of `actuation`, for the simulator's policies that stand for another one); never
+ * with predictor naive.
+ */
+export function learnsCapacity(spec: ConsumerSpec, actuation: Actuation = actuationOf(spec)): boolean {
+  const predictorName = spec.autoscaler?.predictor ?? DEFAULT_PREDICTOR;
+  return (
+    predictorName !== 'naive' && (spec.autoscaler?.learnRatePerCore ?? defaultLearnRatePerCore(actuation))
+  );
+}
+
 /** undefined when the Consumer does not autoscale (mode none, or the legacy vpa and ""). */
 export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined {
   const autoscaler = spec.autoscaler;
@@ -84,9 +96,7 @@ export function autoscaleConfig(spec: ConsumerSpec): AutoscaleConfig | undefined
     budget,
     container: scaledContainer(spec),
     dryRun: autoscaler.dryRun === true,
-    learnCapacity:
-      predictorName !== 'naive' &&
-      (autoscaler.learnRatePerCore ?? defaultLearnRatePerCore(actuationOf(spec))),
+    learnCapacity: learnsCapacity(spec),
   };
 }
 

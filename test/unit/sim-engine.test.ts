@@ -259,3 +259,25 @@ test('the lag rings agree with the whole history, through long backlogs and idle
     }),
   );
 });
+
+test('a Rollout policy learns as a Consumer with actuation: Rollout would: not by default, yes when asked', () => {
+  const trace = smallCase();
+  // With node headroom, pods process more than their request: what learning learns.
+  const params = defaultParams({ seed: 5, nodeHeadroom: 0.25 });
+  const rollout = benchmarkPolicies.find((p) => p.id === 'ours-rollout')!;
+  const ours = benchmarkPolicies.find((p) => p.id === 'ours')!;
+  const consumer = benchmarkConsumer(6);
+  const withField = (learnRatePerCore: boolean | undefined) =>
+    simSetup({
+      ...consumer,
+      numPartitionsPerInstance: 2,
+      autoscaler: { ...consumer.autoscaler, learnRatePerCore },
+    });
+  const figures = (policy: typeof ours, learn: boolean | undefined) =>
+    simulate(trace, policy, withField(learn), params).figures;
+  // The default of a Rollout policy is learning off; of the in-place one, learning on.
+  assert.deepEqual(figures(rollout, undefined), figures(rollout, false));
+  assert.notDeepEqual(figures(rollout, undefined), figures(rollout, true));
+  assert.deepEqual(figures(ours, undefined), figures(ours, true));
+  assert.notDeepEqual(figures(ours, undefined), figures(ours, false));
+});
