@@ -49,7 +49,8 @@ const DEFAULTS: Record<string, string> = {
   'spec.resourcePolicy.containerPolicies[].mode': '`Auto`',
   'spec.resourcePolicy.containerPolicies[].controlledValues': `\`${DEFAULT_CONTROLLED_VALUES}\``,
   'spec.autoscaler.actuation': `\`${DEFAULT_ACTUATION}\``,
-  'spec.autoscaler.learnRatePerCore': '`false` (always off with predictor `naive`)',
+  'spec.autoscaler.learnRatePerCore':
+    '`true`, but `false` with `actuation: Rollout` (always off with predictor `naive`)',
   ...Object.fromEntries(
     ['prometheus', 'kafka'].flatMap((mode) => [
       [`spec.autoscaler.${mode}.tls.caSecretRef.key`, '`ca.crt`'],

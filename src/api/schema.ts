@@ -73,7 +73,9 @@ export const Autoscaler = object(
         description:
           '(new) Learn what a core really processes from the reads (consumption per requested core while an ' +
           'instance is behind; a lower bound while it keeps up) and size with it once confident, within ' +
-          '[ratePerCore/4, ratePerCore×4] (default false; always off with predictor naive). status.capacity shows it.',
+          '[ratePerCore/4, ratePerCore×4] (default true, but false with actuation Rollout, whose probes would restart pods; ' +
+          'false turns it off; always off with predictor naive). ' +
+          'status.capacity shows it.',
       }),
     ),
     dryRun: Type.Optional(

@@ -174,6 +174,8 @@ export interface CapacityInstance {
   state: ScalingState;
   paused: boolean;
   isNew?: boolean;
+  /** assignment Balanced: the pods that share the partitions, each at `current` (absent: one). */
+  replicas?: number;
 }
 
 const decayFactor = (fromMs: number, toMs: number) =>
@@ -316,7 +318,10 @@ export function capacityObservations(
   /** Per estimate: its instance counted within the spacing. */
   const recent: boolean[] = [];
   for (const instance of instances) {
-    const cores = (instance.current.cpuRequest ?? 0) / 1000;
+    // The partitions' consumption is every pod's: per requested core of all of them. In a
+    // balanced group only the busiest pods may be saturated: per core of all, an estimate errs low.
+    const pods = Math.max(1, instance.replicas ?? 1);
+    const cores = ((instance.current.cpuRequest ?? 0) * pods) / 1000;
     if (instance.isNew || instance.paused || !(cores > 0)) continue;
     // A resize (or a restart) shows a warm-up: caught-up backlogs, cold caches. The scaling state
     // changes at most resizes, and the sizes seen by earlier reads tell the others.
@@ -383,9 +388,9 @@ export function capacityObservations(
       const warmingFrom = nowMs - resizedAt < timings.warmUpMs ? (size?.fromMillis ?? 0) : 0;
       const peakCores = Math.max(
         cores,
-        (size?.cpuMillis ?? 0) / 1000,
-        (size?.peakMillis ?? 0) / 1000,
-        warmingFrom / 1000,
+        ((size?.cpuMillis ?? 0) * pods) / 1000,
+        ((size?.peakMillis ?? 0) * pods) / 1000,
+        (warmingFrom * pods) / 1000,
       );
       found.bounds.push(Math.min(production!, consumption) / peakCores);
       found.boundsResizedAtMs.push(

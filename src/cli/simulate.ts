@@ -212,7 +212,7 @@ export async function runSimulate(
     `${trace.rates.length} partitions in ${setup.buckets.length} instances, ${hours.toFixed(1)} h of traffic from ${basename(options.traffic)}\n` +
       `tolerableLag ${settings.tolerableLagMs / 1000} s, ratePerCore ${settings.ratePerCore}` +
       (params.ratePerCore !== settings.ratePerCore ? ` (true: ${params.ratePerCore})` : '') +
-      `, seed ${params.seed}\n\n`,
+      `, seed ${params.seed}, learnRatePerCore ${setup.config.learnCapacity ? 'on' : 'off'}\n\n`,
   );
   print(renderTable(results) + '\n');
   const notes = renderNotes(results, settings.tolerableLagMs / 1000);

@@ -127,7 +127,7 @@ export async function runRobustness(
 export function renderRobustness(results: RobustnessResults): string {
   const lines = [
     `The benchmark Consumer says ratePerCore ${results.configuredRatePerCore}; the simulated pods really process ` +
-      'that many times the factor. Each cell: learning off → on (`autoscaler.learnRatePerCore`); core-hours are ' +
+      'that many times the factor. Each cell: learning off → on (`autoscaler.learnRatePerCore: false` → on, the default); core-hours are ' +
       'relative to the oracle, which knows the real capacity. The oracle column is its own share within ' +
       'tolerableLag: a ceiling for any policy on that trace (a stalled partition lags whatever its CPU). It ' +
       "ignores the Consumer's maxAllowed and drains a stall's backlog within one step. " +

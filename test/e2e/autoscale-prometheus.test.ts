@@ -65,6 +65,9 @@ function spec(ns: string, predictor: PredictorName): ConsumerSpec {
       pendingScaleUpDuration: '0s',
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 2,
+      // The fake exporter's consumption does not follow the CPU: learning the rate per core from
+      // it would size with a figure it made up. The sizes checked here are the configured formula's.
+      learnRatePerCore: false,
       prometheus: {
         address: [prometheusUrl],
         ...SAMPLE_QUERIES,

@@ -65,6 +65,9 @@ function ordersSpec(namespace: string): ConsumerSpec {
       pendingScaleUpDuration: '0s',
       pendingScaleDownDuration: '0s',
       scaleDownAfterLagFreeSyncs: 2,
+      // The fake exporter's consumption does not follow the CPU: nothing to learn, and the sizes
+      // checked below are the configured formula's.
+      learnRatePerCore: false,
       prometheus: {
         address: [plane.prometheusUrl],
         // The original's sample queries, over a short window.
@@ -111,11 +114,13 @@ test('a scaling run: an instance grows with its backlog and shrinks after it; a 
       podSpec: placeOnNode(STATIC_CPU_NODE, 'preferred'),
     });
   await consumers.create(rolled, 'rolled', rolledSpec(busy(1)));
-  // Learning the capacity per core is off by default: one Consumer with it on, so that its
-  // metrics (configured, used and learned rate per core, confidence) have samples.
+  // One Consumer that learns the capacity per core (on by default with the proactive predictor;
+  // orders turns it off), so that its metrics (configured, used and learned rate per core,
+  // confidence) have samples.
   const learning = await newNamespace('observe-learning');
   const learningSpec = staticSpec(learning, { partitions: { '0': calm } });
-  learningSpec.autoscaler = { ...learningSpec.autoscaler, predictor: 'proactive', learnRatePerCore: true };
+  learningSpec.autoscaler = { ...learningSpec.autoscaler, predictor: 'proactive' };
+  assert.equal(learningSpec.autoscaler.learnRatePerCore, undefined, 'learning by default');
   await consumers.create(learning, 'learning', learningSpec);
 
   // Production alone sizes orders-1 (100 msg/s at 100 msg/s per core).

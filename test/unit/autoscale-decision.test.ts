@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { ConsumerSpec } from '../../src/api/schema.js';
 import { autoscale, type InstanceInput } from '../../src/autoscale/autoscale.js';
+import { autoscaleConfig, autoscaleWith } from '../../src/autoscale/config.js';
 import { naivePredictor, proactivePredictor } from '../../src/autoscale/predictor.js';
 import { limitedByBudget, decideStart, type ScalingState } from '../../src/autoscale/policy.js';
 import type { AutoscaleSettings } from '../../src/autoscale/settings.js';
@@ -241,6 +242,14 @@ function staticSpec(predictor: 'naive' | 'proactive', dryRun: boolean, behind: n
   });
 }
 
+const staticSamples = new Map([
+  [0, { production: 10, consumption: 10, behind: 0 }],
+  [1, { production: 1000, consumption: 1000, behind: 0 }],
+]);
+
+const newInstances = (spec: ConsumerSpec): InstanceInput[] =>
+  [0, 1].map((id) => ({ ...newInstance(id, [id]), policy: spec.resourcePolicy!.containerPolicies![0]! }));
+
 const deploymentsOf = (spec: ConsumerSpec): V1Deployment[] =>
   planConsumer({ consumer: consumer(spec), deployments: [], now }).actions.map((a) =>
     a.type === 'create' ? a.deployment : assert.fail('only creates'),
@@ -248,6 +257,7 @@ const deploymentsOf = (spec: ConsumerSpec): V1Deployment[] =>
 
 test('the controller creates new instances from the decision of autoscale()', async () => {
   const spec = staticSpec('proactive', false, 0);
+  spec.autoscaler = { ...spec.autoscaler, learnRatePerCore: false };
   const sources = new MetricsSources();
   try {
     const step = await autoscaleStep(consumer(spec), [], sources, new ScalingMemory(), now);
@@ -255,20 +265,33 @@ test('the controller creates new instances from the decision of autoscale()', as
       settings: { ...settings, ratePerCore: 1000, ramPerCoreBytes: 100e6, proactive: true },
       predictor: proactivePredictor,
       now,
-      samples: new Map([
-        [0, { production: 10, consumption: 10, behind: 0 }],
-        [1, { production: 1000, consumption: 1000, behind: 0 }],
-      ]),
-      instances: [0, 1].map((id) => ({
-        ...newInstance(id, [id]),
-        policy: spec.resourcePolicy!.containerPolicies![0]!,
-      })),
+      samples: staticSamples,
+      instances: newInstances(spec),
     });
     assert.deepEqual(
       [...step.overrides!.entries()].map(([id, o]) => [id, o.sizing, o.scaling.status]),
       expected.instances.map((o) => [o.id, o.sizing, o.decision.state.status]),
     );
     // Partition 1 needs a core; the policy allows one.
+    assert.equal(step.overrides!.get(1)!.sizing.cpuRequest, 1000);
+  } finally {
+    await sources.closeAll();
+  }
+});
+
+test('with learning on (the default) new instances come from the decision of autoscaleWith()', async () => {
+  const spec = staticSpec('proactive', false, 0);
+  const sources = new MetricsSources();
+  try {
+    const step = await autoscaleStep(consumer(spec), [], sources, new ScalingMemory(), now);
+    const config = autoscaleConfig(spec)!;
+    assert.equal(config.learnCapacity, true);
+    const expected = autoscaleWith(config, now, staticSamples, newInstances(spec));
+    assert.deepEqual(
+      [...step.overrides!.entries()].map(([id, o]) => [id, o.sizing, o.scaling.status]),
+      expected.instances.map((o) => [o.id, o.sizing, o.decision.state.status]),
+    );
+    // Nothing learned from one read: the configured rate sizes the request.
     assert.equal(step.overrides!.get(1)!.sizing.cpuRequest, 1000);
   } finally {
     await sources.closeAll();

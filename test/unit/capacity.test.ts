@@ -93,6 +93,29 @@ test('the read is spoken for by an upper quantile of the saturated instances, on
   assert.equal(state.learned, 700);
 });
 
+test("a balanced group counts every replica: its partitions' consumption per requested core of all its pods", () => {
+  // Two replicas of 1 core share four partitions; together they consume 1000/s while behind.
+  const group = (replicas?: number): CapacityInstance[] => [
+    {
+      partitions: [0, 1, 2, 3],
+      current: { cpuRequest: 1000 },
+      state: settled,
+      paused: false,
+      ...(replicas === undefined ? {} : { replicas }),
+    },
+  ];
+  const behind = new Map<number, PartitionSample>(
+    [0, 1, 2, 3].map((p) => [p, { production: 500, consumption: 250, behind: 500 * 120 }]),
+  );
+  near(learnCapacity(EMPTY_CAPACITY, group(2), behind, T0, CONFIGURED).learned, 500);
+  near(learnCapacity(EMPTY_CAPACITY, group(), behind, T0, CONFIGURED).learned, 1000);
+  // Keeping up with 1600/s: a lower bound of 800 per core of the two, not 1600.
+  const keepingUp = new Map<number, PartitionSample>(
+    [0, 1, 2, 3].map((p) => [p, { production: 400, consumption: 400, behind: 0 }]),
+  );
+  near(learnCapacity(EMPTY_CAPACITY, group(2), keepingUp, T0, CONFIGURED).lowerBound, 800);
+});
+
 test('keeping up at twice the configured capacity: lower bounds, then probing upwards until a pod lags', () => {
   // A closed loop: each pod is sized for its production at the rate in use; it really does 2000
   // per core, so it keeps up until the rate in use passes that, and then lags.
@@ -476,11 +499,23 @@ const spec = (autoscaler: Record<string, unknown>) => {
   return s;
 };
 
-test('learning is off by default, on with learnRatePerCore: true, and always off with predictor naive', () => {
-  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, false);
+test('learning is on by default and with learnRatePerCore: true, off with false, and always off with predictor naive', () => {
+  assert.equal(autoscaleConfig(spec({}))!.learnCapacity, true);
   assert.equal(autoscaleConfig(spec({ learnRatePerCore: true }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ learnRatePerCore: false }))!.learnCapacity, false);
+  assert.equal(
+    autoscaleConfig(spec({ predictor: 'proactive', learnRatePerCore: false }))!.learnCapacity,
+    false,
+  );
   assert.equal(autoscaleConfig(spec({ predictor: 'naive' }))!.learnCapacity, false);
   assert.equal(autoscaleConfig(spec({ predictor: 'naive', learnRatePerCore: true }))!.learnCapacity, false);
+});
+
+test('with actuation Rollout, where every probe would restart a pod, learning is off unless asked for', () => {
+  assert.equal(autoscaleConfig(spec({ actuation: 'Rollout' }))!.learnCapacity, false);
+  assert.equal(autoscaleConfig(spec({ actuation: 'Rollout', learnRatePerCore: true }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ actuation: 'InPlace' }))!.learnCapacity, true);
+  assert.equal(autoscaleConfig(spec({ actuation: 'InPlaceOrRollout' }))!.learnCapacity, true);
 });
 
 test('autoscaleWith sizes with the learned rate per core, and exactly as autoscale() with learning off', () => {

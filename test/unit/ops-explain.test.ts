@@ -108,10 +108,10 @@ test('nothing to explain: autoscaling off, or no read yet', () => {
   assert.match(explain(c, deployments, now).none!, /no metrics read yet/);
 });
 
-test('with capacity learning, explain sizes with what status.capacity holds and says so', () => {
+test('with capacity learning (the default), explain sizes with what status.capacity holds and says so', () => {
   const { c, deployments } = staticConsumer();
   c.spec.autoscaler.predictor = 'proactive';
-  c.spec.autoscaler.learnRatePerCore = true;
+  assert.equal(c.spec.autoscaler.learnRatePerCore, undefined);
   const without = explain(c, deployments, now).instances.find((o) => o.id === 1)!.prediction!.cpuRequest!;
   c.status!.capacity = {
     configuredRatePerCore: 100,
@@ -133,7 +133,10 @@ test('with capacity learning, explain sizes with what status.capacity holds and 
   );
   // Learning off: the configured value, and no capacity line.
   c.spec.autoscaler.learnRatePerCore = false;
-  assert.equal(explain(c, deployments, now).capacity, undefined);
+  const off = explain(c, deployments, now);
+  assert.equal(off.capacity, undefined);
+  assert.equal(off.instances.find((o) => o.id === 1)!.prediction!.cpuRequest, without);
+  assert.doesNotMatch(renderExplanation(off, now), /capacity per core/);
 });
 
 /**

@@ -163,7 +163,13 @@ const RECORDED: Record<string, Omit<SimFigures, 'restartsByCause'>> = {
 
 test('every policy gives the figures the previous engine gave, to the last bit', () => {
   const trace = smallCase();
-  const setup = simSetup({ ...benchmarkConsumer(6), numPartitionsPerInstance: 2 });
+  // The recording sized with the configured rate per core: learning off.
+  const consumer = benchmarkConsumer(6);
+  const setup = simSetup({
+    ...consumer,
+    numPartitionsPerInstance: 2,
+    autoscaler: { ...consumer.autoscaler, learnRatePerCore: false },
+  });
   // Every policy that existed at the recording (the balanced one came later: see balanced.test.ts).
   const recorded = benchmarkPolicies.filter((p) => p.id !== 'balanced');
   assert.deepEqual(
@@ -252,4 +258,26 @@ test('the lag rings agree with the whole history, through long backlogs and idle
       }
     }),
   );
+});
+
+test('a Rollout policy learns as a Consumer with actuation: Rollout would: not by default, yes when asked', () => {
+  const trace = smallCase();
+  // With node headroom, pods process more than their request: what learning learns.
+  const params = defaultParams({ seed: 5, nodeHeadroom: 0.25 });
+  const rollout = benchmarkPolicies.find((p) => p.id === 'ours-rollout')!;
+  const ours = benchmarkPolicies.find((p) => p.id === 'ours')!;
+  const consumer = benchmarkConsumer(6);
+  const withField = (learnRatePerCore: boolean | undefined) =>
+    simSetup({
+      ...consumer,
+      numPartitionsPerInstance: 2,
+      autoscaler: { ...consumer.autoscaler, learnRatePerCore },
+    });
+  const figures = (policy: typeof ours, learn: boolean | undefined) =>
+    simulate(trace, policy, withField(learn), params).figures;
+  // The default of a Rollout policy is learning off; of the in-place one, learning on.
+  assert.deepEqual(figures(rollout, undefined), figures(rollout, false));
+  assert.notDeepEqual(figures(rollout, undefined), figures(rollout, true));
+  assert.deepEqual(figures(ours, undefined), figures(ours, true));
+  assert.notDeepEqual(figures(ours, undefined), figures(ours, false));
 });

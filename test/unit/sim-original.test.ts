@@ -85,12 +85,27 @@ test('absent metrics read as zeros: the original shrinks to the fallback, ours k
     stalls: [],
     gaps: [{ kind: 'absent', startMs: 30 * MIN, endMs: 90 * MIN }],
   };
-  const setup = simSetup(benchmarkConsumer(2));
+  const withLearning = (learnRatePerCore: boolean) => {
+    const spec = benchmarkConsumer(2);
+    spec.autoscaler = { ...spec.autoscaler, learnRatePerCore };
+    return simSetup(spec);
+  };
   const cpuAt = (series: { timeMs: number; cpuCores: number }[], minute: number) =>
     series.find((p) => p.timeMs === minute * MIN)!.cpuCores;
-  const original = simulate(trace, originalPolicy, setup, defaultParams()).series;
-  const ours = simulate(trace, oursDefault, setup, defaultParams()).series;
+  const original = simulate(trace, originalPolicy, withLearning(false), defaultParams()).series;
   assert.ok(cpuAt(original, 25) >= 4, `before the gap: ${cpuAt(original, 25)} cores`);
   assert.equal(cpuAt(original, 85), 0.2, 'two instances at the 100m minimum');
-  assert.ok(cpuAt(ours, 85) >= 4, `ours during the gap: ${cpuAt(ours, 85)} cores`);
+  // Learning off, ours sizes with the configured rate: 4000 msg/s at 1000 per core.
+  const fixed = simulate(trace, oursDefault, withLearning(false), defaultParams()).series;
+  assert.ok(cpuAt(fixed, 85) >= 4, `ours during the gap: ${cpuAt(fixed, 85)} cores`);
+  // Learning on (the default) it may size below the configured rate before the gap, but the gap
+  // changes nothing either way.
+  for (const [learning, ours] of [
+    ['off', fixed],
+    ['on', simulate(trace, oursDefault, withLearning(true), defaultParams()).series],
+  ] as const) {
+    const before = cpuAt(ours, 29);
+    for (let minute = 30; minute < 90; minute++)
+      assert.equal(cpuAt(ours, minute), before, `learning ${learning}, minute ${minute} of the gap`);
+  }
 });

@@ -49,7 +49,7 @@ test('the same traffic under another file name gives the same figures; seed 0 is
   assert.match(b, /from copy-with-another-name\.csv/);
   assert.equal(body(a), body(b));
   const zero = await simulate({ seed: '0' });
-  assert.match(zero, /seed 0\n/);
+  assert.match(zero, /, seed 0,/);
   assert.notEqual(body(zero), body(a), 'seed 0 draws other noise than seed 1');
   await assert.rejects(simulate({ seed: '-1' }), /--seed must be an integer ≥ 0, got "-1"/);
   await assert.rejects(simulate({ seed: '1.5' }), /--seed must be an integer ≥ 0/);
@@ -107,6 +107,7 @@ test('table, notes, per-partition series and charts use the same short policy na
   for (const line of output.split('\n').filter((l) => !l.includes(' written to ')))
     assert.ok(line.length <= 80, `fits an 80-column terminal: ${line}`);
   assert.match(output, /^Policies:\n {2}ours {12}this Consumer/m);
+  assert.match(output, /, seed 1, learnRatePerCore on\n/, 'learning is on by default');
   assert.match(output, /^ {2}COST× +\(core-hours × 8 \+ GiB-hours\)/m);
   // One replica group: every replica change stops every partition.
   assert.match(output, /^ {2}keda: [\d.]+ restarts\/partition-day = [\d.]+ rebalances/m);

@@ -6,7 +6,8 @@
 // (InPlaceOrRollout: a resize of the running pod, or a rollout when its node defers the resize
 // longer than the operator's bound), or by a rollout of the instance's Deployment (Rollout).
 import { autoscale, type InstanceInput } from '../../autoscale/autoscale.js';
-import { autoscaleWith } from '../../autoscale/config.js';
+import { autoscaleWith, learnsCapacity } from '../../autoscale/config.js';
+import { Actuation } from '../../api/constants.js';
 import type { CapacityState } from '../../autoscale/capacity.js';
 import type { ScalingState } from '../../autoscale/policy.js';
 import { predictors } from '../../autoscale/predictor.js';
@@ -37,13 +38,19 @@ export function oursPolicy(options: OursOptions): PolicySpec {
     description: options.description,
     create({ setup, params }): SimPolicy {
       const predictor = options.predictor ? predictors[options.predictor]! : setup.config.predictor;
+      // Learning's default follows the actuation this policy stands for (a Rollout policy of an
+      // in-place Consumer learns as that Consumer would with `actuation: Rollout`).
+      const learns = learnsCapacity(
+        setup.spec,
+        options.mode === 'restart' ? Actuation.rollout : Actuation.inPlaceOrRollout,
+      );
       const base = options.predictor
         ? {
             ...setup.config,
             settings: { ...setup.config.settings, proactive: options.predictor === 'proactive' },
-            learnCapacity: setup.config.learnCapacity && options.predictor !== 'naive',
+            learnCapacity: learns && options.predictor !== 'naive',
           }
-        : setup.config;
+        : { ...setup.config, learnCapacity: learns };
       const config =
         options.learnCapacity === undefined ? base : { ...base, learnCapacity: options.learnCapacity };
       let learned: CapacityState | undefined;
@@ -151,7 +158,7 @@ export const oursDefault = oursPolicy({
   id: 'ours',
   label: 'Ours (default: in place)',
   description:
-    'konsumerator with the Consumer’s settings, the default predictor and the default actuation InPlaceOrRollout: a decision resizes the running pod; a pod whose node defers the growth for 5 minutes is rolled out instead.',
+    'konsumerator with the Consumer’s settings, the default predictor, capacity learning (the default) and the default actuation InPlaceOrRollout: a decision resizes the running pod; a pod whose node defers the growth for 5 minutes is rolled out instead.',
   mode: 'in-place',
 });
 
