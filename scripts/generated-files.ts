@@ -1,6 +1,6 @@
 // Every file of the repository that is generated from the code, with its content: deploy/ (the
-// manifests), the Helm chart's CRD template, alert rules and Grafana dashboards, and the sizing table of
-// docs/install.md (from the control-plane benchmark's figures). `npm run gen` writes them;
+// manifests), the Helm chart's CRD template, alert rules and Grafana dashboards, the sizing table of
+// docs/install.md (from the control-plane benchmark's figures) and docs/api.md (the CRD's fields). `npm run gen` writes them;
 // test/unit/generated-files.test.ts fails when a committed one is stale.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { dashboardJson, dashboards } from '../src/cli/dashboards.js';
 import { operatorMemory, SIZED_FOR_DEPLOYMENTS, type MeasuredMemory } from '../src/cli/sizing.js';
 import { DEFAULT_IMAGE, DEFAULT_NAMESPACE } from '../src/cli/version.js';
 import { REPO_ROOT } from '../src/testplane/binaries.js';
+import { renderApiDocs } from './gen-api-docs.js';
 
 export const CHART_DIR = join('deploy', 'helm', 'konsumerator');
 export const INSTALL_DOC = join('docs', 'install.md');
@@ -122,5 +123,6 @@ export async function generatedFiles(): Promise<Record<string, string>> {
     readFileSync(join(REPO_ROOT, INSTALL_DOC), 'utf8'),
     readMeasuredMemory(),
   );
+  files[join('docs', 'api.md')] = await renderApiDocs();
   return files;
 }

@@ -1,5 +1,5 @@
 // Files generated from the code (scripts/generated-files.ts) are committed as generated: the Helm
-// chart's CRD template and alert rules, and docs/install.md's sizing table. (deploy/*.yaml is
+// chart's CRD template and alert rules, docs/install.md's sizing table and docs/api.md. (deploy/*.yaml is
 // checked by manifests.test.ts.) And the operator's shipped memory sizes follow the benchmark.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
