@@ -43,11 +43,14 @@ test('without the resize subresource decisions roll out, reported once', async (
   assert.deepEqual(templateOf(deployment), sized('3', '300M'));
   assert.equal(deployment.metadata!.annotations![Annotation.resources], undefined);
 
-  // The rollout's read wrote its status once, as things stand after it; the quiet window spans
-  // three 1-second reads, each of which would roll out again if the operator looped.
-  await waitFor('the status after the rollout', async () => {
-    const entry = (await consumers.get(ns, 'orders')).status?.instances?.[0];
-    return entry?.action === 'scale-up' && entry.cpu === '3';
+  // The rollout's read wrote its status once, as things stand after it, and its end (the new pod
+  // ready) once more; the quiet window starts after both and spans three 1-second reads, each of
+  // which would roll out again if the operator looped.
+  await waitFor('the status after the rollout, the rollout done', async () => {
+    const status = (await consumers.get(ns, 'orders')).status;
+    const entry = status?.instances?.[0];
+    const ready = status?.conditions?.find((c) => c.type === 'Ready');
+    return entry?.action === 'scale-up' && entry.cpu === '3' && ready?.status === 'True';
   });
   const quiet = await apiRequestCounts();
   await new Promise((r) => setTimeout(r, 3000));
