@@ -123,8 +123,8 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     baseline = { unavailable: (error as Error).message.split('\n')[0]! };
     progress(`previous engine unavailable: ${baseline.unavailable}`);
   }
-  const results: SimResult[][] = [];
-  /** This engine's runs alone (the previous engine's are in `results` too). */
+  /** Each run's results: the previous engine's, and this one's (one thread, worker threads). */
+  const previous: SimResult[][] = [];
   const current: SimResult[][] = [];
   const single: SpeedRun[] = [];
   const parallel: SpeedRun[] = [];
@@ -138,7 +138,7 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
         ),
       );
       baseline.push(run.speed);
-      results.push(run.value);
+      previous.push(run.value);
     }
     progress(`this engine, 1 thread: ${what}…`);
     const one = await measure(1, partitionDays, () => simulateAll(jobs, { threads: 1 }));
@@ -146,7 +146,6 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
     progress(`this engine, ${threads} threads: ${what}…`);
     const many = await measure(threads, partitionDays, () => simulateAll(jobs, { threads }));
     parallel.push(many.speed);
-    results.push(one.value, many.value);
     current.push(one.value, many.value);
   }
   const same = (a: SimResult[], b: SimResult[]) =>
@@ -156,12 +155,13 @@ export async function runSimSpeedBench(options: SpeedBenchOptions): Promise<SimS
         [b[i]!.figures, b[i]!.series, b[i]!.totals, b[i]!.lagByMinute.map((m) => Array.from(m))],
       ),
     );
-  const identical = engine ? results.every((run) => same(results[0]!, run)) : undefined;
+  const all = [...previous, ...current];
+  const identical = engine ? all.every((run) => same(all[0]!, run)) : undefined;
   const identicalAcrossThreads = current.every((run) => same(current[0]!, run));
   const coreHoursOf = (run: SimResult[] | undefined) => (run ?? []).map((r) => r.figures.coreHours);
   const coreHours =
-    results.length > current.length
-      ? { previous: coreHoursOf(results[0]), current: coreHoursOf(current[0]) }
+    previous.length > 0
+      ? { previous: coreHoursOf(previous[0]), current: coreHoursOf(current[0]) }
       : undefined;
   const least = (runs: SpeedRun[], key: 'wallSeconds' | 'cpuSeconds') => Math.min(...runs.map((r) => r[key]));
 

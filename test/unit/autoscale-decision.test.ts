@@ -14,6 +14,7 @@ import { autoscaleStep, metricsAvailable, ScalingMemory } from '../../src/contro
 import { MetricsSources } from '../../src/controller/metrics-sources.js';
 import type { PartitionSample } from '../../src/metrics/types.js';
 import { planConsumer } from '../../src/plan/consumer-plan.js';
+import type { InstanceOverride } from '../../src/plan/render.js';
 import { baseSpec, consumer } from '../support/consumers.js';
 
 const MIN = 60_000;
@@ -255,47 +256,52 @@ const deploymentsOf = (spec: ConsumerSpec): V1Deployment[] =>
     a.type === 'create' ? a.deployment : assert.fail('only creates'),
   );
 
-test('the controller creates new instances from the decision of autoscale()', async () => {
-  const spec = staticSpec('proactive', false, 0);
-  spec.autoscaler = { ...spec.autoscaler, learnRatePerCore: false };
+/**
+ * The controller's first step for a new Consumer of `spec` creates the instances `decide` decides
+ * (id, sizing, scaling status); returns the step's overrides.
+ */
+async function createsAsDecided(
+  spec: ConsumerSpec,
+  decide: () => ReturnType<typeof autoscale>,
+): Promise<Map<number, InstanceOverride>> {
   const sources = new MetricsSources();
   try {
     const step = await autoscaleStep(consumer(spec), [], sources, new ScalingMemory(), now);
-    const expected = autoscale({
+    assert.deepEqual(
+      [...step.overrides!.entries()].map(([id, o]) => [id, o.sizing, o.scaling.status]),
+      decide().instances.map((o) => [o.id, o.sizing, o.decision.state.status]),
+    );
+    return step.overrides!;
+  } finally {
+    await sources.closeAll();
+  }
+}
+
+test('the controller creates new instances from the decision of autoscale()', async () => {
+  const spec = staticSpec('proactive', false, 0);
+  spec.autoscaler = { ...spec.autoscaler, learnRatePerCore: false };
+  const overrides = await createsAsDecided(spec, () =>
+    autoscale({
       settings: { ...settings, ratePerCore: 1000, ramPerCoreBytes: 100e6, proactive: true },
       predictor: proactivePredictor,
       now,
       samples: staticSamples,
       instances: newInstances(spec),
-    });
-    assert.deepEqual(
-      [...step.overrides!.entries()].map(([id, o]) => [id, o.sizing, o.scaling.status]),
-      expected.instances.map((o) => [o.id, o.sizing, o.decision.state.status]),
-    );
-    // Partition 1 needs a core; the policy allows one.
-    assert.equal(step.overrides!.get(1)!.sizing.cpuRequest, 1000);
-  } finally {
-    await sources.closeAll();
-  }
+    }),
+  );
+  // Partition 1 needs a core; the policy allows one.
+  assert.equal(overrides.get(1)!.sizing.cpuRequest, 1000);
 });
 
 test('with learning on (the default) new instances come from the decision of autoscaleWith()', async () => {
   const spec = staticSpec('proactive', false, 0);
-  const sources = new MetricsSources();
-  try {
-    const step = await autoscaleStep(consumer(spec), [], sources, new ScalingMemory(), now);
-    const config = autoscaleConfig(spec)!;
-    assert.equal(config.learnCapacity, true);
-    const expected = autoscaleWith(config, now, staticSamples, newInstances(spec));
-    assert.deepEqual(
-      [...step.overrides!.entries()].map(([id, o]) => [id, o.sizing, o.scaling.status]),
-      expected.instances.map((o) => [o.id, o.sizing, o.decision.state.status]),
-    );
-    // Nothing learned from one read: the configured rate sizes the request.
-    assert.equal(step.overrides!.get(1)!.sizing.cpuRequest, 1000);
-  } finally {
-    await sources.closeAll();
-  }
+  const config = autoscaleConfig(spec)!;
+  assert.equal(config.learnCapacity, true);
+  const overrides = await createsAsDecided(spec, () =>
+    autoscaleWith(config, now, staticSamples, newInstances(spec)),
+  );
+  // Nothing learned from one read: the configured rate sizes the request.
+  assert.equal(overrides.get(1)!.sizing.cpuRequest, 1000);
 });
 
 test('dry-run reports the real decision: the proactive rules, not the original’s lag rule', async () => {

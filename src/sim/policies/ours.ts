@@ -39,20 +39,20 @@ export function oursPolicy(options: OursOptions): PolicySpec {
     create({ setup, params }): SimPolicy {
       const predictor = options.predictor ? predictors[options.predictor]! : setup.config.predictor;
       // Learning's default follows the actuation this policy stands for (a Rollout policy of an
-      // in-place Consumer learns as that Consumer would with `actuation: Rollout`).
-      const learns = learnsCapacity(
-        setup.spec,
-        options.mode === 'restart' ? Actuation.rollout : Actuation.inPlaceOrRollout,
-      );
-      const base = options.predictor
-        ? {
-            ...setup.config,
-            settings: { ...setup.config.settings, proactive: options.predictor === 'proactive' },
-            learnCapacity: learns && options.predictor !== 'naive',
-          }
-        : { ...setup.config, learnCapacity: learns };
-      const config =
-        options.learnCapacity === undefined ? base : { ...base, learnCapacity: options.learnCapacity };
+      // in-place Consumer learns as that Consumer would with `actuation: Rollout`); a predictor
+      // given here replaces the Consumer's, and naive never learns.
+      const learnsByDefault =
+        learnsCapacity(
+          setup.spec,
+          options.mode === 'restart' ? Actuation.rollout : Actuation.inPlaceOrRollout,
+        ) && options.predictor !== 'naive';
+      const config = {
+        ...setup.config,
+        ...(options.predictor
+          ? { settings: { ...setup.config.settings, proactive: options.predictor === 'proactive' } }
+          : {}),
+        learnCapacity: options.learnCapacity ?? learnsByDefault,
+      };
       let learned: CapacityState | undefined;
       const sizings: Sizing[] = [];
       const states: ScalingState[] = [];
